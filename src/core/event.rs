@@ -1,0 +1,102 @@
+//! What can happen to an intro once it is open: facts, in the past tense.
+
+use serde::{Deserialize, Serialize};
+
+use super::intro::Role;
+
+/// What a person's words amount to. Only `Yes` moves an intro forward, and
+/// only a person's own `Yes` (or the connector's for an unclear reply).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Happy to be introduced.
+    Yes,
+    /// Not interested.
+    No,
+    /// Not now.
+    Later,
+    /// Never ask me again.
+    Stop,
+    /// Could not tell; never taken as yes.
+    Unclear,
+}
+
+impl Decision {
+    /// `yes`, `no`, `later`, `stop` or `unclear`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Yes => "yes",
+            Decision::No => "no",
+            Decision::Later => "later",
+            Decision::Stop => "stop",
+            Decision::Unclear => "unclear",
+        }
+    }
+}
+
+/// Something that happened to an open intro.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A party answered from their own address, through their token.
+    ReplyReceived {
+        /// Whose token the reply came through.
+        role: Role,
+        /// What the reply amounts to.
+        decision: Decision,
+        /// The visible text (quotes and signature stripped).
+        text: String,
+        /// The reply's Message-ID.
+        message_id: String,
+    },
+    /// Mail came through a party's token from an address that is not theirs.
+    /// It is held for the connector and never acted on.
+    StrangerReplied {
+        /// Whose token it used.
+        role: Role,
+        /// The address it came from.
+        from: String,
+        /// The visible text.
+        text: String,
+        /// Its Message-ID.
+        message_id: String,
+    },
+    /// The connector decided for a party whose reply was unclear.
+    ConnectorDecided {
+        /// For whom.
+        role: Role,
+        /// Yes, or one of the declines.
+        decision: Decision,
+        /// The connector's Message-ID.
+        message_id: String,
+    },
+    /// The connector called the intro off.
+    CancelRequested {
+        /// The connector's Message-ID (or a CLI-made id).
+        message_id: String,
+    },
+    /// Mail to a party could not be delivered.
+    Bounced {
+        /// Whose address bounced.
+        role: Role,
+        /// The server's words, for the connector.
+        reason: String,
+        /// The bounce's Message-ID (or the outbox entry for a refused send).
+        message_id: String,
+    },
+    /// The clock moved; the pending timer may be due.
+    DeadlineReached,
+}
+
+impl Event {
+    /// The inbound message this event came from, if it came from one.
+    pub fn message_id(&self) -> Option<&str> {
+        match self {
+            Event::ReplyReceived { message_id, .. }
+            | Event::StrangerReplied { message_id, .. }
+            | Event::ConnectorDecided { message_id, .. }
+            | Event::CancelRequested { message_id }
+            | Event::Bounced { message_id, .. } => Some(message_id),
+            Event::DeadlineReached => None,
+        }
+    }
+}

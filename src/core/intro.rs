@@ -1,0 +1,439 @@
+//! What an introduction is: the connector, the two parties, their states,
+//! what the bot has already sent each of them, and the one pending timer.
+//!
+//! These types are the store's records too (serialized as JSON), so a field
+//! added here needs `#[serde(default)]` to keep older records readable.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// A short, human-typable id for one intro (`k7m2p9qx`), used in the CLI,
+/// in subjects and in Message-IDs. Not a secret: see [`Token`].
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct IntroId(String);
+
+impl IntroId {
+    /// Wraps an id made by the caller (the core makes no ids of its own).
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for IntroId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The unguessable secret in a reply address (`intros+TOKEN@example.com`).
+/// Holding it is what lets a reply act on one party of one intro, together
+/// with a matching `From`.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Token(String);
+
+impl Token {
+    /// Wraps a token made by the caller from a CSPRNG.
+    pub fn new(token: impl Into<String>) -> Self {
+        Self(token.into())
+    }
+
+    /// The token as text, for building the reply address.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Token {
+    // Tokens are capabilities: keep them out of debug logs.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(…)")
+    }
+}
+
+/// A person with a display name and an address.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    /// Display name as the connector or the mail gave it; may be empty.
+    pub name: String,
+    /// The address, as written (compared case-insensitively).
+    pub email: String,
+}
+
+impl Person {
+    /// Builds a person.
+    pub fn new(name: impl Into<String>, email: impl Into<String>) -> Self {
+        Self { name: name.into(), email: email.into() }
+    }
+
+    /// The name to address them by: the first word of the display name, or
+    /// the address's local part when there is no name.
+    pub fn first_name(&self) -> &str {
+        self.name
+            .split_whitespace()
+            .next()
+            .unwrap_or_else(|| self.email.split('@').next().unwrap_or(&self.email))
+    }
+
+    /// The full display name, falling back to the address.
+    pub fn display_name(&self) -> &str {
+        if self.name.trim().is_empty() { &self.email } else { self.name.trim() }
+    }
+
+    /// Whether `address` is this person's address (ASCII case-insensitive;
+    /// local parts are case-sensitive in theory, never in practice).
+    pub fn has_address(&self, address: &str) -> bool {
+        self.email.trim().eq_ignore_ascii_case(address.trim())
+    }
+}
+
+/// Which side of the introduction a party is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Asked for the introduction and wrote the summary.
+    Requester,
+    /// The person the requester wants to meet.
+    Target,
+}
+
+impl Role {
+    /// Both roles, requester first.
+    pub const BOTH: [Role; 2] = [Role::Requester, Role::Target];
+
+    /// The other side.
+    pub fn other(self) -> Role {
+        match self {
+            Role::Requester => Role::Target,
+            Role::Target => Role::Requester,
+        }
+    }
+
+    /// `requester` or `target`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Requester => "requester",
+            Role::Target => "target",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where one party stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartyState {
+    /// Not asked (yet).
+    Pending,
+    /// Consent note sent, no answer.
+    Asked,
+    /// The one follow-up sent, no answer.
+    FollowedUp,
+    /// Said yes.
+    Yes,
+    /// Said no.
+    No,
+    /// Said not now.
+    Later,
+    /// Said never ask me again.
+    Stop,
+    /// Answered, but not clearly; the connector decides.
+    Unclear,
+    /// Their address bounced.
+    Bounced,
+}
+
+impl PartyState {
+    /// Still expected to answer (or the connector to decide for them).
+    pub fn is_waiting(self) -> bool {
+        matches!(self, PartyState::Asked | PartyState::FollowedUp | PartyState::Unclear)
+    }
+
+    /// Said no in one of its forms.
+    pub fn is_decline(self) -> bool {
+        matches!(self, PartyState::No | PartyState::Later | PartyState::Stop)
+    }
+
+    /// snake_case name, as in the CLI and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PartyState::Pending => "pending",
+            PartyState::Asked => "asked",
+            PartyState::FollowedUp => "followed_up",
+            PartyState::Yes => "yes",
+            PartyState::No => "no",
+            PartyState::Later => "later",
+            PartyState::Stop => "stop",
+            PartyState::Unclear => "unclear",
+            PartyState::Bounced => "bounced",
+        }
+    }
+}
+
+impl fmt::Display for PartyState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the bot has sent one party: the hard cap. Each flag goes from false
+/// to true at most once, and nothing of a kind is sent while its flag is set.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sent {
+    /// The consent note.
+    pub consent: bool,
+    /// The one gentle follow-up.
+    pub follow_up: bool,
+    /// A thank-you after a no, or a "nothing more needed" note.
+    pub closing: bool,
+    /// The introduction itself.
+    pub introduction: bool,
+}
+
+/// One party of an intro.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Party {
+    /// Who they are.
+    pub person: Person,
+    /// Secret of their reply address.
+    pub token: Token,
+    /// Where they stand.
+    pub state: PartyState,
+    /// What the bot has sent them (the cap).
+    pub sent: Sent,
+    /// Message-ID of their latest reply, so our next note threads under it.
+    #[serde(default)]
+    pub last_reply_id: Option<String>,
+    /// Visible text of their latest reply, for the connector and `show`.
+    #[serde(default)]
+    pub reply_text: Option<String>,
+}
+
+impl Party {
+    fn new(person: Person, token: Token) -> Self {
+        Self {
+            person,
+            token,
+            state: PartyState::Pending,
+            sent: Sent::default(),
+            last_reply_id: None,
+            reply_text: None,
+        }
+    }
+}
+
+/// Where the whole intro stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntroState {
+    /// Waiting for one or both parties.
+    AwaitingConsent,
+    /// Both said yes; the introduction went out.
+    Introduced,
+    /// A party said no, not now, or never.
+    Declined,
+    /// Nobody answered in time.
+    Expired,
+    /// The connector called it off.
+    Cancelled,
+    /// A party's address bounced.
+    Failed,
+}
+
+impl IntroState {
+    /// Every state, for `list --state` and help texts.
+    pub const ALL: [IntroState; 6] = [
+        IntroState::AwaitingConsent,
+        IntroState::Introduced,
+        IntroState::Declined,
+        IntroState::Expired,
+        IntroState::Cancelled,
+        IntroState::Failed,
+    ];
+
+    /// No event moves it any further.
+    pub fn is_terminal(self) -> bool {
+        self != IntroState::AwaitingConsent
+    }
+
+    /// snake_case name, as in the CLI and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IntroState::AwaitingConsent => "awaiting_consent",
+            IntroState::Introduced => "introduced",
+            IntroState::Declined => "declined",
+            IntroState::Expired => "expired",
+            IntroState::Cancelled => "cancelled",
+            IntroState::Failed => "failed",
+        }
+    }
+}
+
+impl fmt::Display for IntroState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for IntroState {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        IntroState::ALL.into_iter().find(|st| st.as_str() == s).ok_or_else(|| {
+            let names: Vec<_> = IntroState::ALL.iter().map(|s| s.as_str()).collect();
+            format!("unknown state {s:?}; expected one of {}", names.join(", "))
+        })
+    }
+}
+
+/// Which timer is pending.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeadlineKind {
+    /// Send the one follow-up to whoever is silent.
+    FollowUp,
+    /// Give up on whoever is still silent.
+    Expire,
+}
+
+/// The intro's single pending timer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deadline {
+    /// When it is due.
+    pub at: Timestamp,
+    /// What happens then.
+    pub kind: DeadlineKind,
+}
+
+/// One line of an intro's history, for `introbot show`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    /// When it happened.
+    pub at: Timestamp,
+    /// What happened, in a few words.
+    pub what: String,
+}
+
+/// Everything needed to open an intro; the caller resolved the people and
+/// made the id and tokens.
+#[derive(Clone, Debug)]
+pub struct NewIntro {
+    /// Fresh id.
+    pub id: IntroId,
+    /// Who asked the bot.
+    pub connector: Person,
+    /// Secret for the connector's reply address (cancel, decide).
+    pub connector_token: Token,
+    /// Who wants the intro.
+    pub requester: Person,
+    /// Secret for the requester's reply address.
+    pub requester_token: Token,
+    /// Who they want to meet.
+    pub target: Person,
+    /// Secret for the target's reply address.
+    pub target_token: Token,
+    /// The requester's own words about who they are and why.
+    pub summary: String,
+    /// The connector's note: why this target, anything else.
+    pub note: String,
+    /// Message-ID of the connector's request, to thread our answers under it.
+    pub request_message_id: Option<String>,
+}
+
+/// One introduction and everything that happened to it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Intro {
+    /// Its id.
+    pub id: IntroId,
+    /// Where it stands.
+    pub state: IntroState,
+    /// Who asked for it and hears how it ends.
+    pub connector: Person,
+    /// Secret of the connector's reply address.
+    pub connector_token: Token,
+    /// The person who wants the intro.
+    pub requester: Party,
+    /// The person they want to meet.
+    pub target: Party,
+    /// The requester's summary, passed to the target.
+    pub summary: String,
+    /// The connector's note.
+    pub note: String,
+    /// Message-ID of the request, so our mail to the connector threads.
+    pub request_message_id: Option<String>,
+    /// When the bot accepted the request.
+    pub created_at: Timestamp,
+    /// The pending timer, if any.
+    pub deadline: Option<Deadline>,
+    /// Inbound Message-IDs already acted on: the same mail twice is a no-op.
+    #[serde(default)]
+    pub handled_messages: BTreeSet<String>,
+    /// History for people.
+    #[serde(default)]
+    pub timeline: Vec<TimelineEntry>,
+}
+
+impl Intro {
+    pub(crate) fn from_new(new: NewIntro, now: Timestamp) -> Self {
+        Self {
+            id: new.id,
+            state: IntroState::AwaitingConsent,
+            connector: new.connector,
+            connector_token: new.connector_token,
+            requester: Party::new(new.requester, new.requester_token),
+            target: Party::new(new.target, new.target_token),
+            summary: new.summary,
+            note: new.note,
+            request_message_id: new.request_message_id,
+            created_at: now,
+            deadline: None,
+            handled_messages: BTreeSet::new(),
+            timeline: Vec::new(),
+        }
+    }
+
+    /// The party on `role`'s side.
+    pub fn party(&self, role: Role) -> &Party {
+        match role {
+            Role::Requester => &self.requester,
+            Role::Target => &self.target,
+        }
+    }
+
+    /// The party on `role`'s side, mutably.
+    pub fn party_mut(&mut self, role: Role) -> &mut Party {
+        match role {
+            Role::Requester => &mut self.requester,
+            Role::Target => &mut self.target,
+        }
+    }
+
+    /// The parties the intro is still waiting for.
+    pub fn waiting_for(&self) -> Vec<Role> {
+        Role::BOTH.into_iter().filter(|r| self.party(*r).state.is_waiting()).collect()
+    }
+
+    /// The role whose token this is, if any.
+    pub fn role_of_token(&self, token: &str) -> Option<Role> {
+        Role::BOTH.into_iter().find(|r| self.party(*r).token.as_str() == token)
+    }
+
+    /// A one-line subject tag: "Alice <> Bob".
+    pub fn title(&self) -> String {
+        format!("{} <> {}", self.requester.person.display_name(), self.target.person.display_name())
+    }
+}

@@ -1,0 +1,337 @@
+use std::time::Duration;
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::core::intro::{IntroId, Person, Token};
+
+fn new_intro() -> NewIntro {
+    NewIntro {
+        id: IntroId::new("k7m2p9qx"),
+        connector: Person::new("Carol Connector", "carol@example.com"),
+        connector_token: Token::new("ctok"),
+        requester: Person::new("Alice Able", "alice@example.com"),
+        requester_token: Token::new("atok"),
+        target: Person::new("Bob Busy", "bob@example.org"),
+        target_token: Token::new("btok"),
+        summary: "Alice builds mail tools.".into(),
+        note: "Bob knows IMAP.".into(),
+        request_message_id: Some("req@example.com".into()),
+    }
+}
+
+fn t0() -> Timestamp {
+    "2026-11-23T14:00:00Z".parse().expect("valid timestamp") // a Monday
+}
+
+fn fast_policy() -> Policy {
+    Policy {
+        follow_up_after: Wait::Exactly(Duration::from_secs(100)),
+        expire_after: Wait::Exactly(Duration::from_secs(100)),
+        ..Policy::default()
+    }
+}
+
+fn later(secs: u64) -> Timestamp {
+    t0().saturating_add(Duration::from_secs(secs)).expect("in range")
+}
+
+fn reply(role: Role, decision: Decision, id: &str) -> Event {
+    Event::ReplyReceived { role, decision, text: decision.as_str().into(), message_id: id.into() }
+}
+
+fn kinds(step: &Step) -> Vec<(Audience, &'static str)> {
+    step.effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Send(o) => Some((o.to, o.kind.template())),
+            Effect::Suppress { .. } => None,
+        })
+        .collect()
+}
+
+const REQ: Audience = Audience::Party(Role::Requester);
+const TGT: Audience = Audience::Party(Role::Target);
+const CON: Audience = Audience::Connector;
+
+#[test]
+fn open_acknowledges_and_asks_each_party_separately() {
+    let s = open(new_intro(), &Policy::default(), t0());
+    assert_eq!(
+        kinds(&s),
+        [(CON, "acknowledgement"), (REQ, "consent_request"), (TGT, "consent_request")]
+    );
+    assert_eq!(s.intro.state, IntroState::AwaitingConsent);
+    assert_eq!(s.intro.waiting_for(), [Role::Requester, Role::Target]);
+    // Seven business days from Monday 2026-11-23 is Wednesday 2026-12-02.
+    assert_eq!(s.next_deadline(), Some("2026-12-02T14:00:00Z".parse().expect("valid")));
+}
+
+#[test]
+fn implied_requester_consent_asks_only_the_target() {
+    let policy = Policy { requester_consent: RequesterConsent::Implied, ..fast_policy() };
+    let s = open(new_intro(), &policy, t0());
+    assert_eq!(kinds(&s), [(CON, "acknowledgement"), (TGT, "consent_request")]);
+    let s = step(&s.intro, &reply(Role::Target, Decision::Yes, "m1"), &policy, later(5));
+    assert_eq!(s.intro.state, IntroState::Introduced);
+    assert_eq!(kinds(&s), [(Audience::BothParties, "introduction"), (CON, "outcome")]);
+}
+
+#[test]
+fn two_yeses_introduce_once_and_tell_the_connector() {
+    let p = fast_policy();
+    let s = open(new_intro(), &p, t0());
+    let s = step(&s.intro, &reply(Role::Target, Decision::Yes, "m1"), &p, later(1));
+    assert!(s.effects.is_empty(), "one yes is not enough: {:?}", s.effects);
+    assert_eq!(s.intro.state, IntroState::AwaitingConsent);
+    let s = step(&s.intro, &reply(Role::Requester, Decision::Yes, "m2"), &p, later(2));
+    assert_eq!(s.intro.state, IntroState::Introduced);
+    assert_eq!(kinds(&s), [(Audience::BothParties, "introduction"), (CON, "outcome")]);
+    assert_eq!(s.next_deadline(), None);
+}
+
+#[test]
+fn a_no_thanks_the_decliner_releases_the_other_and_tells_the_connector() {
+    let p = fast_policy();
+    let s = open(new_intro(), &p, t0());
+    let s = step(&s.intro, &reply(Role::Requester, Decision::Yes, "m1"), &p, later(1));
+    let s = step(&s.intro, &reply(Role::Target, Decision::No, "m2"), &p, later(2));
+    assert_eq!(s.intro.state, IntroState::Declined);
+    assert_eq!(kinds(&s), [(TGT, "thank_you"), (REQ, "nothing_needed"), (CON, "outcome")]);
+    assert!(s.effects.contains(&Effect::Send(Outgoing {
+        to: CON,
+        kind: EmailKind::Outcome(Outcome::Declined { role: Role::Target, decision: Decision::No }),
+    })));
+}
+
+#[test]
+fn stop_suppresses_the_address() {
+    let p = fast_policy();
+    let s = open(new_intro(), &p, t0());
+    let s = step(&s.intro, &reply(Role::Target, Decision::Stop, "m1"), &p, later(1));
+    assert!(s.effects.contains(&Effect::Suppress { email: "bob@example.org".into() }));
+    assert_eq!(s.intro.target.state, PartyState::Stop);
+}
+
+#[test]
+fn a_no_after_a_yes_is_respected() {
+    let p = fast_policy();
+    let s = open(new_intro(), &p, t0());
+    let s = step(&s.intro, &reply(Role::Target, Decision::Yes, "m1"), &p, later(1));
+    let s = step(&s.intro, &reply(Role::Target, Decision::Later, "m2"), &p, later(2));
+    assert_eq!(s.intro.state, IntroState::Declined);
+    assert_eq!(s.intro.target.state, PartyState::Later);
+}
+
+#[test]
+fn silence_gets_one_follow_up_then_expires_without_writing_to_the_silent() {
+    let p = fast_policy();
+    let s = open(new_intro(), &p, t0());
+    let s = step(&s.intro, &reply(Role::Requester, Decision::Yes, "m1"), &p, later(10));
+    let early = step(&s.intro, &Event::DeadlineReached, &p, later(99));
+    assert!(early.is_noop(&s.intro), "not due yet");
+    let s = step(&s.intro, &Event::DeadlineReached, &p, later(100));
+    assert_eq!(kinds(&s), [(TGT, "follow_up")]);
+    assert_eq!(s.intro.target.state, PartyState::FollowedUp);
+    assert_eq!(s.next_deadline(), Some(later(200)));
+    let s = step(&s.intro, &Event::DeadlineReached, &p, later(200));
+    assert_eq!(s.intro.state, IntroState::Expired);
+    assert_eq!(kinds(&s), [(REQ, "nothing_needed"), (CON, "outcome")]);
+}
+
+#[test]
+fn unclear_goes_to_the_connector_who_can_decide() {
+    let p = fast_policy();
+    let s = open(new_intro(), &p, t0());
+    let s = step(&s.intro, &reply(Role::Requester, Decision::Yes, "m1"), &p, later(1));
+    let s = step(&s.intro, &reply(Role::Target, Decision::Unclear, "m2"), &p, later(2));
+    assert_eq!(kinds(&s), [(CON, "unclear_reply")]);
+    assert_eq!(s.intro.state, IntroState::AwaitingConsent);
+    let decided = Event::ConnectorDecided {
+        role: Role::Target,
+        decision: Decision::Yes,
+        message_id: "c1".into(),
+    };
+    let s = step(&s.intro, &decided, &p, later(3));
+    assert_eq!(s.intro.state, IntroState::Introduced);
+}
+
+#[test]
+fn the_connector_cannot_say_yes_for_someone_who_has_not_answered() {
+    let p = fast_policy();
+    let s = open(new_intro(), &p, t0());
+    let decided = Event::ConnectorDecided {
+        role: Role::Target,
+        decision: Decision::Yes,
+        message_id: "c1".into(),
+    };
+    let s = step(&s.intro, &decided, &p, later(3));
+    assert_eq!(s.intro.target.state, PartyState::Asked);
+    assert!(s.effects.is_empty());
+}
+
+#[test]
+fn mail_from_a_stranger_is_held_and_changes_nothing() {
+    let p = fast_policy();
+    let s = open(new_intro(), &p, t0());
+    let ev = Event::StrangerReplied {
+        role: Role::Target,
+        from: "mallory@evil.example".into(),
+        text: "yes".into(),
+        message_id: "x1".into(),
+    };
+    let s2 = step(&s.intro, &ev, &p, later(1));
+    assert_eq!(kinds(&s2), [(CON, "held_reply")]);
+    assert_eq!(s2.intro.target.state, PartyState::Asked);
+}
+
+#[test]
+fn cancel_and_bounce_end_the_intro() {
+    let p = fast_policy();
+    let s = open(new_intro(), &p, t0());
+    let c = step(&s.intro, &Event::CancelRequested { message_id: "c".into() }, &p, later(1));
+    assert_eq!(c.intro.state, IntroState::Cancelled);
+    assert_eq!(kinds(&c), [(REQ, "nothing_needed"), (TGT, "nothing_needed"), (CON, "outcome")]);
+    let b = step(
+        &s.intro,
+        &Event::Bounced { role: Role::Target, reason: "550 no such user".into(), message_id: "b".into() },
+        &p,
+        later(1),
+    );
+    assert_eq!(b.intro.state, IntroState::Failed);
+    assert_eq!(b.intro.target.state, PartyState::Bounced);
+    assert_eq!(kinds(&b), [(REQ, "nothing_needed"), (CON, "outcome")]);
+}
+
+// ---- properties over random event sequences ----
+
+fn arb_role() -> impl Strategy<Value = Role> {
+    prop_oneof![Just(Role::Requester), Just(Role::Target)]
+}
+
+fn arb_decision() -> impl Strategy<Value = Decision> {
+    prop_oneof![
+        Just(Decision::Yes),
+        Just(Decision::No),
+        Just(Decision::Later),
+        Just(Decision::Stop),
+        Just(Decision::Unclear)
+    ]
+}
+
+fn arb_event() -> impl Strategy<Value = Event> {
+    // A small pool of Message-IDs so duplicates happen often.
+    let id = (0u8..6).prop_map(|n| format!("m{n}"));
+    prop_oneof![
+        4 => (arb_role(), arb_decision(), id.clone()).prop_map(|(role, decision, message_id)| {
+            Event::ReplyReceived { role, decision, text: String::new(), message_id }
+        }),
+        1 => (arb_role(), id.clone()).prop_map(|(role, message_id)| Event::StrangerReplied {
+            role,
+            from: "x@y".into(),
+            text: String::new(),
+            message_id,
+        }),
+        1 => (arb_role(), arb_decision(), id.clone())
+            .prop_map(|(role, decision, message_id)| Event::ConnectorDecided { role, decision, message_id }),
+        1 => id.clone().prop_map(|message_id| Event::CancelRequested { message_id }),
+        1 => (arb_role(), id).prop_map(|(role, message_id)| Event::Bounced {
+            role,
+            reason: String::new(),
+            message_id
+        }),
+        3 => Just(Event::DeadlineReached),
+    ]
+}
+
+fn arb_policy() -> impl Strategy<Value = Policy> {
+    (any::<bool>(), 1u64..300, 1u64..300).prop_map(|(implied, f, e)| Policy {
+        requester_consent: if implied { RequesterConsent::Implied } else { RequesterConsent::Ask },
+        follow_up_after: Wait::Exactly(Duration::from_secs(f)),
+        expire_after: Wait::Exactly(Duration::from_secs(e)),
+        timezone: TimeZone::UTC,
+    })
+}
+
+/// Whether this event is a recorded yes for `role` given the intro before it.
+fn is_recorded_yes(before: &Intro, ev: &Event, role: Role) -> bool {
+    match ev {
+        Event::ReplyReceived { role: r, decision: Decision::Yes, .. } => *r == role,
+        Event::ConnectorDecided { role: r, decision: Decision::Yes, .. } => {
+            *r == role && before.party(role).state == PartyState::Unclear
+        }
+        _ => false,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn invariants_hold_over_any_event_sequence(
+        policy in arb_policy(),
+        events in prop::collection::vec((arb_event(), 0u64..200), 0..24),
+    ) {
+        let mut now = t0();
+        let first = open(new_intro(), &policy, now);
+        let mut intro = first.intro;
+        let mut yes_recorded = [policy.requester_consent == RequesterConsent::Implied, false];
+        let mut sends: Vec<Outgoing> = first.effects.iter().filter_map(|e| match e {
+            Effect::Send(o) => Some(o.clone()),
+            Effect::Suppress { .. } => None,
+        }).collect();
+
+        for (ev, advance) in events {
+            now = now.saturating_add(Duration::from_secs(advance)).expect("in range");
+            for (i, role) in Role::BOTH.into_iter().enumerate() {
+                if is_recorded_yes(&intro, &ev, role) && !intro.state.is_terminal() {
+                    yes_recorded[i] = true;
+                }
+            }
+            let s = step(&intro, &ev, &policy, now);
+
+            // Terminal stays terminal, and nothing more goes out.
+            if intro.state.is_terminal() {
+                prop_assert!(s.is_noop(&intro), "terminal intro moved: {:?} -> {:?}", intro.state, s.intro.state);
+            }
+            // The same event again changes nothing.
+            let again = step(&s.intro, &ev, &policy, now);
+            prop_assert!(again.is_noop(&s.intro), "event applied twice had an effect: {ev:?} -> {:?}", again.effects);
+
+            for e in &s.effects {
+                if let Effect::Send(o) = e {
+                    if o.kind == EmailKind::Introduction {
+                        // Nobody is introduced without a recorded yes from both.
+                        prop_assert!(yes_recorded[0] && yes_recorded[1], "introduced without two yeses");
+                        prop_assert_eq!(o.to, Audience::BothParties);
+                    } else {
+                        prop_assert_ne!(o.to, Audience::BothParties, "only the introduction goes to both");
+                    }
+                    sends.push(o.clone());
+                }
+            }
+            if s.intro.state == IntroState::Introduced {
+                prop_assert!(Role::BOTH.iter().all(|r| s.intro.party(*r).state == PartyState::Yes));
+            }
+            intro = s.intro;
+        }
+
+        // The per-party cap: at most one of each kind per party.
+        for role in Role::BOTH {
+            for kind in ["consent_request", "follow_up", "introduction"] {
+                let n = sends.iter().filter(|o| {
+                    o.kind.template() == kind
+                        && (o.to == Audience::Party(role) || o.to == Audience::BothParties)
+                }).count();
+                prop_assert!(n <= 1, "{n} × {kind} to the {role}");
+            }
+            let closings = sends.iter().filter(|o| {
+                o.to == Audience::Party(role)
+                    && matches!(o.kind, EmailKind::ThankYou { .. } | EmailKind::NothingNeeded)
+            }).count();
+            prop_assert!(closings <= 1, "{closings} closing notes to the {role}");
+        }
+        let outcomes = sends.iter().filter(|o| matches!(o.kind, EmailKind::Outcome(_))).count();
+        prop_assert_eq!(outcomes, usize::from(intro.state.is_terminal()), "one outcome per ended intro");
+    }
+}

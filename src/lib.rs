@@ -1,0 +1,4 @@
+pub mod compose;
+pub mod config;
+pub mod core;
+pub mod mail;

@@ -1,0 +1,394 @@
+//! Intro requests: a connector forwards the requester's summary with the
+//! subject `Intro: Requester <> Target`, or writes a fresh one naming both.
+//!
+//! - Subject: reply/forward prefixes in many languages are peeled off; the
+//!   separator may be `<>`, `< >`, `<->`, `<=>` or `↔`; a parenthesized part of
+//!   a name (a company, a title) is dropped.
+//! - The requester is the forwarded message's author (an inline forward or a
+//!   `message/rfc822` attachment); in a fresh email, the address written next
+//!   to the requester's name.
+//! - The target's address comes from the original's `To`/`Cc`, or the
+//!   connector's note, matched by name; a single unnamed address in the note
+//!   is taken as the target's.
+//! - The summary is the requester's own text; the note is the connector's.
+//!
+//! When anything is missing or ambiguous, a [`RequestProblem`] says what and
+//! how to fix it, in words for the connector.
+
+use std::sync::LazyLock;
+
+use mail_parser::Message;
+use regex::Regex;
+
+use crate::core::Person;
+
+/// A request the bot can act on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    /// Who forwarded it.
+    pub connector: Person,
+    /// Who wants the introduction.
+    pub requester: Person,
+    /// Whom they want to meet.
+    pub target: Person,
+    /// The requester's own words.
+    pub summary: String,
+    /// The connector's words above the forward.
+    pub note: String,
+}
+
+/// Why a message could not be read as a request.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RequestProblem {
+    /// The subject is not `Intro: A <> B`.
+    #[error(
+        "I couldn't find an intro request in this email. Forward the requester's summary with the subject \"Intro: Their Name <> Target Name\", and put the target's address in your note."
+    )]
+    NotARequest,
+    /// The requester's address is nowhere to be found.
+    #[error(
+        "I couldn't find an address for {name}. Forward their own email (so their address is in it), or write \"{name} <their@address>\" in your note."
+    )]
+    NoRequesterAddress {
+        /// The name from the subject.
+        name: String,
+    },
+    /// The target's address is nowhere to be found.
+    #[error(
+        "I couldn't find an address for {name}. Add a line like \"{name} <their@address>\" to your note and send it again."
+    )]
+    NoTargetAddress {
+        /// The name from the subject.
+        name: String,
+    },
+    /// More than one address could be the target's.
+    #[error(
+        "I found more than one possible address for {name} ({candidates}). Send it again with only the right one in your note, written as \"{name} <their@address>\"."
+    )]
+    AmbiguousTarget {
+        /// The name from the subject.
+        name: String,
+        /// The addresses, comma-separated.
+        candidates: String,
+    },
+    /// Requester and target are the same address.
+    #[error("{name} appears to be both the requester and the target ({email}). Check the subject and addresses.")]
+    SamePerson {
+        /// Who.
+        name: String,
+        /// The address.
+        email: String,
+    },
+    /// The connector named themselves as a party.
+    #[error(
+        "You appear as {role} yourself ({email}). Forward the requester's own email, so I can tell you apart."
+    )]
+    ConnectorIsParty {
+        /// `the requester` or `the target`.
+        role: String,
+        /// The connector's address.
+        email: String,
+    },
+}
+
+static SUBJECT_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*(\[[^\]]*\]\s*)?(re|aw|sv|vs|fwd?|fw|wg|tr|rv|enc|doorst|i|r|rif|pd|odp|přep|tr|továbbítás|ynt|İlt)\s*(\[\d+\])?\s*:\s*")
+        .expect("static regex")
+});
+
+static SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*intro(?:duction)?\s*[:\-–]\s*(.+?)\s*(?:<\s*>|<->|<=>|↔|⟷|<>)\s*(.+?)\s*$")
+        .expect("static regex")
+});
+
+static FORWARD_SEPARATOR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?im)^[ \t]*(-{3,}[^\n]*(forward|original|weitergeleitet|transféré|reenviado|inoltrato|doorgestuurd|encaminhad)[^\n]*-{3,}|begin forwarded message:|début du message réexpédié\s*:|anfang der weitergeleiteten nachricht:)[ \t]*\r?$",
+    )
+    .expect("static regex")
+});
+
+static HEADER_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*\*?(from|von|de|da|van|od|från|fra|to|an|à|a|para|aan|do|till|til|cc|kopie|subject|betreff|objet|asunto|assunto|oggetto|onderwerp|date|datum|sent|gesendet|envoyé|enviado|inviato|verzonden)\s*:\*?\s*(.*)$")
+        .expect("static regex")
+});
+
+static ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?:"?([^"<>\n,;:]*?)"?\s*)?[<\[(]?(?:mailto:)?([A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,})[>\])]?"#)
+        .expect("static regex")
+});
+
+/// Parses the names out of an intro subject: `("Alice Able", "Bob Busy")`.
+pub fn parse_subject(subject: &str) -> Option<(String, String)> {
+    let mut s = subject.trim();
+    while let Some(m) = SUBJECT_PREFIX.find(s) {
+        s = &s[m.end()..];
+    }
+    let caps = SUBJECT.captures(s)?;
+    let clean = |n: &str| {
+        let without_parens = Regex::new(r"\([^)]*\)").map(|r| r.replace_all(n, "").into_owned());
+        without_parens.unwrap_or_else(|_| n.to_owned()).split_whitespace().collect::<Vec<_>>().join(" ")
+    };
+    let (a, b) = (clean(&caps[1]), clean(&caps[2]));
+    (!a.is_empty() && !b.is_empty()).then_some((a, b))
+}
+
+/// The parts of a forwarded message.
+struct Forwarded {
+    from: Option<Person>,
+    recipients: Vec<Person>,
+    body: String,
+    note: String,
+}
+
+/// Reads an intro request sent by `connector`. `bot_address` is excluded
+/// from the candidates.
+pub fn parse_request(msg: &Message<'_>, connector: &Person, bot_address: &str) -> Result<Request, RequestProblem> {
+    let (requester_name, target_name) =
+        parse_subject(msg.subject().unwrap_or_default()).ok_or(RequestProblem::NotARequest)?;
+    let body = msg.body_text(0).map(|b| b.into_owned()).unwrap_or_default();
+    let forwarded = attached_forward(msg).or_else(|| inline_forward(&body));
+
+    let (requester, summary, note, mut candidates) = match forwarded {
+        Some(f) => {
+            let mut candidates = f.recipients;
+            candidates.extend(addresses_in(&f.note));
+            let requester = f.from.filter(|p| !p.has_address(&connector.email));
+            (requester, f.body, f.note, candidates)
+        }
+        None => {
+            let candidates = addresses_in(&body);
+            let requester = pick_by_name(&candidates, &requester_name).ok().flatten();
+            (requester, body.trim().to_owned(), String::new(), candidates)
+        }
+    };
+    let requester = match requester {
+        Some(r) => r,
+        None => {
+            if connector_matches(connector, &requester_name) {
+                return Err(RequestProblem::ConnectorIsParty {
+                    role: "the requester".into(),
+                    email: connector.email.clone(),
+                });
+            }
+            return Err(RequestProblem::NoRequesterAddress { name: requester_name });
+        }
+    };
+    candidates.retain(|p| {
+        !p.has_address(&requester.email) && !p.has_address(&connector.email) && !p.has_address(bot_address)
+            && !p.email.to_ascii_lowercase().starts_with(&format!("{}+", bot_address.split('@').next().unwrap_or_default().to_ascii_lowercase()))
+    });
+    dedupe(&mut candidates);
+    let target = match pick_by_name(&candidates, &target_name) {
+        Ok(Some(t)) => t,
+        Ok(None) if candidates.len() == 1 => candidates.remove(0),
+        Ok(None) => {
+            if candidates.is_empty() {
+                return Err(RequestProblem::NoTargetAddress { name: target_name });
+            }
+            return Err(RequestProblem::AmbiguousTarget {
+                name: target_name,
+                candidates: candidates.iter().map(|c| c.email.clone()).collect::<Vec<_>>().join(", "),
+            });
+        }
+        Err(many) => {
+            return Err(RequestProblem::AmbiguousTarget { name: target_name, candidates: many });
+        }
+    };
+    if target.has_address(&requester.email) {
+        return Err(RequestProblem::SamePerson { name: target_name, email: target.email });
+    }
+    let named = |p: Person, name: &str| {
+        if p.name.trim().is_empty() { Person::new(name, p.email) } else { p }
+    };
+    Ok(Request {
+        connector: connector.clone(),
+        requester: named(requester, &requester_name),
+        target: named(target, &target_name),
+        summary: summary.trim().to_owned(),
+        note: note.trim().to_owned(),
+    })
+}
+
+fn connector_matches(connector: &Person, name: &str) -> bool {
+    name_matches(connector, name)
+}
+
+fn attached_forward(msg: &Message<'_>) -> Option<Forwarded> {
+    let inner = msg.attachments().find_map(|p| p.message())?;
+    let person = |a: &mail_parser::Addr<'_>| {
+        a.address().map(|e| Person::new(a.name().unwrap_or_default().trim(), e.trim()))
+    };
+    let from = inner.from().and_then(|a| a.first()).and_then(person);
+    let recipients = inner.to().into_iter().chain(inner.cc()).flat_map(|a| a.iter()).filter_map(person).collect();
+    let body = inner.body_text(0).map(|b| b.into_owned()).unwrap_or_default();
+    let note = msg.body_text(0).map(|b| b.into_owned()).unwrap_or_default();
+    Some(Forwarded { from, recipients, body: body.trim().to_owned(), note: note.trim().to_owned() })
+}
+
+fn inline_forward(body: &str) -> Option<Forwarded> {
+    let sep = FORWARD_SEPARATOR.find(body)?;
+    let note = body[..sep.start()].trim().to_owned();
+    let rest = &body[sep.end()..];
+    let mut from = None;
+    let mut recipients = Vec::new();
+    let mut lines = rest.lines().peekable();
+    // Skip blank lines before the header block.
+    while lines.peek().is_some_and(|l| l.trim().is_empty()) {
+        lines.next();
+    }
+    let mut consumed = 0usize;
+    let mut last_field: Option<String> = None;
+    for line in rest.lines().skip_while(|l| l.trim().is_empty()) {
+        if line.trim().is_empty() {
+            break;
+        }
+        consumed += 1;
+        if let Some(caps) = HEADER_LINE.captures(line) {
+            let field = caps[1].to_lowercase();
+            let value = caps[2].to_owned();
+            match field.as_str() {
+                "from" | "von" | "de" | "da" | "van" | "od" | "från" | "fra" => {
+                    from = addresses_in(&value).into_iter().next();
+                }
+                "to" | "an" | "à" | "a" | "para" | "aan" | "do" | "till" | "til" | "cc" | "kopie" => {
+                    recipients.extend(addresses_in(&value));
+                }
+                _ => {}
+            }
+            last_field = Some(field);
+        } else if matches!(last_field.as_deref(), Some("to" | "cc" | "an" | "aan" | "para")) {
+            // A wrapped recipient list.
+            recipients.extend(addresses_in(line));
+        }
+    }
+    let body_lines: Vec<&str> = rest.lines().skip_while(|l| l.trim().is_empty()).skip(consumed).collect();
+    let body = body_lines.join("\n").trim().to_owned();
+    Some(Forwarded { from, recipients, body, note })
+}
+
+/// Every `Name <address>` or bare address in a text.
+fn addresses_in(text: &str) -> Vec<Person> {
+    let mut out: Vec<Person> = ADDRESS
+        .captures_iter(text)
+        .map(|c| {
+            let name = c.get(1).map(|m| m.as_str().trim().trim_matches('"').trim()).unwrap_or_default();
+            let email = c[2].trim_end_matches('.').to_owned();
+            // A "name" that is really a sentence fragment is worse than none.
+            let name = if name.split_whitespace().count() <= 4 && !name.contains('@') { name } else { "" };
+            Person::new(name, email)
+        })
+        .collect();
+    dedupe(&mut out);
+    out
+}
+
+fn dedupe(people: &mut Vec<Person>) {
+    let mut seen: Vec<String> = Vec::new();
+    people.retain(|p| {
+        let key = p.email.to_ascii_lowercase();
+        if seen.contains(&key) {
+            false
+        } else {
+            seen.push(key);
+            true
+        }
+    });
+}
+
+fn name_tokens(s: &str) -> Vec<String> {
+    s.split(|c: char| !c.is_alphanumeric())
+        .filter(|t| t.chars().count() >= 2)
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// Whether a person's display name or address fits a name from the subject.
+fn name_matches(p: &Person, name: &str) -> bool {
+    let wanted = name_tokens(name);
+    let have = name_tokens(&p.name);
+    let local = p.email.split('@').next().unwrap_or_default().to_lowercase();
+    wanted.iter().any(|w| have.contains(w)) || wanted.first().is_some_and(|first| local.contains(first.as_str()))
+}
+
+/// The one candidate matching `name`; `Err` with the list when several do.
+fn pick_by_name(candidates: &[Person], name: &str) -> Result<Option<Person>, String> {
+    let matching: Vec<&Person> = candidates.iter().filter(|p| name_matches(p, name)).collect();
+    match matching.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some((*one).clone())),
+        many => Err(many.iter().map(|p| p.email.clone()).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mail_parser::MessageParser;
+
+    fn carol() -> Person {
+        Person::new("Carol Connector", "carol@example.com")
+    }
+
+    fn request(raw: &str) -> Result<Request, RequestProblem> {
+        let msg = MessageParser::default().parse(raw.as_bytes()).expect("parses");
+        parse_request(&msg, &carol(), "intros@example.com")
+    }
+
+    #[test]
+    fn subjects() {
+        let pair = |a: &str, b: &str| Some((a.to_owned(), b.to_owned()));
+        assert_eq!(parse_subject("Intro: Alice <> Bob"), pair("Alice", "Bob"));
+        assert_eq!(parse_subject("Fwd: Intro: Alice Able <> Bob Busy"), pair("Alice Able", "Bob Busy"));
+        assert_eq!(parse_subject("WG: AW: intro - Alice (Acme) <-> Bob"), pair("Alice", "Bob"));
+        assert_eq!(parse_subject("TR: Introduction: Alice ↔ Bob"), pair("Alice", "Bob"));
+        assert_eq!(parse_subject("Fw: Intro: Alice < > Bob"), pair("Alice", "Bob"));
+        assert_eq!(parse_subject("Lunch?"), None);
+        assert_eq!(parse_subject("Intro: Alice <> "), None);
+    }
+
+    #[test]
+    fn gmail_style_inline_forward_with_target_in_the_note() {
+        let raw = "From: Carol <carol@example.com>\r\nTo: intros@example.com\r\nSubject: Fwd: Intro: Alice <> Bob\r\n\r\n\
+            Bob is the IMAP person I told you about: Bob Busy <bob@example.org>\r\n\r\n\
+            ---------- Forwarded message ---------\r\nFrom: Alice Able <alice@example.net>\r\n\
+            Date: Mon, 23 Nov 2026 at 09:00\r\nSubject: Intro: Alice <> Bob\r\nTo: Carol <carol@example.com>\r\n\r\n\
+            Hi Carol, I build mail tools and would love Bob's view on IDLE.\r\n";
+        let r = request(raw).expect("a request");
+        assert_eq!(r.requester, Person::new("Alice Able", "alice@example.net"));
+        assert_eq!(r.target, Person::new("Bob Busy", "bob@example.org"));
+        assert_eq!(r.summary, "Hi Carol, I build mail tools and would love Bob's view on IDLE.");
+        assert!(r.note.starts_with("Bob is the IMAP person"));
+    }
+
+    #[test]
+    fn apple_mail_forward_with_target_in_cc() {
+        let raw = "From: carol@example.com\r\nSubject: Fwd: Intro: Alice <> Bob\r\n\r\n\
+            Begin forwarded message:\r\n\r\nFrom: Alice <alice@example.net>\r\nSubject: Intro: Alice <> Bob\r\n\
+            Date: 23 November 2026\r\nTo: Carol <carol@example.com>\r\nCc: Bob Busy <bob@example.org>\r\n\r\nSummary here.\r\n";
+        let r = request(raw).expect("a request");
+        assert_eq!(r.target.email, "bob@example.org");
+        assert_eq!(r.summary, "Summary here.");
+    }
+
+    #[test]
+    fn fresh_email_naming_both() {
+        let raw = "From: carol@example.com\r\nSubject: Intro: Alice <> Bob\r\n\r\n\
+            Alice Able <alice@example.net> wants to meet Bob Busy <bob@example.org> about IMAP.\r\n";
+        let r = request(raw).expect("a request");
+        assert_eq!(r.requester.email, "alice@example.net");
+        assert_eq!(r.target.email, "bob@example.org");
+    }
+
+    #[test]
+    fn problems_say_what_is_missing() {
+        let raw = "From: carol@example.com\r\nSubject: Fwd: Intro: Alice <> Bob\r\n\r\n\
+            ---------- Forwarded message ---------\r\nFrom: Alice <alice@example.net>\r\nTo: carol@example.com\r\n\r\nHi\r\n";
+        assert_eq!(request(raw), Err(RequestProblem::NoTargetAddress { name: "Bob".into() }));
+        let raw = "From: carol@example.com\r\nSubject: hello\r\n\r\nhi\r\n";
+        assert_eq!(request(raw), Err(RequestProblem::NotARequest));
+        let raw = "From: carol@example.com\r\nSubject: Intro: Alice <> Bob\r\n\r\n\
+            alice@example.net, bob@example.org, bob.busy@example.org\r\n";
+        assert!(matches!(request(raw), Err(RequestProblem::AmbiguousTarget { .. })));
+    }
+}
