@@ -1,1 +1,156 @@
-fn main() {}
+//! The `introbot` binary: parses the command line, sets up logging, and
+//! hands over to the library. Errors end here, printed with their causes.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use introbot::config::Config;
+use introbot::core::{IntroId, IntroState};
+use introbot::engine::Engine;
+
+/// Consent-first introductions over email.
+#[derive(Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon: read the mailbox, act, send. Exit 0 on SIGTERM/SIGINT.
+    Run {
+        /// Take what is waiting (inbox, due timers, outbox), finish it, exit 0.
+        #[arg(long)]
+        once: bool,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Validate the config, open the store, load the templates, log in to
+    /// the mail servers. Exit 0 only when the bot can run.
+    Check {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Show the whole flow on this machine with no mail account: a throwaway
+    /// mailbox, scripted people, every email and state change printed.
+    Demo {
+        /// Keep the demo's files in this directory instead of a temporary one.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// List intros.
+    List {
+        /// Only intros in this state (awaiting_consent, introduced, declined,
+        /// expired, cancelled, failed).
+        #[arg(long)]
+        state: Option<IntroState>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Show one intro and its history.
+    Show {
+        /// The intro id.
+        id: String,
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Cancel an intro: the connector is told, asked parties hear nothing
+    /// more is needed. The emails go out on the daemon's next cycle.
+    Cancel {
+        /// The intro id.
+        id: String,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+}
+
+#[derive(clap::Args)]
+struct ConfigArg {
+    /// The configuration file.
+    #[arg(long, default_value = "/etc/introbot/introbot.toml", env = "INTROBOT_CONFIG")]
+    config: PathBuf,
+}
+
+impl ConfigArg {
+    fn load(&self) -> anyhow::Result<Config> {
+        Ok(Config::load(&self.config)?)
+    }
+}
+
+fn init_logging(default: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // journald stamps every line itself.
+    if std::env::var_os("JOURNAL_STREAM").is_some() {
+        builder.without_time().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let quiet = matches!(cli.command, Command::Demo { .. } | Command::List { .. } | Command::Show { .. });
+    init_logging(if quiet { "warn" } else { "info" });
+    match dispatch(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("introbot: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")
+}
+
+fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Run { once, config } => {
+            let config = config.load()?;
+            runtime()?.block_on(introbot::daemon::run(config, once))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check { config } => {
+            let config = config.load()?;
+            let ok = runtime()?.block_on(introbot::check::run(&config));
+            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Demo { dir } => {
+            introbot::demo::run(dir.as_deref(), &mut std::io::stdout())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::List { state, json, config } => {
+            let engine = Engine::open(config.load()?)?;
+            let mut out = std::io::stdout().lock();
+            introbot::report::list(engine.store(), state, json, jiff::Timestamp::now(), &mut out)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Show { id, json, config } => {
+            let engine = Engine::open(config.load()?)?;
+            let intro = engine.store().intro(&IntroId::new(id.clone()))?.with_context(|| format!("no intro {id:?}"))?;
+            introbot::report::show(&intro, json, &mut std::io::stdout().lock())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Cancel { id, config } => {
+            let engine = Engine::open(config.load()?)?;
+            let intro = engine
+                .cancel(&IntroId::new(id.clone()), jiff::Timestamp::now())?
+                .with_context(|| format!("no intro {id:?}"))?;
+            engine.store().flush()?;
+            println!("{}: {}", intro.id, intro.state);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

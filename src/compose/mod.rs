@@ -290,6 +290,12 @@ impl Composer {
 
     fn base_context(&self, intro: &Intro, out: &Outgoing, role: Option<Role>) -> Value {
         let party_of = |r: Role| party_value(intro.party(r));
+        // Before both said yes, no party may see an address: the connector's
+        // note or the summary could carry one (a signature, "reach her at …").
+        let (summary, note) = match out.to {
+            Audience::Party(_) => (redact_addresses(&intro.summary), redact_addresses(&intro.note)),
+            _ => (intro.summary.clone(), intro.note.clone()),
+        };
         let (me, other) = match role {
             Some(r) => (party_of(r), party_of(r.other())),
             None => (Value::UNDEFINED, Value::UNDEFINED),
@@ -324,8 +330,8 @@ impl Composer {
             role => role.map(Role::as_str),
             me => me,
             other => other,
-            summary => &intro.summary,
-            note => &intro.note,
+            summary => summary,
+            note => note,
             requester_implied => self.requester_implied,
             follow_up_after => &self.follow_up_after,
             expire_after => &self.expire_after,
@@ -337,6 +343,15 @@ impl Composer {
             silent_names => silent_names,
         }
     }
+}
+
+/// Removes email addresses (bare or in angle brackets) from a text.
+fn redact_addresses(text: &str) -> String {
+    static ADDRESS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"[ \t]*(?:<\s*|\()?(?:mailto:)?[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}(?:\s*>|\))?")
+            .expect("static regex")
+    });
+    ADDRESS.replace_all(text, "").into_owned()
 }
 
 fn join_names(names: &[String]) -> String {

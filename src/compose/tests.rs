@@ -114,3 +114,15 @@ fn introduction_goes_to_both_with_replies_to_them_and_no_auto_headers() {
     assert!(msg.header_raw("Auto-Submitted").is_none());
     assert_eq!(c.recipients, ["alice@example.net", "bob@example.org"]);
 }
+
+#[test]
+fn addresses_in_the_note_and_summary_are_not_shown_to_parties() {
+    let (mut intro, out) = samples::all().remove(1);
+    intro.note = "Alice (alice@example.net) is great; reach Bob at <bob.private@example.org>.".into();
+    intro.summary = "Hi! Alice Able <alice@example.net>".into();
+    let c = composer().compose(&intro, &out, Timestamp::UNIX_EPOCH).expect("composes");
+    let text = String::from_utf8_lossy(&c.bytes);
+    assert!(!text.contains("alice@example.net"), "{text}");
+    assert!(!text.contains("bob.private@example.org"), "{text}");
+    assert!(text.contains("Alice is great; reach Bob at."), "{text}");
+}

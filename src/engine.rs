@@ -1,0 +1,423 @@
+//! One inbound message or one due timer, end to end: read it, find the
+//! intro, step the core, compose the emails, commit it all at once. And the
+//! outbox: send what is queued, keep what failed for later.
+//!
+//! The engine owns no clock (callers pass `now`) and no mail connection
+//! (sources hand it bytes; transports are passed to [`Engine::drain_outbox`]).
+//!
+//! Routing of an inbound message, first match wins:
+//! 1. seen before (same Message-ID) → nothing, filed as before;
+//! 2. not mail at all → filed as failed;
+//! 3. automatic mail → a bounce through a party's token marks them bounced;
+//!    anything else is ignored, never answered;
+//! 4. through a party's token (or in reply to one of our Message-IDs):
+//!    from that party → their decision; from anyone else → held for the
+//!    connector;
+//! 5. through the connector's token, from the connector → `cancel`, or
+//!    `yes`/`no` for an unclear reply;
+//! 6. from an allow-listed connector → an intro request, or a note saying
+//!    exactly what is missing;
+//! 7. anything else → ignored, no reply (no backscatter).
+
+use jiff::Timestamp;
+use tracing::{debug, info, info_span, warn};
+
+use crate::compose::{ComposeError, Composed, Composer};
+use crate::config::Config;
+use crate::core::{self, Decision, Effect, Event, Intro, IntroId, NewIntro, Person, Role, Step};
+use crate::mail::{self, Automatic, Inbound, RequestProblem};
+use crate::store::{Change, Disposition, OutboxEntry, Processed, Store, StoreError, TokenOwner};
+use crate::tokens::{self, RandomError};
+use crate::transport::{SendError, Transport};
+
+/// What can stop the engine from handling something.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An email could not be composed (a template error, a bad address).
+    #[error(transparent)]
+    Compose(#[from] ComposeError),
+    /// No randomness for tokens.
+    #[error(transparent)]
+    Random(#[from] RandomError),
+}
+
+/// What the engine did with one inbound message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Handled {
+    /// Its Message-ID.
+    pub message_id: String,
+    /// Where it is filed.
+    pub disposition: Disposition,
+    /// The intro it touched.
+    pub intro: Option<IntroId>,
+    /// What happened, in a few words.
+    pub note: String,
+}
+
+/// The engine: config, store and composer.
+#[derive(Debug)]
+pub struct Engine {
+    config: Config,
+    store: Store,
+    composer: Composer,
+}
+
+impl Engine {
+    /// Opens the store and loads the templates.
+    pub fn open(config: Config) -> Result<Engine, EngineError> {
+        let composer = Composer::new(&config)?;
+        let store = Store::open(&config.data_dir)?;
+        Ok(Engine { config, store, composer })
+    }
+
+    /// The store, for reads (CLI, demo, tests).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The config in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Handles one inbound message (raw RFC 5322 bytes) and commits the
+    /// result. Call [`Store::flush`] before filing the message away.
+    pub fn handle_inbound(&self, raw: &[u8], now: Timestamp) -> Result<Handled, EngineError> {
+        let Some(msg) = mail::inbound::parse(raw) else {
+            let message_id = mail::inbound::fallback_message_id(raw);
+            return self.record(&message_id, Disposition::Failed, None, "not an email message", now);
+        };
+        let inbound = Inbound::read(&msg, &self.config.address);
+        let span = info_span!("message", message_id = %inbound.message_id);
+        let _enter = span.enter();
+        if let Some(seen) = self.store.processed(&inbound.message_id)? {
+            debug!("seen before");
+            return Ok(Handled {
+                message_id: inbound.message_id,
+                disposition: seen.disposition,
+                intro: seen.intro,
+                note: format!("duplicate of a message already {}", seen.disposition.as_str()),
+            });
+        }
+        let handled = self.route(&msg, &inbound, now)?;
+        info!(disposition = handled.disposition.as_str(), intro = ?handled.intro, note = %handled.note, "handled");
+        Ok(handled)
+    }
+
+    fn record(
+        &self,
+        message_id: &str,
+        disposition: Disposition,
+        intro: Option<IntroId>,
+        note: &str,
+        now: Timestamp,
+    ) -> Result<Handled, EngineError> {
+        let processed = Processed { at: now, disposition, intro: intro.clone(), note: note.to_owned() };
+        let change = Change { processed: Some((message_id.to_owned(), processed)), ..Change::default() };
+        self.store.commit(&change, now)?;
+        Ok(Handled { message_id: message_id.to_owned(), disposition, intro, note: note.to_owned() })
+    }
+
+    fn route(&self, msg: &mail_parser::Message<'_>, inbound: &Inbound, now: Timestamp) -> Result<Handled, EngineError> {
+        let id = &inbound.message_id;
+        let from = inbound.from.as_ref();
+
+        // The intro this message belongs to, and through whose address.
+        let mut target: Option<(Intro, TokenOwner)> = None;
+        for token in &inbound.tokens {
+            if let Some(found) = self.store.by_token(token)? {
+                target = Some(found);
+                break;
+            }
+        }
+        if target.is_none() && inbound.automatic.is_none() {
+            // A reply that lost its plus-address: trust the thread only for
+            // the people of that intro, matched by their From.
+            for reference in &inbound.references {
+                if let Some(intro) = self.store.by_sent_message_id(reference)? {
+                    let owner = from.and_then(|f| {
+                        Role::BOTH
+                            .into_iter()
+                            .find(|r| intro.party(*r).person.has_address(&f.email))
+                            .map(TokenOwner::Party)
+                            .or_else(|| intro.connector.has_address(&f.email).then_some(TokenOwner::Connector))
+                    });
+                    if let Some(owner) = owner {
+                        target = Some((intro, owner));
+                        break;
+                    }
+                }
+            }
+        }
+
+        if let Some(auto) = &inbound.automatic {
+            return match (auto, &target) {
+                (Automatic::Bounce { reason }, Some((intro, TokenOwner::Party(role)))) => {
+                    let ev = Event::Bounced { role: *role, reason: reason.clone(), message_id: id.clone() };
+                    self.apply(intro, &ev, id, "bounce", now)
+                }
+                (Automatic::Bounce { .. }, _) => self.record(id, Disposition::Ignored, None, "bounce not about a party", now),
+                (Automatic::AutoReply, t) => {
+                    self.record(id, Disposition::Ignored, t.as_ref().map(|(i, _)| i.id.clone()), "auto-reply", now)
+                }
+                (Automatic::List, _) => self.record(id, Disposition::Ignored, None, "list or bulk mail", now),
+            };
+        }
+
+        if let Some((intro, owner)) = target {
+            let _span = info_span!("intro", intro = %intro.id).entered();
+            return match owner {
+                TokenOwner::Party(role) => {
+                    let party = &intro.party(role).person;
+                    let event = match from {
+                        Some(f) if party.has_address(&f.email) => Event::ReplyReceived {
+                            role,
+                            decision: mail::decide(&inbound.text),
+                            text: inbound.text.clone(),
+                            message_id: id.clone(),
+                        },
+                        _ => Event::StrangerReplied {
+                            role,
+                            from: from.map(|f| f.email.clone()).unwrap_or_else(|| "(no sender)".into()),
+                            text: inbound.text.clone(),
+                            message_id: id.clone(),
+                        },
+                    };
+                    self.apply(&intro, &event, id, "reply", now)
+                }
+                TokenOwner::Connector => {
+                    if !from.is_some_and(|f| intro.connector.has_address(&f.email)) {
+                        return self.record(id, Disposition::Ignored, Some(intro.id.clone()), "connector token from someone else", now);
+                    }
+                    match connector_command(&intro, &inbound.text, id) {
+                        Some(event) => self.apply(&intro, &event, id, "connector command", now),
+                        None => self.record(id, Disposition::Processed, Some(intro.id.clone()), "connector wrote; no command", now),
+                    }
+                }
+            };
+        }
+
+        let Some(sender) = from.filter(|f| self.config.is_connector(&f.email)) else {
+            return self.record(id, Disposition::Ignored, None, "sender is not an allowed connector", now);
+        };
+        match mail::parse_request(msg, sender, &self.config.address) {
+            Ok(request) => {
+                for person in [&request.requester, &request.target] {
+                    if self.store.is_suppressed(&person.email)? {
+                        let problem = format!(
+                            "{} has asked not to receive introduction requests, so I won't ask them.",
+                            person.display_name()
+                        );
+                        return self.reply_problem(sender, inbound, &problem, now);
+                    }
+                }
+                self.open_intro(request, inbound, now)
+            }
+            Err(RequestProblem::NotARequest) if inbound.subject.to_ascii_lowercase().starts_with("re:") => {
+                // A connector replying in some old thread is not a failed request.
+                self.record(id, Disposition::Ignored, None, "connector reply without a command", now)
+            }
+            Err(problem) => self.reply_problem(sender, inbound, &problem.to_string(), now),
+        }
+    }
+
+    fn reply_problem(&self, to: &Person, inbound: &Inbound, problem: &str, now: Timestamp) -> Result<Handled, EngineError> {
+        let email = self.composer.compose_problem(to, &inbound.subject, Some(&inbound.message_id), problem, now)?;
+        let processed = Processed {
+            at: now,
+            disposition: Disposition::Processed,
+            intro: None,
+            note: format!("request problem: {problem}"),
+        };
+        let change = Change {
+            emails: vec![email],
+            processed: Some((inbound.message_id.clone(), processed.clone())),
+            ..Change::default()
+        };
+        self.store.commit(&change, now)?;
+        info!("request refused: {problem}");
+        Ok(Handled { message_id: inbound.message_id.clone(), disposition: Disposition::Processed, intro: None, note: processed.note })
+    }
+
+    fn open_intro(&self, request: mail::Request, inbound: &Inbound, now: Timestamp) -> Result<Handled, EngineError> {
+        let mut id = tokens::new_intro_id()?;
+        while self.store.has_intro(&id)? {
+            id = tokens::new_intro_id()?;
+        }
+        let new = NewIntro {
+            id,
+            connector: request.connector,
+            connector_token: tokens::new_token()?,
+            requester: request.requester,
+            requester_token: tokens::new_token()?,
+            target: request.target,
+            target_token: tokens::new_token()?,
+            summary: request.summary,
+            note: request.note,
+            request_message_id: Some(inbound.message_id.clone()),
+        };
+        let step = core::open(new, &self.config.policy, now);
+        let _span = info_span!("intro", intro = %step.intro.id).entered();
+        info!("intro opened");
+        self.commit_step(step, Some((&inbound.message_id, "request accepted")), now)
+    }
+
+    fn apply(&self, intro: &Intro, event: &Event, message_id: &str, what: &str, now: Timestamp) -> Result<Handled, EngineError> {
+        let step = core::step(intro, event, &self.config.policy, now);
+        let note = match step.intro.timeline.last() {
+            Some(last) if step.intro.timeline.len() > intro.timeline.len() => format!("{what}: {}", last.what),
+            _ => format!("{what}: no change"),
+        };
+        self.commit_step(step, Some((message_id, &note)), now)
+    }
+
+    /// Composes a step's emails and commits everything in one transaction.
+    fn commit_step(&self, step: Step, inbound: Option<(&str, &str)>, now: Timestamp) -> Result<Handled, EngineError> {
+        let mut emails: Vec<Composed> = Vec::new();
+        let mut suppress = Vec::new();
+        for effect in &step.effects {
+            match effect {
+                Effect::Send(out) => {
+                    let email = self.composer.compose(&step.intro, out, now)?;
+                    info!(kind = %email.kind, message_id = %email.message_id, "queued");
+                    emails.push(email);
+                }
+                Effect::Suppress { email } => suppress.push(email.clone()),
+            }
+        }
+        let intro_id = step.intro.id.clone();
+        let processed = inbound.map(|(id, note)| {
+            (id.to_owned(), Processed { at: now, disposition: Disposition::Processed, intro: Some(intro_id.clone()), note: note.to_owned() })
+        });
+        let handled = inbound.map(|(id, note)| Handled {
+            message_id: id.to_owned(),
+            disposition: Disposition::Processed,
+            intro: Some(intro_id.clone()),
+            note: note.to_owned(),
+        });
+        let change = Change { intro: Some(step.intro), emails, processed, suppress };
+        self.store.commit(&change, now)?;
+        Ok(handled.unwrap_or(Handled {
+            message_id: String::new(),
+            disposition: Disposition::Processed,
+            intro: Some(intro_id),
+            note: String::new(),
+        }))
+    }
+
+    /// Fires every timer due at `now`; returns the intros it touched.
+    pub fn fire_due(&self, now: Timestamp) -> Result<Vec<IntroId>, EngineError> {
+        let mut fired = Vec::new();
+        for id in self.store.due(now)? {
+            let Some(intro) = self.store.intro(&id)? else { continue };
+            let _span = info_span!("intro", intro = %id).entered();
+            let step = core::step(&intro, &Event::DeadlineReached, &self.config.policy, now);
+            if step.is_noop(&intro) {
+                continue;
+            }
+            self.commit_step(step, None, now)?;
+            fired.push(id);
+        }
+        Ok(fired)
+    }
+
+    /// Cancels an intro on the connector's behalf (CLI).
+    pub fn cancel(&self, id: &IntroId, now: Timestamp) -> Result<Option<Intro>, EngineError> {
+        let Some(intro) = self.store.intro(id)? else { return Ok(None) };
+        let event = Event::CancelRequested { message_id: format!("cli-cancel-{}@introbot", now.as_millisecond()) };
+        let step = core::step(&intro, &event, &self.config.policy, now);
+        let next = step.intro.clone();
+        self.commit_step(step, None, now)?;
+        Ok(Some(next))
+    }
+
+    /// Sends what is due in the outbox. Each email leaves the outbox only
+    /// once the transport accepted it; a transient failure keeps it with a
+    /// backoff, a permanent one bounces the party it was for.
+    pub async fn drain_outbox(&self, transport: &mut Transport, now: Timestamp) -> Result<DrainReport, EngineError> {
+        let mut report = DrainReport::default();
+        for (seq, entry) in self.store.outbox()? {
+            if entry.not_before.is_some_and(|t| t > now) {
+                report.waiting += 1;
+                continue;
+            }
+            let _span = info_span!("send", message_id = %entry.email.message_id, kind = %entry.email.kind).entered();
+            match transport.send(&entry.email).await {
+                Ok(()) => {
+                    self.store.remove_outbox(seq)?;
+                    if !transport.is_idempotent() {
+                        // A crash now must not send it again.
+                        self.store.flush()?;
+                    }
+                    report.sent += 1;
+                    debug!("sent");
+                }
+                Err(SendError::Transient(reason)) => {
+                    let attempts = entry.attempts.saturating_add(1);
+                    let backoff = std::time::Duration::from_secs(30u64.saturating_mul(1 << attempts.min(7)).min(3600));
+                    warn!(attempts, %reason, ?backoff, "send failed; will retry");
+                    let retry = OutboxEntry { attempts, not_before: now.checked_add(backoff).ok(), ..entry };
+                    self.store.reschedule_outbox(seq, &retry)?;
+                    report.retrying += 1;
+                    // The server is likely down for all of them; try again later.
+                    break;
+                }
+                Err(SendError::Permanent(reason)) => {
+                    tracing::error!(%reason, "send refused permanently");
+                    self.store.remove_outbox(seq)?;
+                    report.refused += 1;
+                    if let (Some(id), Some(role)) = (&entry.intro, entry.email.role) {
+                        if let Some(intro) = self.store.intro(id)? {
+                            let event = Event::Bounced { role, reason, message_id: format!("refused-{}", entry.email.message_id) };
+                            let step = core::step(&intro, &event, &self.config.policy, now);
+                            self.commit_step(step, None, now)?;
+                        }
+                    }
+                }
+            }
+        }
+        self.store.flush()?;
+        Ok(report)
+    }
+}
+
+/// What one outbox drain did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DrainReport {
+    /// Accepted by the transport.
+    pub sent: usize,
+    /// Kept for a retry.
+    pub retrying: usize,
+    /// Refused for good.
+    pub refused: usize,
+    /// Still backing off.
+    pub waiting: usize,
+}
+
+/// What the connector's words on an intro's thread ask for.
+fn connector_command(intro: &Intro, text: &str, message_id: &str) -> Option<Event> {
+    let first = text.lines().map(str::trim).find(|l| !l.is_empty())?.to_ascii_lowercase();
+    let first = first.trim_end_matches(['.', '!']);
+    if first == "cancel" || first.starts_with("cancel ") || first == "stop" {
+        return Some(Event::CancelRequested { message_id: message_id.to_owned() });
+    }
+    // The connector decides yes or no for someone else; only the person
+    // themselves can ask never to be asked again.
+    let decision = match mail::decide(text) {
+        Decision::Unclear => return None,
+        Decision::Yes => Decision::Yes,
+        Decision::No | Decision::Later | Decision::Stop => Decision::No,
+    };
+    let unclear: Vec<Role> =
+        Role::BOTH.into_iter().filter(|r| intro.party(*r).state == core::PartyState::Unclear).collect();
+    match unclear.as_slice() {
+        [role] => Some(Event::ConnectorDecided { role: *role, decision, message_id: message_id.to_owned() }),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

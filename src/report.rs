@@ -1,0 +1,105 @@
+//! Intros for people and scripts: the `list` table, the `show` timeline,
+//! and their JSON forms.
+
+use std::io::Write;
+
+use jiff::Timestamp;
+use serde_json::json;
+
+use crate::core::{Intro, IntroState};
+use crate::store::{Store, StoreError};
+
+/// What can go wrong printing a report.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// Reading the store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Writing the output failed.
+    #[error("cannot write output: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The JSON form of an intro, as `list --json` and `show --json` print it.
+pub fn intro_json(intro: &Intro) -> serde_json::Value {
+    let party = |p: &crate::core::Party| {
+        json!({"name": p.person.name, "email": p.person.email, "state": p.state.as_str(), "reply_text": p.reply_text})
+    };
+    json!({
+        "id": intro.id.as_str(),
+        "state": intro.state.as_str(),
+        "created_at": intro.created_at.to_string(),
+        "connector": {"name": intro.connector.name, "email": intro.connector.email},
+        "requester": party(&intro.requester),
+        "target": party(&intro.target),
+        "waiting_for": intro.waiting_for().iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+        "next_deadline": intro.deadline.map(|d| json!({"at": d.at.to_string(), "kind": d.kind})),
+        "timeline": intro.timeline.iter().map(|t| json!({"at": t.at.to_string(), "what": t.what})).collect::<Vec<_>>(),
+    })
+}
+
+/// Prints `introbot list`.
+pub fn list(store: &Store, state: Option<IntroState>, as_json: bool, now: Timestamp, out: &mut dyn Write) -> Result<(), ReportError> {
+    let intros = store.intros(state)?;
+    if as_json {
+        for intro in &intros {
+            writeln!(out, "{}", intro_json(intro))?;
+        }
+        return Ok(());
+    }
+    if intros.is_empty() {
+        writeln!(out, "no intros{}", state.map(|s| format!(" in state {s}")).unwrap_or_default())?;
+        return Ok(());
+    }
+    writeln!(out, "{:<9} {:>5}  {:<22} {:<22} {:<24} {:<17} WAITING FOR", "ID", "AGE", "REQUESTER", "TARGET", "CONNECTOR", "STATE")?;
+    for i in &intros {
+        let waiting: Vec<String> = i.waiting_for().iter().map(|r| i.party(*r).person.first_name().to_owned()).collect();
+        writeln!(
+            out,
+            "{:<9} {:>5}  {:<22} {:<22} {:<24} {:<17} {}",
+            i.id.as_str(),
+            age(i.created_at, now),
+            clip(i.requester.person.display_name(), 22),
+            clip(i.target.person.display_name(), 22),
+            clip(&i.connector.email, 24),
+            i.state.as_str(),
+            if waiting.is_empty() { "-".to_owned() } else { waiting.join(", ") }
+        )?;
+    }
+    Ok(())
+}
+
+/// Prints `introbot show`.
+pub fn show(intro: &Intro, as_json: bool, out: &mut dyn Write) -> Result<(), ReportError> {
+    if as_json {
+        writeln!(out, "{}", intro_json(intro))?;
+        return Ok(());
+    }
+    writeln!(out, "intro {}  {}  ({})", intro.id, intro.title(), intro.state)?;
+    writeln!(out, "  connector  {} <{}>", intro.connector.display_name(), intro.connector.email)?;
+    for role in crate::core::Role::BOTH {
+        let p = intro.party(role);
+        writeln!(out, "  {:<10} {} <{}>: {}", role.as_str(), p.person.display_name(), p.person.email, p.state)?;
+    }
+    if let Some(d) = intro.deadline {
+        writeln!(out, "  next       {:?} at {}", d.kind, d.at)?;
+    }
+    writeln!(out, "timeline:")?;
+    for t in &intro.timeline {
+        writeln!(out, "  {}  {}", t.at, t.what)?;
+    }
+    Ok(())
+}
+
+fn age(created: Timestamp, now: Timestamp) -> String {
+    let secs = now.as_second().saturating_sub(created.as_second()).max(0);
+    match secs {
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 86_400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n { s.to_owned() } else { format!("{}…", s.chars().take(n - 1).collect::<String>()) }
+}

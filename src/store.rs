@@ -1,0 +1,428 @@
+//! The sled store: intros, their indexes, timers, the suppression list,
+//! processed inbound mail, and the outbox.
+//!
+//! Trees:
+//! - `intros`: intro id → intro (JSON);
+//! - `tokens`: reply token → intro id and whose token it is;
+//! - `sent_ids`: Message-ID of every email queued → intro id (for replies
+//!   that lost their token but kept `In-Reply-To`);
+//! - `deadlines`: due time (ms, big-endian) ‖ intro id → (), so due timers
+//!   are a range scan from the start, never a full scan;
+//! - `processed`: inbound Message-ID → what was done with it (dedupe);
+//! - `suppressed`: lowercased address → when;
+//! - `outbox`: sequence number (big-endian) → email ready to send;
+//! - `meta`: schema version.
+//!
+//! [`Store::commit`] writes an intro, its emails, its index and timer
+//! changes and the processed marker in **one** transaction: after a crash
+//! either all of it happened or none. sled only syncs to disk every 500 ms,
+//! so callers [`Store::flush`] before anything outside depends on a commit
+//! (sending its emails, moving the inbound message away).
+//!
+//! Nothing outside this module knows it is sled.
+
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+use crate::compose::Composed;
+use crate::core::{Intro, IntroId, IntroState, Role};
+
+/// The schema this build writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// What can go wrong with the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another process holds the store.
+    #[error("the store at {path} is locked by another process; is introbot already running?")]
+    Locked {
+        /// The data directory.
+        path: PathBuf,
+    },
+    /// The store was written by a newer introbot.
+    #[error(
+        "the store at {path} was written by a newer introbot (schema {found}, this build knows {supported}); upgrade introbot"
+    )]
+    NewerSchema {
+        /// The data directory.
+        path: PathBuf,
+        /// Its schema version.
+        found: u32,
+        /// Ours.
+        supported: u32,
+    },
+    /// A record could not be decoded.
+    #[error("corrupt record in the store ({what}): {detail}")]
+    Corrupt {
+        /// Which record.
+        what: String,
+        /// The decoder's message.
+        detail: String,
+    },
+    /// sled failed.
+    #[error("store error at {path}: {source}")]
+    Sled {
+        /// The data directory.
+        path: PathBuf,
+        /// sled's error.
+        source: sled::Error,
+    },
+}
+
+/// Whose reply address a token is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenOwner {
+    /// A party of the intro.
+    Party(Role),
+    /// The connector who asked for it.
+    Connector,
+}
+
+#[derive(Serialize, Deserialize)]
+struct TokenRecord {
+    intro: IntroId,
+    owner: TokenOwner,
+}
+
+/// What became of one inbound message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Processed {
+    /// When.
+    pub at: Timestamp,
+    /// `processed`, `ignored` or `failed`: also the folder it is filed in.
+    pub disposition: Disposition,
+    /// The intro it touched, if any.
+    pub intro: Option<IntroId>,
+    /// Why, in a few words.
+    pub note: String,
+}
+
+/// Where an inbound message is filed once handled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Disposition {
+    /// It was for us and acted on (or answered).
+    Processed,
+    /// Not for us: unknown sender, automatic mail, duplicates.
+    Ignored,
+    /// Could not be read.
+    Failed,
+}
+
+impl Disposition {
+    /// The folder name under `introbot/`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Disposition::Processed => "processed",
+            Disposition::Ignored => "ignored",
+            Disposition::Failed => "failed",
+        }
+    }
+}
+
+/// An email waiting to be sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    /// The intro it belongs to, if any.
+    pub intro: Option<IntroId>,
+    /// The email.
+    pub email: Composed,
+    /// When it was queued.
+    pub queued_at: Timestamp,
+    /// Failed attempts so far.
+    #[serde(default)]
+    pub attempts: u32,
+    /// Not before this time (backoff after a transient failure).
+    #[serde(default)]
+    pub not_before: Option<Timestamp>,
+}
+
+/// Everything one step writes, committed together.
+#[derive(Debug, Default)]
+pub struct Change {
+    /// The intro after the step (new or updated).
+    pub intro: Option<Intro>,
+    /// Emails to queue.
+    pub emails: Vec<Composed>,
+    /// The inbound message handled, and what became of it.
+    pub processed: Option<(String, Processed)>,
+    /// Addresses to suppress.
+    pub suppress: Vec<String>,
+}
+
+/// The open store.
+#[derive(Debug)]
+pub struct Store {
+    path: PathBuf,
+    db: sled::Db,
+    intros: sled::Tree,
+    tokens: sled::Tree,
+    sent_ids: sled::Tree,
+    deadlines: sled::Tree,
+    processed: sled::Tree,
+    suppressed: sled::Tree,
+    outbox: sled::Tree,
+}
+
+fn deadline_key(at: Timestamp, id: &IntroId) -> Vec<u8> {
+    let ms = u64::try_from(at.as_millisecond()).unwrap_or(0);
+    let mut key = ms.to_be_bytes().to_vec();
+    key.extend_from_slice(id.as_str().as_bytes());
+    key
+}
+
+fn to_json<T: Serialize>(v: &T) -> Vec<u8> {
+    // Our own plain structs always serialize.
+    serde_json::to_vec(v).unwrap_or_default()
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let path = dir.to_owned();
+        let sled_err = |source: sled::Error| {
+            if let sled::Error::Io(e) = &source {
+                if e.to_string().contains("could not acquire lock") {
+                    return StoreError::Locked { path: path.clone() };
+                }
+            }
+            StoreError::Sled { path: path.clone(), source }
+        };
+        std::fs::create_dir_all(dir).map_err(|e| sled_err(sled::Error::Io(e)))?;
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(8 << 20)
+            .flush_every_ms(Some(500))
+            .open()
+            .map_err(sled_err)?;
+        let tree = |name: &str| db.open_tree(name).map_err(sled_err);
+        let meta = tree("meta")?;
+        match meta.get("schema_version").map_err(sled_err)? {
+            None => {
+                meta.insert("schema_version", &SCHEMA_VERSION.to_be_bytes()).map_err(sled_err)?;
+            }
+            Some(v) => {
+                let found = <[u8; 4]>::try_from(v.as_ref()).map(u32::from_be_bytes).map_err(|_| {
+                    StoreError::Corrupt { what: "schema_version".into(), detail: format!("{} bytes", v.len()) }
+                })?;
+                if found > SCHEMA_VERSION {
+                    return Err(StoreError::NewerSchema { path: path.clone(), found, supported: SCHEMA_VERSION });
+                }
+            }
+        }
+        Ok(Store {
+            intros: tree("intros")?,
+            tokens: tree("tokens")?,
+            sent_ids: tree("sent_ids")?,
+            deadlines: tree("deadlines")?,
+            processed: tree("processed")?,
+            suppressed: tree("suppressed")?,
+            outbox: tree("outbox")?,
+            db,
+            path,
+        })
+    }
+
+    fn err(&self, source: sled::Error) -> StoreError {
+        StoreError::Sled { path: self.path.clone(), source }
+    }
+
+    fn decode<T: for<'de> Deserialize<'de>>(what: impl FnOnce() -> String, bytes: &[u8]) -> Result<T, StoreError> {
+        serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt { what: what(), detail: e.to_string() })
+    }
+
+    /// The data directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Makes everything committed so far durable.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush().map(|_| ()).map_err(|e| self.err(e))
+    }
+
+    /// One intro by id.
+    pub fn intro(&self, id: &IntroId) -> Result<Option<Intro>, StoreError> {
+        match self.intros.get(id.as_str()).map_err(|e| self.err(e))? {
+            Some(v) => Self::decode(|| format!("intro {id}"), &v).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether an id is already used.
+    pub fn has_intro(&self, id: &IntroId) -> Result<bool, StoreError> {
+        self.intros.contains_key(id.as_str()).map_err(|e| self.err(e))
+    }
+
+    /// The intro and owner of a reply token.
+    pub fn by_token(&self, token: &str) -> Result<Option<(Intro, TokenOwner)>, StoreError> {
+        let Some(v) = self.tokens.get(token).map_err(|e| self.err(e))? else { return Ok(None) };
+        let rec: TokenRecord = Self::decode(|| "token index".into(), &v)?;
+        Ok(self.intro(&rec.intro)?.map(|i| (i, rec.owner)))
+    }
+
+    /// The intro one of our sent Message-IDs belongs to.
+    pub fn by_sent_message_id(&self, message_id: &str) -> Result<Option<Intro>, StoreError> {
+        let Some(v) = self.sent_ids.get(message_id).map_err(|e| self.err(e))? else { return Ok(None) };
+        let id = IntroId::new(String::from_utf8_lossy(&v).into_owned());
+        self.intro(&id)
+    }
+
+    /// What was done with an inbound message, if it was seen before.
+    pub fn processed(&self, message_id: &str) -> Result<Option<Processed>, StoreError> {
+        match self.processed.get(message_id).map_err(|e| self.err(e))? {
+            Some(v) => Self::decode(|| format!("processed {message_id}"), &v).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether an address asked never to be asked again.
+    pub fn is_suppressed(&self, email: &str) -> Result<bool, StoreError> {
+        self.suppressed.contains_key(email.trim().to_ascii_lowercase()).map_err(|e| self.err(e))
+    }
+
+    /// Ids of intros whose timer is due at `now`, oldest first.
+    pub fn due(&self, now: Timestamp) -> Result<Vec<IntroId>, StoreError> {
+        let end = u64::try_from(now.as_millisecond()).unwrap_or(0).saturating_add(1).to_be_bytes();
+        let mut ids = Vec::new();
+        for kv in self.deadlines.range(..end.as_slice()) {
+            let (k, _) = kv.map_err(|e| self.err(e))?;
+            ids.push(IntroId::new(String::from_utf8_lossy(&k[8..]).into_owned()));
+        }
+        Ok(ids)
+    }
+
+    /// The earliest pending timer.
+    pub fn next_deadline(&self) -> Result<Option<Timestamp>, StoreError> {
+        let Some((k, _)) = self.deadlines.first().map_err(|e| self.err(e))? else { return Ok(None) };
+        let ms = <[u8; 8]>::try_from(&k[..8]).map(u64::from_be_bytes).unwrap_or(0);
+        Ok(Timestamp::from_millisecond(i64::try_from(ms).unwrap_or(i64::MAX)).ok())
+    }
+
+    /// All intros, optionally in one state.
+    pub fn intros(&self, state: Option<IntroState>) -> Result<Vec<Intro>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.intros.iter() {
+            let (k, v) = kv.map_err(|e| self.err(e))?;
+            let intro: Intro = Self::decode(|| format!("intro {}", String::from_utf8_lossy(&k)), &v)?;
+            if state.is_none_or(|s| s == intro.state) {
+                out.push(intro);
+            }
+        }
+        out.sort_by_key(|i| i.created_at);
+        Ok(out)
+    }
+
+    /// Emails waiting to be sent, in queue order.
+    pub fn outbox(&self) -> Result<Vec<(u64, OutboxEntry)>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.outbox.iter() {
+            let (k, v) = kv.map_err(|e| self.err(e))?;
+            let seq = <[u8; 8]>::try_from(k.as_ref()).map(u64::from_be_bytes).unwrap_or(0);
+            out.push((seq, Self::decode(|| format!("outbox entry {seq}"), &v)?));
+        }
+        Ok(out)
+    }
+
+    /// Number of emails waiting.
+    pub fn outbox_len(&self) -> usize {
+        self.outbox.len()
+    }
+
+    /// Removes a sent email from the outbox.
+    pub fn remove_outbox(&self, seq: u64) -> Result<(), StoreError> {
+        self.outbox.remove(seq.to_be_bytes()).map(|_| ()).map_err(|e| self.err(e))
+    }
+
+    /// Puts an outbox entry back with a new attempt count and backoff.
+    pub fn reschedule_outbox(&self, seq: u64, entry: &OutboxEntry) -> Result<(), StoreError> {
+        self.outbox.insert(seq.to_be_bytes(), to_json(entry)).map(|_| ()).map_err(|e| self.err(e))
+    }
+
+    /// Commits one step: the intro, its indexes and timer, its emails, the
+    /// processed marker and suppressions, all or nothing.
+    pub fn commit(&self, change: &Change, now: Timestamp) -> Result<(), StoreError> {
+        let trees = [
+            &self.intros,
+            &self.tokens,
+            &self.sent_ids,
+            &self.deadlines,
+            &self.processed,
+            &self.suppressed,
+            &self.outbox,
+        ];
+        let intro_json = change.intro.as_ref().map(to_json);
+        let result: Result<(), TransactionError<StoreError>> = trees[..].transaction(|tx| {
+            let [intros, tokens, sent_ids, deadlines, processed, suppressed, outbox] = &tx[..] else {
+                return Err(ConflictableTransactionError::Abort(StoreError::Corrupt {
+                    what: "transaction".into(),
+                    detail: "wrong number of trees".into(),
+                }));
+            };
+            if let (Some(intro), Some(json)) = (&change.intro, &intro_json) {
+                let previous = intros.insert(intro.id.as_str(), json.as_slice())?;
+                match previous {
+                    Some(prev) => {
+                        let prev: Intro = Self::decode(|| format!("intro {}", intro.id), &prev)
+                            .map_err(ConflictableTransactionError::Abort)?;
+                        if let Some(d) = prev.deadline {
+                            deadlines.remove(deadline_key(d.at, &intro.id))?;
+                        }
+                    }
+                    None => {
+                        let owners = [
+                            (&intro.connector_token, TokenOwner::Connector),
+                            (&intro.requester.token, TokenOwner::Party(Role::Requester)),
+                            (&intro.target.token, TokenOwner::Party(Role::Target)),
+                        ];
+                        for (token, owner) in owners {
+                            let rec = TokenRecord { intro: intro.id.clone(), owner };
+                            tokens.insert(token.as_str(), to_json(&rec))?;
+                        }
+                    }
+                }
+                if let Some(d) = intro.deadline {
+                    deadlines.insert(deadline_key(d.at, &intro.id), &[])?;
+                }
+            }
+            for email in &change.emails {
+                let entry = OutboxEntry {
+                    intro: change.intro.as_ref().map(|i| i.id.clone()),
+                    email: email.clone(),
+                    queued_at: now,
+                    attempts: 0,
+                    not_before: None,
+                };
+                let seq = outbox.generate_id()?;
+                outbox.insert(&seq.to_be_bytes(), to_json(&entry))?;
+                if let Some(intro) = &change.intro {
+                    sent_ids.insert(email.message_id.as_str(), intro.id.as_str())?;
+                }
+            }
+            if let Some((id, rec)) = &change.processed {
+                processed.insert(id.as_str(), to_json(rec))?;
+            }
+            for email in &change.suppress {
+                suppressed.insert(email.trim().to_ascii_lowercase().as_str(), to_json(&now))?;
+            }
+            Ok(())
+        });
+        result.map_err(|e| match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => self.err(e),
+        })
+    }
+
+    /// Bytes the store takes on disk.
+    pub fn size_on_disk(&self) -> u64 {
+        self.db.size_on_disk().unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests;

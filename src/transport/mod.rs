@@ -1,0 +1,86 @@
+//! Where outbound mail goes: an SMTP server, a local sendmail, or a
+//! directory of `.eml` files. Every transport answers a send with success,
+//! a transient failure (keep the email, retry later) or a permanent one
+//! (the address will never work: tell the connector).
+
+mod outbox_dir;
+mod sendmail;
+mod smtp;
+
+pub use outbox_dir::OutboxDir;
+pub use sendmail::Sendmail;
+pub use smtp::Smtp;
+
+use crate::compose::Composed;
+use crate::config::TransportConfig;
+
+/// Why a send did not go through.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// Try again later: a 4xx, a lost connection, a full disk.
+    #[error("temporary failure: {0}")]
+    Transient(String),
+    /// Will never work: a 5xx for this recipient.
+    #[error("permanent failure: {0}")]
+    Permanent(String),
+}
+
+/// A transport could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    /// The outbox directory could not be created.
+    #[error("cannot use outbox directory {path}: {source}")]
+    OutboxDir {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The SMTP settings are unusable.
+    #[error("smtp {host}:{port}: {message}")]
+    Smtp {
+        /// Server.
+        host: String,
+        /// Port.
+        port: u16,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The configured transport.
+#[derive(Debug)]
+pub enum Transport {
+    /// Files in a directory.
+    OutboxDir(OutboxDir),
+    /// A sendmail program.
+    Sendmail(Sendmail),
+    /// An SMTP server.
+    Smtp(Box<Smtp>),
+}
+
+impl Transport {
+    /// Sets up the transport the config names.
+    pub fn from_config(config: &TransportConfig) -> Result<Transport, TransportError> {
+        Ok(match config {
+            TransportConfig::OutboxDir { path } => Transport::OutboxDir(OutboxDir::open(path)?),
+            TransportConfig::Sendmail { command } => Transport::Sendmail(Sendmail::new(command.clone())),
+            TransportConfig::Smtp(server) => Transport::Smtp(Box::new(Smtp::new(server)?)),
+        })
+    }
+
+    /// Sends one email.
+    pub async fn send(&mut self, email: &Composed) -> Result<(), SendError> {
+        match self {
+            Transport::OutboxDir(t) => t.send(email),
+            Transport::Sendmail(t) => t.send(email).await,
+            Transport::Smtp(t) => t.send(email).await,
+        }
+    }
+
+    /// Whether sending the same email twice has the effect of sending it
+    /// once (then the outbox need not be flushed after every send).
+    pub fn is_idempotent(&self) -> bool {
+        matches!(self, Transport::OutboxDir(_))
+    }
+}

@@ -1,0 +1,49 @@
+//! The "send nothing" transport: each email becomes one `.eml` file in a
+//! directory, named after its Message-ID, so writing it twice leaves one
+//! file. Written to a temporary name, synced, then renamed: a reader never
+//! sees half a message.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::{SendError, TransportError};
+use crate::compose::Composed;
+
+/// A directory receiving `.eml` files.
+#[derive(Debug)]
+pub struct OutboxDir {
+    path: PathBuf,
+}
+
+impl OutboxDir {
+    /// Creates the directory if needed.
+    pub fn open(path: &Path) -> Result<Self, TransportError> {
+        std::fs::create_dir_all(path)
+            .map_err(|source| TransportError::OutboxDir { path: path.to_owned(), source })?;
+        Ok(Self { path: path.to_owned() })
+    }
+
+    /// The file an email is written to.
+    pub fn file_for(&self, email: &Composed) -> PathBuf {
+        let safe: String = email
+            .message_id
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@') { c } else { '_' })
+            .collect();
+        self.path.join(format!("{safe}.eml"))
+    }
+
+    pub(super) fn send(&self, email: &Composed) -> Result<(), SendError> {
+        let path = self.file_for(email);
+        let tmp = path.with_extension("eml.tmp");
+        let write = || -> std::io::Result<()> {
+            let mut f = std::fs::File::create(&tmp)?;
+            // The envelope, as a delivery agent would record it.
+            write!(f, "Return-Path: <{}>\r\nEnvelope-To: {}\r\n", email.envelope_from, email.recipients.join(", "))?;
+            f.write_all(&email.bytes)?;
+            f.sync_data()?;
+            std::fs::rename(&tmp, &path)
+        };
+        write().map_err(|e| SendError::Transient(format!("cannot write {}: {e}", path.display())))
+    }
+}

@@ -1,0 +1,75 @@
+//! SMTP submission with lettre on tokio and rustls: implicit TLS, STARTTLS,
+//! or plain (loopback only, enforced by the config). A 5xx reply is
+//! permanent; a 4xx, a timeout or a lost connection is transient.
+
+use std::time::Duration;
+
+use lettre::address::Envelope;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+
+use super::{SendError, TransportError};
+use crate::compose::Composed;
+use crate::config::{Security, ServerConfig};
+
+/// An SMTP submission server.
+pub struct Smtp {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    label: String,
+}
+
+impl std::fmt::Debug for Smtp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Smtp").field("server", &self.label).finish()
+    }
+}
+
+impl Smtp {
+    /// Prepares the connection settings (nothing is dialled yet).
+    pub fn new(server: &ServerConfig) -> Result<Self, TransportError> {
+        let err = |message: String| TransportError::Smtp { host: server.host.clone(), port: server.port, message };
+        let tls = || -> Result<TlsParameters, TransportError> {
+            let mut builder = TlsParameters::builder(server.host.clone());
+            if let Some(ca) = &server.ca_file {
+                let pem = std::fs::read(ca).map_err(|e| err(format!("cannot read ca_file {}: {e}", ca.display())))?;
+                let cert = Certificate::from_pem(&pem).map_err(|e| err(format!("ca_file {}: {e}", ca.display())))?;
+                builder = builder.add_root_certificate(cert);
+            }
+            builder.build_rustls().map_err(|e| err(format!("TLS setup: {e}")))
+        };
+        let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(server.host.clone())
+            .port(server.port)
+            .tls(match server.security {
+                Security::Tls => Tls::Wrapper(tls()?),
+                Security::Starttls => Tls::Required(tls()?),
+                Security::Plain => Tls::None,
+            })
+            .credentials(Credentials::new(server.username.clone(), server.password.expose().to_owned()))
+            .timeout(Some(Duration::from_secs(30)));
+        Ok(Self { transport: builder.build(), label: format!("{}:{}", server.host, server.port) })
+    }
+
+    /// Connects, says EHLO and logs in, to check the settings.
+    pub async fn check(&self) -> Result<(), String> {
+        match self.transport.test_connection().await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(format!("{} did not accept the connection", self.label)),
+            Err(e) => Err(format!("{}: {e}", self.label)),
+        }
+    }
+
+    pub(super) async fn send(&self, email: &Composed) -> Result<(), SendError> {
+        let parse = |a: &str| {
+            a.parse::<Address>().map_err(|e| SendError::Permanent(format!("invalid address {a:?}: {e}")))
+        };
+        let to = email.recipients.iter().map(|r| parse(r)).collect::<Result<Vec<_>, _>>()?;
+        let envelope = Envelope::new(Some(parse(&email.envelope_from)?), to)
+            .map_err(|e| SendError::Permanent(format!("invalid envelope: {e}")))?;
+        match self.transport.send_raw(&envelope, &email.bytes).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_permanent() => Err(SendError::Permanent(format!("{}: {e}", self.label))),
+            Err(e) => Err(SendError::Transient(format!("{}: {e}", self.label))),
+        }
+    }
+}
