@@ -56,7 +56,11 @@ pub struct CycleReport {
 }
 
 /// Handles everything waiting in a Maildir, in batches.
-pub fn take_inbox(engine: &Engine, maildir: &Maildir, now: Timestamp) -> Result<CycleReport, DaemonError> {
+pub fn take_inbox(
+    engine: &Engine,
+    maildir: &Maildir,
+    now: Timestamp,
+) -> Result<CycleReport, DaemonError> {
     let mut report = CycleReport::default();
     let pending = maildir.pending()?;
     for chunk in pending.chunks(BATCH) {
@@ -134,7 +138,10 @@ pub async fn run(config: Config, once: bool) -> Result<(), DaemonError> {
         }
         if once {
             if engine.store().outbox_len() > 0 {
-                warn!(waiting = engine.store().outbox_len(), "some emails could not be sent yet; they stay queued");
+                warn!(
+                    waiting = engine.store().outbox_len(),
+                    "some emails could not be sent yet; they stay queued"
+                );
             }
             return Ok(());
         }
@@ -153,7 +160,9 @@ pub async fn run(config: Config, once: bool) -> Result<(), DaemonError> {
 /// Sleep until the next poll or the next timer, whichever is first.
 fn next_wake(engine: &Engine, poll: Duration) -> Duration {
     let timer = engine.store().next_deadline().ok().flatten().map(|at| {
-        let ms = at.as_millisecond().saturating_sub(Timestamp::now().as_millisecond());
+        let ms = at
+            .as_millisecond()
+            .saturating_sub(Timestamp::now().as_millisecond());
         Duration::from_millis(u64::try_from(ms).unwrap_or(0))
     });
     timer.map_or(poll, |t| t.min(poll))

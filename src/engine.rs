@@ -70,7 +70,11 @@ impl Engine {
     pub fn open(config: Config) -> Result<Engine, EngineError> {
         let composer = Composer::new(&config)?;
         let store = Store::open(&config.data_dir)?;
-        Ok(Engine { config, store, composer })
+        Ok(Engine {
+            config,
+            store,
+            composer,
+        })
     }
 
     /// The store, for reads (CLI, demo, tests).
@@ -88,7 +92,13 @@ impl Engine {
     pub fn handle_inbound(&self, raw: &[u8], now: Timestamp) -> Result<Handled, EngineError> {
         let Some(msg) = mail::inbound::parse(raw) else {
             let message_id = mail::inbound::fallback_message_id(raw);
-            return self.record(&message_id, Disposition::Failed, None, "not an email message", now);
+            return self.record(
+                &message_id,
+                Disposition::Failed,
+                None,
+                "not an email message",
+                now,
+            );
         };
         let inbound = Inbound::read(&msg, &self.config.address);
         let span = info_span!("message", message_id = %inbound.message_id);
@@ -99,7 +109,10 @@ impl Engine {
                 message_id: inbound.message_id,
                 disposition: seen.disposition,
                 intro: seen.intro,
-                note: format!("duplicate of a message already {}", seen.disposition.as_str()),
+                note: format!(
+                    "duplicate of a message already {}",
+                    seen.disposition.as_str()
+                ),
             });
         }
         let handled = self.route(&msg, &inbound, now)?;
@@ -115,13 +128,31 @@ impl Engine {
         note: &str,
         now: Timestamp,
     ) -> Result<Handled, EngineError> {
-        let processed = Processed { at: now, disposition, intro: intro.clone(), note: note.to_owned() };
-        let change = Change { processed: Some((message_id.to_owned(), processed)), ..Change::default() };
+        let processed = Processed {
+            at: now,
+            disposition,
+            intro: intro.clone(),
+            note: note.to_owned(),
+        };
+        let change = Change {
+            processed: Some((message_id.to_owned(), processed)),
+            ..Change::default()
+        };
         self.store.commit(&change, now)?;
-        Ok(Handled { message_id: message_id.to_owned(), disposition, intro, note: note.to_owned() })
+        Ok(Handled {
+            message_id: message_id.to_owned(),
+            disposition,
+            intro,
+            note: note.to_owned(),
+        })
     }
 
-    fn route(&self, msg: &mail_parser::Message<'_>, inbound: &Inbound, now: Timestamp) -> Result<Handled, EngineError> {
+    fn route(
+        &self,
+        msg: &mail_parser::Message<'_>,
+        inbound: &Inbound,
+        now: Timestamp,
+    ) -> Result<Handled, EngineError> {
         let id = &inbound.message_id;
         let from = inbound.from.as_ref();
 
@@ -143,7 +174,12 @@ impl Engine {
                             .into_iter()
                             .find(|r| intro.party(*r).person.has_address(&f.email))
                             .map(TokenOwner::Party)
-                            .or_else(|| intro.connector.has_address(&f.email).then_some(TokenOwner::Connector))
+                            .or_else(|| {
+                                intro
+                                    .connector
+                                    .has_address(&f.email)
+                                    .then_some(TokenOwner::Connector)
+                            })
                     });
                     if let Some(owner) = owner {
                         target = Some((intro, owner));
@@ -156,14 +192,30 @@ impl Engine {
         if let Some(auto) = &inbound.automatic {
             return match (auto, &target) {
                 (Automatic::Bounce { reason }, Some((intro, TokenOwner::Party(role)))) => {
-                    let ev = Event::Bounced { role: *role, reason: reason.clone(), message_id: id.clone() };
+                    let ev = Event::Bounced {
+                        role: *role,
+                        reason: reason.clone(),
+                        message_id: id.clone(),
+                    };
                     self.apply(intro, &ev, id, "bounce", now)
                 }
-                (Automatic::Bounce { .. }, _) => self.record(id, Disposition::Ignored, None, "bounce not about a party", now),
-                (Automatic::AutoReply, t) => {
-                    self.record(id, Disposition::Ignored, t.as_ref().map(|(i, _)| i.id.clone()), "auto-reply", now)
+                (Automatic::Bounce { .. }, _) => self.record(
+                    id,
+                    Disposition::Ignored,
+                    None,
+                    "bounce not about a party",
+                    now,
+                ),
+                (Automatic::AutoReply, t) => self.record(
+                    id,
+                    Disposition::Ignored,
+                    t.as_ref().map(|(i, _)| i.id.clone()),
+                    "auto-reply",
+                    now,
+                ),
+                (Automatic::List, _) => {
+                    self.record(id, Disposition::Ignored, None, "list or bulk mail", now)
                 }
-                (Automatic::List, _) => self.record(id, Disposition::Ignored, None, "list or bulk mail", now),
             };
         }
 
@@ -181,7 +233,9 @@ impl Engine {
                         },
                         _ => Event::StrangerReplied {
                             role,
-                            from: from.map(|f| f.email.clone()).unwrap_or_else(|| "(no sender)".into()),
+                            from: from
+                                .map(|f| f.email.clone())
+                                .unwrap_or_else(|| "(no sender)".into()),
                             text: inbound.text.clone(),
                             message_id: id.clone(),
                         },
@@ -190,18 +244,36 @@ impl Engine {
                 }
                 TokenOwner::Connector => {
                     if !from.is_some_and(|f| intro.connector.has_address(&f.email)) {
-                        return self.record(id, Disposition::Ignored, Some(intro.id.clone()), "connector token from someone else", now);
+                        return self.record(
+                            id,
+                            Disposition::Ignored,
+                            Some(intro.id.clone()),
+                            "connector token from someone else",
+                            now,
+                        );
                     }
                     match connector_command(&intro, &inbound.text, id) {
                         Some(event) => self.apply(&intro, &event, id, "connector command", now),
-                        None => self.record(id, Disposition::Processed, Some(intro.id.clone()), "connector wrote; no command", now),
+                        None => self.record(
+                            id,
+                            Disposition::Processed,
+                            Some(intro.id.clone()),
+                            "connector wrote; no command",
+                            now,
+                        ),
                     }
                 }
             };
         }
 
         let Some(sender) = from.filter(|f| self.config.is_connector(&f.email)) else {
-            return self.record(id, Disposition::Ignored, None, "sender is not an allowed connector", now);
+            return self.record(
+                id,
+                Disposition::Ignored,
+                None,
+                "sender is not an allowed connector",
+                now,
+            );
         };
         match mail::parse_request(msg, sender, &self.config.address) {
             Ok(request) => {
@@ -216,16 +288,36 @@ impl Engine {
                 }
                 self.open_intro(request, inbound, now)
             }
-            Err(RequestProblem::NotARequest) if inbound.subject.to_ascii_lowercase().starts_with("re:") => {
+            Err(RequestProblem::NotARequest)
+                if inbound.subject.to_ascii_lowercase().starts_with("re:") =>
+            {
                 // A connector replying in some old thread is not a failed request.
-                self.record(id, Disposition::Ignored, None, "connector reply without a command", now)
+                self.record(
+                    id,
+                    Disposition::Ignored,
+                    None,
+                    "connector reply without a command",
+                    now,
+                )
             }
             Err(problem) => self.reply_problem(sender, inbound, &problem.to_string(), now),
         }
     }
 
-    fn reply_problem(&self, to: &Person, inbound: &Inbound, problem: &str, now: Timestamp) -> Result<Handled, EngineError> {
-        let email = self.composer.compose_problem(to, &inbound.subject, Some(&inbound.message_id), problem, now)?;
+    fn reply_problem(
+        &self,
+        to: &Person,
+        inbound: &Inbound,
+        problem: &str,
+        now: Timestamp,
+    ) -> Result<Handled, EngineError> {
+        let email = self.composer.compose_problem(
+            to,
+            &inbound.subject,
+            Some(&inbound.message_id),
+            problem,
+            now,
+        )?;
         let processed = Processed {
             at: now,
             disposition: Disposition::Processed,
@@ -239,10 +331,20 @@ impl Engine {
         };
         self.store.commit(&change, now)?;
         info!("request refused: {problem}");
-        Ok(Handled { message_id: inbound.message_id.clone(), disposition: Disposition::Processed, intro: None, note: processed.note })
+        Ok(Handled {
+            message_id: inbound.message_id.clone(),
+            disposition: Disposition::Processed,
+            intro: None,
+            note: processed.note,
+        })
     }
 
-    fn open_intro(&self, request: mail::Request, inbound: &Inbound, now: Timestamp) -> Result<Handled, EngineError> {
+    fn open_intro(
+        &self,
+        request: mail::Request,
+        inbound: &Inbound,
+        now: Timestamp,
+    ) -> Result<Handled, EngineError> {
         let mut id = tokens::new_intro_id()?;
         while self.store.has_intro(&id)? {
             id = tokens::new_intro_id()?;
@@ -265,17 +367,31 @@ impl Engine {
         self.commit_step(step, Some((&inbound.message_id, "request accepted")), now)
     }
 
-    fn apply(&self, intro: &Intro, event: &Event, message_id: &str, what: &str, now: Timestamp) -> Result<Handled, EngineError> {
+    fn apply(
+        &self,
+        intro: &Intro,
+        event: &Event,
+        message_id: &str,
+        what: &str,
+        now: Timestamp,
+    ) -> Result<Handled, EngineError> {
         let step = core::step(intro, event, &self.config.policy, now);
         let note = match step.intro.timeline.last() {
-            Some(last) if step.intro.timeline.len() > intro.timeline.len() => format!("{what}: {}", last.what),
+            Some(last) if step.intro.timeline.len() > intro.timeline.len() => {
+                format!("{what}: {}", last.what)
+            }
             _ => format!("{what}: no change"),
         };
         self.commit_step(step, Some((message_id, &note)), now)
     }
 
     /// Composes a step's emails and commits everything in one transaction.
-    fn commit_step(&self, step: Step, inbound: Option<(&str, &str)>, now: Timestamp) -> Result<Handled, EngineError> {
+    fn commit_step(
+        &self,
+        step: Step,
+        inbound: Option<(&str, &str)>,
+        now: Timestamp,
+    ) -> Result<Handled, EngineError> {
         let mut emails: Vec<Composed> = Vec::new();
         let mut suppress = Vec::new();
         for effect in &step.effects {
@@ -290,7 +406,15 @@ impl Engine {
         }
         let intro_id = step.intro.id.clone();
         let processed = inbound.map(|(id, note)| {
-            (id.to_owned(), Processed { at: now, disposition: Disposition::Processed, intro: Some(intro_id.clone()), note: note.to_owned() })
+            (
+                id.to_owned(),
+                Processed {
+                    at: now,
+                    disposition: Disposition::Processed,
+                    intro: Some(intro_id.clone()),
+                    note: note.to_owned(),
+                },
+            )
         });
         let handled = inbound.map(|(id, note)| Handled {
             message_id: id.to_owned(),
@@ -298,7 +422,12 @@ impl Engine {
             intro: Some(intro_id.clone()),
             note: note.to_owned(),
         });
-        let change = Change { intro: Some(step.intro), emails, processed, suppress };
+        let change = Change {
+            intro: Some(step.intro),
+            emails,
+            processed,
+            suppress,
+        };
         self.store.commit(&change, now)?;
         Ok(handled.unwrap_or(Handled {
             message_id: String::new(),
@@ -312,7 +441,9 @@ impl Engine {
     pub fn fire_due(&self, now: Timestamp) -> Result<Vec<IntroId>, EngineError> {
         let mut fired = Vec::new();
         for id in self.store.due(now)? {
-            let Some(intro) = self.store.intro(&id)? else { continue };
+            let Some(intro) = self.store.intro(&id)? else {
+                continue;
+            };
             let _span = info_span!("intro", intro = %id).entered();
             let step = core::step(&intro, &Event::DeadlineReached, &self.config.policy, now);
             if step.is_noop(&intro) {
@@ -326,8 +457,12 @@ impl Engine {
 
     /// Cancels an intro on the connector's behalf (CLI).
     pub fn cancel(&self, id: &IntroId, now: Timestamp) -> Result<Option<Intro>, EngineError> {
-        let Some(intro) = self.store.intro(id)? else { return Ok(None) };
-        let event = Event::CancelRequested { message_id: format!("cli-cancel-{}@introbot", now.as_millisecond()) };
+        let Some(intro) = self.store.intro(id)? else {
+            return Ok(None);
+        };
+        let event = Event::CancelRequested {
+            message_id: format!("cli-cancel-{}@introbot", now.as_millisecond()),
+        };
         let step = core::step(&intro, &event, &self.config.policy, now);
         let next = step.intro.clone();
         self.commit_step(step, None, now)?;
@@ -337,14 +472,20 @@ impl Engine {
     /// Sends what is due in the outbox. Each email leaves the outbox only
     /// once the transport accepted it; a transient failure keeps it with a
     /// backoff, a permanent one bounces the party it was for.
-    pub async fn drain_outbox(&self, transport: &mut Transport, now: Timestamp) -> Result<DrainReport, EngineError> {
+    pub async fn drain_outbox(
+        &self,
+        transport: &mut Transport,
+        now: Timestamp,
+    ) -> Result<DrainReport, EngineError> {
         let mut report = DrainReport::default();
         for (seq, entry) in self.store.outbox()? {
             if entry.not_before.is_some_and(|t| t > now) {
                 report.waiting += 1;
                 continue;
             }
-            let _span = info_span!("send", message_id = %entry.email.message_id, kind = %entry.email.kind).entered();
+            let _span =
+                info_span!("send", message_id = %entry.email.message_id, kind = %entry.email.kind)
+                    .entered();
             match transport.send(&entry.email).await {
                 Ok(()) => {
                     self.store.remove_outbox(seq)?;
@@ -357,9 +498,15 @@ impl Engine {
                 }
                 Err(SendError::Transient(reason)) => {
                     let attempts = entry.attempts.saturating_add(1);
-                    let backoff = std::time::Duration::from_secs(30u64.saturating_mul(1 << attempts.min(7)).min(3600));
+                    let backoff = std::time::Duration::from_secs(
+                        30u64.saturating_mul(1 << attempts.min(7)).min(3600),
+                    );
                     warn!(attempts, %reason, ?backoff, "send failed; will retry");
-                    let retry = OutboxEntry { attempts, not_before: now.checked_add(backoff).ok(), ..entry };
+                    let retry = OutboxEntry {
+                        attempts,
+                        not_before: now.checked_add(backoff).ok(),
+                        ..entry
+                    };
                     self.store.reschedule_outbox(seq, &retry)?;
                     report.retrying += 1;
                     // The server is likely down for all of them; try again later.
@@ -369,12 +516,16 @@ impl Engine {
                     tracing::error!(%reason, "send refused permanently");
                     self.store.remove_outbox(seq)?;
                     report.refused += 1;
-                    if let (Some(id), Some(role)) = (&entry.intro, entry.email.role) {
-                        if let Some(intro) = self.store.intro(id)? {
-                            let event = Event::Bounced { role, reason, message_id: format!("refused-{}", entry.email.message_id) };
-                            let step = core::step(&intro, &event, &self.config.policy, now);
-                            self.commit_step(step, None, now)?;
-                        }
+                    if let (Some(id), Some(role)) = (&entry.intro, entry.email.role)
+                        && let Some(intro) = self.store.intro(id)?
+                    {
+                        let event = Event::Bounced {
+                            role,
+                            reason,
+                            message_id: format!("refused-{}", entry.email.message_id),
+                        };
+                        let step = core::step(&intro, &event, &self.config.policy, now);
+                        self.commit_step(step, None, now)?;
                     }
                 }
             }
@@ -399,10 +550,16 @@ pub struct DrainReport {
 
 /// What the connector's words on an intro's thread ask for.
 fn connector_command(intro: &Intro, text: &str, message_id: &str) -> Option<Event> {
-    let first = text.lines().map(str::trim).find(|l| !l.is_empty())?.to_ascii_lowercase();
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())?
+        .to_ascii_lowercase();
     let first = first.trim_end_matches(['.', '!']);
     if first == "cancel" || first.starts_with("cancel ") || first == "stop" {
-        return Some(Event::CancelRequested { message_id: message_id.to_owned() });
+        return Some(Event::CancelRequested {
+            message_id: message_id.to_owned(),
+        });
     }
     // The connector decides yes or no for someone else; only the person
     // themselves can ask never to be asked again.
@@ -411,10 +568,16 @@ fn connector_command(intro: &Intro, text: &str, message_id: &str) -> Option<Even
         Decision::Yes => Decision::Yes,
         Decision::No | Decision::Later | Decision::Stop => Decision::No,
     };
-    let unclear: Vec<Role> =
-        Role::BOTH.into_iter().filter(|r| intro.party(*r).state == core::PartyState::Unclear).collect();
+    let unclear: Vec<Role> = Role::BOTH
+        .into_iter()
+        .filter(|r| intro.party(*r).state == core::PartyState::Unclear)
+        .collect();
     match unclear.as_slice() {
-        [role] => Some(Event::ConnectorDecided { role: *role, decision, message_id: message_id.to_owned() }),
+        [role] => Some(Event::ConnectorDecided {
+            role: *role,
+            decision,
+            message_id: message_id.to_owned(),
+        }),
         _ => None,
     }
 }

@@ -18,9 +18,8 @@
 //! - [`daemon`] — the long-running loop and `run --once`.
 //! - [`config`] — the TOML file, validated.
 
-
-pub mod compose;
 pub mod check;
+pub mod compose;
 pub mod config;
 pub mod core;
 pub mod daemon;

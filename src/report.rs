@@ -22,9 +22,7 @@ pub enum ReportError {
 
 /// The JSON form of an intro, as `list --json` and `show --json` print it.
 pub fn intro_json(intro: &Intro) -> serde_json::Value {
-    let party = |p: &crate::core::Party| {
-        json!({"name": p.person.name, "email": p.person.email, "state": p.state.as_str(), "reply_text": p.reply_text})
-    };
+    let party = |p: &crate::core::Party| json!({"name": p.person.name, "email": p.person.email, "state": p.state.as_str(), "reply_text": p.reply_text});
     json!({
         "id": intro.id.as_str(),
         "state": intro.state.as_str(),
@@ -39,7 +37,13 @@ pub fn intro_json(intro: &Intro) -> serde_json::Value {
 }
 
 /// Prints `introbot list`.
-pub fn list(store: &Store, state: Option<IntroState>, as_json: bool, now: Timestamp, out: &mut dyn Write) -> Result<(), ReportError> {
+pub fn list(
+    store: &Store,
+    state: Option<IntroState>,
+    as_json: bool,
+    now: Timestamp,
+    out: &mut dyn Write,
+) -> Result<(), ReportError> {
     let intros = store.intros(state)?;
     if as_json {
         for intro in &intros {
@@ -48,12 +52,24 @@ pub fn list(store: &Store, state: Option<IntroState>, as_json: bool, now: Timest
         return Ok(());
     }
     if intros.is_empty() {
-        writeln!(out, "no intros{}", state.map(|s| format!(" in state {s}")).unwrap_or_default())?;
+        writeln!(
+            out,
+            "no intros{}",
+            state.map(|s| format!(" in state {s}")).unwrap_or_default()
+        )?;
         return Ok(());
     }
-    writeln!(out, "{:<9} {:>5}  {:<22} {:<22} {:<24} {:<17} WAITING FOR", "ID", "AGE", "REQUESTER", "TARGET", "CONNECTOR", "STATE")?;
+    writeln!(
+        out,
+        "{:<9} {:>5}  {:<22} {:<22} {:<24} {:<17} WAITING FOR",
+        "ID", "AGE", "REQUESTER", "TARGET", "CONNECTOR", "STATE"
+    )?;
     for i in &intros {
-        let waiting: Vec<String> = i.waiting_for().iter().map(|r| i.party(*r).person.first_name().to_owned()).collect();
+        let waiting: Vec<String> = i
+            .waiting_for()
+            .iter()
+            .map(|r| i.party(*r).person.first_name().to_owned())
+            .collect();
         writeln!(
             out,
             "{:<9} {:>5}  {:<22} {:<22} {:<24} {:<17} {}",
@@ -63,7 +79,11 @@ pub fn list(store: &Store, state: Option<IntroState>, as_json: bool, now: Timest
             clip(i.target.person.display_name(), 22),
             clip(&i.connector.email, 24),
             i.state.as_str(),
-            if waiting.is_empty() { "-".to_owned() } else { waiting.join(", ") }
+            if waiting.is_empty() {
+                "-".to_owned()
+            } else {
+                waiting.join(", ")
+            }
         )?;
     }
     Ok(())
@@ -75,11 +95,29 @@ pub fn show(intro: &Intro, as_json: bool, out: &mut dyn Write) -> Result<(), Rep
         writeln!(out, "{}", intro_json(intro))?;
         return Ok(());
     }
-    writeln!(out, "intro {}  {}  ({})", intro.id, intro.title(), intro.state)?;
-    writeln!(out, "  connector  {} <{}>", intro.connector.display_name(), intro.connector.email)?;
+    writeln!(
+        out,
+        "intro {}  {}  ({})",
+        intro.id,
+        intro.title(),
+        intro.state
+    )?;
+    writeln!(
+        out,
+        "  connector  {} <{}>",
+        intro.connector.display_name(),
+        intro.connector.email
+    )?;
     for role in crate::core::Role::BOTH {
         let p = intro.party(role);
-        writeln!(out, "  {:<10} {} <{}>: {}", role.as_str(), p.person.display_name(), p.person.email, p.state)?;
+        writeln!(
+            out,
+            "  {:<10} {} <{}>: {}",
+            role.as_str(),
+            p.person.display_name(),
+            p.person.email,
+            p.state
+        )?;
     }
     if let Some(d) = intro.deadline {
         writeln!(out, "  next       {:?} at {}", d.kind, d.at)?;
@@ -101,5 +139,9 @@ fn age(created: Timestamp, now: Timestamp) -> String {
 }
 
 fn clip(s: &str, n: usize) -> String {
-    if s.chars().count() <= n { s.to_owned() } else { format!("{}…", s.chars().take(n - 1).collect::<String>()) }
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        format!("{}…", s.chars().take(n - 1).collect::<String>())
+    }
 }

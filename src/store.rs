@@ -186,12 +186,15 @@ impl Store {
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         let path = dir.to_owned();
         let sled_err = |source: sled::Error| {
-            if let sled::Error::Io(e) = &source {
-                if e.to_string().contains("could not acquire lock") {
-                    return StoreError::Locked { path: path.clone() };
-                }
+            if let sled::Error::Io(e) = &source
+                && e.to_string().contains("could not acquire lock")
+            {
+                return StoreError::Locked { path: path.clone() };
             }
-            StoreError::Sled { path: path.clone(), source }
+            StoreError::Sled {
+                path: path.clone(),
+                source,
+            }
         };
         std::fs::create_dir_all(dir).map_err(|e| sled_err(sled::Error::Io(e)))?;
         let db = sled::Config::new()
@@ -204,14 +207,22 @@ impl Store {
         let meta = tree("meta")?;
         match meta.get("schema_version").map_err(sled_err)? {
             None => {
-                meta.insert("schema_version", &SCHEMA_VERSION.to_be_bytes()).map_err(sled_err)?;
+                meta.insert("schema_version", &SCHEMA_VERSION.to_be_bytes())
+                    .map_err(sled_err)?;
             }
             Some(v) => {
-                let found = <[u8; 4]>::try_from(v.as_ref()).map(u32::from_be_bytes).map_err(|_| {
-                    StoreError::Corrupt { what: "schema_version".into(), detail: format!("{} bytes", v.len()) }
-                })?;
+                let found = <[u8; 4]>::try_from(v.as_ref())
+                    .map(u32::from_be_bytes)
+                    .map_err(|_| StoreError::Corrupt {
+                        what: "schema_version".into(),
+                        detail: format!("{} bytes", v.len()),
+                    })?;
                 if found > SCHEMA_VERSION {
-                    return Err(StoreError::NewerSchema { path: path.clone(), found, supported: SCHEMA_VERSION });
+                    return Err(StoreError::NewerSchema {
+                        path: path.clone(),
+                        found,
+                        supported: SCHEMA_VERSION,
+                    });
                 }
             }
         }
@@ -229,11 +240,20 @@ impl Store {
     }
 
     fn err(&self, source: sled::Error) -> StoreError {
-        StoreError::Sled { path: self.path.clone(), source }
+        StoreError::Sled {
+            path: self.path.clone(),
+            source,
+        }
     }
 
-    fn decode<T: for<'de> Deserialize<'de>>(what: impl FnOnce() -> String, bytes: &[u8]) -> Result<T, StoreError> {
-        serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt { what: what(), detail: e.to_string() })
+    fn decode<T: for<'de> Deserialize<'de>>(
+        what: impl FnOnce() -> String,
+        bytes: &[u8],
+    ) -> Result<T, StoreError> {
+        serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+            what: what(),
+            detail: e.to_string(),
+        })
     }
 
     /// The data directory.
@@ -256,19 +276,25 @@ impl Store {
 
     /// Whether an id is already used.
     pub fn has_intro(&self, id: &IntroId) -> Result<bool, StoreError> {
-        self.intros.contains_key(id.as_str()).map_err(|e| self.err(e))
+        self.intros
+            .contains_key(id.as_str())
+            .map_err(|e| self.err(e))
     }
 
     /// The intro and owner of a reply token.
     pub fn by_token(&self, token: &str) -> Result<Option<(Intro, TokenOwner)>, StoreError> {
-        let Some(v) = self.tokens.get(token).map_err(|e| self.err(e))? else { return Ok(None) };
+        let Some(v) = self.tokens.get(token).map_err(|e| self.err(e))? else {
+            return Ok(None);
+        };
         let rec: TokenRecord = Self::decode(|| "token index".into(), &v)?;
         Ok(self.intro(&rec.intro)?.map(|i| (i, rec.owner)))
     }
 
     /// The intro one of our sent Message-IDs belongs to.
     pub fn by_sent_message_id(&self, message_id: &str) -> Result<Option<Intro>, StoreError> {
-        let Some(v) = self.sent_ids.get(message_id).map_err(|e| self.err(e))? else { return Ok(None) };
+        let Some(v) = self.sent_ids.get(message_id).map_err(|e| self.err(e))? else {
+            return Ok(None);
+        };
         let id = IntroId::new(String::from_utf8_lossy(&v).into_owned());
         self.intro(&id)
     }
@@ -283,12 +309,17 @@ impl Store {
 
     /// Whether an address asked never to be asked again.
     pub fn is_suppressed(&self, email: &str) -> Result<bool, StoreError> {
-        self.suppressed.contains_key(email.trim().to_ascii_lowercase()).map_err(|e| self.err(e))
+        self.suppressed
+            .contains_key(email.trim().to_ascii_lowercase())
+            .map_err(|e| self.err(e))
     }
 
     /// Ids of intros whose timer is due at `now`, oldest first.
     pub fn due(&self, now: Timestamp) -> Result<Vec<IntroId>, StoreError> {
-        let end = u64::try_from(now.as_millisecond()).unwrap_or(0).saturating_add(1).to_be_bytes();
+        let end = u64::try_from(now.as_millisecond())
+            .unwrap_or(0)
+            .saturating_add(1)
+            .to_be_bytes();
         let mut ids = Vec::new();
         for kv in self.deadlines.range(..end.as_slice()) {
             let (k, _) = kv.map_err(|e| self.err(e))?;
@@ -299,8 +330,12 @@ impl Store {
 
     /// The earliest pending timer.
     pub fn next_deadline(&self) -> Result<Option<Timestamp>, StoreError> {
-        let Some((k, _)) = self.deadlines.first().map_err(|e| self.err(e))? else { return Ok(None) };
-        let ms = <[u8; 8]>::try_from(&k[..8]).map(u64::from_be_bytes).unwrap_or(0);
+        let Some((k, _)) = self.deadlines.first().map_err(|e| self.err(e))? else {
+            return Ok(None);
+        };
+        let ms = <[u8; 8]>::try_from(&k[..8])
+            .map(u64::from_be_bytes)
+            .unwrap_or(0);
         Ok(Timestamp::from_millisecond(i64::try_from(ms).unwrap_or(i64::MAX)).ok())
     }
 
@@ -309,7 +344,8 @@ impl Store {
         let mut out = Vec::new();
         for kv in self.intros.iter() {
             let (k, v) = kv.map_err(|e| self.err(e))?;
-            let intro: Intro = Self::decode(|| format!("intro {}", String::from_utf8_lossy(&k)), &v)?;
+            let intro: Intro =
+                Self::decode(|| format!("intro {}", String::from_utf8_lossy(&k)), &v)?;
             if state.is_none_or(|s| s == intro.state) {
                 out.push(intro);
             }
@@ -323,7 +359,9 @@ impl Store {
         let mut out = Vec::new();
         for kv in self.outbox.iter() {
             let (k, v) = kv.map_err(|e| self.err(e))?;
-            let seq = <[u8; 8]>::try_from(k.as_ref()).map(u64::from_be_bytes).unwrap_or(0);
+            let seq = <[u8; 8]>::try_from(k.as_ref())
+                .map(u64::from_be_bytes)
+                .unwrap_or(0);
             out.push((seq, Self::decode(|| format!("outbox entry {seq}"), &v)?));
         }
         Ok(out)
@@ -336,12 +374,18 @@ impl Store {
 
     /// Removes a sent email from the outbox.
     pub fn remove_outbox(&self, seq: u64) -> Result<(), StoreError> {
-        self.outbox.remove(seq.to_be_bytes()).map(|_| ()).map_err(|e| self.err(e))
+        self.outbox
+            .remove(seq.to_be_bytes())
+            .map(|_| ())
+            .map_err(|e| self.err(e))
     }
 
     /// Puts an outbox entry back with a new attempt count and backoff.
     pub fn reschedule_outbox(&self, seq: u64, entry: &OutboxEntry) -> Result<(), StoreError> {
-        self.outbox.insert(seq.to_be_bytes(), to_json(entry)).map(|_| ()).map_err(|e| self.err(e))
+        self.outbox
+            .insert(seq.to_be_bytes(), to_json(entry))
+            .map(|_| ())
+            .map_err(|e| self.err(e))
     }
 
     /// Commits one step: the intro, its indexes and timer, its emails, the
@@ -358,7 +402,16 @@ impl Store {
         ];
         let intro_json = change.intro.as_ref().map(to_json);
         let result: Result<(), TransactionError<StoreError>> = trees[..].transaction(|tx| {
-            let [intros, tokens, sent_ids, deadlines, processed, suppressed, outbox] = &tx[..] else {
+            let [
+                intros,
+                tokens,
+                sent_ids,
+                deadlines,
+                processed,
+                suppressed,
+                outbox,
+            ] = &tx[..]
+            else {
                 return Err(ConflictableTransactionError::Abort(StoreError::Corrupt {
                     what: "transaction".into(),
                     detail: "wrong number of trees".into(),
@@ -381,7 +434,10 @@ impl Store {
                             (&intro.target.token, TokenOwner::Party(Role::Target)),
                         ];
                         for (token, owner) in owners {
-                            let rec = TokenRecord { intro: intro.id.clone(), owner };
+                            let rec = TokenRecord {
+                                intro: intro.id.clone(),
+                                owner,
+                            };
                             tokens.insert(token.as_str(), to_json(&rec))?;
                         }
                     }

@@ -72,7 +72,10 @@ pub struct Person {
 impl Person {
     /// Builds a person.
     pub fn new(name: impl Into<String>, email: impl Into<String>) -> Self {
-        Self { name: name.into(), email: email.into() }
+        Self {
+            name: name.into(),
+            email: email.into(),
+        }
     }
 
     /// The name to address them by: the first word of the display name, or
@@ -86,7 +89,11 @@ impl Person {
 
     /// The full display name, falling back to the address.
     pub fn display_name(&self) -> &str {
-        if self.name.trim().is_empty() { &self.email } else { self.name.trim() }
+        if self.name.trim().is_empty() {
+            &self.email
+        } else {
+            self.name.trim()
+        }
     }
 
     /// Whether `address` is this person's address (ASCII case-insensitive;
@@ -160,7 +167,10 @@ pub enum PartyState {
 impl PartyState {
     /// Still expected to answer (or the connector to decide for them).
     pub fn is_waiting(self) -> bool {
-        matches!(self, PartyState::Asked | PartyState::FollowedUp | PartyState::Unclear)
+        matches!(
+            self,
+            PartyState::Asked | PartyState::FollowedUp | PartyState::Unclear
+        )
     }
 
     /// Said no in one of its forms.
@@ -293,10 +303,13 @@ impl std::str::FromStr for IntroState {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        IntroState::ALL.into_iter().find(|st| st.as_str() == s).ok_or_else(|| {
-            let names: Vec<_> = IntroState::ALL.iter().map(|s| s.as_str()).collect();
-            format!("unknown state {s:?}; expected one of {}", names.join(", "))
-        })
+        IntroState::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = IntroState::ALL.iter().map(|s| s.as_str()).collect();
+                format!("unknown state {s:?}; expected one of {}", names.join(", "))
+            })
     }
 }
 
@@ -424,16 +437,25 @@ impl Intro {
 
     /// The parties the intro is still waiting for.
     pub fn waiting_for(&self) -> Vec<Role> {
-        Role::BOTH.into_iter().filter(|r| self.party(*r).state.is_waiting()).collect()
+        Role::BOTH
+            .into_iter()
+            .filter(|r| self.party(*r).state.is_waiting())
+            .collect()
     }
 
     /// The role whose token this is, if any.
     pub fn role_of_token(&self, token: &str) -> Option<Role> {
-        Role::BOTH.into_iter().find(|r| self.party(*r).token.as_str() == token)
+        Role::BOTH
+            .into_iter()
+            .find(|r| self.party(*r).token.as_str() == token)
     }
 
     /// A one-line subject tag: "Alice <> Bob".
     pub fn title(&self) -> String {
-        format!("{} <> {}", self.requester.person.display_name(), self.target.person.display_name())
+        format!(
+            "{} <> {}",
+            self.requester.person.display_name(),
+            self.target.person.display_name()
+        )
     }
 }

@@ -84,7 +84,11 @@ impl Step {
 
 /// Opens a new intro: acknowledges to the connector and asks the parties.
 pub fn open(new: NewIntro, policy: &Policy, now: Timestamp) -> Step {
-    let mut m = Machine { intro: Intro::from_new(new, now), effects: Vec::new(), now };
+    let mut m = Machine {
+        intro: Intro::from_new(new, now),
+        effects: Vec::new(),
+        now,
+    };
     m.note(format!("request from {} accepted", m.intro.connector.email));
     m.send(Audience::Connector, EmailKind::Acknowledgement);
     if policy.requester_consent == RequesterConsent::Implied {
@@ -105,7 +109,11 @@ pub fn open(new: NewIntro, policy: &Policy, now: Timestamp) -> Step {
 
 /// Applies one event to an intro.
 pub fn step(intro: &Intro, event: &Event, policy: &Policy, now: Timestamp) -> Step {
-    let mut m = Machine { intro: intro.clone(), effects: Vec::new(), now };
+    let mut m = Machine {
+        intro: intro.clone(),
+        effects: Vec::new(),
+        now,
+    };
     if intro.state.is_terminal() {
         return m.finish();
     }
@@ -116,7 +124,12 @@ pub fn step(intro: &Intro, event: &Event, policy: &Policy, now: Timestamp) -> St
         m.intro.handled_messages.insert(id.to_owned());
     }
     match event {
-        Event::ReplyReceived { role, decision, text, message_id } => {
+        Event::ReplyReceived {
+            role,
+            decision,
+            text,
+            message_id,
+        } => {
             let party = m.intro.party_mut(*role);
             party.last_reply_id = Some(message_id.clone());
             party.reply_text = Some(text.clone());
@@ -126,14 +139,24 @@ pub fn step(intro: &Intro, event: &Event, policy: &Policy, now: Timestamp) -> St
             if m.intro.party(*role).state == PartyState::Unclear && *decision != Decision::Unclear {
                 m.decide(*role, *decision, "", "connector decided");
             } else {
-                m.note(format!("connector's decision for the {role} ignored: nothing to decide"));
+                m.note(format!(
+                    "connector's decision for the {role} ignored: nothing to decide"
+                ));
             }
         }
-        Event::StrangerReplied { role, from, text, .. } => {
-            m.note(format!("mail for the {role} from another address ({from}) held"));
+        Event::StrangerReplied {
+            role, from, text, ..
+        } => {
+            m.note(format!(
+                "mail for the {role} from another address ({from}) held"
+            ));
             m.send(
                 Audience::Connector,
-                EmailKind::HeldReply { role: *role, from: from.clone(), text: text.clone() },
+                EmailKind::HeldReply {
+                    role: *role,
+                    from: from.clone(),
+                    text: text.clone(),
+                },
             );
         }
         Event::CancelRequested { .. } => {
@@ -141,7 +164,14 @@ pub fn step(intro: &Intro, event: &Event, policy: &Policy, now: Timestamp) -> St
         }
         Event::Bounced { role, reason, .. } => {
             m.intro.party_mut(*role).state = PartyState::Bounced;
-            m.end(IntroState::Failed, Outcome::Bounced { role: *role, reason: reason.clone() }, None);
+            m.end(
+                IntroState::Failed,
+                Outcome::Bounced {
+                    role: *role,
+                    reason: reason.clone(),
+                },
+                None,
+            );
         }
         Event::DeadlineReached => m.deadline_reached(policy),
     }
@@ -157,11 +187,16 @@ struct Machine {
 
 impl Machine {
     fn finish(self) -> Step {
-        Step { intro: self.intro, effects: self.effects }
+        Step {
+            intro: self.intro,
+            effects: self.effects,
+        }
     }
 
     fn note(&mut self, what: String) {
-        self.intro.timeline.push(TimelineEntry { at: self.now, what });
+        self.intro
+            .timeline
+            .push(TimelineEntry { at: self.now, what });
     }
 
     /// Queues an email unless the per-party cap forbids it. The cap is
@@ -184,7 +219,11 @@ impl Machine {
             Audience::BothParties => &Role::BOTH,
             Audience::Connector => &[],
         };
-        if roles.is_empty() || roles.iter().any(|r| *flag(&mut self.intro.party_mut(*r).sent)) {
+        if roles.is_empty()
+            || roles
+                .iter()
+                .any(|r| *flag(&mut self.intro.party_mut(*r).sent))
+        {
             return;
         }
         for r in roles {
@@ -212,14 +251,20 @@ impl Machine {
             Decision::Unclear => current.is_waiting(),
         };
         if !accepted {
-            self.note(format!("{role} {how} {} while {current}: no change", decision.as_str()));
+            self.note(format!(
+                "{role} {how} {} while {current}: no change",
+                decision.as_str()
+            ));
             return;
         }
         self.note(format!("{role} {how}: {}", decision.as_str()));
         match decision {
             Decision::Yes => {
                 self.intro.party_mut(role).state = PartyState::Yes;
-                if Role::BOTH.iter().all(|r| self.intro.party(*r).state == PartyState::Yes) {
+                if Role::BOTH
+                    .iter()
+                    .all(|r| self.intro.party(*r).state == PartyState::Yes)
+                {
                     self.intro.state = IntroState::Introduced;
                     self.intro.deadline = None;
                     self.note("introduced".to_owned());
@@ -238,13 +283,20 @@ impl Machine {
                     self.effects.push(Effect::Suppress { email });
                 }
                 self.send(Audience::Party(role), EmailKind::ThankYou { decision });
-                self.end(IntroState::Declined, Outcome::Declined { role, decision }, None);
+                self.end(
+                    IntroState::Declined,
+                    Outcome::Declined { role, decision },
+                    None,
+                );
             }
             Decision::Unclear => {
                 self.intro.party_mut(role).state = PartyState::Unclear;
                 self.send(
                     Audience::Connector,
-                    EmailKind::UnclearReply { role, text: text.to_owned() },
+                    EmailKind::UnclearReply {
+                        role,
+                        text: text.to_owned(),
+                    },
                 );
             }
         }
@@ -269,7 +321,9 @@ impl Machine {
     }
 
     fn deadline_reached(&mut self, policy: &Policy) {
-        let Some(deadline) = self.intro.deadline else { return };
+        let Some(deadline) = self.intro.deadline else {
+            return;
+        };
         if self.now < deadline.at {
             return;
         }
@@ -291,11 +345,20 @@ impl Machine {
                 let silent: Vec<Role> = Role::BOTH
                     .into_iter()
                     .filter(|r| {
-                        matches!(self.intro.party(*r).state, PartyState::Asked | PartyState::FollowedUp)
+                        matches!(
+                            self.intro.party(*r).state,
+                            PartyState::Asked | PartyState::FollowedUp
+                        )
                     })
                     .collect();
                 // Silence is an answer too: the silent are not written to again.
-                self.end(IntroState::Expired, Outcome::Expired { silent: silent.clone() }, Some(&silent));
+                self.end(
+                    IntroState::Expired,
+                    Outcome::Expired {
+                        silent: silent.clone(),
+                    },
+                    Some(&silent),
+                );
             }
         }
     }

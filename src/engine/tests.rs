@@ -1,0 +1,545 @@
+use std::path::Path;
+use std::time::Duration;
+
+use super::*;
+use crate::core::{IntroState, PartyState};
+
+const CONFIG: &str = r#"
+[bot]
+address = "intros@example.com"
+data_dir = "state"
+timezone = "America/New_York"
+[connectors]
+allow = ["carol@example.com"]
+[maildir]
+path = "inbox"
+[outbox_dir]
+path = "sent"
+[timing]
+follow_up_after = "100s"
+expire_after = "100s"
+"#;
+
+struct Harness {
+    _dir: tempfile::TempDir,
+    engine: Option<Engine>,
+    now: Timestamp,
+}
+
+fn t0() -> Timestamp {
+    "2026-11-30T14:00:00Z".parse().expect("valid")
+}
+
+fn harness_with(config: &str) -> Harness {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("introbot.toml"), config).expect("write config");
+    let engine = Engine::open(load(dir.path())).expect("engine");
+    Harness {
+        _dir: dir,
+        engine: Some(engine),
+        now: t0(),
+    }
+}
+
+fn load(dir: &Path) -> Config {
+    Config::load(&dir.join("introbot.toml")).expect("valid config")
+}
+
+fn harness() -> Harness {
+    harness_with(CONFIG)
+}
+
+const REQUEST: &str = "From: Carol Connor <carol@example.com>\r\nTo: intros@example.com\r\nSubject: Fwd: Intro: Alice <> Bob\r\nMessage-ID: <req-1@example.com>\r\n\r\nBob Busy <bob@example.org> is great.\r\n\r\n---------- Forwarded message ---------\r\nFrom: Alice Able <alice@example.net>\r\nSubject: Intro: Alice <> Bob\r\nTo: carol@example.com\r\n\r\nHi Carol, I'd love to meet Bob.\r\n";
+
+impl Harness {
+    fn engine(&self) -> &Engine {
+        self.engine.as_ref().expect("engine open")
+    }
+
+    fn handle(&self, raw: &str) -> Handled {
+        self.engine()
+            .handle_inbound(raw.as_bytes(), self.now)
+            .expect("handled")
+    }
+
+    /// (template, recipients) of everything queued, in order.
+    fn queued(&self) -> Vec<(String, Vec<String>)> {
+        self.engine()
+            .store()
+            .outbox()
+            .expect("outbox")
+            .into_iter()
+            .map(|(_, e)| (e.email.kind, e.email.recipients))
+            .collect()
+    }
+
+    fn clear_outbox(&self) {
+        for (seq, _) in self.engine().store().outbox().expect("outbox") {
+            self.engine().store().remove_outbox(seq).expect("remove");
+        }
+    }
+
+    /// The reply address of the last email queued for `email`.
+    fn reply_address(&self, email: &str) -> String {
+        let entries = self.engine().store().outbox().expect("outbox");
+        let entry = entries
+            .iter()
+            .rev()
+            .find(|(_, e)| e.email.recipients == [email])
+            .expect("an email to them");
+        let msg = mail_parser::MessageParser::default()
+            .parse(&entry.1.email.bytes)
+            .expect("parses");
+        msg.reply_to()
+            .and_then(|a| a.first())
+            .and_then(|a| a.address())
+            .expect("reply-to")
+            .to_owned()
+    }
+
+    fn intro(&self) -> Intro {
+        let mut all = self.engine().store().intros(None).expect("intros");
+        assert_eq!(all.len(), 1, "exactly one intro");
+        all.remove(0)
+    }
+
+    fn later(&mut self, secs: u64) {
+        self.now = self
+            .now
+            .checked_add(Duration::from_secs(secs))
+            .expect("in range");
+    }
+}
+
+fn reply(from: &str, to: &str, id: &str, text: &str) -> String {
+    format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: Re: hello\r\nMessage-ID: <{id}>\r\n\r\n{text}\r\n"
+    )
+}
+
+fn kinds(q: &[(String, Vec<String>)]) -> Vec<&str> {
+    q.iter().map(|(k, _)| k.as_str()).collect()
+}
+
+#[test]
+fn a_request_then_two_yeses_introduces_them() {
+    let h = harness();
+    let handled = h.handle(REQUEST);
+    assert_eq!(handled.disposition, Disposition::Processed);
+    assert_eq!(
+        h.queued(),
+        [
+            (
+                "acknowledgement".to_owned(),
+                vec!["carol@example.com".to_owned()]
+            ),
+            (
+                "consent_request".to_owned(),
+                vec!["alice@example.net".to_owned()]
+            ),
+            (
+                "consent_request".to_owned(),
+                vec!["bob@example.org".to_owned()]
+            ),
+        ]
+    );
+    let alice = h.reply_address("alice@example.net");
+    let bob = h.reply_address("bob@example.org");
+    assert_ne!(alice, bob);
+    h.clear_outbox();
+    h.handle(&reply(
+        "Alice <alice@example.net>",
+        &alice,
+        "a1@x",
+        "Yes please",
+    ));
+    assert!(h.queued().is_empty(), "one yes sends nothing");
+    h.handle(&reply(
+        "Bob <BOB@example.org>",
+        &bob,
+        "b1@x",
+        "Sure, happy to.",
+    ));
+    assert_eq!(kinds(&h.queued()), ["introduction", "outcome"]);
+    assert_eq!(h.queued()[0].1, ["alice@example.net", "bob@example.org"]);
+    assert_eq!(h.intro().state, IntroState::Introduced);
+}
+
+#[test]
+fn the_same_message_twice_has_no_second_effect() {
+    let h = harness();
+    h.handle(REQUEST);
+    let again = h.handle(REQUEST);
+    assert!(again.note.contains("duplicate"), "{again:?}");
+    assert_eq!(h.queued().len(), 3);
+    let bob = h.reply_address("bob@example.org");
+    let yes = reply("bob@example.org", &bob, "b1@x", "yes");
+    h.handle(&yes);
+    let before = h.intro();
+    h.handle(&yes);
+    assert_eq!(h.intro(), before);
+    assert_eq!(h.engine().store().intros(None).expect("intros").len(), 1);
+}
+
+#[test]
+fn strangers_get_no_reply_at_all() {
+    let h = harness();
+    let handled = h.handle(&REQUEST.replace(
+        "carol@example.com>\r\nTo: intros",
+        "mallory@example.net>\r\nTo: intros",
+    ));
+    assert_eq!(handled.disposition, Disposition::Ignored);
+    assert!(h.queued().is_empty());
+    assert!(h.engine().store().intros(None).expect("intros").is_empty());
+}
+
+#[test]
+fn a_request_with_something_missing_goes_back_to_the_connector_only() {
+    let h = harness();
+    let raw = REQUEST.replace("Bob Busy <bob@example.org> is great.", "Bob is great.");
+    let handled = h.handle(&raw);
+    assert_eq!(handled.disposition, Disposition::Processed);
+    assert_eq!(
+        h.queued(),
+        [(
+            "request_problem".to_owned(),
+            vec!["carol@example.com".to_owned()]
+        )]
+    );
+    let entry = &h.engine().store().outbox().expect("outbox")[0].1;
+    let text = String::from_utf8_lossy(&entry.email.bytes);
+    assert!(
+        text.contains("I couldn't find an address for Bob"),
+        "{text}"
+    );
+    assert!(text.contains("In-Reply-To: <req-1@example.com>"), "{text}");
+}
+
+#[test]
+fn a_reply_from_another_address_is_held_and_decides_nothing() {
+    let h = harness();
+    h.handle(REQUEST);
+    let bob = h.reply_address("bob@example.org");
+    h.clear_outbox();
+    h.handle(&reply("Mallory <mallory@example.net>", &bob, "m1@x", "yes"));
+    assert_eq!(
+        h.queued(),
+        [(
+            "held_reply".to_owned(),
+            vec!["carol@example.com".to_owned()]
+        )]
+    );
+    assert_eq!(h.intro().target.state, PartyState::Asked);
+}
+
+#[test]
+fn out_of_office_and_list_mail_are_ignored() {
+    let h = harness();
+    h.handle(REQUEST);
+    let bob = h.reply_address("bob@example.org");
+    h.clear_outbox();
+    let ooo = format!(
+        "From: bob@example.org\r\nTo: {bob}\r\nAuto-Submitted: auto-replied\r\nSubject: Out of office\r\nMessage-ID: <o1@x>\r\n\r\nYes, I am away.\r\n"
+    );
+    assert_eq!(h.handle(&ooo).disposition, Disposition::Ignored);
+    let list = format!(
+        "From: bob@example.org\r\nTo: {bob}\r\nList-Id: <l.example>\r\nSubject: news\r\nMessage-ID: <l1@x>\r\n\r\nyes\r\n"
+    );
+    assert_eq!(h.handle(&list).disposition, Disposition::Ignored);
+    assert!(h.queued().is_empty());
+    assert_eq!(h.intro().target.state, PartyState::Asked);
+}
+
+#[test]
+fn a_bounce_through_a_partys_token_fails_the_intro() {
+    let h = harness();
+    h.handle(REQUEST);
+    let bob = h.reply_address("bob@example.org");
+    h.clear_outbox();
+    let dsn = format!(
+        "From: MAILER-DAEMON@example.org\r\nTo: {bob}\r\nSubject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn1@x>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n\
+         --b\r\nContent-Type: text/plain\r\n\r\nsorry\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\n\
+         Reporting-MTA: dns; mx\r\n\r\nFinal-Recipient: rfc822; bob@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n\
+         Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n\r\n--b--\r\n"
+    );
+    h.handle(&dsn);
+    let intro = h.intro();
+    assert_eq!(intro.state, IntroState::Failed);
+    assert_eq!(intro.target.state, PartyState::Bounced);
+    assert_eq!(kinds(&h.queued()), ["nothing_needed", "outcome"]);
+}
+
+#[test]
+fn the_connector_can_cancel_by_replying() {
+    let h = harness();
+    h.handle(REQUEST);
+    let carol = h.reply_address("carol@example.com");
+    h.clear_outbox();
+    // Someone else using the connector's address does nothing.
+    h.handle(&reply("dan@example.net", &carol, "d1@x", "cancel"));
+    assert!(h.queued().is_empty());
+    h.handle(&reply(
+        "Carol <carol@example.com>",
+        &carol,
+        "c1@x",
+        "Cancel please.\r\n\r\nOn Mon, Intro Bot wrote:\r\n> ...",
+    ));
+    assert_eq!(h.intro().state, IntroState::Cancelled);
+    assert_eq!(
+        kinds(&h.queued()),
+        ["nothing_needed", "nothing_needed", "outcome"]
+    );
+}
+
+#[test]
+fn an_unclear_reply_goes_to_the_connector_who_decides() {
+    let h = harness();
+    h.handle(REQUEST);
+    let alice = h.reply_address("alice@example.net");
+    let bob = h.reply_address("bob@example.org");
+    let carol = h.reply_address("carol@example.com");
+    h.clear_outbox();
+    h.handle(&reply("alice@example.net", &alice, "a1@x", "yes"));
+    h.handle(&reply("bob@example.org", &bob, "b1@x", "Who is Alice?"));
+    assert_eq!(kinds(&h.queued()), ["unclear_reply"]);
+    assert_eq!(h.intro().state, IntroState::AwaitingConsent);
+    h.clear_outbox();
+    h.handle(&reply("carol@example.com", &carol, "c1@x", "Yes"));
+    assert_eq!(h.intro().state, IntroState::Introduced);
+}
+
+#[test]
+fn a_reply_that_lost_its_token_is_matched_by_its_thread_and_sender() {
+    let h = harness();
+    h.handle(REQUEST);
+    let intro = h.intro();
+    let consent_id = format!("{}.target.consent_request@example.com", intro.id);
+    let raw = format!(
+        "From: bob@example.org\r\nTo: intros@example.com\r\nIn-Reply-To: <{consent_id}>\r\nSubject: Re: hi\r\nMessage-ID: <b1@x>\r\n\r\nNo thanks.\r\n"
+    );
+    h.handle(&raw);
+    assert_eq!(h.intro().target.state, PartyState::No);
+    // The same thread from a stranger does nothing and gets no reply.
+    let h = harness();
+    h.handle(REQUEST);
+    let consent_id = format!("{}.target.consent_request@example.com", h.intro().id);
+    h.clear_outbox();
+    let raw = format!(
+        "From: eve@example.net\r\nTo: intros@example.com\r\nIn-Reply-To: <{consent_id}>\r\nSubject: Re: hi\r\nMessage-ID: <e1@x>\r\n\r\nyes\r\n"
+    );
+    assert_eq!(h.handle(&raw).disposition, Disposition::Ignored);
+    assert!(h.queued().is_empty());
+}
+
+#[test]
+fn stop_suppresses_the_address_for_every_future_request() {
+    let h = harness();
+    h.handle(REQUEST);
+    let bob = h.reply_address("bob@example.org");
+    h.handle(&reply(
+        "bob@example.org",
+        &bob,
+        "b1@x",
+        "Please never contact me again.",
+    ));
+    assert_eq!(h.intro().target.state, PartyState::Stop);
+    h.clear_outbox();
+    h.handle(&REQUEST.replace("req-1@", "req-2@"));
+    assert_eq!(kinds(&h.queued()), ["request_problem"]);
+    assert_eq!(h.engine().store().intros(None).expect("intros").len(), 1);
+}
+
+#[test]
+fn silence_follows_up_once_then_expires() {
+    let mut h = harness();
+    h.handle(REQUEST);
+    h.clear_outbox();
+    h.later(99);
+    assert!(h.engine().fire_due(h.now).expect("fire").is_empty());
+    h.later(1);
+    assert_eq!(h.engine().fire_due(h.now).expect("fire").len(), 1);
+    assert_eq!(kinds(&h.queued()), ["follow_up", "follow_up"]);
+    h.clear_outbox();
+    assert!(
+        h.engine().fire_due(h.now).expect("fire").is_empty(),
+        "not twice"
+    );
+    h.later(100);
+    h.engine().fire_due(h.now).expect("fire");
+    assert_eq!(kinds(&h.queued()), ["outcome"]);
+    assert_eq!(h.intro().state, IntroState::Expired);
+}
+
+#[test]
+fn not_an_email_is_filed_as_failed() {
+    let h = harness();
+    let handled = h
+        .engine()
+        .handle_inbound(b"\x00\x01garbage", h.now)
+        .expect("handled");
+    assert_eq!(handled.disposition, Disposition::Failed);
+    assert!(h.queued().is_empty());
+}
+
+/// A sendmail stand-in that records every email it is given, one file each,
+/// and refuses (exit 67, EX_NOUSER) mail for `refused@example.org`.
+fn recording_sendmail(dir: &Path) -> std::path::PathBuf {
+    let script = dir.join("sendmail");
+    let log = dir.join("delivered");
+    std::fs::create_dir_all(&log).expect("mkdir");
+    let body = format!(
+        "#!/bin/sh\nfor a in \"$@\"; do [ \"$a\" = refused@example.org ] && {{ echo 'no such user' >&2; exit 67; }}; done\ncat > \"{}/$(date +%s%N)-$$.eml\"\n",
+        log.display()
+    );
+    // Written by a child process: if this (multi-threaded) test process held
+    // the file open for writing, a fork elsewhere could make exec fail with
+    // ETXTBSY.
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("cat > \"$1\" && chmod 755 \"$1\"")
+        .arg("sh")
+        .arg(&script)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write as _;
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(body.as_bytes())?;
+            child.wait()
+        })
+        .expect("write script");
+    assert!(status.success());
+    script
+}
+
+fn delivered_ids(dir: &Path) -> Vec<String> {
+    let mut ids: Vec<String> = std::fs::read_dir(dir.join("delivered"))
+        .expect("read")
+        .map(|e| {
+            let raw = std::fs::read(e.expect("entry").path()).expect("read");
+            let msg = mail_parser::MessageParser::default()
+                .parse(&raw)
+                .expect("parses");
+            msg.message_id().expect("id").to_owned()
+        })
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn sendmail_config(dir: &Path) -> String {
+    let script = recording_sendmail(dir);
+    CONFIG.replace(
+        "[outbox_dir]\npath = \"sent\"",
+        &format!("[sendmail]\ncommand = \"{}\"", script.display()),
+    )
+}
+
+#[test]
+fn a_crash_between_commit_and_send_loses_nothing_and_sends_nothing_twice() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    // Crash after each step of the scenario in turn.
+    for crash_after in 0..3 {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("introbot.toml"),
+            sendmail_config(dir.path()),
+        )
+        .expect("config");
+        let mut engine = Engine::open(load(dir.path())).expect("engine");
+        let mut transport = Transport::from_config(&engine.config().transport).expect("transport");
+        let now = t0();
+        let mut tokens: Vec<String> = Vec::new();
+        for step in 0..3 {
+            let raw = match step {
+                0 => REQUEST.to_owned(),
+                1 => reply("alice@example.net", &tokens[0], "a1@x", "yes"),
+                _ => reply("bob@example.org", &tokens[1], "b1@x", "yes"),
+            };
+            engine.handle_inbound(raw.as_bytes(), now).expect("handled");
+            engine.store().flush().expect("flush");
+            if step == 0 {
+                let intro = engine.store().intros(None).expect("intros").remove(0);
+                tokens.push(format!(
+                    "intros+{}@example.com",
+                    intro.requester.token.as_str()
+                ));
+                tokens.push(format!(
+                    "intros+{}@example.com",
+                    intro.target.token.as_str()
+                ));
+            }
+            if step == crash_after {
+                // The process dies: no send, the store is dropped, then reopened.
+                drop(engine);
+                engine = Engine::open(load(dir.path())).expect("reopen after crash");
+            }
+            rt.block_on(engine.drain_outbox(&mut transport, now))
+                .expect("drain");
+        }
+        let ids = delivered_ids(dir.path());
+        let mut unique = ids.clone();
+        unique.dedup();
+        assert_eq!(
+            ids, unique,
+            "crash after step {crash_after}: something was sent twice"
+        );
+        // ack + 2 consent notes + introduction + outcome
+        assert_eq!(ids.len(), 5, "crash after step {crash_after}: {ids:?}");
+        assert_eq!(engine.store().outbox_len(), 0);
+    }
+}
+
+#[test]
+fn a_permanent_refusal_bounces_the_party_and_tells_the_connector() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("introbot.toml"),
+        sendmail_config(dir.path()),
+    )
+    .expect("config");
+    let engine = Engine::open(load(dir.path())).expect("engine");
+    let mut transport = Transport::from_config(&engine.config().transport).expect("transport");
+    engine
+        .handle_inbound(
+            REQUEST
+                .replace("bob@example.org", "refused@example.org")
+                .as_bytes(),
+            t0(),
+        )
+        .expect("handled");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let first = rt
+        .block_on(engine.drain_outbox(&mut transport, t0()))
+        .expect("drain");
+    assert_eq!(
+        first.refused,
+        1,
+        "{first:?} {:?}",
+        engine.store().intros(None)
+    );
+    let intro = engine.store().intros(None).expect("intros").remove(0);
+    assert_eq!(intro.state, IntroState::Failed);
+    assert_eq!(intro.target.state, PartyState::Bounced);
+    // The bounce's own notices went out in the same drain or wait for the next.
+    rt.block_on(engine.drain_outbox(&mut transport, t0()))
+        .expect("drain");
+    assert_eq!(engine.store().outbox_len(), 0);
+    let delivered = delivered_ids(dir.path());
+    assert!(
+        delivered
+            .iter()
+            .any(|id| id.contains(".connector.outcome.")),
+        "{delivered:?}"
+    );
+}

@@ -31,9 +31,14 @@ pub fn classify(msg: &Message<'_>) -> Option<Automatic> {
     if text("Auto-Submitted").is_some_and(|v| !v.is_empty() && !v.starts_with("no")) {
         return Some(Automatic::AutoReply);
     }
-    if ["X-Autoreply", "X-Autorespond", "X-Autoresponse", "X-Vacation"]
-        .iter()
-        .any(|h| msg.header_raw(*h).is_some())
+    if [
+        "X-Autoreply",
+        "X-Autorespond",
+        "X-Autoresponse",
+        "X-Vacation",
+    ]
+    .iter()
+    .any(|h| msg.header_raw(*h).is_some())
     {
         return Some(Automatic::AutoReply);
     }
@@ -51,8 +56,12 @@ pub fn classify(msg: &Message<'_>) -> Option<Automatic> {
 fn bounce_reason(msg: &Message<'_>) -> Option<String> {
     let is_report = msg.content_type().is_some_and(|ct| {
         ct.ctype().eq_ignore_ascii_case("multipart")
-            && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
-            && ct.attribute("report-type").is_some_and(|r| r.eq_ignore_ascii_case("delivery-status"))
+            && ct
+                .subtype()
+                .is_some_and(|s| s.eq_ignore_ascii_case("report"))
+            && ct
+                .attribute("report-type")
+                .is_some_and(|r| r.eq_ignore_ascii_case("delivery-status"))
     });
     let from = msg
         .from()
@@ -70,7 +79,8 @@ fn bounce_reason(msg: &Message<'_>) -> Option<String> {
         .iter()
         .filter(|p| {
             p.content_type().is_some_and(|ct| {
-                ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("delivery-status"))
+                ct.subtype()
+                    .is_some_and(|s| s.eq_ignore_ascii_case("delivery-status"))
             })
         })
         .find_map(|p| {
@@ -93,7 +103,9 @@ mod tests {
     use mail_parser::MessageParser;
 
     fn classify_raw(raw: &str) -> Option<Automatic> {
-        let msg = MessageParser::default().parse(raw.as_bytes()).expect("parses");
+        let msg = MessageParser::default()
+            .parse(raw.as_bytes())
+            .expect("parses");
         classify(&msg)
     }
 
@@ -114,7 +126,11 @@ mod tests {
             let raw = format!("From: a@x\r\n{h}\r\nSubject: Out of office\r\n\r\naway\r\n");
             assert_eq!(classify_raw(&raw), Some(Automatic::AutoReply), "{h}");
         }
-        for h in ["Precedence: bulk", "Precedence: list", "List-Id: <x.lists.example>"] {
+        for h in [
+            "Precedence: bulk",
+            "Precedence: list",
+            "List-Id: <x.lists.example>",
+        ] {
             let raw = format!("From: a@x\r\n{h}\r\n\r\nnews\r\n");
             assert_eq!(classify_raw(&raw), Some(Automatic::List), "{h}");
         }
@@ -130,7 +146,9 @@ mod tests {
             Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n\r\n--b--\r\n";
         assert_eq!(
             classify_raw(raw),
-            Some(Automatic::Bounce { reason: "smtp; 550 5.1.1 User unknown".into() })
+            Some(Automatic::Bounce {
+                reason: "smtp; 550 5.1.1 User unknown".into()
+            })
         );
     }
 }

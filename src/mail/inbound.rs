@@ -39,7 +39,9 @@ impl Inbound {
     pub fn read(msg: &Message<'_>, bot_address: &str) -> Inbound {
         let from = msg.from().and_then(|a| a.first()).and_then(|a| {
             let email = a.address()?.trim().to_owned();
-            email.contains('@').then(|| Person::new(a.name().unwrap_or_default().trim(), email))
+            email
+                .contains('@')
+                .then(|| Person::new(a.name().unwrap_or_default().trim(), email))
         });
         let message_id = msg
             .message_id()
@@ -68,7 +70,9 @@ impl Inbound {
 
 /// The plus-tags on the bot's address among a message's recipients.
 fn tokens_for(msg: &Message<'_>, bot_address: &str) -> Vec<String> {
-    let Some((bot_local, bot_domain)) = bot_address.split_once('@') else { return Vec::new() };
+    let Some((bot_local, bot_domain)) = bot_address.split_once('@') else {
+        return Vec::new();
+    };
     let mut addresses: Vec<String> = Vec::new();
     for addr in msg.to().into_iter().chain(msg.cc()).flat_map(|a| a.iter()) {
         if let Some(a) = addr.address() {
@@ -84,9 +88,16 @@ fn tokens_for(msg: &Message<'_>, bot_address: &str) -> Vec<String> {
     }
     let mut tokens = Vec::new();
     for a in addresses {
-        let Some((local, domain)) = a.rsplit_once('@') else { continue };
-        let Some((base, tag)) = local.split_once('+') else { continue };
-        if base.eq_ignore_ascii_case(bot_local) && domain.eq_ignore_ascii_case(bot_domain) && !tag.is_empty() {
+        let Some((local, domain)) = a.rsplit_once('@') else {
+            continue;
+        };
+        let Some((base, tag)) = local.split_once('+') else {
+            continue;
+        };
+        if base.eq_ignore_ascii_case(bot_local)
+            && domain.eq_ignore_ascii_case(bot_domain)
+            && !tag.is_empty()
+        {
             let tag = tag.to_ascii_lowercase();
             if !tokens.contains(&tag) {
                 tokens.push(tag);

@@ -1,0 +1,205 @@
+use std::time::Duration;
+
+use super::*;
+use crate::compose::samples;
+use crate::core::{Deadline, DeadlineKind};
+
+fn email(id: &str) -> Composed {
+    Composed {
+        message_id: id.into(),
+        kind: "consent_request".into(),
+        role: Some(Role::Target),
+        subject: "s".into(),
+        envelope_from: "intros@example.com".into(),
+        recipients: vec!["bob@example.org".into()],
+        bytes: b"Subject: s\r\n\r\nbody\r\n".to_vec(),
+    }
+}
+
+fn at(secs: u64) -> Timestamp {
+    Timestamp::UNIX_EPOCH
+        .checked_add(Duration::from_secs(secs))
+        .expect("in range")
+}
+
+#[test]
+fn a_commit_survives_reopening() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let intro = samples::intro();
+    {
+        let store = Store::open(dir.path()).expect("open");
+        let change = Change {
+            intro: Some(intro.clone()),
+            emails: vec![email("a@x"), email("b@x")],
+            processed: Some((
+                "in-1@x".into(),
+                Processed {
+                    at: at(1),
+                    disposition: Disposition::Processed,
+                    intro: Some(intro.id.clone()),
+                    note: "n".into(),
+                },
+            )),
+            suppress: vec!["Bob@Example.org".into()],
+        };
+        store.commit(&change, at(1)).expect("commit");
+        store.flush().expect("flush");
+    }
+    let store = Store::open(dir.path()).expect("reopen");
+    assert_eq!(store.intro(&intro.id).expect("read"), Some(intro.clone()));
+    let (found, owner) = store
+        .by_token(intro.target.token.as_str())
+        .expect("read")
+        .expect("indexed");
+    assert_eq!(
+        (found.id, owner),
+        (intro.id.clone(), TokenOwner::Party(Role::Target))
+    );
+    let (_, owner) = store
+        .by_token(intro.connector_token.as_str())
+        .expect("read")
+        .expect("indexed");
+    assert_eq!(owner, TokenOwner::Connector);
+    assert!(store.by_token("nope").expect("read").is_none());
+    assert_eq!(
+        store.by_sent_message_id("b@x").expect("read").map(|i| i.id),
+        Some(intro.id.clone())
+    );
+    assert_eq!(
+        store
+            .processed("in-1@x")
+            .expect("read")
+            .map(|p| p.disposition),
+        Some(Disposition::Processed)
+    );
+    assert!(store.is_suppressed("bob@example.org").expect("read"));
+    let outbox: Vec<String> = store
+        .outbox()
+        .expect("read")
+        .into_iter()
+        .map(|(_, e)| e.email.message_id)
+        .collect();
+    assert_eq!(outbox, ["a@x", "b@x"]);
+}
+
+#[test]
+fn deadlines_move_with_the_intro_and_come_due_in_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).expect("open");
+    let mut a = samples::intro();
+    a.deadline = Some(Deadline {
+        at: at(100),
+        kind: DeadlineKind::FollowUp,
+    });
+    let mut b = samples::intro();
+    b.id = IntroId::new("bbbbbbbb");
+    b.deadline = Some(Deadline {
+        at: at(50),
+        kind: DeadlineKind::FollowUp,
+    });
+    for i in [&a, &b] {
+        store
+            .commit(
+                &Change {
+                    intro: Some(i.clone()),
+                    ..Change::default()
+                },
+                at(0),
+            )
+            .expect("commit");
+    }
+    assert_eq!(store.due(at(49)).expect("due"), Vec::<IntroId>::new());
+    assert_eq!(
+        store.due(at(100)).expect("due"),
+        [b.id.clone(), a.id.clone()]
+    );
+    assert_eq!(store.next_deadline().expect("next"), Some(at(50)));
+    // Moving a's timer removes the old key; clearing b's removes it.
+    a.deadline = Some(Deadline {
+        at: at(200),
+        kind: DeadlineKind::Expire,
+    });
+    b.deadline = None;
+    for i in [&a, &b] {
+        store
+            .commit(
+                &Change {
+                    intro: Some(i.clone()),
+                    ..Change::default()
+                },
+                at(0),
+            )
+            .expect("commit");
+    }
+    assert_eq!(store.due(at(199)).expect("due"), Vec::<IntroId>::new());
+    assert_eq!(store.due(at(200)).expect("due"), [a.id.clone()]);
+}
+
+#[test]
+fn outbox_entries_leave_only_when_removed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).expect("open");
+    store
+        .commit(
+            &Change {
+                emails: vec![email("1@x"), email("2@x")],
+                ..Change::default()
+            },
+            at(0),
+        )
+        .expect("commit");
+    let entries = store.outbox().expect("read");
+    assert_eq!(entries.len(), 2);
+    store.remove_outbox(entries[0].0).expect("remove");
+    let mut retry = entries[1].1.clone();
+    retry.attempts = 3;
+    store
+        .reschedule_outbox(entries[1].0, &retry)
+        .expect("reschedule");
+    let left = store.outbox().expect("read");
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].1.attempts, 3);
+    assert_eq!(left[0].1.email.message_id, "2@x");
+}
+
+#[test]
+fn a_second_open_is_refused_with_a_plain_message() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let _first = Store::open(dir.path()).expect("open");
+    let err = Store::open(dir.path()).expect_err("locked");
+    assert!(matches!(err, StoreError::Locked { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("is introbot already running?"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_store_from_a_newer_version_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let db = sled::open(dir.path()).expect("sled");
+        let meta = db.open_tree("meta").expect("tree");
+        meta.insert("schema_version", &(SCHEMA_VERSION + 1).to_be_bytes())
+            .expect("insert");
+        db.flush().expect("flush");
+    }
+    let err = Store::open(dir.path()).expect_err("newer");
+    assert!(err.to_string().contains("newer introbot"), "{err}");
+}
+
+#[test]
+fn a_corrupt_record_names_itself() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let db = sled::open(dir.path()).expect("sled");
+        db.open_tree("intros")
+            .expect("tree")
+            .insert("zzzzzzzz", b"{not json")
+            .expect("insert");
+        db.flush().expect("flush");
+    }
+    let store = Store::open(dir.path()).expect("open");
+    let err = store.intro(&IntroId::new("zzzzzzzz")).expect_err("corrupt");
+    assert!(err.to_string().contains("intro zzzzzzzz"), "{err}");
+}

@@ -18,9 +18,13 @@ pub struct OutboxDir {
 impl OutboxDir {
     /// Creates the directory if needed.
     pub fn open(path: &Path) -> Result<Self, TransportError> {
-        std::fs::create_dir_all(path)
-            .map_err(|source| TransportError::OutboxDir { path: path.to_owned(), source })?;
-        Ok(Self { path: path.to_owned() })
+        std::fs::create_dir_all(path).map_err(|source| TransportError::OutboxDir {
+            path: path.to_owned(),
+            source,
+        })?;
+        Ok(Self {
+            path: path.to_owned(),
+        })
     }
 
     /// The file an email is written to.
@@ -28,7 +32,13 @@ impl OutboxDir {
         let safe: String = email
             .message_id
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@') { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@') {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         self.path.join(format!("{safe}.eml"))
     }
@@ -39,7 +49,12 @@ impl OutboxDir {
         let write = || -> std::io::Result<()> {
             let mut f = std::fs::File::create(&tmp)?;
             // The envelope, as a delivery agent would record it.
-            write!(f, "Return-Path: <{}>\r\nEnvelope-To: {}\r\n", email.envelope_from, email.recipients.join(", "))?;
+            write!(
+                f,
+                "Return-Path: <{}>\r\nEnvelope-To: {}\r\n",
+                email.envelope_from,
+                email.recipients.join(", ")
+            )?;
             f.write_all(&email.bytes)?;
             f.sync_data()?;
             std::fs::rename(&tmp, &path)

@@ -1,0 +1,210 @@
+//! The CLI against a local Maildir and outbox directory: `run --once`,
+//! `list`, `show`, `cancel`, and the errors a person sees.
+
+use super::*;
+
+const CONFIG: &str = r#"
+[bot]
+address = "intros@example.com"
+data_dir = "state"
+[connectors]
+allow = ["carol@example.com"]
+[maildir]
+path = "inbox"
+poll_interval = "200ms"
+[outbox_dir]
+path = "sent"
+"#;
+
+const REQUEST: &str = "From: Carol Connor <carol@example.com>\r\nTo: intros@example.com\r\nSubject: Fwd: Intro: Alice <> Bob\r\nMessage-ID: <req-1@example.com>\r\n\r\nBob Busy <bob@example.org>\r\n\r\n---------- Forwarded message ---------\r\nFrom: Alice Able <alice@example.net>\r\nSubject: Intro: Alice <> Bob\r\nTo: carol@example.com\r\n\r\nHi Carol, I'd love to meet Bob.\r\n";
+
+fn setup() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("introbot.toml"), CONFIG).expect("config");
+    for sub in ["new", "cur", "tmp"] {
+        std::fs::create_dir_all(dir.path().join("inbox").join(sub)).expect("maildir");
+    }
+    dir
+}
+
+fn deliver(dir: &Path, name: &str, raw: &str) {
+    std::fs::write(dir.join("inbox/new").join(name), raw).expect("deliver");
+}
+
+#[test]
+fn run_once_list_show_cancel() {
+    let dir = setup();
+    let d = dir.path();
+    deliver(d, "1.request", REQUEST);
+    deliver(d, "2.garbage", "\u{0}\u{1} this is not mail");
+    let out = run(&["run", "--once", "--config", "introbot.toml"], d);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        emails_in(&d.join("sent")).len(),
+        3,
+        "ack and two consent notes"
+    );
+    assert_eq!(
+        std::fs::read_dir(d.join("inbox/new")).expect("dir").count(),
+        0,
+        "inbox emptied"
+    );
+    assert_eq!(
+        std::fs::read_dir(d.join("inbox/.introbot.processed/cur"))
+            .expect("dir")
+            .count(),
+        1
+    );
+    assert_eq!(
+        std::fs::read_dir(d.join("inbox/.introbot.failed/cur"))
+            .expect("dir")
+            .count(),
+        1
+    );
+
+    let list = run(&["list", "--config", "introbot.toml"], d);
+    let table = stdout(&list);
+    assert!(
+        table.contains("Alice Able")
+            && table.contains("awaiting_consent")
+            && table.contains("Alice, Bob"),
+        "{table}"
+    );
+    let json = run(
+        &[
+            "list",
+            "--json",
+            "--state",
+            "awaiting_consent",
+            "--config",
+            "introbot.toml",
+        ],
+        d,
+    );
+    let intro: serde_json::Value =
+        serde_json::from_str(stdout(&json).trim()).expect("one json line");
+    let id = intro["id"].as_str().expect("id").to_owned();
+    assert_eq!(intro["target"]["email"], "bob@example.org");
+    let none = run(
+        &["list", "--state", "introduced", "--config", "introbot.toml"],
+        d,
+    );
+    assert!(stdout(&none).contains("no intros in state introduced"));
+
+    let show = run(&["show", &id, "--config", "introbot.toml"], d);
+    assert!(stdout(&show).contains("target asked"), "{}", stdout(&show));
+
+    let cancel = run(&["cancel", &id, "--config", "introbot.toml"], d);
+    assert!(cancel.status.success(), "{}", stderr(&cancel));
+    assert!(stdout(&cancel).contains("cancelled"));
+    let out = run(&["run", "--once", "--config", "introbot.toml"], d);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let emails = emails_in(&d.join("sent"));
+    assert_eq!(
+        emails.len(),
+        6,
+        "plus two nothing-needed notes and the outcome"
+    );
+    assert!(
+        emails
+            .iter()
+            .any(|(_, to, s, _)| to.contains("carol@") && s.ends_with("cancelled"))
+    );
+
+    let missing = run(&["show", "nosuchid", "--config", "introbot.toml"], d);
+    assert!(!missing.status.success());
+    assert!(
+        stderr(&missing).contains("no intro \"nosuchid\""),
+        "{}",
+        stderr(&missing)
+    );
+}
+
+#[test]
+fn a_bad_config_names_the_file_and_key() {
+    let dir = setup();
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        CONFIG.replace("[connectors]", "[connectors]\nalow = []"),
+    )
+    .expect("write");
+    let out = run(&["run", "--once", "--config", "bad.toml"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("bad.toml") && err.contains("alow"), "{err}");
+    let out = run(&["check", "--config", "missing.toml"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("cannot read config missing.toml"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn check_reports_each_part() {
+    let dir = setup();
+    let out = run(&["check", "--config", "introbot.toml"], dir.path());
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    for line in [
+        "ok   config",
+        "ok   templates render",
+        "ok   store",
+        "ok   maildir",
+        "ok   outbox directory",
+    ] {
+        assert!(text.contains(line), "{line:?} missing:\n{text}");
+    }
+}
+
+#[test]
+fn a_second_process_is_told_the_daemon_holds_the_store() {
+    let dir = setup();
+    let mut daemon = introbot()
+        .args(["run", "--config", "introbot.toml"])
+        .current_dir(dir.path())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("daemon starts");
+    // Wait until the daemon has opened the store.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !dir.path().join("state/db").exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = run(&["list", "--config", "introbot.toml"], dir.path());
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("is introbot already running?"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn the_daemon_picks_up_new_mail_and_stops_on_sigterm() {
+    let dir = setup();
+    let mut daemon = introbot()
+        .args(["run", "--config", "introbot.toml"])
+        .current_dir(dir.path())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("daemon starts");
+    deliver(dir.path(), "1.request", REQUEST);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while emails_in(&dir.path().join("sent")).len() < 3 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let sent = emails_in(&dir.path().join("sent")).len();
+    let pid = daemon.id().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let status = daemon.wait().expect("daemon exits");
+    assert_eq!(sent, 3, "the running daemon handled the request");
+    assert!(status.success(), "SIGTERM is a clean exit: {status:?}");
+}
