@@ -478,60 +478,95 @@ impl Engine {
         now: Timestamp,
     ) -> Result<DrainReport, EngineError> {
         let mut report = DrainReport::default();
-        for (seq, entry) in self.store.outbox()? {
-            if entry.not_before.is_some_and(|t| t > now) {
-                report.waiting += 1;
-                continue;
-            }
-            let _span =
-                info_span!("send", message_id = %entry.email.message_id, kind = %entry.email.kind)
-                    .entered();
-            match transport.send(&entry.email).await {
-                Ok(()) => {
-                    self.store.remove_outbox(seq)?;
-                    if !transport.is_idempotent() {
+        // For batched transports: accepted, but not durable until synced.
+        let mut unsynced: Vec<u64> = Vec::new();
+        let mut next = 0;
+        'pages: loop {
+            let page = self.store.outbox_page(next, 256)?;
+            let Some((last, _)) = page.last() else { break };
+            next = last.saturating_add(1);
+            for (seq, entry) in page {
+                if entry.not_before.is_some_and(|t| t > now) {
+                    report.waiting += 1;
+                    continue;
+                }
+                let _span = info_span!("send", message_id = %entry.email.message_id, kind = %entry.email.kind).entered();
+                match transport.send(&entry.email).await {
+                    Ok(()) if transport.is_batched() => {
+                        unsynced.push(seq);
+                        report.sent += 1;
+                        if unsynced.len() >= 1024 {
+                            self.forget_sent(transport, &mut unsynced)?;
+                        }
+                    }
+                    Ok(()) => {
+                        self.store.remove_outbox(seq)?;
                         // A crash now must not send it again.
                         self.store.flush()?;
+                        report.sent += 1;
+                        debug!("sent");
                     }
-                    report.sent += 1;
-                    debug!("sent");
-                }
-                Err(SendError::Transient(reason)) => {
-                    let attempts = entry.attempts.saturating_add(1);
-                    let backoff = std::time::Duration::from_secs(
-                        30u64.saturating_mul(1 << attempts.min(7)).min(3600),
-                    );
-                    warn!(attempts, %reason, ?backoff, "send failed; will retry");
-                    let retry = OutboxEntry {
-                        attempts,
-                        not_before: now.checked_add(backoff).ok(),
-                        ..entry
-                    };
-                    self.store.reschedule_outbox(seq, &retry)?;
-                    report.retrying += 1;
-                    // The server is likely down for all of them; try again later.
-                    break;
-                }
-                Err(SendError::Permanent(reason)) => {
-                    tracing::error!(%reason, "send refused permanently");
-                    self.store.remove_outbox(seq)?;
-                    report.refused += 1;
-                    if let (Some(id), Some(role)) = (&entry.intro, entry.email.role)
-                        && let Some(intro) = self.store.intro(id)?
-                    {
-                        let event = Event::Bounced {
-                            role,
-                            reason,
-                            message_id: format!("refused-{}", entry.email.message_id),
+                    Err(SendError::Transient(reason)) => {
+                        let attempts = entry.attempts.saturating_add(1);
+                        let backoff = std::time::Duration::from_secs(
+                            30u64.saturating_mul(1 << attempts.min(7)).min(3600),
+                        );
+                        warn!(attempts, %reason, ?backoff, "send failed; will retry");
+                        let retry = OutboxEntry {
+                            attempts,
+                            not_before: now.checked_add(backoff).ok(),
+                            ..entry
                         };
-                        let step = core::step(&intro, &event, &self.config.policy, now);
-                        self.commit_step(step, None, now)?;
+                        self.store.reschedule_outbox(seq, &retry)?;
+                        report.retrying += 1;
+                        // The server is likely down for all of them; try again later.
+                        break 'pages;
+                    }
+                    Err(SendError::Permanent(reason)) => {
+                        tracing::error!(%reason, "send refused permanently");
+                        self.store.remove_outbox(seq)?;
+                        report.refused += 1;
+                        if let (Some(id), Some(role)) = (&entry.intro, entry.email.role)
+                            && let Some(intro) = self.store.intro(id)?
+                        {
+                            let event = Event::Bounced {
+                                role,
+                                reason,
+                                message_id: format!("refused-{}", entry.email.message_id),
+                            };
+                            let step = core::step(&intro, &event, &self.config.policy, now);
+                            self.commit_step(step, None, now)?;
+                        }
                     }
                 }
             }
         }
+        self.forget_sent(transport, &mut unsynced)?;
         self.store.flush()?;
         Ok(report)
+    }
+
+    /// Syncs a batched transport, then removes what it accepted from the
+    /// outbox: never the other way round, or a power cut could lose both.
+    fn forget_sent(
+        &self,
+        transport: &mut Transport,
+        sent: &mut Vec<u64>,
+    ) -> Result<(), EngineError> {
+        if sent.is_empty() {
+            return Ok(());
+        }
+        if let Err(e) = transport.sync() {
+            // Keep them queued; sending them again is harmless for a batched transport.
+            warn!("{e}; the emails stay queued");
+            sent.clear();
+            return Ok(());
+        }
+        for seq in sent.drain(..) {
+            self.store.remove_outbox(seq)?;
+        }
+        self.store.flush()?;
+        Ok(())
     }
 }
 

@@ -181,6 +181,34 @@ fn to_json<T: Serialize>(v: &T) -> Vec<u8> {
     serde_json::to_vec(v).unwrap_or_default()
 }
 
+/// An outbox record: a 4-byte length, the entry as JSON without the
+/// message, then the message bytes as they are. Messages are most of the
+/// outbox; keeping them out of JSON saves escaping them on every write and
+/// unescaping them on every read.
+fn encode_outbox(entry: &OutboxEntry) -> Vec<u8> {
+    let mut head = entry.clone();
+    let bytes = std::mem::take(&mut head.email.bytes);
+    let json = to_json(&head);
+    let mut out = Vec::with_capacity(4 + json.len() + bytes.len());
+    out.extend_from_slice(&u32::try_from(json.len()).unwrap_or(u32::MAX).to_be_bytes());
+    out.extend_from_slice(&json);
+    out.extend_from_slice(&bytes);
+    out
+}
+
+fn decode_outbox(v: &[u8]) -> Result<OutboxEntry, String> {
+    let len = v
+        .get(..4)
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map(u32::from_be_bytes)
+        .ok_or("too short")?;
+    let len = usize::try_from(len).map_err(|e| e.to_string())?;
+    let json = v.get(4..4 + len).ok_or("truncated header")?;
+    let mut entry: OutboxEntry = serde_json::from_slice(json).map_err(|e| e.to_string())?;
+    entry.email.bytes = v[4 + len..].to_vec();
+    Ok(entry)
+}
+
 impl Store {
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
@@ -356,13 +384,29 @@ impl Store {
 
     /// Emails waiting to be sent, in queue order.
     pub fn outbox(&self) -> Result<Vec<(u64, OutboxEntry)>, StoreError> {
+        self.outbox_page(0, usize::MAX)
+    }
+
+    /// Up to `limit` emails waiting to be sent, from sequence `from` on,
+    /// in queue order; memory stays bounded however long the queue is.
+    pub fn outbox_page(
+        &self,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, OutboxEntry)>, StoreError> {
         let mut out = Vec::new();
-        for kv in self.outbox.iter() {
+        for kv in self.outbox.range(from.to_be_bytes()..).take(limit) {
             let (k, v) = kv.map_err(|e| self.err(e))?;
             let seq = <[u8; 8]>::try_from(k.as_ref())
                 .map(u64::from_be_bytes)
                 .unwrap_or(0);
-            out.push((seq, Self::decode(|| format!("outbox entry {seq}"), &v)?));
+            out.push((
+                seq,
+                decode_outbox(&v).map_err(|detail| StoreError::Corrupt {
+                    what: format!("outbox entry {seq}"),
+                    detail,
+                })?,
+            ));
         }
         Ok(out)
     }
@@ -383,7 +427,7 @@ impl Store {
     /// Puts an outbox entry back with a new attempt count and backoff.
     pub fn reschedule_outbox(&self, seq: u64, entry: &OutboxEntry) -> Result<(), StoreError> {
         self.outbox
-            .insert(seq.to_be_bytes(), to_json(entry))
+            .insert(seq.to_be_bytes(), encode_outbox(entry))
             .map(|_| ())
             .map_err(|e| self.err(e))
     }
@@ -455,7 +499,7 @@ impl Store {
                     not_before: None,
                 };
                 let seq = outbox.generate_id()?;
-                outbox.insert(&seq.to_be_bytes(), to_json(&entry))?;
+                outbox.insert(&seq.to_be_bytes(), encode_outbox(&entry))?;
                 if let Some(intro) = &change.intro {
                     sent_ids.insert(email.message_id.as_str(), intro.id.as_str())?;
                 }

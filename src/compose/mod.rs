@@ -64,22 +64,9 @@ pub struct Composed {
     pub envelope_from: String,
     /// SMTP `RCPT TO`s (Bcc included).
     pub recipients: Vec<String>,
-    /// The RFC 5322 message.
-    #[serde(with = "bytes_as_string")]
+    /// The RFC 5322 message (stored beside the JSON, not in it).
+    #[serde(skip)]
     pub bytes: Vec<u8>,
-}
-
-mod bytes_as_string {
-    //! Messages are 7-bit after lettre's encoding; store them readable.
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&String::from_utf8_lossy(b))
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        String::deserialize(d).map(String::into_bytes)
-    }
 }
 
 /// Makes emails from effects.
@@ -305,7 +292,8 @@ impl Composer {
 
     fn context(&self, intro: &Intro, out: &Outgoing) -> Value {
         let thread_subject = match out.to {
-            Audience::Party(role) => {
+            // Later notes to a party reply under the consent note's subject.
+            Audience::Party(role) if out.kind != EmailKind::ConsentRequest => {
                 let consent = Outgoing {
                     to: out.to,
                     kind: EmailKind::ConsentRequest,

@@ -103,6 +103,9 @@ static SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
+static PARENTHESIZED: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\([^)]*\)").expect("static regex"));
+
 static FORWARD_SEPARATOR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?im)^[ \t]*(-{3,}[^\n]*(forward|original|weitergeleitet|transféré|reenviado|inoltrato|doorgestuurd|encaminhad)[^\n]*-{3,}|begin forwarded message:|début du message réexpédié\s*:|anfang der weitergeleiteten nachricht:)[ \t]*\r?$",
@@ -128,9 +131,8 @@ pub fn parse_subject(subject: &str) -> Option<(String, String)> {
     }
     let caps = SUBJECT.captures(s)?;
     let clean = |n: &str| {
-        let without_parens = Regex::new(r"\([^)]*\)").map(|r| r.replace_all(n, "").into_owned());
-        without_parens
-            .unwrap_or_else(|_| n.to_owned())
+        PARENTHESIZED
+            .replace_all(n, "")
             .split_whitespace()
             .collect::<Vec<_>>()
             .join(" ")

@@ -80,9 +80,19 @@ impl Transport {
         }
     }
 
-    /// Whether sending the same email twice has the effect of sending it
-    /// once (then the outbox need not be flushed after every send).
-    pub fn is_idempotent(&self) -> bool {
+    /// Whether a send is only durable after [`Transport::sync`] (and
+    /// sending the same email twice has the effect of sending it once), so
+    /// the engine may batch: send many, sync once, then forget them.
+    pub fn is_batched(&self) -> bool {
         matches!(self, Transport::OutboxDir(_))
+    }
+
+    /// Makes every send so far durable; a no-op for transports whose
+    /// sends are durable when accepted.
+    pub fn sync(&mut self) -> Result<(), SendError> {
+        match self {
+            Transport::OutboxDir(t) => t.sync(),
+            Transport::Sendmail(_) | Transport::Smtp(_) => Ok(()),
+        }
     }
 }
