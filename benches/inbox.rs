@@ -12,10 +12,7 @@ use std::process::Command;
 use std::time::Instant;
 
 fn main() {
-    let intros: usize = std::env::var("INTROS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000);
+    let intros: usize = std::env::var("INTROS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
     std::fs::write(
@@ -30,9 +27,7 @@ fn main() {
     // Phase 1: the requests.
     let mut request_files = Vec::new();
     for i in 0..intros {
-        let path = d
-            .join("inbox/new")
-            .join(format!("{:010}.req{i}.bench", 1_700_000_000 + i));
+        let path = d.join("inbox/new").join(format!("{:010}.req{i}.bench", 1_700_000_000 + i));
         std::fs::write(&path, request(i)).expect("write");
         request_files.push(path);
     }
@@ -42,36 +37,23 @@ fn main() {
     // Phase 2: a yes from each party, through the reply address they got.
     let mut reply_files = Vec::new();
     for (n, (to, token)) in reply_addresses(&d.join("sent")).into_iter().enumerate() {
-        let path = d
-            .join("inbox/new")
-            .join(format!("{:010}.rep{n}.bench", 1_800_000_000 + n));
+        let path = d.join("inbox/new").join(format!("{:010}.rep{n}.bench", 1_800_000_000 + n));
         std::fs::write(&path, reply(n, &to, &token)).expect("write");
         reply_files.push(path);
     }
-    assert_eq!(
-        reply_files.len(),
-        2 * intros,
-        "every party got a consent note"
-    );
+    assert_eq!(reply_files.len(), 2 * intros, "every party got a consent note");
     let parse_replies = parse_only(&reply_files);
     let run2 = run_once(d);
 
     let sent = std::fs::read_dir(d.join("sent")).expect("sent").count();
-    assert_eq!(
-        sent,
-        5 * intros,
-        "ack, 2 consent notes, introduction, outcome per intro"
-    );
+    assert_eq!(sent, 5 * intros, "ack, 2 consent notes, introduction, outcome per intro");
     let store_bytes = du(&d.join("state"));
     let inbound = 3 * intros;
     let secs = run1.secs + run2.secs;
     let parse_secs = parse_requests + parse_replies;
     println!("| measure | value |");
     println!("| --- | --- |");
-    println!(
-        "| inbound messages | {inbound} ({intros} requests, {} replies) |",
-        2 * intros
-    );
+    println!("| inbound messages | {inbound} ({intros} requests, {} replies) |", 2 * intros);
     println!("| emails written to the outbox | {sent} |");
     for (name, r) in [("requests", &run1), ("replies", &run2)] {
         println!(
@@ -82,18 +64,9 @@ fn main() {
             r.rss_kb as f64 / 1024.0
         );
     }
-    println!(
-        "| **inbound messages/s** (both runs) | **{:.0}** |",
-        inbound as f64 / secs
-    );
-    println!(
-        "| parse-only (mail-parser, same files) | {:.0} messages/s |",
-        inbound as f64 / parse_secs
-    );
-    println!(
-        "| ratio introbot / parse-only | 1 : {:.1} |",
-        secs / parse_secs
-    );
+    println!("| **inbound messages/s** (both runs) | **{:.0}** |", inbound as f64 / secs);
+    println!("| parse-only (mail-parser, same files) | {:.0} messages/s |", inbound as f64 / parse_secs);
+    println!("| ratio introbot / parse-only | 1 : {:.1} |", secs / parse_secs);
     println!(
         "| store on disk | {:.1} MB, {:.0} bytes per intro |",
         store_bytes as f64 / 1e6,
@@ -119,29 +92,15 @@ fn run_once(dir: &Path) -> Run {
         .output()
         .expect("/usr/bin/time and introbot run");
     let secs = start.elapsed().as_secs_f64();
-    assert!(
-        out.status.success(),
-        "run --once failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "run --once failed: {}", String::from_utf8_lossy(&out.stderr));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let last: Vec<f64> = stderr
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|w| w.parse().ok())
-        .collect();
+    let last: Vec<f64> =
+        stderr.lines().last().unwrap_or_default().split_whitespace().filter_map(|w| w.parse().ok()).collect();
     let (rss_kb, user, sys) = match last.as_slice() {
         [m, u, s] => (*m as u64, *u, *s),
         _ => (0, 0.0, 0.0),
     };
-    Run {
-        secs,
-        rss_kb,
-        user,
-        sys,
-    }
+    Run { secs, rss_kb, user, sys }
 }
 
 fn parse_only(files: &[PathBuf]) -> f64 {
@@ -161,11 +120,7 @@ fn du(dir: &Path) -> u64 {
     let mut total = 0;
     for e in std::fs::read_dir(dir).expect("dir").flatten() {
         let meta = e.metadata().expect("meta");
-        total += if meta.is_dir() {
-            du(&e.path())
-        } else {
-            meta.len()
-        };
+        total += if meta.is_dir() { du(&e.path()) } else { meta.len() };
     }
     total
 }
@@ -173,32 +128,16 @@ fn du(dir: &Path) -> u64 {
 /// (party address, reply address) of every consent note in the outbox.
 fn reply_addresses(sent: &Path) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(sent)
-        .expect("sent")
-        .flatten()
-        .map(|e| e.path())
-        .collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(sent).expect("sent").flatten().map(|e| e.path()).collect();
     files.sort();
     for f in files {
         if !f.to_string_lossy().contains(".consent_request@") {
             continue;
         }
         let raw = std::fs::read(&f).expect("read");
-        let msg = mail_parser::MessageParser::default()
-            .parse(&raw)
-            .expect("parses");
-        let to = msg
-            .to()
-            .and_then(|a| a.first())
-            .and_then(|a| a.address())
-            .expect("to")
-            .to_owned();
-        let reply_to = msg
-            .reply_to()
-            .and_then(|a| a.first())
-            .and_then(|a| a.address())
-            .expect("reply-to")
-            .to_owned();
+        let msg = mail_parser::MessageParser::default().parse(&raw).expect("parses");
+        let to = msg.to().and_then(|a| a.first()).and_then(|a| a.address()).expect("to").to_owned();
+        let reply_to = msg.reply_to().and_then(|a| a.first()).and_then(|a| a.address()).expect("reply-to").to_owned();
         out.push((to, reply_to));
     }
     out

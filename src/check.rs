@@ -29,31 +29,27 @@ pub async fn run(config: &Config) -> bool {
             line(readable, format!("maildir {}", path.display()));
         }
         SourceConfig::Imap(imap) => {
-            line(
-                false,
-                format!(
-                    "imap {}:{}: the IMAP source is not built yet",
-                    imap.server.host, imap.server.port
-                ),
-            );
+            let server = format!("imap {}:{} as {}", imap.server.host, imap.server.port, imap.server.username);
+            match crate::source::imap::ImapSource::connect(imap).await {
+                Ok(s) => {
+                    line(
+                        true,
+                        format!("{server}: logged in, mailbox {} selected, {}", imap.mailbox, s.capability_summary()),
+                    );
+                    s.logout().await;
+                }
+                Err(e) => line(false, e.to_string()),
+            }
         }
     }
     match &config.transport {
-        TransportConfig::OutboxDir { path } => {
-            line(true, format!("outbox directory {}", path.display()))
-        }
+        TransportConfig::OutboxDir { path } => line(true, format!("outbox directory {}", path.display())),
         TransportConfig::Sendmail { command } => {
             line(command.exists(), format!("sendmail {}", command.display()));
         }
         TransportConfig::Smtp(server) => match Smtp::new(server) {
             Ok(smtp) => match smtp.check().await {
-                Ok(()) => line(
-                    true,
-                    format!(
-                        "smtp {}:{} login as {}",
-                        server.host, server.port, server.username
-                    ),
-                ),
+                Ok(()) => line(true, format!("smtp {}:{} login as {}", server.host, server.port, server.username)),
                 Err(e) => line(false, format!("smtp login as {}: {e}", server.username)),
             },
             Err(e) => line(false, e.to_string()),

@@ -169,37 +169,29 @@ pub struct Config {
     pub source: SourceConfig,
     /// The mail transport.
     pub transport: TransportConfig,
+    /// Longest wait between reconnects and send retries.
+    pub backoff_max: Duration,
 }
 
 impl Config {
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
         Self::parse(&text, path)
     }
 
     /// Validates config text; `path` is used in messages and to resolve
     /// relative paths.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
-            path: path.to_owned(),
-            message: e.to_string(),
-        })?;
-        Validator {
-            path,
-            base: path.parent().unwrap_or(Path::new(".")),
-        }
-        .validate(raw)
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| ConfigError::Syntax { path: path.to_owned(), message: e.to_string() })?;
+        Validator { path, base: path.parent().unwrap_or(Path::new(".")) }.validate(raw)
     }
 
     /// The bot address's local part and domain.
     pub fn address_parts(&self) -> (&str, &str) {
-        self.address
-            .split_once('@')
-            .unwrap_or((&self.address, "localhost"))
+        self.address.split_once('@').unwrap_or((&self.address, "localhost"))
     }
 
     /// The bot's reply address for a token: `intros+TOKEN@example.com`.
@@ -211,13 +203,7 @@ impl Config {
     /// Whether `email` may start intros.
     pub fn is_connector(&self, email: &str) -> bool {
         let email = email.trim().to_ascii_lowercase();
-        self.allow.iter().any(|a| {
-            if a.starts_with('@') {
-                email.ends_with(a.as_str())
-            } else {
-                *a == email
-            }
-        })
+        self.allow.iter().any(|a| if a.starts_with('@') { email.ends_with(a.as_str()) } else { *a == email })
     }
 }
 
@@ -225,10 +211,7 @@ impl Config {
 pub fn parse_wait(s: &str) -> Result<Wait, String> {
     let s = s.trim().to_ascii_lowercase();
     let words: Vec<&str> = s.split_whitespace().collect();
-    let number = |n: &str| {
-        n.parse::<u32>()
-            .map_err(|_| format!("{n:?} is not a whole number"))
-    };
+    let number = |n: &str| n.parse::<u32>().map_err(|_| format!("{n:?} is not a whole number"));
     match words.as_slice() {
         [n, "business", "day" | "days"] => Ok(Wait::BusinessDays(number(n)?)),
         [n, "day" | "days"] => Ok(Wait::Days(number(n)?)),
@@ -236,9 +219,7 @@ pub fn parse_wait(s: &str) -> Result<Wait, String> {
         [n, unit] => parse_duration(&format!("{n}{unit}")).map(Wait::Exactly),
         _ => Err(format!("cannot read {s:?} as a duration")),
     }
-    .map_err(|e| {
-        format!("{e} (examples: \"7 business days\", \"10 days\", \"90s\", \"5m\", \"2h\")")
-    })
+    .map_err(|e| format!("{e} (examples: \"7 business days\", \"10 days\", \"90s\", \"5m\", \"2h\")"))
 }
 
 /// Parses an exact duration: `"90s"`, `"5m"`, `"2h"`, `"250ms"`.
@@ -246,9 +227,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (n, unit) = s.split_at(split);
-    let n: u64 = n
-        .parse()
-        .map_err(|_| format!("{s:?} does not start with a number"))?;
+    let n: u64 = n.parse().map_err(|_| format!("{s:?} does not start with a number"))?;
     let secs = match unit.trim() {
         "ms" => return Ok(Duration::from_millis(n)),
         "s" | "sec" | "secs" | "second" | "seconds" => n,
@@ -372,14 +351,12 @@ struct RawTiming {
     follow_up_after: String,
     #[serde(default = "default_wait")]
     expire_after: String,
+    backoff_max: Option<String>,
 }
 
 impl Default for RawTiming {
     fn default() -> Self {
-        Self {
-            follow_up_after: default_wait(),
-            expire_after: default_wait(),
-        }
+        Self { follow_up_after: default_wait(), expire_after: default_wait(), backoff_max: None }
     }
 }
 
@@ -394,36 +371,23 @@ struct Validator<'a> {
 
 impl Validator<'_> {
     fn invalid(&self, key: &str, message: impl Into<String>) -> ConfigError {
-        ConfigError::Invalid {
-            path: self.path.to_owned(),
-            key: key.into(),
-            message: message.into(),
-        }
+        ConfigError::Invalid { path: self.path.to_owned(), key: key.into(), message: message.into() }
     }
 
     fn resolve(&self, p: PathBuf) -> PathBuf {
-        if p.is_absolute() {
-            p
-        } else {
-            self.base.join(p)
-        }
+        if p.is_absolute() { p } else { self.base.join(p) }
     }
 
     fn validate(&self, raw: RawConfig) -> Result<Config, ConfigError> {
         let address = raw.bot.address.trim().to_owned();
-        if !is_plain_address(&address) || address.split('@').next().is_some_and(|l| l.contains('+'))
-        {
+        if !is_plain_address(&address) || address.split('@').next().is_some_and(|l| l.contains('+')) {
             return Err(self.invalid(
                 "bot.address",
                 format!("{address:?} is not a plain address like intros@example.com (no '+tag')"),
             ));
         }
-        let timezone = TimeZone::get(&raw.bot.timezone).map_err(|e| {
-            self.invalid(
-                "bot.timezone",
-                format!("{e}; use an IANA name like \"America/New_York\""),
-            )
-        })?;
+        let timezone = TimeZone::get(&raw.bot.timezone)
+            .map_err(|e| self.invalid("bot.timezone", format!("{e}; use an IANA name like \"America/New_York\"")))?;
         let mut allow = Vec::new();
         for a in raw.connectors.allow {
             let a = a.trim().to_ascii_lowercase();
@@ -432,10 +396,7 @@ impl Validator<'_> {
                 None => is_plain_address(&a),
             };
             if !ok {
-                return Err(self.invalid(
-                    "connectors.allow",
-                    format!("{a:?} is neither an address nor an @domain"),
-                ));
+                return Err(self.invalid("connectors.allow", format!("{a:?} is neither an address nor an @domain")));
             }
             allow.push(a);
         }
@@ -463,39 +424,34 @@ impl Validator<'_> {
                 return Err(self.invalid("imap", "set either [imap] or [maildir], not both"));
             }
             (None, None) => {
-                return Err(
-                    self.invalid("imap", "no mail source: add an [imap] or [maildir] section")
-                );
+                return Err(self.invalid("imap", "no mail source: add an [imap] or [maildir] section"));
             }
         };
         let transport = match (raw.smtp, raw.sendmail, raw.outbox_dir) {
             (Some(s), None, None) => {
                 if s.mailbox.is_some() || s.idle.is_some() || s.poll_interval.is_some() {
-                    return Err(self.invalid(
-                        "smtp",
-                        "mailbox, idle and poll_interval belong under [imap]",
-                    ));
+                    return Err(self.invalid("smtp", "mailbox, idle and poll_interval belong under [imap]"));
                 }
                 TransportConfig::Smtp(self.server("smtp", s, 465)?)
             }
             (None, Some(s), None) => TransportConfig::Sendmail { command: s.command },
-            (None, None, Some(o)) => TransportConfig::OutboxDir {
-                path: self.resolve(o.path),
-            },
+            (None, None, Some(o)) => TransportConfig::OutboxDir { path: self.resolve(o.path) },
             (None, None, None) => {
-                return Err(self.invalid(
-                    "smtp",
-                    "no mail transport: add an [smtp], [sendmail] or [outbox_dir] section",
-                ));
+                return Err(
+                    self.invalid("smtp", "no mail transport: add an [smtp], [sendmail] or [outbox_dir] section")
+                );
             }
             _ => {
-                return Err(
-                    self.invalid("smtp", "set only one of [smtp], [sendmail], [outbox_dir]")
-                );
+                return Err(self.invalid("smtp", "set only one of [smtp], [sendmail], [outbox_dir]"));
             }
         };
 
+        let backoff_max = match &raw.timing.backoff_max {
+            None => Duration::from_secs(300),
+            Some(v) => parse_duration(v).map_err(|e| self.invalid("timing.backoff_max", e))?,
+        };
         Ok(Config {
+            backoff_max,
             path: self.path.to_owned(),
             address: address.to_ascii_lowercase(),
             name: raw.bot.name,
@@ -528,20 +484,10 @@ impl Validator<'_> {
         let mailbox = raw.mailbox.clone().unwrap_or_else(|| "INBOX".into());
         let idle = raw.idle.unwrap_or(true);
         let poll_interval = self.poll_interval("imap.poll_interval", raw.poll_interval.clone())?;
-        Ok(ImapConfig {
-            server: self.server("imap", raw, 993)?,
-            mailbox,
-            idle,
-            poll_interval,
-        })
+        Ok(ImapConfig { server: self.server("imap", raw, 993)?, mailbox, idle, poll_interval })
     }
 
-    fn server(
-        &self,
-        section: &str,
-        raw: RawServer,
-        tls_port: u16,
-    ) -> Result<ServerConfig, ConfigError> {
+    fn server(&self, section: &str, raw: RawServer, tls_port: u16) -> Result<ServerConfig, ConfigError> {
         let key = |k: &str| format!("{section}.{k}");
         if raw.security == Security::Plain && !is_loopback(&raw.host) {
             return Err(self.invalid(
@@ -553,20 +499,15 @@ impl Validator<'_> {
             ));
         }
         let password = match (raw.password_env, raw.password_file) {
-            (Some(var), None) => Secret::new(std::env::var(&var).map_err(|_| {
-                self.invalid(
-                    &key("password_env"),
-                    format!("environment variable {var} is not set"),
-                )
-            })?),
+            (Some(var), None) => {
+                Secret::new(std::env::var(&var).map_err(|_| {
+                    self.invalid(&key("password_env"), format!("environment variable {var} is not set"))
+                })?)
+            }
             (None, Some(file)) => {
                 let file = self.resolve(file);
-                let text = std::fs::read_to_string(&file).map_err(|e| {
-                    self.invalid(
-                        &key("password_file"),
-                        format!("cannot read {}: {e}", file.display()),
-                    )
-                })?;
+                let text = std::fs::read_to_string(&file)
+                    .map_err(|e| self.invalid(&key("password_file"), format!("cannot read {}: {e}", file.display())))?;
                 Secret::new(text.trim_end_matches(['\r', '\n']))
             }
             _ => {
@@ -605,10 +546,7 @@ pub fn is_plain_address(s: &str) -> bool {
 }
 
 fn is_loopback(host: &str) -> bool {
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -640,10 +578,7 @@ mod tests {
         let c = parse(LOCAL).expect("valid");
         assert_eq!(c.data_dir, PathBuf::from("/etc/introbot/state"));
         assert_eq!(c.policy.follow_up_after, Wait::BusinessDays(3));
-        assert_eq!(
-            c.policy.expire_after,
-            Wait::Exactly(Duration::from_secs(90))
-        );
+        assert_eq!(c.policy.expire_after, Wait::Exactly(Duration::from_secs(90)));
         assert!(c.is_connector("Carol@Example.com"));
         assert!(c.is_connector("dan@example.org"));
         assert!(!c.is_connector("eve@example.net"));
@@ -660,16 +595,11 @@ mod tests {
 
     #[test]
     fn bad_values_name_their_key() {
-        let err = parse(&LOCAL.replace("90s", "soon"))
-            .expect_err("bad duration")
-            .to_string();
+        let err = parse(&LOCAL.replace("90s", "soon")).expect_err("bad duration").to_string();
         assert!(err.contains("timing.expire_after"), "{err}");
-        let err = parse(&LOCAL.replace("America/New_York", "Mars/Base"))
-            .expect_err("tz")
-            .to_string();
+        let err = parse(&LOCAL.replace("America/New_York", "Mars/Base")).expect_err("tz").to_string();
         assert!(err.contains("bot.timezone"), "{err}");
-        let err =
-            parse(&LOCAL.replace("[outbox_dir]\n        path = \"out\"", "")).expect_err("none");
+        let err = parse(&LOCAL.replace("[outbox_dir]\n        path = \"out\"", "")).expect_err("none");
         assert!(err.to_string().contains("no mail transport"), "{err}");
     }
 
@@ -680,13 +610,8 @@ mod tests {
             "[imap]\nhost = \"imap.example.com\"\nsecurity = \"plain\"\nusername = \"u\"\npassword_env = \"INTROBOT_TEST_NOPE\"",
         );
         let err = parse(&text).expect_err("plain to remote").to_string();
-        assert!(
-            err.contains("imap.security") && err.contains("loopback"),
-            "{err}"
-        );
-        let err = parse(&text.replace("imap.example.com", "127.0.0.1"))
-            .expect_err("no env")
-            .to_string();
+        assert!(err.contains("imap.security") && err.contains("loopback"), "{err}");
+        let err = parse(&text.replace("imap.example.com", "127.0.0.1")).expect_err("no env").to_string();
         assert!(err.contains("INTROBOT_TEST_NOPE"), "{err}");
     }
 
@@ -706,18 +631,9 @@ mod tests {
         assert_eq!(parse_wait("7 business days"), Ok(Wait::BusinessDays(7)));
         assert_eq!(parse_wait("1 business day"), Ok(Wait::BusinessDays(1)));
         assert_eq!(parse_wait("10 days"), Ok(Wait::Days(10)));
-        assert_eq!(
-            parse_wait("90s"),
-            Ok(Wait::Exactly(Duration::from_secs(90)))
-        );
-        assert_eq!(
-            parse_wait("5m"),
-            Ok(Wait::Exactly(Duration::from_secs(300)))
-        );
-        assert_eq!(
-            parse_wait("5 minutes"),
-            Ok(Wait::Exactly(Duration::from_secs(300)))
-        );
+        assert_eq!(parse_wait("90s"), Ok(Wait::Exactly(Duration::from_secs(90))));
+        assert_eq!(parse_wait("5m"), Ok(Wait::Exactly(Duration::from_secs(300))));
+        assert_eq!(parse_wait("5 minutes"), Ok(Wait::Exactly(Duration::from_secs(300))));
         assert!(parse_wait("a while").is_err());
         assert!(parse_wait("-3 days").is_err());
     }

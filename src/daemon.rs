@@ -13,9 +13,10 @@ use std::time::Duration;
 use jiff::Timestamp;
 use tracing::{error, info, warn};
 
-use crate::config::{Config, SourceConfig};
+use crate::config::{Config, ImapConfig, SourceConfig};
 use crate::engine::{DrainReport, Engine, EngineError};
 use crate::source::Maildir;
+use crate::source::imap::{ImapError, ImapSource};
 use crate::source::maildir::MaildirError;
 use crate::store::Disposition;
 use crate::transport::{Transport, TransportError};
@@ -35,9 +36,9 @@ pub enum DaemonError {
     /// The transport could not be set up.
     #[error(transparent)]
     Transport(#[from] TransportError),
-    /// The configured source is not available in this build.
-    #[error("{0}")]
-    Unsupported(String),
+    /// The IMAP source failed.
+    #[error(transparent)]
+    Imap(#[from] ImapError),
 }
 
 /// What one cycle did.
@@ -56,11 +57,7 @@ pub struct CycleReport {
 }
 
 /// Handles everything waiting in a Maildir, in batches.
-pub fn take_inbox(
-    engine: &Engine,
-    maildir: &Maildir,
-    now: Timestamp,
-) -> Result<CycleReport, DaemonError> {
+pub fn take_inbox(engine: &Engine, maildir: &Maildir, now: Timestamp) -> Result<CycleReport, DaemonError> {
     let mut report = CycleReport::default();
     let pending = maildir.pending()?;
     for chunk in pending.chunks(BATCH) {
@@ -115,39 +112,34 @@ pub async fn cycle(
 
 /// Runs the daemon until SIGTERM/SIGINT, or one cycle with `once`.
 pub async fn run(config: Config, once: bool) -> Result<(), DaemonError> {
-    let maildir = match &config.source {
-        SourceConfig::Maildir { path, .. } => Maildir::open(path)?,
-        SourceConfig::Imap(_) => {
-            return Err(DaemonError::Unsupported(
-                "the IMAP source is not built yet; use [maildir] for now".into(),
-            ));
-        }
-    };
-    let poll = match &config.source {
-        SourceConfig::Maildir { poll_interval, .. } => *poll_interval,
-        SourceConfig::Imap(i) => i.poll_interval,
-    };
     let mut transport = Transport::from_config(&config.transport)?;
+    let source = config.source.clone();
     let engine = Engine::open(config)?;
     info!(store = %engine.store().path().display(), "introbot started");
+    match source {
+        SourceConfig::Maildir { path, poll_interval } => {
+            run_maildir(&engine, &Maildir::open(&path)?, &mut transport, poll_interval, once).await
+        }
+        SourceConfig::Imap(imap) => run_imap(&engine, &imap, &mut transport, once).await,
+    }
+}
+
+async fn run_maildir(
+    engine: &Engine,
+    maildir: &Maildir,
+    transport: &mut Transport,
+    poll: Duration,
+    once: bool,
+) -> Result<(), DaemonError> {
     let mut shutdown = std::pin::pin!(shutdown_signal());
     loop {
-        let report = cycle(&engine, &maildir, &mut transport, Timestamp::now()).await?;
-        if report != CycleReport::default() {
-            info!(?report, "cycle");
-        }
+        let report = cycle(engine, maildir, transport, Timestamp::now()).await?;
+        log_cycle(engine, &report, once);
         if once {
-            if engine.store().outbox_len() > 0 {
-                warn!(
-                    waiting = engine.store().outbox_len(),
-                    "some emails could not be sent yet; they stay queued"
-                );
-            }
             return Ok(());
         }
-        let wait = next_wake(&engine, poll);
         tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
+            _ = tokio::time::sleep(next_wake(engine, poll)) => {}
             _ = &mut shutdown => {
                 info!("stopping");
                 engine.store().flush().map_err(EngineError::from)?;
@@ -157,15 +149,159 @@ pub async fn run(config: Config, once: bool) -> Result<(), DaemonError> {
     }
 }
 
-/// Sleep until the next poll or the next timer, whichever is first.
+fn log_cycle(engine: &Engine, report: &CycleReport, once: bool) {
+    if *report != CycleReport::default() {
+        info!(?report, "cycle");
+    }
+    if once && engine.store().outbox_len() > 0 {
+        warn!(waiting = engine.store().outbox_len(), "some emails could not be sent yet; they stay queued");
+    }
+}
+
+/// Handles everything new in the IMAP mailbox, in batches: commit, flush,
+/// then file the batch away and remember the last UID.
+pub async fn take_imap(
+    engine: &Engine,
+    source: &mut ImapSource,
+    mailbox: &str,
+    now: Timestamp,
+) -> Result<CycleReport, DaemonError> {
+    let mut report = CycleReport::default();
+    let store = engine.store();
+    let mut after = match store.imap_position(mailbox).map_err(EngineError::from)? {
+        Some((validity, last)) if validity == source.uid_validity => Some(last),
+        Some(_) => {
+            warn!("UIDVALIDITY changed: rescanning the mailbox (already handled mail is recognised by Message-ID)");
+            None
+        }
+        None => None,
+    };
+    loop {
+        let batch = source.fetch_new(after, BATCH).await?;
+        let Some(last) = batch.last().map(|f| f.uid) else { break };
+        let mut filed: [(Disposition, Vec<u32>); 3] = [
+            (Disposition::Processed, Vec::new()),
+            (Disposition::Ignored, Vec::new()),
+            (Disposition::Failed, Vec::new()),
+        ];
+        for msg in &batch {
+            let span = tracing::info_span!("imap", uid = msg.uid);
+            let _enter = span.enter();
+            let d = match engine.handle_inbound(&msg.raw, now) {
+                Ok(h) => h.disposition,
+                Err(EngineError::Compose(e)) => {
+                    error!("cannot compose a reply: {e}; filed as failed");
+                    Disposition::Failed
+                }
+                Err(e) => return Err(e.into()),
+            };
+            match d {
+                Disposition::Processed => report.processed += 1,
+                Disposition::Ignored => report.ignored += 1,
+                Disposition::Failed => report.failed += 1,
+            }
+            if let Some((_, uids)) = filed.iter_mut().find(|(x, _)| *x == d) {
+                uids.push(msg.uid);
+            }
+        }
+        store.flush().map_err(EngineError::from)?;
+        for (d, uids) in &filed {
+            source.file(uids, *d).await?;
+        }
+        store.set_imap_position(mailbox, source.uid_validity, last).map_err(EngineError::from)?;
+        after = Some(last);
+    }
+    Ok(report)
+}
+
+async fn run_imap(
+    engine: &Engine,
+    imap: &ImapConfig,
+    transport: &mut Transport,
+    once: bool,
+) -> Result<(), DaemonError> {
+    let mut shutdown = std::pin::pin!(shutdown_signal());
+    let mut source: Option<ImapSource> = None;
+    let mut failures = 0u32;
+    loop {
+        let mut current = match source.take() {
+            Some(s) => s,
+            None => match ImapSource::connect(imap).await {
+                Ok(s) => {
+                    failures = 0;
+                    s
+                }
+                // Wrong credentials will not fix themselves; --once reports and exits.
+                Err(e) if e.is_permanent() || once => return Err(e.into()),
+                Err(e) => {
+                    failures += 1;
+                    let wait = crate::engine::backoff(failures, engine.config().backoff_max);
+                    warn!(attempt = failures, ?wait, "{e}; reconnecting");
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => continue,
+                        _ = &mut shutdown => return stop(engine, None).await,
+                    }
+                }
+            },
+        };
+        let now = Timestamp::now();
+        let mut report = match take_imap(engine, &mut current, &imap.mailbox, now).await {
+            Ok(r) => r,
+            Err(DaemonError::Imap(e)) if !once => {
+                warn!("{e}; reconnecting");
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        report.timers = engine.fire_due(now)?.len();
+        engine.store().flush().map_err(EngineError::from)?;
+        report.outbox = engine.drain_outbox(transport, now).await?;
+        log_cycle(engine, &report, once);
+        if once {
+            current.logout().await;
+            return Ok(());
+        }
+        // With IDLE the server tells us of new mail; we only wake for our
+        // own timers and retries (and renew IDLE well within 29 minutes).
+        let idle = current.uses_idle();
+        let wait = next_wake(engine, if idle { Duration::from_secs(25 * 60) } else { imap.poll_interval });
+        if idle {
+            match current.idle(wait, &mut shutdown).await {
+                Ok((s, false)) => source = Some(s),
+                Ok((s, true)) => return stop(engine, Some(s)).await,
+                Err(e) => warn!("{e}; reconnecting"),
+            }
+        } else {
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => source = Some(current),
+                _ = &mut shutdown => return stop(engine, Some(current)).await,
+            }
+        }
+    }
+}
+
+async fn stop(engine: &Engine, source: Option<ImapSource>) -> Result<(), DaemonError> {
+    info!("stopping");
+    engine.store().flush().map_err(EngineError::from)?;
+    if let Some(s) = source {
+        s.logout().await;
+    }
+    Ok(())
+}
+
+/// Sleep until the next poll, timer or send retry, whichever is first.
 fn next_wake(engine: &Engine, poll: Duration) -> Duration {
-    let timer = engine.store().next_deadline().ok().flatten().map(|at| {
-        let ms = at
-            .as_millisecond()
-            .saturating_sub(Timestamp::now().as_millisecond());
+    let until = |at: Timestamp| {
+        let ms = at.as_millisecond().saturating_sub(Timestamp::now().as_millisecond());
         Duration::from_millis(u64::try_from(ms).unwrap_or(0))
-    });
-    timer.map_or(poll, |t| t.min(poll))
+    };
+    let store = engine.store();
+    [store.next_deadline().ok().flatten(), store.next_retry().ok().flatten()]
+        .into_iter()
+        .flatten()
+        .map(until)
+        .fold(poll, Duration::min)
+        .max(Duration::from_millis(50))
 }
 
 async fn shutdown_signal() {

@@ -112,70 +112,35 @@ pub fn run(dir: Option<&Path>, out: &mut dyn Write) -> Result<DemoSummary, DemoE
     let tz = config.timezone.clone();
     let engine = Engine::open(config)?;
     // Monday 2026-11-30, 09:00 in New York.
-    let now: Timestamp = "2026-11-30T14:00:00Z"
-        .parse()
-        .unwrap_or(Timestamp::UNIX_EPOCH);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let mut demo = Demo {
-        out,
-        engine,
-        inbox,
-        transport,
-        now,
-        tz,
-        sent: Vec::new(),
-        timelines: HashMap::new(),
-        counter: 0,
-    };
+    let now: Timestamp = "2026-11-30T14:00:00Z".parse().unwrap_or(Timestamp::UNIX_EPOCH);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let mut demo =
+        Demo { out, engine, inbox, transport, now, tz, sent: Vec::new(), timelines: HashMap::new(), counter: 0 };
     rt.block_on(demo.story())?;
-    let mut summary = DemoSummary {
-        emails_sent: demo.sent.len(),
-        dir: dir.clone(),
-        ..DemoSummary::default()
-    };
+    let mut summary = DemoSummary { emails_sent: demo.sent.len(), dir: dir.clone(), ..DemoSummary::default() };
     for intro in demo.engine.store().intros(None)? {
-        summary
-            .intros
-            .push((intro.id.clone(), intro.state.as_str().to_owned()));
+        summary.intros.push((intro.id.clone(), intro.state.as_str().to_owned()));
     }
-    writeln!(
-        demo.out,
-        "\nEverything above is on disk in {}:",
-        dir.display()
-    )?;
+    writeln!(demo.out, "\nEverything above is on disk in {}:", dir.display())?;
     writeln!(
         demo.out,
         "  inbox/  the bot's mailbox (handled mail filed under .introbot.processed / .introbot.ignored)"
     )?;
-    writeln!(
-        demo.out,
-        "  sent/   every email the bot sent, one .eml each"
-    )?;
-    writeln!(
-        demo.out,
-        "  state/  the store; try: introbot list --config {}",
-        config_path.display()
-    )?;
+    writeln!(demo.out, "  sent/   every email the bot sent, one .eml each")?;
+    writeln!(demo.out, "  state/  the store; try: introbot list --config {}", config_path.display())?;
     Ok(summary)
 }
 
 impl Demo<'_> {
     async fn story(&mut self) -> Result<(), DemoError> {
-        writeln!(
-            self.out,
-            "introbot demo: consent-first introductions, end to end, on this machine."
-        )?;
+        writeln!(self.out, "introbot demo: consent-first introductions, end to end, on this machine.")?;
         writeln!(
             self.out,
             "The clock is simulated from Mon 2026-11-30 09:00 America/New_York; timers are the defaults\n(one follow-up after 7 business days of silence, expiry 7 business days after that)."
         )?;
 
         self.chapter("1. Alice would like to meet Bob")?;
-        self.say(
-            "Carol (the connector) forwards Alice's summary to the bot, with a note about Bob.",
-        )?;
+        self.say("Carol (the connector) forwards Alice's summary to the bot, with a note about Bob.")?;
         self.deliver(&forward(
             "Alice Able <alice@example.net>",
             "Bob is the person I mentioned: Bob Busy <bob@example.org>. He ran mail at Example Corp.",
@@ -184,15 +149,9 @@ impl Demo<'_> {
             "req-alice-bob@example.com",
         ))
         .await?;
-        self.reply("Alice Able", "alice@example.net", "Yes please, thank you!")
-            .await?;
+        self.reply("Alice Able", "alice@example.net", "Yes please, thank you!").await?;
         self.pass_business_days(8).await?;
-        self.reply(
-            "Bob Busy",
-            "bob@example.org",
-            "Sorry for the slow reply. Yes, happy to talk to Alice.",
-        )
-        .await?;
+        self.reply("Bob Busy", "bob@example.org", "Sorry for the slow reply. Yes, happy to talk to Alice.").await?;
 
         self.chapter("2. Dan would like to meet Erin")?;
         self.deliver(&forward(
@@ -203,12 +162,7 @@ impl Demo<'_> {
             "req-dan-erin@example.com",
         ))
         .await?;
-        self.reply(
-            "Erin Example",
-            "erin@example.org",
-            "Thanks for thinking of me, but I'll pass.",
-        )
-        .await?;
+        self.reply("Erin Example", "erin@example.org", "Thanks for thinking of me, but I'll pass.").await?;
 
         self.chapter("3. Frank would like to meet Grace, who is away")?;
         self.deliver(&forward(
@@ -219,11 +173,9 @@ impl Demo<'_> {
             "req-frank-grace@example.com",
         ))
         .await?;
-        self.reply("Frank Founder", "frank@example.net", "Yes!")
-            .await?;
+        self.reply("Frank Founder", "frank@example.net", "Yes!").await?;
         self.say("Grace's mail server answers with an out-of-office note. It is machine mail: no reply, no decision.")?;
-        self.auto_reply("Grace Hopper-Smith", "grace@example.org")
-            .await?;
+        self.auto_reply("Grace Hopper-Smith", "grace@example.org").await?;
         self.say("A stranger writes to the bot. Not an allowed connector: no reply at all (no backscatter).")?;
         self.deliver(
             "From: Mallory <mallory@example.invalid>\r\nTo: intros@example.com\r\nSubject: Intro: Mallory <> Bob\r\nMessage-ID: <spam-1@example.invalid>\r\n\r\nPlease introduce me to bob@example.org\r\n",
@@ -234,13 +186,7 @@ impl Demo<'_> {
 
         self.chapter("How it ended")?;
         for intro in self.engine.store().intros(None)? {
-            writeln!(
-                self.out,
-                "  {}  {:<28} {}",
-                intro.id,
-                intro.title(),
-                intro.state
-            )?;
+            writeln!(self.out, "  {}  {:<28} {}", intro.id, intro.title(), intro.state)?;
         }
         writeln!(self.out, "  {} emails sent in all.", self.sent.len())?;
         Ok(())
@@ -255,23 +201,16 @@ impl Demo<'_> {
     }
 
     fn when(&self) -> String {
-        self.now
-            .to_zoned_datetime(self.tz.clone())
-            .strftime("%a %Y-%m-%d %H:%M")
-            .to_string()
+        self.now.to_zoned_datetime(self.tz.clone()).strftime("%a %Y-%m-%d %H:%M").to_string()
     }
 
     /// Puts a message in the inbox a few minutes later and runs one daemon
     /// cycle.
     async fn deliver(&mut self, raw: &str) -> Result<(), DemoError> {
         // People take a few minutes to write.
-        self.now = self
-            .now
-            .checked_add(jiff::SignedDuration::from_mins(7))
-            .unwrap_or(self.now);
+        self.now = self.now.checked_add(jiff::SignedDuration::from_mins(7)).unwrap_or(self.now);
         self.counter += 1;
-        self.inbox
-            .deliver(raw.as_bytes(), &format!("demo{}", self.counter))?;
+        self.inbox.deliver(raw.as_bytes(), &format!("demo{}", self.counter))?;
         self.cycle().await
     }
 
@@ -279,30 +218,16 @@ impl Demo<'_> {
     async fn cycle(&mut self) -> Result<(), DemoError> {
         let report = daemon::take_inbox(&self.engine, &self.inbox, self.now)?;
         if report.ignored > 0 {
-            writeln!(
-                self.out,
-                "  [{}] bot: {} message(s) ignored, nothing sent",
-                self.when(),
-                report.ignored
-            )?;
+            writeln!(self.out, "  [{}] bot: {} message(s) ignored, nothing sent", self.when(), report.ignored)?;
         }
         self.engine.fire_due(self.now)?;
         self.engine.store().flush().map_err(EngineError::from)?;
-        let queued: Vec<OutboxEntry> = self
-            .engine
-            .store()
-            .outbox()?
-            .into_iter()
-            .map(|(_, e)| e)
-            .collect();
+        let queued: Vec<OutboxEntry> = self.engine.store().outbox()?.into_iter().map(|(_, e)| e).collect();
         self.print_changes()?;
-        self.engine
-            .drain_outbox(&mut self.transport, self.now)
-            .await?;
+        self.engine.drain_outbox(&mut self.transport, self.now).await?;
         for entry in queued {
             self.print_email(&entry)?;
-            self.sent
-                .push((entry.email.recipients.clone(), entry.email.bytes.clone()));
+            self.sent.push((entry.email.recipients.clone(), entry.email.bytes.clone()));
         }
         Ok(())
     }
@@ -312,13 +237,7 @@ impl Demo<'_> {
         for intro in self.engine.store().intros(None)? {
             let seen = self.timelines.entry(intro.id.clone()).or_insert(0);
             for t in &intro.timeline[*seen..] {
-                writeln!(
-                    self.out,
-                    "  [{when}] intro {} ({}): {}",
-                    intro.id,
-                    intro.title(),
-                    t.what
-                )?;
+                writeln!(self.out, "  [{when}] intro {} ({}): {}", intro.id, intro.title(), t.what)?;
             }
             *seen = intro.timeline.len();
         }
@@ -329,16 +248,9 @@ impl Demo<'_> {
         let Some(msg) = MessageParser::default().parse(&entry.email.bytes) else {
             return Ok(());
         };
-        let to = msg
-            .header_raw("To")
-            .map(|t| t.trim().to_owned())
-            .unwrap_or_default();
+        let to = msg.header_raw("To").map(|t| t.trim().to_owned()).unwrap_or_default();
         writeln!(self.out, "\n  ✉ to {to}")?;
-        writeln!(
-            self.out,
-            "    Subject: {}",
-            msg.subject().unwrap_or_default()
-        )?;
+        writeln!(self.out, "    Subject: {}", msg.subject().unwrap_or_default())?;
         if let Some(r) = msg.header_raw("Reply-To") {
             writeln!(self.out, "    Reply-To: {}", r.trim())?;
         }
@@ -360,15 +272,8 @@ impl Demo<'_> {
 
     /// A scripted person answers the bot's latest email to them.
     async fn reply(&mut self, name: &str, email: &str, text: &str) -> Result<(), DemoError> {
-        let msg = self
-            .last_email_to(email)
-            .ok_or_else(|| DemoError::NothingToAnswer(name.to_owned()))?;
-        let reply_to = msg
-            .reply_to()
-            .and_then(|a| a.first())
-            .and_then(|a| a.address())
-            .unwrap_or(BOT)
-            .to_owned();
+        let msg = self.last_email_to(email).ok_or_else(|| DemoError::NothingToAnswer(name.to_owned()))?;
+        let reply_to = msg.reply_to().and_then(|a| a.first()).and_then(|a| a.address()).unwrap_or(BOT).to_owned();
         let parent = msg.message_id().unwrap_or_default().to_owned();
         let subject = msg.subject().unwrap_or_default().to_owned();
         writeln!(self.out, "\n{name} replies: \"{text}\"")?;
@@ -383,15 +288,8 @@ impl Demo<'_> {
     }
 
     async fn auto_reply(&mut self, name: &str, email: &str) -> Result<(), DemoError> {
-        let msg = self
-            .last_email_to(email)
-            .ok_or_else(|| DemoError::NothingToAnswer(name.to_owned()))?;
-        let reply_to = msg
-            .reply_to()
-            .and_then(|a| a.first())
-            .and_then(|a| a.address())
-            .unwrap_or(BOT)
-            .to_owned();
+        let msg = self.last_email_to(email).ok_or_else(|| DemoError::NothingToAnswer(name.to_owned()))?;
+        let reply_to = msg.reply_to().and_then(|a| a.first()).and_then(|a| a.address()).unwrap_or(BOT).to_owned();
         let raw = format!(
             "From: {name} <{email}>\r\nTo: {reply_to}\r\nSubject: Out of office\r\nAuto-Submitted: auto-replied\r\nMessage-ID: <ooo-{email}>\r\n\r\nI'm away until January with no access to email. Yes, really.\r\n"
         );
@@ -400,11 +298,7 @@ impl Demo<'_> {
 
     async fn pass_business_days(&mut self, n: u32) -> Result<(), DemoError> {
         self.now = add_wait(self.now, Wait::BusinessDays(n), &self.tz);
-        writeln!(
-            self.out,
-            "\n… {n} business days pass: it is now {}.",
-            self.when()
-        )?;
+        writeln!(self.out, "\n… {n} business days pass: it is now {}.", self.when())?;
         self.cycle().await
     }
 }

@@ -70,11 +70,7 @@ impl Engine {
     pub fn open(config: Config) -> Result<Engine, EngineError> {
         let composer = Composer::new(&config)?;
         let store = Store::open(&config.data_dir)?;
-        Ok(Engine {
-            config,
-            store,
-            composer,
-        })
+        Ok(Engine { config, store, composer })
     }
 
     /// The store, for reads (CLI, demo, tests).
@@ -92,13 +88,7 @@ impl Engine {
     pub fn handle_inbound(&self, raw: &[u8], now: Timestamp) -> Result<Handled, EngineError> {
         let Some(msg) = mail::inbound::parse(raw) else {
             let message_id = mail::inbound::fallback_message_id(raw);
-            return self.record(
-                &message_id,
-                Disposition::Failed,
-                None,
-                "not an email message",
-                now,
-            );
+            return self.record(&message_id, Disposition::Failed, None, "not an email message", now);
         };
         let inbound = Inbound::read(&msg, &self.config.address);
         let span = info_span!("message", message_id = %inbound.message_id);
@@ -109,10 +99,7 @@ impl Engine {
                 message_id: inbound.message_id,
                 disposition: seen.disposition,
                 intro: seen.intro,
-                note: format!(
-                    "duplicate of a message already {}",
-                    seen.disposition.as_str()
-                ),
+                note: format!("duplicate of a message already {}", seen.disposition.as_str()),
             });
         }
         let handled = self.route(&msg, &inbound, now)?;
@@ -128,31 +115,13 @@ impl Engine {
         note: &str,
         now: Timestamp,
     ) -> Result<Handled, EngineError> {
-        let processed = Processed {
-            at: now,
-            disposition,
-            intro: intro.clone(),
-            note: note.to_owned(),
-        };
-        let change = Change {
-            processed: Some((message_id.to_owned(), processed)),
-            ..Change::default()
-        };
+        let processed = Processed { at: now, disposition, intro: intro.clone(), note: note.to_owned() };
+        let change = Change { processed: Some((message_id.to_owned(), processed)), ..Change::default() };
         self.store.commit(&change, now)?;
-        Ok(Handled {
-            message_id: message_id.to_owned(),
-            disposition,
-            intro,
-            note: note.to_owned(),
-        })
+        Ok(Handled { message_id: message_id.to_owned(), disposition, intro, note: note.to_owned() })
     }
 
-    fn route(
-        &self,
-        msg: &mail_parser::Message<'_>,
-        inbound: &Inbound,
-        now: Timestamp,
-    ) -> Result<Handled, EngineError> {
+    fn route(&self, msg: &mail_parser::Message<'_>, inbound: &Inbound, now: Timestamp) -> Result<Handled, EngineError> {
         let id = &inbound.message_id;
         let from = inbound.from.as_ref();
 
@@ -174,12 +143,7 @@ impl Engine {
                             .into_iter()
                             .find(|r| intro.party(*r).person.has_address(&f.email))
                             .map(TokenOwner::Party)
-                            .or_else(|| {
-                                intro
-                                    .connector
-                                    .has_address(&f.email)
-                                    .then_some(TokenOwner::Connector)
-                            })
+                            .or_else(|| intro.connector.has_address(&f.email).then_some(TokenOwner::Connector))
                     });
                     if let Some(owner) = owner {
                         target = Some((intro, owner));
@@ -192,30 +156,16 @@ impl Engine {
         if let Some(auto) = &inbound.automatic {
             return match (auto, &target) {
                 (Automatic::Bounce { reason }, Some((intro, TokenOwner::Party(role)))) => {
-                    let ev = Event::Bounced {
-                        role: *role,
-                        reason: reason.clone(),
-                        message_id: id.clone(),
-                    };
+                    let ev = Event::Bounced { role: *role, reason: reason.clone(), message_id: id.clone() };
                     self.apply(intro, &ev, id, "bounce", now)
                 }
-                (Automatic::Bounce { .. }, _) => self.record(
-                    id,
-                    Disposition::Ignored,
-                    None,
-                    "bounce not about a party",
-                    now,
-                ),
-                (Automatic::AutoReply, t) => self.record(
-                    id,
-                    Disposition::Ignored,
-                    t.as_ref().map(|(i, _)| i.id.clone()),
-                    "auto-reply",
-                    now,
-                ),
-                (Automatic::List, _) => {
-                    self.record(id, Disposition::Ignored, None, "list or bulk mail", now)
+                (Automatic::Bounce { .. }, _) => {
+                    self.record(id, Disposition::Ignored, None, "bounce not about a party", now)
                 }
+                (Automatic::AutoReply, t) => {
+                    self.record(id, Disposition::Ignored, t.as_ref().map(|(i, _)| i.id.clone()), "auto-reply", now)
+                }
+                (Automatic::List, _) => self.record(id, Disposition::Ignored, None, "list or bulk mail", now),
             };
         }
 
@@ -233,9 +183,7 @@ impl Engine {
                         },
                         _ => Event::StrangerReplied {
                             role,
-                            from: from
-                                .map(|f| f.email.clone())
-                                .unwrap_or_else(|| "(no sender)".into()),
+                            from: from.map(|f| f.email.clone()).unwrap_or_else(|| "(no sender)".into()),
                             text: inbound.text.clone(),
                             message_id: id.clone(),
                         },
@@ -267,13 +215,7 @@ impl Engine {
         }
 
         let Some(sender) = from.filter(|f| self.config.is_connector(&f.email)) else {
-            return self.record(
-                id,
-                Disposition::Ignored,
-                None,
-                "sender is not an allowed connector",
-                now,
-            );
+            return self.record(id, Disposition::Ignored, None, "sender is not an allowed connector", now);
         };
         match mail::parse_request(msg, sender, &self.config.address) {
             Ok(request) => {
@@ -288,17 +230,9 @@ impl Engine {
                 }
                 self.open_intro(request, inbound, now)
             }
-            Err(RequestProblem::NotARequest)
-                if inbound.subject.to_ascii_lowercase().starts_with("re:") =>
-            {
+            Err(RequestProblem::NotARequest) if inbound.subject.to_ascii_lowercase().starts_with("re:") => {
                 // A connector replying in some old thread is not a failed request.
-                self.record(
-                    id,
-                    Disposition::Ignored,
-                    None,
-                    "connector reply without a command",
-                    now,
-                )
+                self.record(id, Disposition::Ignored, None, "connector reply without a command", now)
             }
             Err(problem) => self.reply_problem(sender, inbound, &problem.to_string(), now),
         }
@@ -311,13 +245,7 @@ impl Engine {
         problem: &str,
         now: Timestamp,
     ) -> Result<Handled, EngineError> {
-        let email = self.composer.compose_problem(
-            to,
-            &inbound.subject,
-            Some(&inbound.message_id),
-            problem,
-            now,
-        )?;
+        let email = self.composer.compose_problem(to, &inbound.subject, Some(&inbound.message_id), problem, now)?;
         let processed = Processed {
             at: now,
             disposition: Disposition::Processed,
@@ -339,12 +267,7 @@ impl Engine {
         })
     }
 
-    fn open_intro(
-        &self,
-        request: mail::Request,
-        inbound: &Inbound,
-        now: Timestamp,
-    ) -> Result<Handled, EngineError> {
+    fn open_intro(&self, request: mail::Request, inbound: &Inbound, now: Timestamp) -> Result<Handled, EngineError> {
         let mut id = tokens::new_intro_id()?;
         while self.store.has_intro(&id)? {
             id = tokens::new_intro_id()?;
@@ -386,12 +309,7 @@ impl Engine {
     }
 
     /// Composes a step's emails and commits everything in one transaction.
-    fn commit_step(
-        &self,
-        step: Step,
-        inbound: Option<(&str, &str)>,
-        now: Timestamp,
-    ) -> Result<Handled, EngineError> {
+    fn commit_step(&self, step: Step, inbound: Option<(&str, &str)>, now: Timestamp) -> Result<Handled, EngineError> {
         let mut emails: Vec<Composed> = Vec::new();
         let mut suppress = Vec::new();
         for effect in &step.effects {
@@ -422,12 +340,7 @@ impl Engine {
             intro: Some(intro_id.clone()),
             note: note.to_owned(),
         });
-        let change = Change {
-            intro: Some(step.intro),
-            emails,
-            processed,
-            suppress,
-        };
+        let change = Change { intro: Some(step.intro), emails, processed, suppress };
         self.store.commit(&change, now)?;
         Ok(handled.unwrap_or(Handled {
             message_id: String::new(),
@@ -460,9 +373,7 @@ impl Engine {
         let Some(intro) = self.store.intro(id)? else {
             return Ok(None);
         };
-        let event = Event::CancelRequested {
-            message_id: format!("cli-cancel-{}@introbot", now.as_millisecond()),
-        };
+        let event = Event::CancelRequested { message_id: format!("cli-cancel-{}@introbot", now.as_millisecond()) };
         let step = core::step(&intro, &event, &self.config.policy, now);
         let next = step.intro.clone();
         self.commit_step(step, None, now)?;
@@ -472,11 +383,7 @@ impl Engine {
     /// Sends what is due in the outbox. Each email leaves the outbox only
     /// once the transport accepted it; a transient failure keeps it with a
     /// backoff, a permanent one bounces the party it was for.
-    pub async fn drain_outbox(
-        &self,
-        transport: &mut Transport,
-        now: Timestamp,
-    ) -> Result<DrainReport, EngineError> {
+    pub async fn drain_outbox(&self, transport: &mut Transport, now: Timestamp) -> Result<DrainReport, EngineError> {
         let mut report = DrainReport::default();
         // For batched transports: accepted, but not durable until synced.
         let mut unsynced: Vec<u64> = Vec::new();
@@ -490,7 +397,8 @@ impl Engine {
                     report.waiting += 1;
                     continue;
                 }
-                let _span = info_span!("send", message_id = %entry.email.message_id, kind = %entry.email.kind).entered();
+                let _span =
+                    info_span!("send", message_id = %entry.email.message_id, kind = %entry.email.kind).entered();
                 match transport.send(&entry.email).await {
                     Ok(()) if transport.is_batched() => {
                         unsynced.push(seq);
@@ -508,15 +416,9 @@ impl Engine {
                     }
                     Err(SendError::Transient(reason)) => {
                         let attempts = entry.attempts.saturating_add(1);
-                        let backoff = std::time::Duration::from_secs(
-                            30u64.saturating_mul(1 << attempts.min(7)).min(3600),
-                        );
+                        let backoff = backoff(attempts, self.config.backoff_max);
                         warn!(attempts, %reason, ?backoff, "send failed; will retry");
-                        let retry = OutboxEntry {
-                            attempts,
-                            not_before: now.checked_add(backoff).ok(),
-                            ..entry
-                        };
+                        let retry = OutboxEntry { attempts, not_before: now.checked_add(backoff).ok(), ..entry };
                         self.store.reschedule_outbox(seq, &retry)?;
                         report.retrying += 1;
                         // The server is likely down for all of them; try again later.
@@ -548,11 +450,7 @@ impl Engine {
 
     /// Syncs a batched transport, then removes what it accepted from the
     /// outbox: never the other way round, or a power cut could lose both.
-    fn forget_sent(
-        &self,
-        transport: &mut Transport,
-        sent: &mut Vec<u64>,
-    ) -> Result<(), EngineError> {
+    fn forget_sent(&self, transport: &mut Transport, sent: &mut Vec<u64>) -> Result<(), EngineError> {
         if sent.is_empty() {
             return Ok(());
         }
@@ -570,6 +468,17 @@ impl Engine {
     }
 }
 
+/// The wait before retry number `attempt` (1-based): 2 s doubling up to
+/// `max`, less up to a quarter at random, so many clients of one server
+/// recovering at once do not retry in lockstep.
+pub fn backoff(attempt: u32, max: std::time::Duration) -> std::time::Duration {
+    let base = std::time::Duration::from_secs(2).saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+    let wait = base.min(max);
+    let mut r = [0u8; 1];
+    let jitter = if getrandom::fill(&mut r).is_ok() { f64::from(r[0]) / 255.0 * 0.25 } else { 0.0 };
+    wait.mul_f64(1.0 - jitter)
+}
+
 /// What one outbox drain did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DrainReport {
@@ -585,16 +494,10 @@ pub struct DrainReport {
 
 /// What the connector's words on an intro's thread ask for.
 fn connector_command(intro: &Intro, text: &str, message_id: &str) -> Option<Event> {
-    let first = text
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())?
-        .to_ascii_lowercase();
+    let first = text.lines().map(str::trim).find(|l| !l.is_empty())?.to_ascii_lowercase();
     let first = first.trim_end_matches(['.', '!']);
     if first == "cancel" || first.starts_with("cancel ") || first == "stop" {
-        return Some(Event::CancelRequested {
-            message_id: message_id.to_owned(),
-        });
+        return Some(Event::CancelRequested { message_id: message_id.to_owned() });
     }
     // The connector decides yes or no for someone else; only the person
     // themselves can ask never to be asked again.
@@ -603,16 +506,10 @@ fn connector_command(intro: &Intro, text: &str, message_id: &str) -> Option<Even
         Decision::Yes => Decision::Yes,
         Decision::No | Decision::Later | Decision::Stop => Decision::No,
     };
-    let unclear: Vec<Role> = Role::BOTH
-        .into_iter()
-        .filter(|r| intro.party(*r).state == core::PartyState::Unclear)
-        .collect();
+    let unclear: Vec<Role> =
+        Role::BOTH.into_iter().filter(|r| intro.party(*r).state == core::PartyState::Unclear).collect();
     match unclear.as_slice() {
-        [role] => Some(Event::ConnectorDecided {
-            role: *role,
-            decision,
-            message_id: message_id.to_owned(),
-        }),
+        [role] => Some(Event::ConnectorDecided { role: *role, decision, message_id: message_id.to_owned() }),
         _ => None,
     }
 }

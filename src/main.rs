@@ -76,11 +76,7 @@ enum Command {
 #[derive(clap::Args)]
 struct ConfigArg {
     /// The configuration file.
-    #[arg(
-        long,
-        default_value = "/etc/introbot/introbot.toml",
-        env = "INTROBOT_CONFIG"
-    )]
+    #[arg(long, default_value = "/etc/introbot/introbot.toml", env = "INTROBOT_CONFIG")]
     config: PathBuf,
 }
 
@@ -93,9 +89,7 @@ impl ConfigArg {
 fn init_logging(default: &str) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     // journald stamps every line itself.
     if std::env::var_os("JOURNAL_STREAM").is_some() {
         builder.without_time().init();
@@ -106,10 +100,7 @@ fn init_logging(default: &str) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let quiet = matches!(
-        cli.command,
-        Command::Demo { .. } | Command::List { .. } | Command::Show { .. }
-    );
+    let quiet = matches!(cli.command, Command::Demo { .. } | Command::List { .. } | Command::Show { .. });
     init_logging(if quiet { "warn" } else { "info" });
     match dispatch(cli.command) {
         Ok(code) => code,
@@ -121,10 +112,7 @@ fn main() -> ExitCode {
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
+    tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")
 }
 
 fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
@@ -137,38 +125,21 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Check { config } => {
             let config = config.load()?;
             let ok = runtime()?.block_on(introbot::check::run(&config));
-            Ok(if ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Command::Demo { dir } => {
             introbot::demo::run(dir.as_deref(), &mut std::io::stdout())?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::List {
-            state,
-            json,
-            config,
-        } => {
+        Command::List { state, json, config } => {
             let engine = Engine::open(config.load()?)?;
             let mut out = std::io::stdout().lock();
-            introbot::report::list(
-                engine.store(),
-                state,
-                json,
-                jiff::Timestamp::now(),
-                &mut out,
-            )?;
+            introbot::report::list(engine.store(), state, json, jiff::Timestamp::now(), &mut out)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Show { id, json, config } => {
             let engine = Engine::open(config.load()?)?;
-            let intro = engine
-                .store()
-                .intro(&IntroId::new(id.clone()))?
-                .with_context(|| format!("no intro {id:?}"))?;
+            let intro = engine.store().intro(&IntroId::new(id.clone()))?.with_context(|| format!("no intro {id:?}"))?;
             introbot::report::show(&intro, json, &mut std::io::stdout().lock())?;
             Ok(ExitCode::SUCCESS)
         }

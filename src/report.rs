@@ -52,11 +52,7 @@ pub fn list(
         return Ok(());
     }
     if intros.is_empty() {
-        writeln!(
-            out,
-            "no intros{}",
-            state.map(|s| format!(" in state {s}")).unwrap_or_default()
-        )?;
+        writeln!(out, "no intros{}", state.map(|s| format!(" in state {s}")).unwrap_or_default())?;
         return Ok(());
     }
     writeln!(
@@ -65,11 +61,7 @@ pub fn list(
         "ID", "AGE", "REQUESTER", "TARGET", "CONNECTOR", "STATE"
     )?;
     for i in &intros {
-        let waiting: Vec<String> = i
-            .waiting_for()
-            .iter()
-            .map(|r| i.party(*r).person.first_name().to_owned())
-            .collect();
+        let waiting: Vec<String> = i.waiting_for().iter().map(|r| i.party(*r).person.first_name().to_owned()).collect();
         writeln!(
             out,
             "{:<9} {:>5}  {:<22} {:<22} {:<24} {:<17} {}",
@@ -79,11 +71,7 @@ pub fn list(
             clip(i.target.person.display_name(), 22),
             clip(&i.connector.email, 24),
             i.state.as_str(),
-            if waiting.is_empty() {
-                "-".to_owned()
-            } else {
-                waiting.join(", ")
-            }
+            if waiting.is_empty() { "-".to_owned() } else { waiting.join(", ") }
         )?;
     }
     Ok(())
@@ -95,29 +83,11 @@ pub fn show(intro: &Intro, as_json: bool, out: &mut dyn Write) -> Result<(), Rep
         writeln!(out, "{}", intro_json(intro))?;
         return Ok(());
     }
-    writeln!(
-        out,
-        "intro {}  {}  ({})",
-        intro.id,
-        intro.title(),
-        intro.state
-    )?;
-    writeln!(
-        out,
-        "  connector  {} <{}>",
-        intro.connector.display_name(),
-        intro.connector.email
-    )?;
+    writeln!(out, "intro {}  {}  ({})", intro.id, intro.title(), intro.state)?;
+    writeln!(out, "  connector  {} <{}>", intro.connector.display_name(), intro.connector.email)?;
     for role in crate::core::Role::BOTH {
         let p = intro.party(role);
-        writeln!(
-            out,
-            "  {:<10} {} <{}>: {}",
-            role.as_str(),
-            p.person.display_name(),
-            p.person.email,
-            p.state
-        )?;
+        writeln!(out, "  {:<10} {} <{}>: {}", role.as_str(), p.person.display_name(), p.person.email, p.state)?;
     }
     if let Some(d) = intro.deadline {
         writeln!(out, "  next       {:?} at {}", d.kind, d.at)?;
@@ -139,9 +109,5 @@ fn age(created: Timestamp, now: Timestamp) -> String {
 }
 
 fn clip(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_owned()
-    } else {
-        format!("{}…", s.chars().take(n - 1).collect::<String>())
-    }
+    if s.chars().count() <= n { s.to_owned() } else { format!("{}…", s.chars().take(n - 1).collect::<String>()) }
 }

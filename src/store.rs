@@ -167,6 +167,7 @@ pub struct Store {
     processed: sled::Tree,
     suppressed: sled::Tree,
     outbox: sled::Tree,
+    meta: sled::Tree,
 }
 
 fn deadline_key(at: Timestamp, id: &IntroId) -> Vec<u8> {
@@ -197,11 +198,7 @@ fn encode_outbox(entry: &OutboxEntry) -> Vec<u8> {
 }
 
 fn decode_outbox(v: &[u8]) -> Result<OutboxEntry, String> {
-    let len = v
-        .get(..4)
-        .and_then(|b| <[u8; 4]>::try_from(b).ok())
-        .map(u32::from_be_bytes)
-        .ok_or("too short")?;
+    let len = v.get(..4).and_then(|b| <[u8; 4]>::try_from(b).ok()).map(u32::from_be_bytes).ok_or("too short")?;
     let len = usize::try_from(len).map_err(|e| e.to_string())?;
     let json = v.get(4..4 + len).ok_or("truncated header")?;
     let mut entry: OutboxEntry = serde_json::from_slice(json).map_err(|e| e.to_string())?;
@@ -219,38 +216,23 @@ impl Store {
             {
                 return StoreError::Locked { path: path.clone() };
             }
-            StoreError::Sled {
-                path: path.clone(),
-                source,
-            }
+            StoreError::Sled { path: path.clone(), source }
         };
         std::fs::create_dir_all(dir).map_err(|e| sled_err(sled::Error::Io(e)))?;
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(8 << 20)
-            .flush_every_ms(Some(500))
-            .open()
-            .map_err(sled_err)?;
+        let db =
+            sled::Config::new().path(dir).cache_capacity(8 << 20).flush_every_ms(Some(500)).open().map_err(sled_err)?;
         let tree = |name: &str| db.open_tree(name).map_err(sled_err);
         let meta = tree("meta")?;
         match meta.get("schema_version").map_err(sled_err)? {
             None => {
-                meta.insert("schema_version", &SCHEMA_VERSION.to_be_bytes())
-                    .map_err(sled_err)?;
+                meta.insert("schema_version", &SCHEMA_VERSION.to_be_bytes()).map_err(sled_err)?;
             }
             Some(v) => {
-                let found = <[u8; 4]>::try_from(v.as_ref())
-                    .map(u32::from_be_bytes)
-                    .map_err(|_| StoreError::Corrupt {
-                        what: "schema_version".into(),
-                        detail: format!("{} bytes", v.len()),
-                    })?;
+                let found = <[u8; 4]>::try_from(v.as_ref()).map(u32::from_be_bytes).map_err(|_| {
+                    StoreError::Corrupt { what: "schema_version".into(), detail: format!("{} bytes", v.len()) }
+                })?;
                 if found > SCHEMA_VERSION {
-                    return Err(StoreError::NewerSchema {
-                        path: path.clone(),
-                        found,
-                        supported: SCHEMA_VERSION,
-                    });
+                    return Err(StoreError::NewerSchema { path: path.clone(), found, supported: SCHEMA_VERSION });
                 }
             }
         }
@@ -262,26 +244,18 @@ impl Store {
             processed: tree("processed")?,
             suppressed: tree("suppressed")?,
             outbox: tree("outbox")?,
+            meta,
             db,
             path,
         })
     }
 
     fn err(&self, source: sled::Error) -> StoreError {
-        StoreError::Sled {
-            path: self.path.clone(),
-            source,
-        }
+        StoreError::Sled { path: self.path.clone(), source }
     }
 
-    fn decode<T: for<'de> Deserialize<'de>>(
-        what: impl FnOnce() -> String,
-        bytes: &[u8],
-    ) -> Result<T, StoreError> {
-        serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
-            what: what(),
-            detail: e.to_string(),
-        })
+    fn decode<T: for<'de> Deserialize<'de>>(what: impl FnOnce() -> String, bytes: &[u8]) -> Result<T, StoreError> {
+        serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt { what: what(), detail: e.to_string() })
     }
 
     /// The data directory.
@@ -304,9 +278,7 @@ impl Store {
 
     /// Whether an id is already used.
     pub fn has_intro(&self, id: &IntroId) -> Result<bool, StoreError> {
-        self.intros
-            .contains_key(id.as_str())
-            .map_err(|e| self.err(e))
+        self.intros.contains_key(id.as_str()).map_err(|e| self.err(e))
     }
 
     /// The intro and owner of a reply token.
@@ -337,17 +309,12 @@ impl Store {
 
     /// Whether an address asked never to be asked again.
     pub fn is_suppressed(&self, email: &str) -> Result<bool, StoreError> {
-        self.suppressed
-            .contains_key(email.trim().to_ascii_lowercase())
-            .map_err(|e| self.err(e))
+        self.suppressed.contains_key(email.trim().to_ascii_lowercase()).map_err(|e| self.err(e))
     }
 
     /// Ids of intros whose timer is due at `now`, oldest first.
     pub fn due(&self, now: Timestamp) -> Result<Vec<IntroId>, StoreError> {
-        let end = u64::try_from(now.as_millisecond())
-            .unwrap_or(0)
-            .saturating_add(1)
-            .to_be_bytes();
+        let end = u64::try_from(now.as_millisecond()).unwrap_or(0).saturating_add(1).to_be_bytes();
         let mut ids = Vec::new();
         for kv in self.deadlines.range(..end.as_slice()) {
             let (k, _) = kv.map_err(|e| self.err(e))?;
@@ -361,9 +328,7 @@ impl Store {
         let Some((k, _)) = self.deadlines.first().map_err(|e| self.err(e))? else {
             return Ok(None);
         };
-        let ms = <[u8; 8]>::try_from(&k[..8])
-            .map(u64::from_be_bytes)
-            .unwrap_or(0);
+        let ms = <[u8; 8]>::try_from(&k[..8]).map(u64::from_be_bytes).unwrap_or(0);
         Ok(Timestamp::from_millisecond(i64::try_from(ms).unwrap_or(i64::MAX)).ok())
     }
 
@@ -372,8 +337,7 @@ impl Store {
         let mut out = Vec::new();
         for kv in self.intros.iter() {
             let (k, v) = kv.map_err(|e| self.err(e))?;
-            let intro: Intro =
-                Self::decode(|| format!("intro {}", String::from_utf8_lossy(&k)), &v)?;
+            let intro: Intro = Self::decode(|| format!("intro {}", String::from_utf8_lossy(&k)), &v)?;
             if state.is_none_or(|s| s == intro.state) {
                 out.push(intro);
             }
@@ -389,23 +353,15 @@ impl Store {
 
     /// Up to `limit` emails waiting to be sent, from sequence `from` on,
     /// in queue order; memory stays bounded however long the queue is.
-    pub fn outbox_page(
-        &self,
-        from: u64,
-        limit: usize,
-    ) -> Result<Vec<(u64, OutboxEntry)>, StoreError> {
+    pub fn outbox_page(&self, from: u64, limit: usize) -> Result<Vec<(u64, OutboxEntry)>, StoreError> {
         let mut out = Vec::new();
         for kv in self.outbox.range(from.to_be_bytes()..).take(limit) {
             let (k, v) = kv.map_err(|e| self.err(e))?;
-            let seq = <[u8; 8]>::try_from(k.as_ref())
-                .map(u64::from_be_bytes)
-                .unwrap_or(0);
+            let seq = <[u8; 8]>::try_from(k.as_ref()).map(u64::from_be_bytes).unwrap_or(0);
             out.push((
                 seq,
-                decode_outbox(&v).map_err(|detail| StoreError::Corrupt {
-                    what: format!("outbox entry {seq}"),
-                    detail,
-                })?,
+                decode_outbox(&v)
+                    .map_err(|detail| StoreError::Corrupt { what: format!("outbox entry {seq}"), detail })?,
             ));
         }
         Ok(out)
@@ -418,18 +374,12 @@ impl Store {
 
     /// Removes a sent email from the outbox.
     pub fn remove_outbox(&self, seq: u64) -> Result<(), StoreError> {
-        self.outbox
-            .remove(seq.to_be_bytes())
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+        self.outbox.remove(seq.to_be_bytes()).map(|_| ()).map_err(|e| self.err(e))
     }
 
     /// Puts an outbox entry back with a new attempt count and backoff.
     pub fn reschedule_outbox(&self, seq: u64, entry: &OutboxEntry) -> Result<(), StoreError> {
-        self.outbox
-            .insert(seq.to_be_bytes(), encode_outbox(entry))
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+        self.outbox.insert(seq.to_be_bytes(), encode_outbox(entry)).map(|_| ()).map_err(|e| self.err(e))
     }
 
     /// Commits one step: the intro, its indexes and timer, its emails, the
@@ -446,16 +396,7 @@ impl Store {
         ];
         let intro_json = change.intro.as_ref().map(to_json);
         let result: Result<(), TransactionError<StoreError>> = trees[..].transaction(|tx| {
-            let [
-                intros,
-                tokens,
-                sent_ids,
-                deadlines,
-                processed,
-                suppressed,
-                outbox,
-            ] = &tx[..]
-            else {
+            let [intros, tokens, sent_ids, deadlines, processed, suppressed, outbox] = &tx[..] else {
                 return Err(ConflictableTransactionError::Abort(StoreError::Corrupt {
                     what: "transaction".into(),
                     detail: "wrong number of trees".into(),
@@ -478,10 +419,7 @@ impl Store {
                             (&intro.target.token, TokenOwner::Party(Role::Target)),
                         ];
                         for (token, owner) in owners {
-                            let rec = TokenRecord {
-                                intro: intro.id.clone(),
-                                owner,
-                            };
+                            let rec = TokenRecord { intro: intro.id.clone(), owner };
                             tokens.insert(token.as_str(), to_json(&rec))?;
                         }
                     }
@@ -516,6 +454,33 @@ impl Store {
             TransactionError::Abort(e) => e,
             TransactionError::Storage(e) => self.err(e),
         })
+    }
+
+    /// Where the IMAP source stopped in `mailbox`: (UIDVALIDITY, last UID).
+    pub fn imap_position(&self, mailbox: &str) -> Result<Option<(u32, u32)>, StoreError> {
+        let key = format!("imap:{mailbox}");
+        let Some(v) = self.meta.get(key.as_bytes()).map_err(|e| self.err(e))? else { return Ok(None) };
+        let pos = <[u8; 8]>::try_from(v.as_ref()).map(|b| {
+            let (validity, last) = b.split_at(4);
+            (
+                u32::from_be_bytes(validity.try_into().unwrap_or_default()),
+                u32::from_be_bytes(last.try_into().unwrap_or_default()),
+            )
+        });
+        Ok(pos.ok())
+    }
+
+    /// Records where the IMAP source stopped in `mailbox`.
+    pub fn set_imap_position(&self, mailbox: &str, uid_validity: u32, last_uid: u32) -> Result<(), StoreError> {
+        let mut v = uid_validity.to_be_bytes().to_vec();
+        v.extend_from_slice(&last_uid.to_be_bytes());
+        self.meta.insert(format!("imap:{mailbox}").as_bytes(), v).map(|_| ()).map_err(|e| self.err(e))
+    }
+
+    /// When the earliest email backing off after a failure may be retried.
+    /// (Emails behind it in the queue wait with it: the server is down.)
+    pub fn next_retry(&self) -> Result<Option<Timestamp>, StoreError> {
+        Ok(self.outbox_page(0, 1024)?.into_iter().filter_map(|(_, e)| e.not_before).min())
     }
 
     /// Bytes the store takes on disk.

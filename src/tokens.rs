@@ -17,10 +17,7 @@ fn random_base32(chars: usize) -> Result<String, RandomError> {
     let mut bytes = vec![0u8; chars];
     getrandom::fill(&mut bytes).map_err(RandomError)?;
     // 256 is a multiple of 32, so masking keeps every symbol equally likely.
-    Ok(bytes
-        .iter()
-        .map(|b| char::from(ALPHABET[usize::from(b & 31)]))
-        .collect())
+    Ok(bytes.iter().map(|b| char::from(ALPHABET[usize::from(b & 31)])).collect())
 }
 
 /// A fresh reply token.
@@ -46,9 +43,7 @@ mod tests {
 
     #[test]
     fn tokens_have_the_documented_shape_and_do_not_repeat() {
-        let tokens: HashSet<String> = (0..10_000)
-            .map(|_| new_token().expect("rng").as_str().to_owned())
-            .collect();
+        let tokens: HashSet<String> = (0..10_000).map(|_| new_token().expect("rng").as_str().to_owned()).collect();
         assert_eq!(tokens.len(), 10_000);
         assert!(tokens.iter().all(|t| looks_like_token(t)));
     }
@@ -56,15 +51,8 @@ mod tests {
     #[test]
     fn every_symbol_appears() {
         // A broken mapping (e.g. only using 16 symbols) would halve the entropy.
-        let all: HashSet<char> = (0..2_000)
-            .flat_map(|_| {
-                new_token()
-                    .expect("rng")
-                    .as_str()
-                    .chars()
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+        let all: HashSet<char> =
+            (0..2_000).flat_map(|_| new_token().expect("rng").as_str().chars().collect::<Vec<_>>()).collect();
         assert_eq!(all.len(), 32);
     }
 

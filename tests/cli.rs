@@ -39,56 +39,22 @@ fn run_once_list_show_cancel() {
     deliver(d, "2.garbage", "\u{0}\u{1} this is not mail");
     let out = run(&["run", "--once", "--config", "introbot.toml"], d);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(
-        emails_in(&d.join("sent")).len(),
-        3,
-        "ack and two consent notes"
-    );
-    assert_eq!(
-        std::fs::read_dir(d.join("inbox/new")).expect("dir").count(),
-        0,
-        "inbox emptied"
-    );
-    assert_eq!(
-        std::fs::read_dir(d.join("inbox/.introbot.processed/cur"))
-            .expect("dir")
-            .count(),
-        1
-    );
-    assert_eq!(
-        std::fs::read_dir(d.join("inbox/.introbot.failed/cur"))
-            .expect("dir")
-            .count(),
-        1
-    );
+    assert_eq!(emails_in(&d.join("sent")).len(), 3, "ack and two consent notes");
+    assert_eq!(std::fs::read_dir(d.join("inbox/new")).expect("dir").count(), 0, "inbox emptied");
+    assert_eq!(std::fs::read_dir(d.join("inbox/.introbot.processed/cur")).expect("dir").count(), 1);
+    assert_eq!(std::fs::read_dir(d.join("inbox/.introbot.failed/cur")).expect("dir").count(), 1);
 
     let list = run(&["list", "--config", "introbot.toml"], d);
     let table = stdout(&list);
     assert!(
-        table.contains("Alice Able")
-            && table.contains("awaiting_consent")
-            && table.contains("Alice, Bob"),
+        table.contains("Alice Able") && table.contains("awaiting_consent") && table.contains("Alice, Bob"),
         "{table}"
     );
-    let json = run(
-        &[
-            "list",
-            "--json",
-            "--state",
-            "awaiting_consent",
-            "--config",
-            "introbot.toml",
-        ],
-        d,
-    );
-    let intro: serde_json::Value =
-        serde_json::from_str(stdout(&json).trim()).expect("one json line");
+    let json = run(&["list", "--json", "--state", "awaiting_consent", "--config", "introbot.toml"], d);
+    let intro: serde_json::Value = serde_json::from_str(stdout(&json).trim()).expect("one json line");
     let id = intro["id"].as_str().expect("id").to_owned();
     assert_eq!(intro["target"]["email"], "bob@example.org");
-    let none = run(
-        &["list", "--state", "introduced", "--config", "introbot.toml"],
-        d,
-    );
+    let none = run(&["list", "--state", "introduced", "--config", "introbot.toml"], d);
     assert!(stdout(&none).contains("no intros in state introduced"));
 
     let show = run(&["show", &id, "--config", "introbot.toml"], d);
@@ -100,45 +66,26 @@ fn run_once_list_show_cancel() {
     let out = run(&["run", "--once", "--config", "introbot.toml"], d);
     assert!(out.status.success(), "{}", stderr(&out));
     let emails = emails_in(&d.join("sent"));
-    assert_eq!(
-        emails.len(),
-        6,
-        "plus two nothing-needed notes and the outcome"
-    );
-    assert!(
-        emails
-            .iter()
-            .any(|(_, to, s, _)| to.contains("carol@") && s.ends_with("cancelled"))
-    );
+    assert_eq!(emails.len(), 6, "plus two nothing-needed notes and the outcome");
+    assert!(emails.iter().any(|(_, to, s, _)| to.contains("carol@") && s.ends_with("cancelled")));
 
     let missing = run(&["show", "nosuchid", "--config", "introbot.toml"], d);
     assert!(!missing.status.success());
-    assert!(
-        stderr(&missing).contains("no intro \"nosuchid\""),
-        "{}",
-        stderr(&missing)
-    );
+    assert!(stderr(&missing).contains("no intro \"nosuchid\""), "{}", stderr(&missing));
 }
 
 #[test]
 fn a_bad_config_names_the_file_and_key() {
     let dir = setup();
-    std::fs::write(
-        dir.path().join("bad.toml"),
-        CONFIG.replace("[connectors]", "[connectors]\nalow = []"),
-    )
-    .expect("write");
+    std::fs::write(dir.path().join("bad.toml"), CONFIG.replace("[connectors]", "[connectors]\nalow = []"))
+        .expect("write");
     let out = run(&["run", "--once", "--config", "bad.toml"], dir.path());
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(err.contains("bad.toml") && err.contains("alow"), "{err}");
     let out = run(&["check", "--config", "missing.toml"], dir.path());
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("cannot read config missing.toml"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("cannot read config missing.toml"), "{}", stderr(&out));
 }
 
 #[test]
@@ -147,13 +94,7 @@ fn check_reports_each_part() {
     let out = run(&["check", "--config", "introbot.toml"], dir.path());
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     let text = stdout(&out);
-    for line in [
-        "ok   config",
-        "ok   templates render",
-        "ok   store",
-        "ok   maildir",
-        "ok   outbox directory",
-    ] {
+    for line in ["ok   config", "ok   templates render", "ok   store", "ok   maildir", "ok   outbox directory"] {
         assert!(text.contains(line), "{line:?} missing:\n{text}");
     }
 }
@@ -176,11 +117,7 @@ fn a_second_process_is_told_the_daemon_holds_the_store() {
     let _ = daemon.kill();
     let _ = daemon.wait();
     assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("is introbot already running?"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("is introbot already running?"), "{}", stderr(&out));
 }
 
 #[test]
@@ -199,10 +136,7 @@ fn the_daemon_picks_up_new_mail_and_stops_on_sigterm() {
     }
     let sent = emails_in(&dir.path().join("sent")).len();
     let pid = daemon.id().to_string();
-    let killed = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill runs");
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
     assert!(killed.success());
     let status = daemon.wait().expect("daemon exits");
     assert_eq!(sent, 3, "the running daemon handled the request");

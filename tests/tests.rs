@@ -3,6 +3,7 @@
 
 mod cli;
 mod demo;
+mod real_mail;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -14,12 +15,7 @@ pub fn introbot() -> Command {
 
 /// Runs the binary and returns its output, failing the test if it cannot start.
 pub fn run(args: &[&str], dir: &Path) -> Output {
-    introbot()
-        .args(args)
-        .current_dir(dir)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("introbot runs")
+    introbot().args(args).current_dir(dir).env_remove("RUST_LOG").output().expect("introbot runs")
 }
 
 /// stdout as text.
@@ -44,9 +40,7 @@ pub fn emails_in(dir: &Path) -> Vec<(PathBuf, String, String, String)> {
             continue;
         }
         let raw = std::fs::read(&path).expect("readable");
-        let msg = mail_parser::MessageParser::default()
-            .parse(&raw)
-            .expect("our mail parses");
+        let msg = mail_parser::MessageParser::default().parse(&raw).expect("our mail parses");
         let to = msg.header_raw("To").unwrap_or_default().trim().to_owned();
         let subject = msg.subject().unwrap_or_default().to_owned();
         let text = msg.body_text(0).unwrap_or_default().into_owned();

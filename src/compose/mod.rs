@@ -91,8 +91,7 @@ impl Composer {
             bot_address: config.address.clone(),
             bot_name: config.name.clone(),
             domain: config.address_parts().1.to_owned(),
-            requester_implied: config.policy.requester_consent
-                == crate::core::RequesterConsent::Implied,
+            requester_implied: config.policy.requester_consent == crate::core::RequesterConsent::Implied,
             follow_up_after: config.policy.follow_up_after.to_string(),
             expire_after: config.policy.expire_after.to_string(),
             bcc_connector: config.bcc_connector_on_introduction,
@@ -123,10 +122,7 @@ impl Composer {
 
     /// The bot's plus-address for a token.
     pub fn reply_address(&self, token: &str) -> String {
-        let (local, domain) = self
-            .bot_address
-            .split_once('@')
-            .unwrap_or((&self.bot_address, ""));
+        let (local, domain) = self.bot_address.split_once('@').unwrap_or((&self.bot_address, ""));
         format!("{local}+{token}@{domain}")
     }
 
@@ -136,20 +132,13 @@ impl Composer {
     }
 
     /// Composes one effect's email.
-    pub fn compose(
-        &self,
-        intro: &Intro,
-        out: &Outgoing,
-        now: Timestamp,
-    ) -> Result<Composed, ComposeError> {
+    pub fn compose(&self, intro: &Intro, out: &Outgoing, now: Timestamp) -> Result<Composed, ComposeError> {
         let kind = out.kind.template();
         let ctx = self.context(intro, out);
         let rendered = self.templates.render(kind, &ctx)?;
         let via = format!("{} via {}", intro.connector.display_name(), self.bot_name);
 
-        let mut b = Message::builder()
-            .date(system_time(now))
-            .subject(rendered.subject.clone());
+        let mut b = Message::builder().date(system_time(now)).subject(rendered.subject.clone());
         let (message_id, envelope_from, mut recipients, role);
         match out.to {
             Audience::Party(r) => {
@@ -172,19 +161,14 @@ impl Composer {
                         }
                         None => consent,
                     };
-                    b = b
-                        .in_reply_to(format!("<{parent}>"))
-                        .references(refs.join(" "));
+                    b = b.in_reply_to(format!("<{parent}>")).references(refs.join(" "));
                 }
             }
             Audience::BothParties => {
                 role = None;
                 message_id = format!("{}.introduction@{}", intro.id, self.domain);
                 envelope_from = self.bot_address.clone();
-                recipients = vec![
-                    intro.requester.person.email.clone(),
-                    intro.target.person.email.clone(),
-                ];
+                recipients = vec![intro.requester.person.email.clone(), intro.target.person.email.clone()];
                 b = b
                     .from(self.bot_mailbox(via)?)
                     .to(person_mailbox(&intro.requester.person)?)
@@ -199,26 +183,15 @@ impl Composer {
                 role = None;
                 // Connector mail can repeat (several unclear replies), so the
                 // timeline length keeps ids unique and still deterministic.
-                message_id = format!(
-                    "{}.connector.{}.{}@{}",
-                    intro.id,
-                    kind,
-                    intro.timeline.len(),
-                    self.domain
-                );
+                message_id = format!("{}.connector.{}.{}@{}", intro.id, kind, intro.timeline.len(), self.domain);
                 envelope_from = self.bot_address.clone();
                 recipients = vec![intro.connector.email.clone()];
                 b = b
                     .from(self.bot_mailbox(self.bot_name.clone())?)
                     .to(person_mailbox(&intro.connector)?)
-                    .reply_to(mailbox(
-                        &self.bot_name,
-                        &self.reply_address(intro.connector_token.as_str()),
-                    )?);
+                    .reply_to(mailbox(&self.bot_name, &self.reply_address(intro.connector_token.as_str()))?);
                 if let Some(req) = &intro.request_message_id {
-                    b = b
-                        .in_reply_to(format!("<{req}>"))
-                        .references(format!("<{req}>"));
+                    b = b.in_reply_to(format!("<{req}>")).references(format!("<{req}>"));
                 }
             }
         }
@@ -228,10 +201,7 @@ impl Composer {
         recipients.dedup();
         let bytes = b
             .message_id(Some(format!("<{message_id}>")))
-            .multipart(MultiPart::alternative_plain_html(
-                rendered.text,
-                rendered.html,
-            ))?
+            .multipart(MultiPart::alternative_plain_html(rendered.text, rendered.html))?
             .formatted();
         Ok(Composed {
             message_id,
@@ -268,16 +238,11 @@ impl Composer {
             .from(self.bot_mailbox(self.bot_name.clone())?)
             .to(person_mailbox(connector)?);
         if let Some(id) = inbound_id {
-            b = b
-                .in_reply_to(format!("<{id}>"))
-                .references(format!("<{id}>"));
+            b = b.in_reply_to(format!("<{id}>")).references(format!("<{id}>"));
         }
         let bytes = automatic_headers(b)
             .message_id(Some(format!("<{message_id}>")))
-            .multipart(MultiPart::alternative_plain_html(
-                rendered.text,
-                rendered.html,
-            ))?
+            .multipart(MultiPart::alternative_plain_html(rendered.text, rendered.html))?
             .formatted();
         Ok(Composed {
             message_id,
@@ -294,15 +259,9 @@ impl Composer {
         let thread_subject = match out.to {
             // Later notes to a party reply under the consent note's subject.
             Audience::Party(role) if out.kind != EmailKind::ConsentRequest => {
-                let consent = Outgoing {
-                    to: out.to,
-                    kind: EmailKind::ConsentRequest,
-                };
+                let consent = Outgoing { to: out.to, kind: EmailKind::ConsentRequest };
                 self.templates
-                    .render(
-                        "consent_request",
-                        &self.base_context(intro, &consent, Some(role)),
-                    )
+                    .render("consent_request", &self.base_context(intro, &consent, Some(role)))
                     .map(|r| r.subject)
                     .unwrap_or_default()
             }
@@ -321,10 +280,7 @@ impl Composer {
         // Before both said yes, no party may see an address: the connector's
         // note or the summary could carry one (a signature, "reach her at …").
         let (summary, note) = match out.to {
-            Audience::Party(_) => (
-                redact_addresses(&intro.summary),
-                redact_addresses(&intro.note),
-            ),
+            Audience::Party(_) => (redact_addresses(&intro.summary), redact_addresses(&intro.note)),
             _ => (intro.summary.clone(), intro.note.clone()),
         };
         let (me, other) = match role {
@@ -334,10 +290,9 @@ impl Composer {
         let (outcome, decision, party, text, from, silent_names) = match &out.kind {
             EmailKind::Outcome(o) => {
                 let silent = match o {
-                    Outcome::Expired { silent } => silent
-                        .iter()
-                        .map(|r| intro.party(*r).person.display_name().to_owned())
-                        .collect::<Vec<_>>(),
+                    Outcome::Expired { silent } => {
+                        silent.iter().map(|r| intro.party(*r).person.display_name().to_owned()).collect::<Vec<_>>()
+                    }
                     _ => Vec::new(),
                 };
                 (
@@ -357,30 +312,13 @@ impl Composer {
                 String::new(),
                 String::new(),
             ),
-            EmailKind::UnclearReply { role, text } => (
-                Value::UNDEFINED,
-                None,
-                party_of(*role),
-                text.clone(),
-                String::new(),
-                String::new(),
-            ),
-            EmailKind::HeldReply { role, from, text } => (
-                Value::UNDEFINED,
-                None,
-                party_of(*role),
-                text.clone(),
-                from.clone(),
-                String::new(),
-            ),
-            _ => (
-                Value::UNDEFINED,
-                None,
-                Value::UNDEFINED,
-                String::new(),
-                String::new(),
-                String::new(),
-            ),
+            EmailKind::UnclearReply { role, text } => {
+                (Value::UNDEFINED, None, party_of(*role), text.clone(), String::new(), String::new())
+            }
+            EmailKind::HeldReply { role, from, text } => {
+                (Value::UNDEFINED, None, party_of(*role), text.clone(), from.clone(), String::new())
+            }
+            _ => (Value::UNDEFINED, None, Value::UNDEFINED, String::new(), String::new(), String::new()),
         };
         minijinja::context! {
             id => intro.id.as_str(),
@@ -439,29 +377,17 @@ fn party_value(p: &Party) -> Value {
 }
 
 fn automatic_headers(b: lettre::message::MessageBuilder) -> lettre::message::MessageBuilder {
-    b.raw_header(HeaderValue::new(
-        HeaderName::new_from_ascii_str("Auto-Submitted"),
-        "auto-generated".into(),
-    ))
-    .raw_header(HeaderValue::new(
-        HeaderName::new_from_ascii_str("X-Auto-Response-Suppress"),
-        "All".into(),
-    ))
+    b.raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Auto-Submitted"), "auto-generated".into()))
+        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("X-Auto-Response-Suppress"), "All".into()))
 }
 
 fn mailbox(name: &str, email: &str) -> Result<Mailbox, ComposeError> {
-    let address: Address = email
-        .trim()
-        .parse()
-        .map_err(|e: lettre::address::AddressError| ComposeError::Address {
-            address: email.into(),
-            reason: e.to_string(),
-        })?;
+    let address: Address = email.trim().parse().map_err(|e: lettre::address::AddressError| ComposeError::Address {
+        address: email.into(),
+        reason: e.to_string(),
+    })?;
     let name = name.trim();
-    Ok(Mailbox::new(
-        (!name.is_empty()).then(|| name.to_owned()),
-        address,
-    ))
+    Ok(Mailbox::new((!name.is_empty()).then(|| name.to_owned()), address))
 }
 
 fn person_mailbox(p: &Person) -> Result<Mailbox, ComposeError> {
@@ -475,9 +401,7 @@ fn system_time(t: Timestamp) -> SystemTime {
 /// A per-message suffix for problem notes: derived from the inbound id so a
 /// reprocessed request yields the same id.
 fn random_suffix(inbound_id: Option<&str>, now: Timestamp) -> String {
-    let seed = inbound_id
-        .map(str::to_owned)
-        .unwrap_or_else(|| now.as_millisecond().to_string());
+    let seed = inbound_id.map(str::to_owned).unwrap_or_else(|| now.as_millisecond().to_string());
     let id = crate::mail::inbound::fallback_message_id(seed.as_bytes());
     id.split('@').next().unwrap_or_default().to_owned()
 }
@@ -487,8 +411,7 @@ pub mod samples {
     use jiff::Timestamp;
 
     use crate::core::{
-        Audience, Decision, EmailKind, Intro, IntroId, NewIntro, Outcome, Outgoing, Person, Policy,
-        Role, Token, open,
+        Audience, Decision, EmailKind, Intro, IntroId, NewIntro, Outcome, Outgoing, Person, Policy, Role, Token, open,
     };
 
     /// A fresh intro between Alice and Bob, asked by Carol.
@@ -516,80 +439,29 @@ pub mod samples {
     /// Every kind of email, with the intro it is written for.
     pub fn all() -> Vec<(Intro, Outgoing)> {
         let i = intro();
-        let party = |r: Role, kind: EmailKind| {
-            (
-                i.clone(),
-                Outgoing {
-                    to: Audience::Party(r),
-                    kind,
-                },
-            )
-        };
-        let connector = |kind: EmailKind| {
-            (
-                i.clone(),
-                Outgoing {
-                    to: Audience::Connector,
-                    kind,
-                },
-            )
-        };
+        let party = |r: Role, kind: EmailKind| (i.clone(), Outgoing { to: Audience::Party(r), kind });
+        let connector = |kind: EmailKind| (i.clone(), Outgoing { to: Audience::Connector, kind });
         vec![
             connector(EmailKind::Acknowledgement),
             party(Role::Target, EmailKind::ConsentRequest),
             party(Role::Requester, EmailKind::ConsentRequest),
             party(Role::Target, EmailKind::FollowUp),
-            party(
-                Role::Target,
-                EmailKind::ThankYou {
-                    decision: Decision::No,
-                },
-            ),
-            party(
-                Role::Target,
-                EmailKind::ThankYou {
-                    decision: Decision::Later,
-                },
-            ),
-            party(
-                Role::Target,
-                EmailKind::ThankYou {
-                    decision: Decision::Stop,
-                },
-            ),
+            party(Role::Target, EmailKind::ThankYou { decision: Decision::No }),
+            party(Role::Target, EmailKind::ThankYou { decision: Decision::Later }),
+            party(Role::Target, EmailKind::ThankYou { decision: Decision::Stop }),
             party(Role::Requester, EmailKind::NothingNeeded),
-            (
-                i.clone(),
-                Outgoing {
-                    to: Audience::BothParties,
-                    kind: EmailKind::Introduction,
-                },
-            ),
+            (i.clone(), Outgoing { to: Audience::BothParties, kind: EmailKind::Introduction }),
             connector(EmailKind::Outcome(Outcome::Introduced)),
-            connector(EmailKind::Outcome(Outcome::Declined {
-                role: Role::Target,
-                decision: Decision::No,
-            })),
-            connector(EmailKind::Outcome(Outcome::Declined {
-                role: Role::Target,
-                decision: Decision::Later,
-            })),
-            connector(EmailKind::Outcome(Outcome::Declined {
-                role: Role::Target,
-                decision: Decision::Stop,
-            })),
-            connector(EmailKind::Outcome(Outcome::Expired {
-                silent: vec![Role::Target],
-            })),
+            connector(EmailKind::Outcome(Outcome::Declined { role: Role::Target, decision: Decision::No })),
+            connector(EmailKind::Outcome(Outcome::Declined { role: Role::Target, decision: Decision::Later })),
+            connector(EmailKind::Outcome(Outcome::Declined { role: Role::Target, decision: Decision::Stop })),
+            connector(EmailKind::Outcome(Outcome::Expired { silent: vec![Role::Target] })),
             connector(EmailKind::Outcome(Outcome::Cancelled)),
             connector(EmailKind::Outcome(Outcome::Bounced {
                 role: Role::Target,
                 reason: "550 5.1.1 User unknown".into(),
             })),
-            connector(EmailKind::UnclearReply {
-                role: Role::Target,
-                text: "Who is Alice?".into(),
-            }),
+            connector(EmailKind::UnclearReply { role: Role::Target, text: "Who is Alice?".into() }),
             connector(EmailKind::HeldReply {
                 role: Role::Target,
                 from: "someone@else.example".into(),

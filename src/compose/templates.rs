@@ -13,50 +13,17 @@ use minijinja::{AutoEscape, Environment, Value};
 
 /// Names and sources of the built-in templates.
 const BUILT_IN: &[(&str, &str)] = &[
-    (
-        "acknowledgement.txt.j2",
-        include_str!("../../config/templates/acknowledgement.txt.j2"),
-    ),
-    (
-        "consent_request.txt.j2",
-        include_str!("../../config/templates/consent_request.txt.j2"),
-    ),
-    (
-        "follow_up.txt.j2",
-        include_str!("../../config/templates/follow_up.txt.j2"),
-    ),
-    (
-        "thank_you.txt.j2",
-        include_str!("../../config/templates/thank_you.txt.j2"),
-    ),
-    (
-        "nothing_needed.txt.j2",
-        include_str!("../../config/templates/nothing_needed.txt.j2"),
-    ),
-    (
-        "introduction.txt.j2",
-        include_str!("../../config/templates/introduction.txt.j2"),
-    ),
-    (
-        "outcome.txt.j2",
-        include_str!("../../config/templates/outcome.txt.j2"),
-    ),
-    (
-        "unclear_reply.txt.j2",
-        include_str!("../../config/templates/unclear_reply.txt.j2"),
-    ),
-    (
-        "held_reply.txt.j2",
-        include_str!("../../config/templates/held_reply.txt.j2"),
-    ),
-    (
-        "request_problem.txt.j2",
-        include_str!("../../config/templates/request_problem.txt.j2"),
-    ),
-    (
-        "layout.html.j2",
-        include_str!("../../config/templates/layout.html.j2"),
-    ),
+    ("acknowledgement.txt.j2", include_str!("../../config/templates/acknowledgement.txt.j2")),
+    ("consent_request.txt.j2", include_str!("../../config/templates/consent_request.txt.j2")),
+    ("follow_up.txt.j2", include_str!("../../config/templates/follow_up.txt.j2")),
+    ("thank_you.txt.j2", include_str!("../../config/templates/thank_you.txt.j2")),
+    ("nothing_needed.txt.j2", include_str!("../../config/templates/nothing_needed.txt.j2")),
+    ("introduction.txt.j2", include_str!("../../config/templates/introduction.txt.j2")),
+    ("outcome.txt.j2", include_str!("../../config/templates/outcome.txt.j2")),
+    ("unclear_reply.txt.j2", include_str!("../../config/templates/unclear_reply.txt.j2")),
+    ("held_reply.txt.j2", include_str!("../../config/templates/held_reply.txt.j2")),
+    ("request_problem.txt.j2", include_str!("../../config/templates/request_problem.txt.j2")),
+    ("layout.html.j2", include_str!("../../config/templates/layout.html.j2")),
 ];
 
 /// The kinds of email, by template name.
@@ -122,40 +89,31 @@ impl Templates {
     pub fn load(dir: Option<&Path>) -> Result<Self, TemplateError> {
         let mut env = Environment::new();
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-        env.set_auto_escape_callback(|name| {
-            if name.ends_with(".html.j2") {
-                AutoEscape::Html
-            } else {
-                AutoEscape::None
-            }
-        });
+        env.set_auto_escape_callback(
+            |name| {
+                if name.ends_with(".html.j2") { AutoEscape::Html } else { AutoEscape::None }
+            },
+        );
         let mut syntax = minijinja::syntax::SyntaxConfig::builder();
         syntax.trim_blocks(true);
         syntax.lstrip_blocks(true);
-        env.set_syntax(syntax.build().map_err(|source| TemplateError::Render {
-            name: "syntax".into(),
-            source,
-        })?);
+        env.set_syntax(syntax.build().map_err(|source| TemplateError::Render { name: "syntax".into(), source })?);
         env.add_filter("quote", quote);
         for (name, source) in BUILT_IN {
             let source = match dir.map(|d| d.join(name)).filter(|p| p.exists()) {
-                Some(path) => std::fs::read_to_string(&path)
-                    .map_err(|source| TemplateError::Read { path, source })?,
+                Some(path) => std::fs::read_to_string(&path).map_err(|source| TemplateError::Read { path, source })?,
                 None => (*source).to_owned(),
             };
             env.add_template_owned(*name, source)
-                .map_err(|source| TemplateError::Render {
-                    name: (*name).into(),
-                    source,
-                })?;
+                .map_err(|source| TemplateError::Render { name: (*name).into(), source })?;
         }
         if let Some(dir) = dir {
             for kind in KINDS {
                 let name = format!("{kind}.html.j2");
                 let path = dir.join(&name);
                 if path.exists() {
-                    let source = std::fs::read_to_string(&path)
-                        .map_err(|source| TemplateError::Read { path, source })?;
+                    let source =
+                        std::fs::read_to_string(&path).map_err(|source| TemplateError::Read { path, source })?;
                     env.add_template_owned(name.clone(), source)
                         .map_err(|source| TemplateError::Render { name, source })?;
                 }
@@ -167,15 +125,8 @@ impl Templates {
     /// Renders one kind of email with `ctx`.
     pub fn render(&self, kind: &str, ctx: &Value) -> Result<Rendered, TemplateError> {
         let name = format!("{kind}.txt.j2");
-        let err = |source| TemplateError::Render {
-            name: name.clone(),
-            source,
-        };
-        let out = self
-            .env
-            .get_template(&name)
-            .and_then(|t| t.render(ctx))
-            .map_err(err)?;
+        let err = |source| TemplateError::Render { name: name.clone(), source };
+        let out = self.env.get_template(&name).and_then(|t| t.render(ctx)).map_err(err)?;
         let out = out.trim_start();
         let (first, rest) = out.split_once('\n').unwrap_or((out, ""));
         let subject = first
@@ -185,16 +136,10 @@ impl Templates {
         let text = tidy(rest);
         let html_name = format!("{kind}.html.j2");
         let body_html = match self.env.get_template(&html_name) {
-            Ok(t) => t.render(ctx).map_err(|source| TemplateError::Render {
-                name: html_name,
-                source,
-            })?,
+            Ok(t) => t.render(ctx).map_err(|source| TemplateError::Render { name: html_name, source })?,
             Err(_) => text_to_html(&text),
         };
-        let layout_err = |source| TemplateError::Render {
-            name: "layout.html.j2".into(),
-            source,
-        };
+        let layout_err = |source| TemplateError::Render { name: "layout.html.j2".into(), source };
         let html = self
             .env
             .get_template("layout.html.j2")
@@ -202,11 +147,7 @@ impl Templates {
                 t.render(minijinja::context! { subject => &subject, body => Value::from_safe_string(body_html) })
             })
             .map_err(layout_err)?;
-        Ok(Rendered {
-            subject,
-            text,
-            html,
-        })
+        Ok(Rendered { subject, text, html })
     }
 }
 
@@ -233,13 +174,7 @@ fn tidy(text: &str) -> String {
 fn quote(text: &str) -> String {
     text.trim()
         .lines()
-        .map(|l| {
-            if l.trim().is_empty() {
-                ">".to_owned()
-            } else {
-                format!("> {l}")
-            }
-        })
+        .map(|l| if l.trim().is_empty() { ">".to_owned() } else { format!("> {l}") })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -251,10 +186,7 @@ pub fn text_to_html(text: &str) -> String {
     for block in text.split("\n\n").map(str::trim).filter(|b| !b.is_empty()) {
         let lines: Vec<&str> = block.lines().collect();
         if lines.iter().all(|l| l.starts_with('>')) {
-            let inner: Vec<String> = lines
-                .iter()
-                .map(|l| escape(l.trim_start_matches('>').trim_start()))
-                .collect();
+            let inner: Vec<String> = lines.iter().map(|l| escape(l.trim_start_matches('>').trim_start())).collect();
             html.push_str(
                 "<blockquote style=\"margin:0 0 1em 0;padding:0 0 0 12px;border-left:3px solid #ccc;color:#444;\">",
             );
@@ -305,14 +237,8 @@ mod tests {
     #[test]
     fn an_override_with_a_syntax_error_names_the_file() {
         let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(
-            dir.path().join("follow_up.txt.j2"),
-            "Subject: x\n\n{% if %}",
-        )
-        .expect("write");
-        let err = Templates::load(Some(dir.path()))
-            .expect_err("broken template")
-            .to_string();
+        std::fs::write(dir.path().join("follow_up.txt.j2"), "Subject: x\n\n{% if %}").expect("write");
+        let err = Templates::load(Some(dir.path())).expect_err("broken template").to_string();
         assert!(err.contains("follow_up.txt.j2"), "{err}");
     }
 }

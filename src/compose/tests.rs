@@ -29,9 +29,7 @@ fn composer() -> Composer {
 
 /// The email as a reader would see it in a plain-text client.
 fn readable(c: &Composed) -> String {
-    let msg = MessageParser::default()
-        .parse(&c.bytes)
-        .expect("our own mail parses");
+    let msg = MessageParser::default().parse(&c.bytes).expect("our own mail parses");
     let mut out = String::new();
     out.push_str(&format!("Subject: {}\n", msg.subject().unwrap_or_default()));
     for name in [
@@ -45,17 +43,10 @@ fn readable(c: &Composed) -> String {
         "X-Auto-Response-Suppress",
     ] {
         if let Some(v) = msg.header_raw(name) {
-            out.push_str(&format!(
-                "{name}: {}\n",
-                v.split_whitespace().collect::<Vec<_>>().join(" ")
-            ));
+            out.push_str(&format!("{name}: {}\n", v.split_whitespace().collect::<Vec<_>>().join(" ")));
         }
     }
-    out.push_str(&format!(
-        "Envelope: {} -> {}\n\n",
-        c.envelope_from,
-        c.recipients.join(", ")
-    ));
+    out.push_str(&format!("Envelope: {} -> {}\n\n", c.envelope_from, c.recipients.join(", ")));
     out.push_str(&msg.body_text(0).expect("a text part"));
     out
 }
@@ -64,16 +55,11 @@ fn readable(c: &Composed) -> String {
 fn every_kind_of_email() {
     let composer = composer();
     for (intro, out) in samples::all() {
-        let c = composer
-            .compose(&intro, &out, Timestamp::UNIX_EPOCH)
-            .expect("composes");
+        let c = composer.compose(&intro, &out, Timestamp::UNIX_EPOCH).expect("composes");
         let name = match &out.kind {
-            EmailKind::Outcome(o) => format!(
-                "outcome_{}",
-                serde_json::to_value(o).expect("json")["outcome"]
-                    .as_str()
-                    .unwrap_or("x")
-            ),
+            EmailKind::Outcome(o) => {
+                format!("outcome_{}", serde_json::to_value(o).expect("json")["outcome"].as_str().unwrap_or("x"))
+            }
             EmailKind::ThankYou { decision } => format!("thank_you_{}", decision.as_str()),
             k => k.template().to_owned(),
         };
@@ -108,9 +94,7 @@ fn request_problem_email() {
 #[test]
 fn html_alternative_is_escaped_and_carries_the_same_words() {
     let (intro, out) = samples::all().remove(1);
-    let c = composer()
-        .compose(&intro, &out, Timestamp::UNIX_EPOCH)
-        .expect("composes");
+    let c = composer().compose(&intro, &out, Timestamp::UNIX_EPOCH).expect("composes");
     let msg = MessageParser::default().parse(&c.bytes).expect("parses");
     let html = msg.body_html(0).expect("html part").into_owned();
     assert!(html.contains("<blockquote"), "{html}");
@@ -126,36 +110,20 @@ fn consent_notes_never_show_the_other_partys_address() {
         let Audience::Party(role) = out.to else {
             continue;
         };
-        let c = composer
-            .compose(&intro, &out, Timestamp::UNIX_EPOCH)
-            .expect("composes");
+        let c = composer.compose(&intro, &out, Timestamp::UNIX_EPOCH).expect("composes");
         let other = &intro.party(role.other()).person.email;
         let text = String::from_utf8_lossy(&c.bytes);
-        assert!(
-            !text.contains(other.as_str()),
-            "{} to the {role} shows {other}",
-            c.kind
-        );
+        assert!(!text.contains(other.as_str()), "{} to the {role} shows {other}", c.kind);
         assert_eq!(c.recipients, [intro.party(role).person.email.clone()]);
     }
 }
 
 #[test]
 fn introduction_goes_to_both_with_replies_to_them_and_no_auto_headers() {
-    let (intro, out) = samples::all()
-        .into_iter()
-        .find(|(_, o)| o.kind == EmailKind::Introduction)
-        .expect("sample");
-    let c = composer()
-        .compose(&intro, &out, Timestamp::UNIX_EPOCH)
-        .expect("composes");
+    let (intro, out) = samples::all().into_iter().find(|(_, o)| o.kind == EmailKind::Introduction).expect("sample");
+    let c = composer().compose(&intro, &out, Timestamp::UNIX_EPOCH).expect("composes");
     let msg = MessageParser::default().parse(&c.bytes).expect("parses");
-    let reply_to: Vec<_> = msg
-        .reply_to()
-        .expect("reply-to")
-        .iter()
-        .filter_map(|a| a.address())
-        .collect();
+    let reply_to: Vec<_> = msg.reply_to().expect("reply-to").iter().filter_map(|a| a.address()).collect();
     assert_eq!(reply_to, ["alice@example.net", "bob@example.org"]);
     assert!(msg.header_raw("Auto-Submitted").is_none());
     assert_eq!(c.recipients, ["alice@example.net", "bob@example.org"]);
@@ -164,12 +132,9 @@ fn introduction_goes_to_both_with_replies_to_them_and_no_auto_headers() {
 #[test]
 fn addresses_in_the_note_and_summary_are_not_shown_to_parties() {
     let (mut intro, out) = samples::all().remove(1);
-    intro.note =
-        "Alice (alice@example.net) is great; reach Bob at <bob.private@example.org>.".into();
+    intro.note = "Alice (alice@example.net) is great; reach Bob at <bob.private@example.org>.".into();
     intro.summary = "Hi! Alice Able <alice@example.net>".into();
-    let c = composer()
-        .compose(&intro, &out, Timestamp::UNIX_EPOCH)
-        .expect("composes");
+    let c = composer().compose(&intro, &out, Timestamp::UNIX_EPOCH).expect("composes");
     let text = String::from_utf8_lossy(&c.bytes);
     assert!(!text.contains("alice@example.net"), "{text}");
     assert!(!text.contains("bob.private@example.org"), "{text}");

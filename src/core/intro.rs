@@ -72,28 +72,18 @@ pub struct Person {
 impl Person {
     /// Builds a person.
     pub fn new(name: impl Into<String>, email: impl Into<String>) -> Self {
-        Self {
-            name: name.into(),
-            email: email.into(),
-        }
+        Self { name: name.into(), email: email.into() }
     }
 
     /// The name to address them by: the first word of the display name, or
     /// the address's local part when there is no name.
     pub fn first_name(&self) -> &str {
-        self.name
-            .split_whitespace()
-            .next()
-            .unwrap_or_else(|| self.email.split('@').next().unwrap_or(&self.email))
+        self.name.split_whitespace().next().unwrap_or_else(|| self.email.split('@').next().unwrap_or(&self.email))
     }
 
     /// The full display name, falling back to the address.
     pub fn display_name(&self) -> &str {
-        if self.name.trim().is_empty() {
-            &self.email
-        } else {
-            self.name.trim()
-        }
+        if self.name.trim().is_empty() { &self.email } else { self.name.trim() }
     }
 
     /// Whether `address` is this person's address (ASCII case-insensitive;
@@ -167,10 +157,7 @@ pub enum PartyState {
 impl PartyState {
     /// Still expected to answer (or the connector to decide for them).
     pub fn is_waiting(self) -> bool {
-        matches!(
-            self,
-            PartyState::Asked | PartyState::FollowedUp | PartyState::Unclear
-        )
+        matches!(self, PartyState::Asked | PartyState::FollowedUp | PartyState::Unclear)
     }
 
     /// Said no in one of its forms.
@@ -235,14 +222,7 @@ pub struct Party {
 
 impl Party {
     fn new(person: Person, token: Token) -> Self {
-        Self {
-            person,
-            token,
-            state: PartyState::Pending,
-            sent: Sent::default(),
-            last_reply_id: None,
-            reply_text: None,
-        }
+        Self { person, token, state: PartyState::Pending, sent: Sent::default(), last_reply_id: None, reply_text: None }
     }
 }
 
@@ -303,13 +283,10 @@ impl std::str::FromStr for IntroState {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        IntroState::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = IntroState::ALL.iter().map(|s| s.as_str()).collect();
-                format!("unknown state {s:?}; expected one of {}", names.join(", "))
-            })
+        IntroState::ALL.into_iter().find(|st| st.as_str() == s).ok_or_else(|| {
+            let names: Vec<_> = IntroState::ALL.iter().map(|s| s.as_str()).collect();
+            format!("unknown state {s:?}; expected one of {}", names.join(", "))
+        })
     }
 }
 
@@ -437,25 +414,16 @@ impl Intro {
 
     /// The parties the intro is still waiting for.
     pub fn waiting_for(&self) -> Vec<Role> {
-        Role::BOTH
-            .into_iter()
-            .filter(|r| self.party(*r).state.is_waiting())
-            .collect()
+        Role::BOTH.into_iter().filter(|r| self.party(*r).state.is_waiting()).collect()
     }
 
     /// The role whose token this is, if any.
     pub fn role_of_token(&self, token: &str) -> Option<Role> {
-        Role::BOTH
-            .into_iter()
-            .find(|r| self.party(*r).token.as_str() == token)
+        Role::BOTH.into_iter().find(|r| self.party(*r).token.as_str() == token)
     }
 
     /// A one-line subject tag: "Alice <> Bob".
     pub fn title(&self) -> String {
-        format!(
-            "{} <> {}",
-            self.requester.person.display_name(),
-            self.target.person.display_name()
-        )
+        format!("{} <> {}", self.requester.person.display_name(), self.target.person.display_name())
     }
 }

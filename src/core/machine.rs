@@ -23,9 +23,7 @@ use jiff::tz::TimeZone;
 use super::calendar::{Wait, add_wait};
 use super::effect::{Audience, Effect, EmailKind, Outcome, Outgoing};
 use super::event::{Decision, Event};
-use super::intro::{
-    Deadline, DeadlineKind, Intro, IntroState, NewIntro, PartyState, Role, Sent, TimelineEntry,
-};
+use super::intro::{Deadline, DeadlineKind, Intro, IntroState, NewIntro, PartyState, Role, Sent, TimelineEntry};
 
 /// Whether the requester is asked too.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -84,11 +82,7 @@ impl Step {
 
 /// Opens a new intro: acknowledges to the connector and asks the parties.
 pub fn open(new: NewIntro, policy: &Policy, now: Timestamp) -> Step {
-    let mut m = Machine {
-        intro: Intro::from_new(new, now),
-        effects: Vec::new(),
-        now,
-    };
+    let mut m = Machine { intro: Intro::from_new(new, now), effects: Vec::new(), now };
     m.note(format!("request from {} accepted", m.intro.connector.email));
     m.send(Audience::Connector, EmailKind::Acknowledgement);
     if policy.requester_consent == RequesterConsent::Implied {
@@ -100,20 +94,14 @@ pub fn open(new: NewIntro, policy: &Policy, now: Timestamp) -> Step {
             m.ask(role);
         }
     }
-    m.intro.deadline = Some(Deadline {
-        at: add_wait(now, policy.follow_up_after, &policy.timezone),
-        kind: DeadlineKind::FollowUp,
-    });
+    m.intro.deadline =
+        Some(Deadline { at: add_wait(now, policy.follow_up_after, &policy.timezone), kind: DeadlineKind::FollowUp });
     m.finish()
 }
 
 /// Applies one event to an intro.
 pub fn step(intro: &Intro, event: &Event, policy: &Policy, now: Timestamp) -> Step {
-    let mut m = Machine {
-        intro: intro.clone(),
-        effects: Vec::new(),
-        now,
-    };
+    let mut m = Machine { intro: intro.clone(), effects: Vec::new(), now };
     if intro.state.is_terminal() {
         return m.finish();
     }
@@ -124,12 +112,7 @@ pub fn step(intro: &Intro, event: &Event, policy: &Policy, now: Timestamp) -> St
         m.intro.handled_messages.insert(id.to_owned());
     }
     match event {
-        Event::ReplyReceived {
-            role,
-            decision,
-            text,
-            message_id,
-        } => {
+        Event::ReplyReceived { role, decision, text, message_id } => {
             let party = m.intro.party_mut(*role);
             party.last_reply_id = Some(message_id.clone());
             party.reply_text = Some(text.clone());
@@ -139,39 +122,19 @@ pub fn step(intro: &Intro, event: &Event, policy: &Policy, now: Timestamp) -> St
             if m.intro.party(*role).state == PartyState::Unclear && *decision != Decision::Unclear {
                 m.decide(*role, *decision, "", "connector decided");
             } else {
-                m.note(format!(
-                    "connector's decision for the {role} ignored: nothing to decide"
-                ));
+                m.note(format!("connector's decision for the {role} ignored: nothing to decide"));
             }
         }
-        Event::StrangerReplied {
-            role, from, text, ..
-        } => {
-            m.note(format!(
-                "mail for the {role} from another address ({from}) held"
-            ));
-            m.send(
-                Audience::Connector,
-                EmailKind::HeldReply {
-                    role: *role,
-                    from: from.clone(),
-                    text: text.clone(),
-                },
-            );
+        Event::StrangerReplied { role, from, text, .. } => {
+            m.note(format!("mail for the {role} from another address ({from}) held"));
+            m.send(Audience::Connector, EmailKind::HeldReply { role: *role, from: from.clone(), text: text.clone() });
         }
         Event::CancelRequested { .. } => {
             m.end(IntroState::Cancelled, Outcome::Cancelled, None);
         }
         Event::Bounced { role, reason, .. } => {
             m.intro.party_mut(*role).state = PartyState::Bounced;
-            m.end(
-                IntroState::Failed,
-                Outcome::Bounced {
-                    role: *role,
-                    reason: reason.clone(),
-                },
-                None,
-            );
+            m.end(IntroState::Failed, Outcome::Bounced { role: *role, reason: reason.clone() }, None);
         }
         Event::DeadlineReached => m.deadline_reached(policy),
     }
@@ -187,16 +150,11 @@ struct Machine {
 
 impl Machine {
     fn finish(self) -> Step {
-        Step {
-            intro: self.intro,
-            effects: self.effects,
-        }
+        Step { intro: self.intro, effects: self.effects }
     }
 
     fn note(&mut self, what: String) {
-        self.intro
-            .timeline
-            .push(TimelineEntry { at: self.now, what });
+        self.intro.timeline.push(TimelineEntry { at: self.now, what });
     }
 
     /// Queues an email unless the per-party cap forbids it. The cap is
@@ -219,11 +177,7 @@ impl Machine {
             Audience::BothParties => &Role::BOTH,
             Audience::Connector => &[],
         };
-        if roles.is_empty()
-            || roles
-                .iter()
-                .any(|r| *flag(&mut self.intro.party_mut(*r).sent))
-        {
+        if roles.is_empty() || roles.iter().any(|r| *flag(&mut self.intro.party_mut(*r).sent)) {
             return;
         }
         for r in roles {
@@ -245,26 +199,18 @@ impl Machine {
             Decision::Yes => current.is_waiting(),
             // A no is respected whenever it comes while the intro is open,
             // even after an earlier yes.
-            Decision::No | Decision::Later | Decision::Stop => {
-                current.is_waiting() || current == PartyState::Yes
-            }
+            Decision::No | Decision::Later | Decision::Stop => current.is_waiting() || current == PartyState::Yes,
             Decision::Unclear => current.is_waiting(),
         };
         if !accepted {
-            self.note(format!(
-                "{role} {how} {} while {current}: no change",
-                decision.as_str()
-            ));
+            self.note(format!("{role} {how} {} while {current}: no change", decision.as_str()));
             return;
         }
         self.note(format!("{role} {how}: {}", decision.as_str()));
         match decision {
             Decision::Yes => {
                 self.intro.party_mut(role).state = PartyState::Yes;
-                if Role::BOTH
-                    .iter()
-                    .all(|r| self.intro.party(*r).state == PartyState::Yes)
-                {
+                if Role::BOTH.iter().all(|r| self.intro.party(*r).state == PartyState::Yes) {
                     self.intro.state = IntroState::Introduced;
                     self.intro.deadline = None;
                     self.note("introduced".to_owned());
@@ -283,21 +229,11 @@ impl Machine {
                     self.effects.push(Effect::Suppress { email });
                 }
                 self.send(Audience::Party(role), EmailKind::ThankYou { decision });
-                self.end(
-                    IntroState::Declined,
-                    Outcome::Declined { role, decision },
-                    None,
-                );
+                self.end(IntroState::Declined, Outcome::Declined { role, decision }, None);
             }
             Decision::Unclear => {
                 self.intro.party_mut(role).state = PartyState::Unclear;
-                self.send(
-                    Audience::Connector,
-                    EmailKind::UnclearReply {
-                        role,
-                        text: text.to_owned(),
-                    },
-                );
+                self.send(Audience::Connector, EmailKind::UnclearReply { role, text: text.to_owned() });
             }
         }
     }
@@ -344,21 +280,10 @@ impl Machine {
             DeadlineKind::Expire => {
                 let silent: Vec<Role> = Role::BOTH
                     .into_iter()
-                    .filter(|r| {
-                        matches!(
-                            self.intro.party(*r).state,
-                            PartyState::Asked | PartyState::FollowedUp
-                        )
-                    })
+                    .filter(|r| matches!(self.intro.party(*r).state, PartyState::Asked | PartyState::FollowedUp))
                     .collect();
                 // Silence is an answer too: the silent are not written to again.
-                self.end(
-                    IntroState::Expired,
-                    Outcome::Expired {
-                        silent: silent.clone(),
-                    },
-                    Some(&silent),
-                );
+                self.end(IntroState::Expired, Outcome::Expired { silent: silent.clone() }, Some(&silent));
             }
         }
     }

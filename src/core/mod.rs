@@ -16,7 +16,7 @@ pub use calendar::{Wait, add_wait};
 pub use effect::{Audience, Effect, EmailKind, Outcome, Outgoing};
 pub use event::{Decision, Event};
 pub use intro::{
-    Deadline, DeadlineKind, Intro, IntroId, IntroState, NewIntro, Party, PartyState, Person, Role,
-    Sent, TimelineEntry, Token,
+    Deadline, DeadlineKind, Intro, IntroId, IntroState, NewIntro, Party, PartyState, Person, Role, Sent, TimelineEntry,
+    Token,
 };
 pub use machine::{Policy, RequesterConsent, Step, open, step};

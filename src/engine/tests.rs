@@ -34,11 +34,7 @@ fn harness_with(config: &str) -> Harness {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("introbot.toml"), config).expect("write config");
     let engine = Engine::open(load(dir.path())).expect("engine");
-    Harness {
-        _dir: dir,
-        engine: Some(engine),
-        now: t0(),
-    }
+    Harness { _dir: dir, engine: Some(engine), now: t0() }
 }
 
 fn load(dir: &Path) -> Config {
@@ -57,9 +53,7 @@ impl Harness {
     }
 
     fn handle(&self, raw: &str) -> Handled {
-        self.engine()
-            .handle_inbound(raw.as_bytes(), self.now)
-            .expect("handled")
+        self.engine().handle_inbound(raw.as_bytes(), self.now).expect("handled")
     }
 
     /// (template, recipients) of everything queued, in order.
@@ -82,19 +76,9 @@ impl Harness {
     /// The reply address of the last email queued for `email`.
     fn reply_address(&self, email: &str) -> String {
         let entries = self.engine().store().outbox().expect("outbox");
-        let entry = entries
-            .iter()
-            .rev()
-            .find(|(_, e)| e.email.recipients == [email])
-            .expect("an email to them");
-        let msg = mail_parser::MessageParser::default()
-            .parse(&entry.1.email.bytes)
-            .expect("parses");
-        msg.reply_to()
-            .and_then(|a| a.first())
-            .and_then(|a| a.address())
-            .expect("reply-to")
-            .to_owned()
+        let entry = entries.iter().rev().find(|(_, e)| e.email.recipients == [email]).expect("an email to them");
+        let msg = mail_parser::MessageParser::default().parse(&entry.1.email.bytes).expect("parses");
+        msg.reply_to().and_then(|a| a.first()).and_then(|a| a.address()).expect("reply-to").to_owned()
     }
 
     fn intro(&self) -> Intro {
@@ -104,17 +88,12 @@ impl Harness {
     }
 
     fn later(&mut self, secs: u64) {
-        self.now = self
-            .now
-            .checked_add(Duration::from_secs(secs))
-            .expect("in range");
+        self.now = self.now.checked_add(Duration::from_secs(secs)).expect("in range");
     }
 }
 
 fn reply(from: &str, to: &str, id: &str, text: &str) -> String {
-    format!(
-        "From: {from}\r\nTo: {to}\r\nSubject: Re: hello\r\nMessage-ID: <{id}>\r\n\r\n{text}\r\n"
-    )
+    format!("From: {from}\r\nTo: {to}\r\nSubject: Re: hello\r\nMessage-ID: <{id}>\r\n\r\n{text}\r\n")
 }
 
 fn kinds(q: &[(String, Vec<String>)]) -> Vec<&str> {
@@ -129,37 +108,18 @@ fn a_request_then_two_yeses_introduces_them() {
     assert_eq!(
         h.queued(),
         [
-            (
-                "acknowledgement".to_owned(),
-                vec!["carol@example.com".to_owned()]
-            ),
-            (
-                "consent_request".to_owned(),
-                vec!["alice@example.net".to_owned()]
-            ),
-            (
-                "consent_request".to_owned(),
-                vec!["bob@example.org".to_owned()]
-            ),
+            ("acknowledgement".to_owned(), vec!["carol@example.com".to_owned()]),
+            ("consent_request".to_owned(), vec!["alice@example.net".to_owned()]),
+            ("consent_request".to_owned(), vec!["bob@example.org".to_owned()]),
         ]
     );
     let alice = h.reply_address("alice@example.net");
     let bob = h.reply_address("bob@example.org");
     assert_ne!(alice, bob);
     h.clear_outbox();
-    h.handle(&reply(
-        "Alice <alice@example.net>",
-        &alice,
-        "a1@x",
-        "Yes please",
-    ));
+    h.handle(&reply("Alice <alice@example.net>", &alice, "a1@x", "Yes please"));
     assert!(h.queued().is_empty(), "one yes sends nothing");
-    h.handle(&reply(
-        "Bob <BOB@example.org>",
-        &bob,
-        "b1@x",
-        "Sure, happy to.",
-    ));
+    h.handle(&reply("Bob <BOB@example.org>", &bob, "b1@x", "Sure, happy to."));
     assert_eq!(kinds(&h.queued()), ["introduction", "outcome"]);
     assert_eq!(h.queued()[0].1, ["alice@example.net", "bob@example.org"]);
     assert_eq!(h.intro().state, IntroState::Introduced);
@@ -184,10 +144,7 @@ fn the_same_message_twice_has_no_second_effect() {
 #[test]
 fn strangers_get_no_reply_at_all() {
     let h = harness();
-    let handled = h.handle(&REQUEST.replace(
-        "carol@example.com>\r\nTo: intros",
-        "mallory@example.net>\r\nTo: intros",
-    ));
+    let handled = h.handle(&REQUEST.replace("carol@example.com>\r\nTo: intros", "mallory@example.net>\r\nTo: intros"));
     assert_eq!(handled.disposition, Disposition::Ignored);
     assert!(h.queued().is_empty());
     assert!(h.engine().store().intros(None).expect("intros").is_empty());
@@ -199,19 +156,10 @@ fn a_request_with_something_missing_goes_back_to_the_connector_only() {
     let raw = REQUEST.replace("Bob Busy <bob@example.org> is great.", "Bob is great.");
     let handled = h.handle(&raw);
     assert_eq!(handled.disposition, Disposition::Processed);
-    assert_eq!(
-        h.queued(),
-        [(
-            "request_problem".to_owned(),
-            vec!["carol@example.com".to_owned()]
-        )]
-    );
+    assert_eq!(h.queued(), [("request_problem".to_owned(), vec!["carol@example.com".to_owned()])]);
     let entry = &h.engine().store().outbox().expect("outbox")[0].1;
     let text = String::from_utf8_lossy(&entry.email.bytes);
-    assert!(
-        text.contains("I couldn't find an address for Bob"),
-        "{text}"
-    );
+    assert!(text.contains("I couldn't find an address for Bob"), "{text}");
     assert!(text.contains("In-Reply-To: <req-1@example.com>"), "{text}");
 }
 
@@ -222,13 +170,7 @@ fn a_reply_from_another_address_is_held_and_decides_nothing() {
     let bob = h.reply_address("bob@example.org");
     h.clear_outbox();
     h.handle(&reply("Mallory <mallory@example.net>", &bob, "m1@x", "yes"));
-    assert_eq!(
-        h.queued(),
-        [(
-            "held_reply".to_owned(),
-            vec!["carol@example.com".to_owned()]
-        )]
-    );
+    assert_eq!(h.queued(), [("held_reply".to_owned(), vec!["carol@example.com".to_owned()])]);
     assert_eq!(h.intro().target.state, PartyState::Asked);
 }
 
@@ -286,10 +228,7 @@ fn the_connector_can_cancel_by_replying() {
         "Cancel please.\r\n\r\nOn Mon, Intro Bot wrote:\r\n> ...",
     ));
     assert_eq!(h.intro().state, IntroState::Cancelled);
-    assert_eq!(
-        kinds(&h.queued()),
-        ["nothing_needed", "nothing_needed", "outcome"]
-    );
+    assert_eq!(kinds(&h.queued()), ["nothing_needed", "nothing_needed", "outcome"]);
 }
 
 #[test]
@@ -337,12 +276,7 @@ fn stop_suppresses_the_address_for_every_future_request() {
     let h = harness();
     h.handle(REQUEST);
     let bob = h.reply_address("bob@example.org");
-    h.handle(&reply(
-        "bob@example.org",
-        &bob,
-        "b1@x",
-        "Please never contact me again.",
-    ));
+    h.handle(&reply("bob@example.org", &bob, "b1@x", "Please never contact me again."));
     assert_eq!(h.intro().target.state, PartyState::Stop);
     h.clear_outbox();
     h.handle(&REQUEST.replace("req-1@", "req-2@"));
@@ -361,10 +295,7 @@ fn silence_follows_up_once_then_expires() {
     assert_eq!(h.engine().fire_due(h.now).expect("fire").len(), 1);
     assert_eq!(kinds(&h.queued()), ["follow_up", "follow_up"]);
     h.clear_outbox();
-    assert!(
-        h.engine().fire_due(h.now).expect("fire").is_empty(),
-        "not twice"
-    );
+    assert!(h.engine().fire_due(h.now).expect("fire").is_empty(), "not twice");
     h.later(100);
     h.engine().fire_due(h.now).expect("fire");
     assert_eq!(kinds(&h.queued()), ["outcome"]);
@@ -374,10 +305,7 @@ fn silence_follows_up_once_then_expires() {
 #[test]
 fn not_an_email_is_filed_as_failed() {
     let h = harness();
-    let handled = h
-        .engine()
-        .handle_inbound(b"\x00\x01garbage", h.now)
-        .expect("handled");
+    let handled = h.engine().handle_inbound(b"\x00\x01garbage", h.now).expect("handled");
     assert_eq!(handled.disposition, Disposition::Failed);
     assert!(h.queued().is_empty());
 }
@@ -404,11 +332,7 @@ fn recording_sendmail(dir: &Path) -> std::path::PathBuf {
         .spawn()
         .and_then(|mut child| {
             use std::io::Write as _;
-            child
-                .stdin
-                .take()
-                .expect("stdin")
-                .write_all(body.as_bytes())?;
+            child.stdin.take().expect("stdin").write_all(body.as_bytes())?;
             child.wait()
         })
         .expect("write script");
@@ -421,9 +345,7 @@ fn delivered_ids(dir: &Path) -> Vec<String> {
         .expect("read")
         .map(|e| {
             let raw = std::fs::read(e.expect("entry").path()).expect("read");
-            let msg = mail_parser::MessageParser::default()
-                .parse(&raw)
-                .expect("parses");
+            let msg = mail_parser::MessageParser::default().parse(&raw).expect("parses");
             msg.message_id().expect("id").to_owned()
         })
         .collect();
@@ -433,26 +355,16 @@ fn delivered_ids(dir: &Path) -> Vec<String> {
 
 fn sendmail_config(dir: &Path) -> String {
     let script = recording_sendmail(dir);
-    CONFIG.replace(
-        "[outbox_dir]\npath = \"sent\"",
-        &format!("[sendmail]\ncommand = \"{}\"", script.display()),
-    )
+    CONFIG.replace("[outbox_dir]\npath = \"sent\"", &format!("[sendmail]\ncommand = \"{}\"", script.display()))
 }
 
 #[test]
 fn a_crash_between_commit_and_send_loses_nothing_and_sends_nothing_twice() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     // Crash after each step of the scenario in turn.
     for crash_after in 0..3 {
         let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(
-            dir.path().join("introbot.toml"),
-            sendmail_config(dir.path()),
-        )
-        .expect("config");
+        std::fs::write(dir.path().join("introbot.toml"), sendmail_config(dir.path())).expect("config");
         let mut engine = Engine::open(load(dir.path())).expect("engine");
         let mut transport = Transport::from_config(&engine.config().transport).expect("transport");
         let now = t0();
@@ -467,30 +379,20 @@ fn a_crash_between_commit_and_send_loses_nothing_and_sends_nothing_twice() {
             engine.store().flush().expect("flush");
             if step == 0 {
                 let intro = engine.store().intros(None).expect("intros").remove(0);
-                tokens.push(format!(
-                    "intros+{}@example.com",
-                    intro.requester.token.as_str()
-                ));
-                tokens.push(format!(
-                    "intros+{}@example.com",
-                    intro.target.token.as_str()
-                ));
+                tokens.push(format!("intros+{}@example.com", intro.requester.token.as_str()));
+                tokens.push(format!("intros+{}@example.com", intro.target.token.as_str()));
             }
             if step == crash_after {
                 // The process dies: no send, the store is dropped, then reopened.
                 drop(engine);
                 engine = Engine::open(load(dir.path())).expect("reopen after crash");
             }
-            rt.block_on(engine.drain_outbox(&mut transport, now))
-                .expect("drain");
+            rt.block_on(engine.drain_outbox(&mut transport, now)).expect("drain");
         }
         let ids = delivered_ids(dir.path());
         let mut unique = ids.clone();
         unique.dedup();
-        assert_eq!(
-            ids, unique,
-            "crash after step {crash_after}: something was sent twice"
-        );
+        assert_eq!(ids, unique, "crash after step {crash_after}: something was sent twice");
         // ack + 2 consent notes + introduction + outcome
         assert_eq!(ids.len(), 5, "crash after step {crash_after}: {ids:?}");
         assert_eq!(engine.store().outbox_len(), 0);
@@ -500,46 +402,19 @@ fn a_crash_between_commit_and_send_loses_nothing_and_sends_nothing_twice() {
 #[test]
 fn a_permanent_refusal_bounces_the_party_and_tells_the_connector() {
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        dir.path().join("introbot.toml"),
-        sendmail_config(dir.path()),
-    )
-    .expect("config");
+    std::fs::write(dir.path().join("introbot.toml"), sendmail_config(dir.path())).expect("config");
     let engine = Engine::open(load(dir.path())).expect("engine");
     let mut transport = Transport::from_config(&engine.config().transport).expect("transport");
-    engine
-        .handle_inbound(
-            REQUEST
-                .replace("bob@example.org", "refused@example.org")
-                .as_bytes(),
-            t0(),
-        )
-        .expect("handled");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let first = rt
-        .block_on(engine.drain_outbox(&mut transport, t0()))
-        .expect("drain");
-    assert_eq!(
-        first.refused,
-        1,
-        "{first:?} {:?}",
-        engine.store().intros(None)
-    );
+    engine.handle_inbound(REQUEST.replace("bob@example.org", "refused@example.org").as_bytes(), t0()).expect("handled");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let first = rt.block_on(engine.drain_outbox(&mut transport, t0())).expect("drain");
+    assert_eq!(first.refused, 1, "{first:?} {:?}", engine.store().intros(None));
     let intro = engine.store().intros(None).expect("intros").remove(0);
     assert_eq!(intro.state, IntroState::Failed);
     assert_eq!(intro.target.state, PartyState::Bounced);
     // The bounce's own notices went out in the same drain or wait for the next.
-    rt.block_on(engine.drain_outbox(&mut transport, t0()))
-        .expect("drain");
+    rt.block_on(engine.drain_outbox(&mut transport, t0())).expect("drain");
     assert_eq!(engine.store().outbox_len(), 0);
     let delivered = delivered_ids(dir.path());
-    assert!(
-        delivered
-            .iter()
-            .any(|id| id.contains(".connector.outcome.")),
-        "{delivered:?}"
-    );
+    assert!(delivered.iter().any(|id| id.contains(".connector.outcome.")), "{delivered:?}");
 }

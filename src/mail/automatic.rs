@@ -31,15 +31,7 @@ pub fn classify(msg: &Message<'_>) -> Option<Automatic> {
     if text("Auto-Submitted").is_some_and(|v| !v.is_empty() && !v.starts_with("no")) {
         return Some(Automatic::AutoReply);
     }
-    if [
-        "X-Autoreply",
-        "X-Autorespond",
-        "X-Autoresponse",
-        "X-Vacation",
-    ]
-    .iter()
-    .any(|h| msg.header_raw(*h).is_some())
-    {
+    if ["X-Autoreply", "X-Autorespond", "X-Autoresponse", "X-Vacation"].iter().any(|h| msg.header_raw(*h).is_some()) {
         return Some(Automatic::AutoReply);
     }
     match text("Precedence").as_deref() {
@@ -56,19 +48,10 @@ pub fn classify(msg: &Message<'_>) -> Option<Automatic> {
 fn bounce_reason(msg: &Message<'_>) -> Option<String> {
     let is_report = msg.content_type().is_some_and(|ct| {
         ct.ctype().eq_ignore_ascii_case("multipart")
-            && ct
-                .subtype()
-                .is_some_and(|s| s.eq_ignore_ascii_case("report"))
-            && ct
-                .attribute("report-type")
-                .is_some_and(|r| r.eq_ignore_ascii_case("delivery-status"))
+            && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
+            && ct.attribute("report-type").is_some_and(|r| r.eq_ignore_ascii_case("delivery-status"))
     });
-    let from = msg
-        .from()
-        .and_then(|a| a.first())
-        .and_then(|a| a.address())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
+    let from = msg.from().and_then(|a| a.first()).and_then(|a| a.address()).unwrap_or_default().to_ascii_lowercase();
     let local = from.split('@').next().unwrap_or_default();
     let daemon = matches!(local, "mailer-daemon" | "postmaster");
     if !is_report && !daemon {
@@ -78,10 +61,7 @@ fn bounce_reason(msg: &Message<'_>) -> Option<String> {
         .parts
         .iter()
         .filter(|p| {
-            p.content_type().is_some_and(|ct| {
-                ct.subtype()
-                    .is_some_and(|s| s.eq_ignore_ascii_case("delivery-status"))
-            })
+            p.content_type().is_some_and(|ct| ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("delivery-status")))
         })
         .find_map(|p| {
             let text = String::from_utf8_lossy(p.contents()).into_owned();
@@ -103,9 +83,7 @@ mod tests {
     use mail_parser::MessageParser;
 
     fn classify_raw(raw: &str) -> Option<Automatic> {
-        let msg = MessageParser::default()
-            .parse(raw.as_bytes())
-            .expect("parses");
+        let msg = MessageParser::default().parse(raw.as_bytes()).expect("parses");
         classify(&msg)
     }
 
@@ -117,20 +95,11 @@ mod tests {
 
     #[test]
     fn auto_replies_and_lists_are() {
-        for h in [
-            "Auto-Submitted: auto-replied",
-            "X-Autoreply: yes",
-            "X-Autorespond: 1",
-            "Precedence: auto_reply",
-        ] {
+        for h in ["Auto-Submitted: auto-replied", "X-Autoreply: yes", "X-Autorespond: 1", "Precedence: auto_reply"] {
             let raw = format!("From: a@x\r\n{h}\r\nSubject: Out of office\r\n\r\naway\r\n");
             assert_eq!(classify_raw(&raw), Some(Automatic::AutoReply), "{h}");
         }
-        for h in [
-            "Precedence: bulk",
-            "Precedence: list",
-            "List-Id: <x.lists.example>",
-        ] {
+        for h in ["Precedence: bulk", "Precedence: list", "List-Id: <x.lists.example>"] {
             let raw = format!("From: a@x\r\n{h}\r\n\r\nnews\r\n");
             assert_eq!(classify_raw(&raw), Some(Automatic::List), "{h}");
         }
@@ -144,11 +113,6 @@ mod tests {
             --b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx\r\n\r\n\
             Final-Recipient: rfc822; bob@example.test\r\nAction: failed\r\nStatus: 5.1.1\r\n\
             Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n\r\n--b--\r\n";
-        assert_eq!(
-            classify_raw(raw),
-            Some(Automatic::Bounce {
-                reason: "smtp; 550 5.1.1 User unknown".into()
-            })
-        );
+        assert_eq!(classify_raw(raw), Some(Automatic::Bounce { reason: "smtp; 550 5.1.1 User unknown".into() }));
     }
 }

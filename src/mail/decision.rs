@@ -21,10 +21,7 @@ use regex::Regex;
 use crate::core::Decision;
 
 fn words(pattern: &str) -> Regex {
-    Regex::new(&format!(
-        r"(?i)(^|[^\p{{L}}\p{{N}}'])({pattern})($|[^\p{{L}}\p{{N}}'])"
-    ))
-    .expect("static regex")
+    Regex::new(&format!(r"(?i)(^|[^\p{{L}}\p{{N}}'])({pattern})($|[^\p{{L}}\p{{N}}'])")).expect("static regex")
 }
 
 static STOP: LazyLock<Regex> = LazyLock::new(|| {

@@ -39,9 +39,7 @@ impl Inbound {
     pub fn read(msg: &Message<'_>, bot_address: &str) -> Inbound {
         let from = msg.from().and_then(|a| a.first()).and_then(|a| {
             let email = a.address()?.trim().to_owned();
-            email
-                .contains('@')
-                .then(|| Person::new(a.name().unwrap_or_default().trim(), email))
+            email.contains('@').then(|| Person::new(a.name().unwrap_or_default().trim(), email))
         });
         let message_id = msg
             .message_id()
@@ -94,10 +92,7 @@ fn tokens_for(msg: &Message<'_>, bot_address: &str) -> Vec<String> {
         let Some((base, tag)) = local.split_once('+') else {
             continue;
         };
-        if base.eq_ignore_ascii_case(bot_local)
-            && domain.eq_ignore_ascii_case(bot_domain)
-            && !tag.is_empty()
-        {
+        if base.eq_ignore_ascii_case(bot_local) && domain.eq_ignore_ascii_case(bot_domain) && !tag.is_empty() {
             let tag = tag.to_ascii_lowercase();
             if !tokens.contains(&tag) {
                 tokens.push(tag);

@@ -62,9 +62,7 @@ pub fn strip_quotes(body: &str) -> String {
     let lines: Vec<&str> = body.lines().collect();
     let mut kept: Vec<&str> = Vec::new();
     for (i, line) in lines.iter().enumerate() {
-        let joined_with_next = lines
-            .get(i + 1)
-            .map(|next| format!("{} {}", line.trim_end(), next.trim()));
+        let joined_with_next = lines.get(i + 1).map(|next| format!("{} {}", line.trim_end(), next.trim()));
         if ATTRIBUTION.is_match(line)
             || joined_with_next.is_some_and(|j| {
                 ATTRIBUTION.is_match(&j)
@@ -89,15 +87,8 @@ pub fn strip_quotes(body: &str) -> String {
 
 /// Whether a line can begin a wrapped attribution (`On Mon, 2 Dec 2026 …`).
 fn starts_attribution(line: &str) -> bool {
-    let first = line
-        .split_whitespace()
-        .next()
-        .unwrap_or_default()
-        .to_lowercase();
-    matches!(
-        first.as_str(),
-        "on" | "am" | "le" | "el" | "em" | "il" | "op" | "den" | "w"
-    )
+    let first = line.split_whitespace().next().unwrap_or_default().to_lowercase();
+    matches!(first.as_str(), "on" | "am" | "le" | "el" | "em" | "il" | "op" | "den" | "w")
 }
 
 #[cfg(test)]
@@ -112,8 +103,7 @@ mod tests {
 
     #[test]
     fn wrapped_attribution_and_translations() {
-        let body =
-            "Sure.\nOn Mon, 23 Nov 2026 at 09:00, Intro Bot\n<intros@example.com> wrote:\n> hi";
+        let body = "Sure.\nOn Mon, 23 Nov 2026 at 09:00, Intro Bot\n<intros@example.com> wrote:\n> hi";
         assert_eq!(strip_quotes(body), "Sure.");
         let body = "Gerne!\n\nAm 23.11.2026 um 09:00 schrieb Intro Bot <intros@example.com>:\n> hi";
         assert_eq!(strip_quotes(body), "Gerne!");
@@ -129,8 +119,7 @@ mod tests {
         assert_eq!(strip_quotes(body), "Yes please");
         let body = "yes\n-- \nBob Busy\nCTO, Example";
         assert_eq!(strip_quotes(body), "yes");
-        let body =
-            "Not now.\n________________________________\nFrom: Intro Bot <intros@example.com>";
+        let body = "Not now.\n________________________________\nFrom: Intro Bot <intros@example.com>";
         assert_eq!(strip_quotes(body), "Not now.");
     }
 

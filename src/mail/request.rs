@@ -72,9 +72,7 @@ pub enum RequestProblem {
         candidates: String,
     },
     /// Requester and target are the same address.
-    #[error(
-        "{name} appears to be both the requester and the target ({email}). Check the subject and addresses."
-    )]
+    #[error("{name} appears to be both the requester and the target ({email}). Check the subject and addresses.")]
     SamePerson {
         /// Who.
         name: String,
@@ -82,9 +80,7 @@ pub enum RequestProblem {
         email: String,
     },
     /// The connector named themselves as a party.
-    #[error(
-        "You appear as {role} yourself ({email}). Forward the requester's own email, so I can tell you apart."
-    )]
+    #[error("You appear as {role} yourself ({email}). Forward the requester's own email, so I can tell you apart.")]
     ConnectorIsParty {
         /// `the requester` or `the target`.
         role: String,
@@ -103,8 +99,7 @@ static SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
-static PARENTHESIZED: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\([^)]*\)").expect("static regex"));
+static PARENTHESIZED: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\([^)]*\)").expect("static regex"));
 
 static FORWARD_SEPARATOR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -119,8 +114,10 @@ static HEADER_LINE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?:"?([^"<>\n,;:]*?)"?\s*)?[<\[(]?(?:mailto:)?([A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,})[>\])]?"#)
-        .expect("static regex")
+    Regex::new(
+        r#"(?:"?([^"<>\n,;:]*?)"?\s*)?[<\[(]?(?:mailto:)?([A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,})[>\])]?"#,
+    )
+    .expect("static regex")
 });
 
 /// Parses the names out of an intro subject: `("Alice Able", "Bob Busy")`.
@@ -130,13 +127,7 @@ pub fn parse_subject(subject: &str) -> Option<(String, String)> {
         s = &s[m.end()..];
     }
     let caps = SUBJECT.captures(s)?;
-    let clean = |n: &str| {
-        PARENTHESIZED
-            .replace_all(n, "")
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
+    let clean = |n: &str| PARENTHESIZED.replace_all(n, "").split_whitespace().collect::<Vec<_>>().join(" ");
     let (a, b) = (clean(&caps[1]), clean(&caps[2]));
     (!a.is_empty() && !b.is_empty()).then_some((a, b))
 }
@@ -151,11 +142,7 @@ struct Forwarded {
 
 /// Reads an intro request sent by `connector`. `bot_address` is excluded
 /// from the candidates.
-pub fn parse_request(
-    msg: &Message<'_>,
-    connector: &Person,
-    bot_address: &str,
-) -> Result<Request, RequestProblem> {
+pub fn parse_request(msg: &Message<'_>, connector: &Person, bot_address: &str) -> Result<Request, RequestProblem> {
     let (requester_name, target_name) =
         parse_subject(msg.subject().unwrap_or_default()).ok_or(RequestProblem::NotARequest)?;
     let body = msg.body_text(0).map(|b| b.into_owned()).unwrap_or_default();
@@ -183,23 +170,17 @@ pub fn parse_request(
                     email: connector.email.clone(),
                 });
             }
-            return Err(RequestProblem::NoRequesterAddress {
-                name: requester_name,
-            });
+            return Err(RequestProblem::NoRequesterAddress { name: requester_name });
         }
     };
     candidates.retain(|p| {
         !p.has_address(&requester.email)
             && !p.has_address(&connector.email)
             && !p.has_address(bot_address)
-            && !p.email.to_ascii_lowercase().starts_with(&format!(
-                "{}+",
-                bot_address
-                    .split('@')
-                    .next()
-                    .unwrap_or_default()
-                    .to_ascii_lowercase()
-            ))
+            && !p
+                .email
+                .to_ascii_lowercase()
+                .starts_with(&format!("{}+", bot_address.split('@').next().unwrap_or_default().to_ascii_lowercase()))
     });
     dedupe(&mut candidates);
     let target = match pick_by_name(&candidates, &target_name) {
@@ -211,32 +192,18 @@ pub fn parse_request(
             }
             return Err(RequestProblem::AmbiguousTarget {
                 name: target_name,
-                candidates: candidates
-                    .iter()
-                    .map(|c| c.email.clone())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                candidates: candidates.iter().map(|c| c.email.clone()).collect::<Vec<_>>().join(", "),
             });
         }
         Err(many) => {
-            return Err(RequestProblem::AmbiguousTarget {
-                name: target_name,
-                candidates: many,
-            });
+            return Err(RequestProblem::AmbiguousTarget { name: target_name, candidates: many });
         }
     };
     if target.has_address(&requester.email) {
-        return Err(RequestProblem::SamePerson {
-            name: target_name,
-            email: target.email,
-        });
+        return Err(RequestProblem::SamePerson { name: target_name, email: target.email });
     }
     let named = |p: Person, name: &str| {
-        if p.name.trim().is_empty() {
-            Person::new(name, p.email)
-        } else {
-            p
-        }
+        if p.name.trim().is_empty() { Person::new(name, p.email) } else { p }
     };
     Ok(Request {
         connector: connector.clone(),
@@ -253,29 +220,13 @@ fn connector_matches(connector: &Person, name: &str) -> bool {
 
 fn attached_forward(msg: &Message<'_>) -> Option<Forwarded> {
     let inner = msg.attachments().find_map(|p| p.message())?;
-    let person = |a: &mail_parser::Addr<'_>| {
-        a.address()
-            .map(|e| Person::new(a.name().unwrap_or_default().trim(), e.trim()))
-    };
+    let person =
+        |a: &mail_parser::Addr<'_>| a.address().map(|e| Person::new(a.name().unwrap_or_default().trim(), e.trim()));
     let from = inner.from().and_then(|a| a.first()).and_then(person);
-    let recipients = inner
-        .to()
-        .into_iter()
-        .chain(inner.cc())
-        .flat_map(|a| a.iter())
-        .filter_map(person)
-        .collect();
-    let body = inner
-        .body_text(0)
-        .map(|b| b.into_owned())
-        .unwrap_or_default();
+    let recipients = inner.to().into_iter().chain(inner.cc()).flat_map(|a| a.iter()).filter_map(person).collect();
+    let body = inner.body_text(0).map(|b| b.into_owned()).unwrap_or_default();
     let note = msg.body_text(0).map(|b| b.into_owned()).unwrap_or_default();
-    Some(Forwarded {
-        from,
-        recipients,
-        body: body.trim().to_owned(),
-        note: note.trim().to_owned(),
-    })
+    Some(Forwarded { from, recipients, body: body.trim().to_owned(), note: note.trim().to_owned() })
 }
 
 fn inline_forward(body: &str) -> Option<Forwarded> {
@@ -303,33 +254,20 @@ fn inline_forward(body: &str) -> Option<Forwarded> {
                 "from" | "von" | "de" | "da" | "van" | "od" | "från" | "fra" => {
                     from = addresses_in(&value).into_iter().next();
                 }
-                "to" | "an" | "à" | "a" | "para" | "aan" | "do" | "till" | "til" | "cc"
-                | "kopie" => {
+                "to" | "an" | "à" | "a" | "para" | "aan" | "do" | "till" | "til" | "cc" | "kopie" => {
                     recipients.extend(addresses_in(&value));
                 }
                 _ => {}
             }
             last_field = Some(field);
-        } else if matches!(
-            last_field.as_deref(),
-            Some("to" | "cc" | "an" | "aan" | "para")
-        ) {
+        } else if matches!(last_field.as_deref(), Some("to" | "cc" | "an" | "aan" | "para")) {
             // A wrapped recipient list.
             recipients.extend(addresses_in(line));
         }
     }
-    let body_lines: Vec<&str> = rest
-        .lines()
-        .skip_while(|l| l.trim().is_empty())
-        .skip(consumed)
-        .collect();
+    let body_lines: Vec<&str> = rest.lines().skip_while(|l| l.trim().is_empty()).skip(consumed).collect();
     let body = body_lines.join("\n").trim().to_owned();
-    Some(Forwarded {
-        from,
-        recipients,
-        body,
-        note,
-    })
+    Some(Forwarded { from, recipients, body, note })
 }
 
 /// Every `Name <address>` or bare address in a text.
@@ -337,17 +275,10 @@ fn addresses_in(text: &str) -> Vec<Person> {
     let mut out: Vec<Person> = ADDRESS
         .captures_iter(text)
         .map(|c| {
-            let name = c
-                .get(1)
-                .map(|m| m.as_str().trim().trim_matches('"').trim())
-                .unwrap_or_default();
+            let name = c.get(1).map(|m| m.as_str().trim().trim_matches('"').trim()).unwrap_or_default();
             let email = c[2].trim_end_matches('.').to_owned();
             // A "name" that is really a sentence fragment is worse than none.
-            let name = if name.split_whitespace().count() <= 4 && !name.contains('@') {
-                name
-            } else {
-                ""
-            };
+            let name = if name.split_whitespace().count() <= 4 && !name.contains('@') { name } else { "" };
             Person::new(name, email)
         })
         .collect();
@@ -369,10 +300,7 @@ fn dedupe(people: &mut Vec<Person>) {
 }
 
 fn name_tokens(s: &str) -> Vec<String> {
-    s.split(|c: char| !c.is_alphanumeric())
-        .filter(|t| t.chars().count() >= 2)
-        .map(str::to_lowercase)
-        .collect()
+    s.split(|c: char| !c.is_alphanumeric()).filter(|t| t.chars().count() >= 2).map(str::to_lowercase).collect()
 }
 
 /// Whether a person's display name or address fits a name from the subject.
@@ -380,26 +308,16 @@ fn name_matches(p: &Person, name: &str) -> bool {
     let wanted = name_tokens(name);
     let have = name_tokens(&p.name);
     let local = p.email.split('@').next().unwrap_or_default().to_lowercase();
-    wanted.iter().any(|w| have.contains(w))
-        || wanted
-            .first()
-            .is_some_and(|first| local.contains(first.as_str()))
+    wanted.iter().any(|w| have.contains(w)) || wanted.first().is_some_and(|first| local.contains(first.as_str()))
 }
 
 /// The one candidate matching `name`; `Err` with the list when several do.
 fn pick_by_name(candidates: &[Person], name: &str) -> Result<Option<Person>, String> {
-    let matching: Vec<&Person> = candidates
-        .iter()
-        .filter(|p| name_matches(p, name))
-        .collect();
+    let matching: Vec<&Person> = candidates.iter().filter(|p| name_matches(p, name)).collect();
     match matching.as_slice() {
         [] => Ok(None),
         [one] => Ok(Some((*one).clone())),
-        many => Err(many
-            .iter()
-            .map(|p| p.email.clone())
-            .collect::<Vec<_>>()
-            .join(", ")),
+        many => Err(many.iter().map(|p| p.email.clone()).collect::<Vec<_>>().join(", ")),
     }
 }
 
@@ -413,9 +331,7 @@ mod tests {
     }
 
     fn request(raw: &str) -> Result<Request, RequestProblem> {
-        let msg = MessageParser::default()
-            .parse(raw.as_bytes())
-            .expect("parses");
+        let msg = MessageParser::default().parse(raw.as_bytes()).expect("parses");
         parse_request(&msg, &carol(), "intros@example.com")
     }
 
@@ -423,22 +339,10 @@ mod tests {
     fn subjects() {
         let pair = |a: &str, b: &str| Some((a.to_owned(), b.to_owned()));
         assert_eq!(parse_subject("Intro: Alice <> Bob"), pair("Alice", "Bob"));
-        assert_eq!(
-            parse_subject("Fwd: Intro: Alice Able <> Bob Busy"),
-            pair("Alice Able", "Bob Busy")
-        );
-        assert_eq!(
-            parse_subject("WG: AW: intro - Alice (Acme) <-> Bob"),
-            pair("Alice", "Bob")
-        );
-        assert_eq!(
-            parse_subject("TR: Introduction: Alice ↔ Bob"),
-            pair("Alice", "Bob")
-        );
-        assert_eq!(
-            parse_subject("Fw: Intro: Alice < > Bob"),
-            pair("Alice", "Bob")
-        );
+        assert_eq!(parse_subject("Fwd: Intro: Alice Able <> Bob Busy"), pair("Alice Able", "Bob Busy"));
+        assert_eq!(parse_subject("WG: AW: intro - Alice (Acme) <-> Bob"), pair("Alice", "Bob"));
+        assert_eq!(parse_subject("TR: Introduction: Alice ↔ Bob"), pair("Alice", "Bob"));
+        assert_eq!(parse_subject("Fw: Intro: Alice < > Bob"), pair("Alice", "Bob"));
         assert_eq!(parse_subject("Lunch?"), None);
         assert_eq!(parse_subject("Intro: Alice <> "), None);
     }
@@ -453,10 +357,7 @@ mod tests {
         let r = request(raw).expect("a request");
         assert_eq!(r.requester, Person::new("Alice Able", "alice@example.net"));
         assert_eq!(r.target, Person::new("Bob Busy", "bob@example.org"));
-        assert_eq!(
-            r.summary,
-            "Hi Carol, I build mail tools and would love Bob's view on IDLE."
-        );
+        assert_eq!(r.summary, "Hi Carol, I build mail tools and would love Bob's view on IDLE.");
         assert!(r.note.starts_with("Bob is the IMAP person"));
     }
 
@@ -483,17 +384,11 @@ mod tests {
     fn problems_say_what_is_missing() {
         let raw = "From: carol@example.com\r\nSubject: Fwd: Intro: Alice <> Bob\r\n\r\n\
             ---------- Forwarded message ---------\r\nFrom: Alice <alice@example.net>\r\nTo: carol@example.com\r\n\r\nHi\r\n";
-        assert_eq!(
-            request(raw),
-            Err(RequestProblem::NoTargetAddress { name: "Bob".into() })
-        );
+        assert_eq!(request(raw), Err(RequestProblem::NoTargetAddress { name: "Bob".into() }));
         let raw = "From: carol@example.com\r\nSubject: hello\r\n\r\nhi\r\n";
         assert_eq!(request(raw), Err(RequestProblem::NotARequest));
         let raw = "From: carol@example.com\r\nSubject: Intro: Alice <> Bob\r\n\r\n\
             alice@example.net, bob@example.org, bob.busy@example.org\r\n";
-        assert!(matches!(
-            request(raw),
-            Err(RequestProblem::AmbiguousTarget { .. })
-        ));
+        assert!(matches!(request(raw), Err(RequestProblem::AmbiguousTarget { .. })));
     }
 }

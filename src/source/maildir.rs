@@ -43,9 +43,7 @@ impl Maildir {
             let p = root.join(sub);
             std::fs::create_dir_all(&p).map_err(|source| MaildirError::Io { path: p, source })?;
         }
-        Ok(Self {
-            root: root.to_owned(),
-        })
+        Ok(Self { root: root.to_owned() })
     }
 
     /// The root directory.
@@ -59,10 +57,7 @@ impl Maildir {
         let mut found: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
         for sub in ["new", "cur"] {
             let dir = self.root.join(sub);
-            let entries = std::fs::read_dir(&dir).map_err(|source| MaildirError::Io {
-                path: dir.clone(),
-                source,
-            })?;
+            let entries = std::fs::read_dir(&dir).map_err(|source| MaildirError::Io { path: dir.clone(), source })?;
             for entry in entries.flatten() {
                 let path = entry.path();
                 let name = entry.file_name();
@@ -76,10 +71,7 @@ impl Maildir {
             }
         }
         found.sort();
-        Ok(found
-            .into_iter()
-            .map(|(_, path)| Pending { path })
-            .collect())
+        Ok(found.into_iter().map(|(_, path)| Pending { path }).collect())
     }
 
     /// Reads a message; `Ok(None)` when it disappeared meanwhile.
@@ -87,10 +79,7 @@ impl Maildir {
         match std::fs::read(&p.path) {
             Ok(bytes) => Ok(Some(bytes)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(MaildirError::Io {
-                path: p.path.clone(),
-                source,
-            }),
+            Err(source) => Err(MaildirError::Io { path: p.path.clone(), source }),
         }
     }
 
@@ -105,44 +94,27 @@ impl Maildir {
         for sub in ["cur", "new", "tmp"] {
             let dir = self.folder(d).join(sub);
             if !dir.exists() {
-                std::fs::create_dir_all(&dir)
-                    .map_err(|source| MaildirError::Io { path: dir, source })?;
+                std::fs::create_dir_all(&dir).map_err(|source| MaildirError::Io { path: dir, source })?;
             }
         }
-        let name = p
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = p.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let base = name.split(":2,").next().unwrap_or(&name);
         let dest = cur.join(format!("{base}:2,S"));
         match std::fs::rename(&p.path, &dest) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(source) => Err(MaildirError::Io {
-                path: p.path.clone(),
-                source,
-            }),
+            Err(source) => Err(MaildirError::Io { path: p.path.clone(), source }),
         }
     }
 
     /// Delivers a message into `new/` the way an MDA does (tmp, then
     /// rename); used by the demo, tests and benchmarks.
     pub fn deliver(&self, raw: &[u8], unique: &str) -> Result<PathBuf, MaildirError> {
-        let name = format!(
-            "{}.{unique}.introbot",
-            jiff::Timestamp::now().as_millisecond()
-        );
+        let name = format!("{}.{unique}.introbot", jiff::Timestamp::now().as_millisecond());
         let tmp = self.root.join("tmp").join(&name);
         let new = self.root.join("new").join(&name);
-        std::fs::write(&tmp, raw).map_err(|source| MaildirError::Io {
-            path: tmp.clone(),
-            source,
-        })?;
-        std::fs::rename(&tmp, &new).map_err(|source| MaildirError::Io {
-            path: new.clone(),
-            source,
-        })?;
+        std::fs::write(&tmp, raw).map_err(|source| MaildirError::Io { path: tmp.clone(), source })?;
+        std::fs::rename(&tmp, &new).map_err(|source| MaildirError::Io { path: new.clone(), source })?;
         Ok(new)
     }
 }

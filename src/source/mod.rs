@@ -3,6 +3,7 @@
 //! committed and flushed, files each one away by what became of it
 //! (`introbot/processed`, `introbot/ignored`, `introbot/failed`).
 
+pub mod imap;
 pub mod maildir;
 
 pub use maildir::Maildir;

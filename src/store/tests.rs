@@ -17,9 +17,7 @@ fn email(id: &str) -> Composed {
 }
 
 fn at(secs: u64) -> Timestamp {
-    Timestamp::UNIX_EPOCH
-        .checked_add(Duration::from_secs(secs))
-        .expect("in range")
+    Timestamp::UNIX_EPOCH.checked_add(Duration::from_secs(secs)).expect("in range")
 }
 
 #[test]
@@ -47,38 +45,15 @@ fn a_commit_survives_reopening() {
     }
     let store = Store::open(dir.path()).expect("reopen");
     assert_eq!(store.intro(&intro.id).expect("read"), Some(intro.clone()));
-    let (found, owner) = store
-        .by_token(intro.target.token.as_str())
-        .expect("read")
-        .expect("indexed");
-    assert_eq!(
-        (found.id, owner),
-        (intro.id.clone(), TokenOwner::Party(Role::Target))
-    );
-    let (_, owner) = store
-        .by_token(intro.connector_token.as_str())
-        .expect("read")
-        .expect("indexed");
+    let (found, owner) = store.by_token(intro.target.token.as_str()).expect("read").expect("indexed");
+    assert_eq!((found.id, owner), (intro.id.clone(), TokenOwner::Party(Role::Target)));
+    let (_, owner) = store.by_token(intro.connector_token.as_str()).expect("read").expect("indexed");
     assert_eq!(owner, TokenOwner::Connector);
     assert!(store.by_token("nope").expect("read").is_none());
-    assert_eq!(
-        store.by_sent_message_id("b@x").expect("read").map(|i| i.id),
-        Some(intro.id.clone())
-    );
-    assert_eq!(
-        store
-            .processed("in-1@x")
-            .expect("read")
-            .map(|p| p.disposition),
-        Some(Disposition::Processed)
-    );
+    assert_eq!(store.by_sent_message_id("b@x").expect("read").map(|i| i.id), Some(intro.id.clone()));
+    assert_eq!(store.processed("in-1@x").expect("read").map(|p| p.disposition), Some(Disposition::Processed));
     assert!(store.is_suppressed("bob@example.org").expect("read"));
-    let outbox: Vec<String> = store
-        .outbox()
-        .expect("read")
-        .into_iter()
-        .map(|(_, e)| e.email.message_id)
-        .collect();
+    let outbox: Vec<String> = store.outbox().expect("read").into_iter().map(|(_, e)| e.email.message_id).collect();
     assert_eq!(outbox, ["a@x", "b@x"]);
 }
 
@@ -87,49 +62,21 @@ fn deadlines_move_with_the_intro_and_come_due_in_order() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path()).expect("open");
     let mut a = samples::intro();
-    a.deadline = Some(Deadline {
-        at: at(100),
-        kind: DeadlineKind::FollowUp,
-    });
+    a.deadline = Some(Deadline { at: at(100), kind: DeadlineKind::FollowUp });
     let mut b = samples::intro();
     b.id = IntroId::new("bbbbbbbb");
-    b.deadline = Some(Deadline {
-        at: at(50),
-        kind: DeadlineKind::FollowUp,
-    });
+    b.deadline = Some(Deadline { at: at(50), kind: DeadlineKind::FollowUp });
     for i in [&a, &b] {
-        store
-            .commit(
-                &Change {
-                    intro: Some(i.clone()),
-                    ..Change::default()
-                },
-                at(0),
-            )
-            .expect("commit");
+        store.commit(&Change { intro: Some(i.clone()), ..Change::default() }, at(0)).expect("commit");
     }
     assert_eq!(store.due(at(49)).expect("due"), Vec::<IntroId>::new());
-    assert_eq!(
-        store.due(at(100)).expect("due"),
-        [b.id.clone(), a.id.clone()]
-    );
+    assert_eq!(store.due(at(100)).expect("due"), [b.id.clone(), a.id.clone()]);
     assert_eq!(store.next_deadline().expect("next"), Some(at(50)));
     // Moving a's timer removes the old key; clearing b's removes it.
-    a.deadline = Some(Deadline {
-        at: at(200),
-        kind: DeadlineKind::Expire,
-    });
+    a.deadline = Some(Deadline { at: at(200), kind: DeadlineKind::Expire });
     b.deadline = None;
     for i in [&a, &b] {
-        store
-            .commit(
-                &Change {
-                    intro: Some(i.clone()),
-                    ..Change::default()
-                },
-                at(0),
-            )
-            .expect("commit");
+        store.commit(&Change { intro: Some(i.clone()), ..Change::default() }, at(0)).expect("commit");
     }
     assert_eq!(store.due(at(199)).expect("due"), Vec::<IntroId>::new());
     assert_eq!(store.due(at(200)).expect("due"), [a.id.clone()]);
@@ -139,23 +86,13 @@ fn deadlines_move_with_the_intro_and_come_due_in_order() {
 fn outbox_entries_leave_only_when_removed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path()).expect("open");
-    store
-        .commit(
-            &Change {
-                emails: vec![email("1@x"), email("2@x")],
-                ..Change::default()
-            },
-            at(0),
-        )
-        .expect("commit");
+    store.commit(&Change { emails: vec![email("1@x"), email("2@x")], ..Change::default() }, at(0)).expect("commit");
     let entries = store.outbox().expect("read");
     assert_eq!(entries.len(), 2);
     store.remove_outbox(entries[0].0).expect("remove");
     let mut retry = entries[1].1.clone();
     retry.attempts = 3;
-    store
-        .reschedule_outbox(entries[1].0, &retry)
-        .expect("reschedule");
+    store.reschedule_outbox(entries[1].0, &retry).expect("reschedule");
     let left = store.outbox().expect("read");
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].1.attempts, 3);
@@ -168,10 +105,7 @@ fn a_second_open_is_refused_with_a_plain_message() {
     let _first = Store::open(dir.path()).expect("open");
     let err = Store::open(dir.path()).expect_err("locked");
     assert!(matches!(err, StoreError::Locked { .. }), "{err:?}");
-    assert!(
-        err.to_string().contains("is introbot already running?"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("is introbot already running?"), "{err}");
 }
 
 #[test]
@@ -180,8 +114,7 @@ fn a_store_from_a_newer_version_is_refused() {
     {
         let db = sled::open(dir.path()).expect("sled");
         let meta = db.open_tree("meta").expect("tree");
-        meta.insert("schema_version", &(SCHEMA_VERSION + 1).to_be_bytes())
-            .expect("insert");
+        meta.insert("schema_version", &(SCHEMA_VERSION + 1).to_be_bytes()).expect("insert");
         db.flush().expect("flush");
     }
     let err = Store::open(dir.path()).expect_err("newer");
@@ -193,10 +126,7 @@ fn a_corrupt_record_names_itself() {
     let dir = tempfile::tempdir().expect("tempdir");
     {
         let db = sled::open(dir.path()).expect("sled");
-        db.open_tree("intros")
-            .expect("tree")
-            .insert("zzzzzzzz", b"{not json")
-            .expect("insert");
+        db.open_tree("intros").expect("tree").insert("zzzzzzzz", b"{not json").expect("insert");
         db.flush().expect("flush");
     }
     let store = Store::open(dir.path()).expect("open");

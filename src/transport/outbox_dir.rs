@@ -20,13 +20,8 @@ pub struct OutboxDir {
 impl OutboxDir {
     /// Creates the directory if needed.
     pub fn open(path: &Path) -> Result<Self, TransportError> {
-        std::fs::create_dir_all(path).map_err(|source| TransportError::OutboxDir {
-            path: path.to_owned(),
-            source,
-        })?;
-        Ok(Self {
-            path: path.to_owned(),
-        })
+        std::fs::create_dir_all(path).map_err(|source| TransportError::OutboxDir { path: path.to_owned(), source })?;
+        Ok(Self { path: path.to_owned() })
     }
 
     /// The file an email is written to.
@@ -34,24 +29,16 @@ impl OutboxDir {
         let safe: String = email
             .message_id
             .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@') {
-                    c
-                } else {
-                    '_'
-                }
-            })
+            .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@') { c } else { '_' })
             .collect();
         self.path.join(format!("{safe}.eml"))
     }
 
     /// Makes every file written so far durable.
     pub(super) fn sync(&self) -> Result<(), SendError> {
-        let dir = std::fs::File::open(&self.path).map_err(|e| {
-            SendError::Transient(format!("cannot open {}: {e}", self.path.display()))
-        })?;
-        rustix::fs::syncfs(&dir)
-            .map_err(|e| SendError::Transient(format!("cannot sync {}: {e}", self.path.display())))
+        let dir = std::fs::File::open(&self.path)
+            .map_err(|e| SendError::Transient(format!("cannot open {}: {e}", self.path.display())))?;
+        rustix::fs::syncfs(&dir).map_err(|e| SendError::Transient(format!("cannot sync {}: {e}", self.path.display())))
     }
 
     pub(super) fn send(&self, email: &Composed) -> Result<(), SendError> {
@@ -60,12 +47,7 @@ impl OutboxDir {
         let write = || -> std::io::Result<()> {
             let mut f = std::fs::File::create(&tmp)?;
             // The envelope, as a delivery agent would record it.
-            write!(
-                f,
-                "Return-Path: <{}>\r\nEnvelope-To: {}\r\n",
-                email.envelope_from,
-                email.recipients.join(", ")
-            )?;
+            write!(f, "Return-Path: <{}>\r\nEnvelope-To: {}\r\n", email.envelope_from, email.recipients.join(", "))?;
             f.write_all(&email.bytes)?;
             std::fs::rename(&tmp, &path)
         };

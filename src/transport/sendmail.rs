@@ -34,26 +34,22 @@ impl Sendmail {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| {
-                SendError::Transient(format!("cannot run {}: {e}", self.command.display()))
-            })?;
+            .map_err(|e| SendError::Transient(format!("cannot run {}: {e}", self.command.display())))?;
         if let Some(mut stdin) = child.stdin.take() {
-            stdin.write_all(&email.bytes).await.map_err(|e| {
-                SendError::Transient(format!("writing to {}: {e}", self.command.display()))
-            })?;
+            stdin
+                .write_all(&email.bytes)
+                .await
+                .map_err(|e| SendError::Transient(format!("writing to {}: {e}", self.command.display())))?;
         }
-        let out = child.wait_with_output().await.map_err(|e| {
-            SendError::Transient(format!("waiting for {}: {e}", self.command.display()))
-        })?;
+        let out = child
+            .wait_with_output()
+            .await
+            .map_err(|e| SendError::Transient(format!("waiting for {}: {e}", self.command.display())))?;
         if out.status.success() {
             return Ok(());
         }
         let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
-        let reason = format!(
-            "{} exited with {}: {stderr}",
-            self.command.display(),
-            out.status
-        );
+        let reason = format!("{} exited with {}: {stderr}", self.command.display(), out.status);
         match out.status.code() {
             // EX_USAGE..EX_NOHOST, EX_NOPERM: this email will never go.
             Some(64..=68 | 77) => Err(SendError::Permanent(reason)),

@@ -28,23 +28,15 @@ impl std::fmt::Debug for Smtp {
 impl Smtp {
     /// Prepares the connection settings (nothing is dialled yet).
     pub fn new(server: &ServerConfig) -> Result<Self, TransportError> {
-        let err = |message: String| TransportError::Smtp {
-            host: server.host.clone(),
-            port: server.port,
-            message,
-        };
+        let err = |message: String| TransportError::Smtp { host: server.host.clone(), port: server.port, message };
         let tls = || -> Result<TlsParameters, TransportError> {
             let mut builder = TlsParameters::builder(server.host.clone());
             if let Some(ca) = &server.ca_file {
-                let pem = std::fs::read(ca)
-                    .map_err(|e| err(format!("cannot read ca_file {}: {e}", ca.display())))?;
-                let cert = Certificate::from_pem(&pem)
-                    .map_err(|e| err(format!("ca_file {}: {e}", ca.display())))?;
+                let pem = std::fs::read(ca).map_err(|e| err(format!("cannot read ca_file {}: {e}", ca.display())))?;
+                let cert = Certificate::from_pem(&pem).map_err(|e| err(format!("ca_file {}: {e}", ca.display())))?;
                 builder = builder.add_root_certificate(cert);
             }
-            builder
-                .build_rustls()
-                .map_err(|e| err(format!("TLS setup: {e}")))
+            builder.build_rustls().map_err(|e| err(format!("TLS setup: {e}")))
         };
         let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(server.host.clone())
             .port(server.port)
@@ -53,15 +45,9 @@ impl Smtp {
                 Security::Starttls => Tls::Required(tls()?),
                 Security::Plain => Tls::None,
             })
-            .credentials(Credentials::new(
-                server.username.clone(),
-                server.password.expose().to_owned(),
-            ))
+            .credentials(Credentials::new(server.username.clone(), server.password.expose().to_owned()))
             .timeout(Some(Duration::from_secs(30)));
-        Ok(Self {
-            transport: builder.build(),
-            label: format!("{}:{}", server.host, server.port),
-        })
+        Ok(Self { transport: builder.build(), label: format!("{}:{}", server.host, server.port) })
     }
 
     /// Connects, says EHLO and logs in, to check the settings.
@@ -74,15 +60,9 @@ impl Smtp {
     }
 
     pub(super) async fn send(&self, email: &Composed) -> Result<(), SendError> {
-        let parse = |a: &str| {
-            a.parse::<Address>()
-                .map_err(|e| SendError::Permanent(format!("invalid address {a:?}: {e}")))
-        };
-        let to = email
-            .recipients
-            .iter()
-            .map(|r| parse(r))
-            .collect::<Result<Vec<_>, _>>()?;
+        let parse =
+            |a: &str| a.parse::<Address>().map_err(|e| SendError::Permanent(format!("invalid address {a:?}: {e}")));
+        let to = email.recipients.iter().map(|r| parse(r)).collect::<Result<Vec<_>, _>>()?;
         let envelope = Envelope::new(Some(parse(&email.envelope_from)?), to)
             .map_err(|e| SendError::Permanent(format!("invalid envelope: {e}")))?;
         match self.transport.send_raw(&envelope, &email.bytes).await {

@@ -33,17 +33,11 @@ fn fast_policy() -> Policy {
 }
 
 fn later(secs: u64) -> Timestamp {
-    t0().saturating_add(Duration::from_secs(secs))
-        .expect("in range")
+    t0().saturating_add(Duration::from_secs(secs)).expect("in range")
 }
 
 fn reply(role: Role, decision: Decision, id: &str) -> Event {
-    Event::ReplyReceived {
-        role,
-        decision,
-        text: decision.as_str().into(),
-        message_id: id.into(),
-    }
+    Event::ReplyReceived { role, decision, text: decision.as_str().into(), message_id: id.into() }
 }
 
 fn kinds(step: &Step) -> Vec<(Audience, &'static str)> {
@@ -63,74 +57,33 @@ const CON: Audience = Audience::Connector;
 #[test]
 fn open_acknowledges_and_asks_each_party_separately() {
     let s = open(new_intro(), &Policy::default(), t0());
-    assert_eq!(
-        kinds(&s),
-        [
-            (CON, "acknowledgement"),
-            (REQ, "consent_request"),
-            (TGT, "consent_request")
-        ]
-    );
+    assert_eq!(kinds(&s), [(CON, "acknowledgement"), (REQ, "consent_request"), (TGT, "consent_request")]);
     assert_eq!(s.intro.state, IntroState::AwaitingConsent);
     assert_eq!(s.intro.waiting_for(), [Role::Requester, Role::Target]);
     // Seven business days from Monday 2026-11-23 is Wednesday 2026-12-02.
-    assert_eq!(
-        s.next_deadline(),
-        Some("2026-12-02T14:00:00Z".parse().expect("valid"))
-    );
+    assert_eq!(s.next_deadline(), Some("2026-12-02T14:00:00Z".parse().expect("valid")));
 }
 
 #[test]
 fn implied_requester_consent_asks_only_the_target() {
-    let policy = Policy {
-        requester_consent: RequesterConsent::Implied,
-        ..fast_policy()
-    };
+    let policy = Policy { requester_consent: RequesterConsent::Implied, ..fast_policy() };
     let s = open(new_intro(), &policy, t0());
-    assert_eq!(
-        kinds(&s),
-        [(CON, "acknowledgement"), (TGT, "consent_request")]
-    );
-    let s = step(
-        &s.intro,
-        &reply(Role::Target, Decision::Yes, "m1"),
-        &policy,
-        later(5),
-    );
+    assert_eq!(kinds(&s), [(CON, "acknowledgement"), (TGT, "consent_request")]);
+    let s = step(&s.intro, &reply(Role::Target, Decision::Yes, "m1"), &policy, later(5));
     assert_eq!(s.intro.state, IntroState::Introduced);
-    assert_eq!(
-        kinds(&s),
-        [(Audience::BothParties, "introduction"), (CON, "outcome")]
-    );
+    assert_eq!(kinds(&s), [(Audience::BothParties, "introduction"), (CON, "outcome")]);
 }
 
 #[test]
 fn two_yeses_introduce_once_and_tell_the_connector() {
     let p = fast_policy();
     let s = open(new_intro(), &p, t0());
-    let s = step(
-        &s.intro,
-        &reply(Role::Target, Decision::Yes, "m1"),
-        &p,
-        later(1),
-    );
-    assert!(
-        s.effects.is_empty(),
-        "one yes is not enough: {:?}",
-        s.effects
-    );
+    let s = step(&s.intro, &reply(Role::Target, Decision::Yes, "m1"), &p, later(1));
+    assert!(s.effects.is_empty(), "one yes is not enough: {:?}", s.effects);
     assert_eq!(s.intro.state, IntroState::AwaitingConsent);
-    let s = step(
-        &s.intro,
-        &reply(Role::Requester, Decision::Yes, "m2"),
-        &p,
-        later(2),
-    );
+    let s = step(&s.intro, &reply(Role::Requester, Decision::Yes, "m2"), &p, later(2));
     assert_eq!(s.intro.state, IntroState::Introduced);
-    assert_eq!(
-        kinds(&s),
-        [(Audience::BothParties, "introduction"), (CON, "outcome")]
-    );
+    assert_eq!(kinds(&s), [(Audience::BothParties, "introduction"), (CON, "outcome")]);
     assert_eq!(s.next_deadline(), None);
 }
 
@@ -138,33 +91,13 @@ fn two_yeses_introduce_once_and_tell_the_connector() {
 fn a_no_thanks_the_decliner_releases_the_other_and_tells_the_connector() {
     let p = fast_policy();
     let s = open(new_intro(), &p, t0());
-    let s = step(
-        &s.intro,
-        &reply(Role::Requester, Decision::Yes, "m1"),
-        &p,
-        later(1),
-    );
-    let s = step(
-        &s.intro,
-        &reply(Role::Target, Decision::No, "m2"),
-        &p,
-        later(2),
-    );
+    let s = step(&s.intro, &reply(Role::Requester, Decision::Yes, "m1"), &p, later(1));
+    let s = step(&s.intro, &reply(Role::Target, Decision::No, "m2"), &p, later(2));
     assert_eq!(s.intro.state, IntroState::Declined);
-    assert_eq!(
-        kinds(&s),
-        [
-            (TGT, "thank_you"),
-            (REQ, "nothing_needed"),
-            (CON, "outcome")
-        ]
-    );
+    assert_eq!(kinds(&s), [(TGT, "thank_you"), (REQ, "nothing_needed"), (CON, "outcome")]);
     assert!(s.effects.contains(&Effect::Send(Outgoing {
         to: CON,
-        kind: EmailKind::Outcome(Outcome::Declined {
-            role: Role::Target,
-            decision: Decision::No
-        }),
+        kind: EmailKind::Outcome(Outcome::Declined { role: Role::Target, decision: Decision::No }),
     })));
 }
 
@@ -172,15 +105,8 @@ fn a_no_thanks_the_decliner_releases_the_other_and_tells_the_connector() {
 fn stop_suppresses_the_address() {
     let p = fast_policy();
     let s = open(new_intro(), &p, t0());
-    let s = step(
-        &s.intro,
-        &reply(Role::Target, Decision::Stop, "m1"),
-        &p,
-        later(1),
-    );
-    assert!(s.effects.contains(&Effect::Suppress {
-        email: "bob@example.org".into()
-    }));
+    let s = step(&s.intro, &reply(Role::Target, Decision::Stop, "m1"), &p, later(1));
+    assert!(s.effects.contains(&Effect::Suppress { email: "bob@example.org".into() }));
     assert_eq!(s.intro.target.state, PartyState::Stop);
 }
 
@@ -188,18 +114,8 @@ fn stop_suppresses_the_address() {
 fn a_no_after_a_yes_is_respected() {
     let p = fast_policy();
     let s = open(new_intro(), &p, t0());
-    let s = step(
-        &s.intro,
-        &reply(Role::Target, Decision::Yes, "m1"),
-        &p,
-        later(1),
-    );
-    let s = step(
-        &s.intro,
-        &reply(Role::Target, Decision::Later, "m2"),
-        &p,
-        later(2),
-    );
+    let s = step(&s.intro, &reply(Role::Target, Decision::Yes, "m1"), &p, later(1));
+    let s = step(&s.intro, &reply(Role::Target, Decision::Later, "m2"), &p, later(2));
     assert_eq!(s.intro.state, IntroState::Declined);
     assert_eq!(s.intro.target.state, PartyState::Later);
 }
@@ -208,12 +124,7 @@ fn a_no_after_a_yes_is_respected() {
 fn silence_gets_one_follow_up_then_expires_without_writing_to_the_silent() {
     let p = fast_policy();
     let s = open(new_intro(), &p, t0());
-    let s = step(
-        &s.intro,
-        &reply(Role::Requester, Decision::Yes, "m1"),
-        &p,
-        later(10),
-    );
+    let s = step(&s.intro, &reply(Role::Requester, Decision::Yes, "m1"), &p, later(10));
     let early = step(&s.intro, &Event::DeadlineReached, &p, later(99));
     assert!(early.is_noop(&s.intro), "not due yet");
     let s = step(&s.intro, &Event::DeadlineReached, &p, later(100));
@@ -229,25 +140,11 @@ fn silence_gets_one_follow_up_then_expires_without_writing_to_the_silent() {
 fn unclear_goes_to_the_connector_who_can_decide() {
     let p = fast_policy();
     let s = open(new_intro(), &p, t0());
-    let s = step(
-        &s.intro,
-        &reply(Role::Requester, Decision::Yes, "m1"),
-        &p,
-        later(1),
-    );
-    let s = step(
-        &s.intro,
-        &reply(Role::Target, Decision::Unclear, "m2"),
-        &p,
-        later(2),
-    );
+    let s = step(&s.intro, &reply(Role::Requester, Decision::Yes, "m1"), &p, later(1));
+    let s = step(&s.intro, &reply(Role::Target, Decision::Unclear, "m2"), &p, later(2));
     assert_eq!(kinds(&s), [(CON, "unclear_reply")]);
     assert_eq!(s.intro.state, IntroState::AwaitingConsent);
-    let decided = Event::ConnectorDecided {
-        role: Role::Target,
-        decision: Decision::Yes,
-        message_id: "c1".into(),
-    };
+    let decided = Event::ConnectorDecided { role: Role::Target, decision: Decision::Yes, message_id: "c1".into() };
     let s = step(&s.intro, &decided, &p, later(3));
     assert_eq!(s.intro.state, IntroState::Introduced);
 }
@@ -256,11 +153,7 @@ fn unclear_goes_to_the_connector_who_can_decide() {
 fn the_connector_cannot_say_yes_for_someone_who_has_not_answered() {
     let p = fast_policy();
     let s = open(new_intro(), &p, t0());
-    let decided = Event::ConnectorDecided {
-        role: Role::Target,
-        decision: Decision::Yes,
-        message_id: "c1".into(),
-    };
+    let decided = Event::ConnectorDecided { role: Role::Target, decision: Decision::Yes, message_id: "c1".into() };
     let s = step(&s.intro, &decided, &p, later(3));
     assert_eq!(s.intro.target.state, PartyState::Asked);
     assert!(s.effects.is_empty());
@@ -285,30 +178,12 @@ fn mail_from_a_stranger_is_held_and_changes_nothing() {
 fn cancel_and_bounce_end_the_intro() {
     let p = fast_policy();
     let s = open(new_intro(), &p, t0());
-    let c = step(
-        &s.intro,
-        &Event::CancelRequested {
-            message_id: "c".into(),
-        },
-        &p,
-        later(1),
-    );
+    let c = step(&s.intro, &Event::CancelRequested { message_id: "c".into() }, &p, later(1));
     assert_eq!(c.intro.state, IntroState::Cancelled);
-    assert_eq!(
-        kinds(&c),
-        [
-            (REQ, "nothing_needed"),
-            (TGT, "nothing_needed"),
-            (CON, "outcome")
-        ]
-    );
+    assert_eq!(kinds(&c), [(REQ, "nothing_needed"), (TGT, "nothing_needed"), (CON, "outcome")]);
     let b = step(
         &s.intro,
-        &Event::Bounced {
-            role: Role::Target,
-            reason: "550 no such user".into(),
-            message_id: "b".into(),
-        },
+        &Event::Bounced { role: Role::Target, reason: "550 no such user".into(), message_id: "b".into() },
         &p,
         later(1),
     );
@@ -360,11 +235,7 @@ fn arb_event() -> impl Strategy<Value = Event> {
 
 fn arb_policy() -> impl Strategy<Value = Policy> {
     (any::<bool>(), 1u64..300, 1u64..300).prop_map(|(implied, f, e)| Policy {
-        requester_consent: if implied {
-            RequesterConsent::Implied
-        } else {
-            RequesterConsent::Ask
-        },
+        requester_consent: if implied { RequesterConsent::Implied } else { RequesterConsent::Ask },
         follow_up_after: Wait::Exactly(Duration::from_secs(f)),
         expire_after: Wait::Exactly(Duration::from_secs(e)),
         timezone: TimeZone::UTC,
@@ -374,16 +245,10 @@ fn arb_policy() -> impl Strategy<Value = Policy> {
 /// Whether this event is a recorded yes for `role` given the intro before it.
 fn is_recorded_yes(before: &Intro, ev: &Event, role: Role) -> bool {
     match ev {
-        Event::ReplyReceived {
-            role: r,
-            decision: Decision::Yes,
-            ..
-        } => *r == role,
-        Event::ConnectorDecided {
-            role: r,
-            decision: Decision::Yes,
-            ..
-        } => *r == role && before.party(role).state == PartyState::Unclear,
+        Event::ReplyReceived { role: r, decision: Decision::Yes, .. } => *r == role,
+        Event::ConnectorDecided { role: r, decision: Decision::Yes, .. } => {
+            *r == role && before.party(role).state == PartyState::Unclear
+        }
         _ => false,
     }
 }

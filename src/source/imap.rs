@@ -1,0 +1,437 @@
+//! An IMAP mailbox as the inbox (async-imap on tokio, TLS with rustls).
+//!
+//! - Connects with implicit TLS, STARTTLS, or plain (loopback only, enforced
+//!   by the config), trusting Mozilla's roots plus an optional `ca_file`.
+//! - Selects the mailbox and fetches messages by UID, oldest first: those
+//!   above the last UID it handled, or all of them when UIDVALIDITY changed
+//!   (Message-ID dedupe in the store makes the rescan harmless).
+//! - Files each handled message into `introbot/processed`, `…/ignored` or
+//!   `…/failed` (created when missing): UID MOVE when offered, else COPY,
+//!   `\Deleted` and UID EXPUNGE (or EXPUNGE without UIDPLUS).
+//! - Waits with IDLE when offered and enabled, re-issued well within the 29
+//!   minutes of RFC 2177; otherwise the caller polls.
+//!
+//! Every network call has a timeout; any error means "reconnect" to the
+//! caller, except a refused login, which a person must fix.
+
+use std::collections::BTreeSet;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use async_imap::extensions::idle::IdleResponse;
+use futures_util::TryStreamExt;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+use tracing::{debug, info};
+
+use crate::config::{ImapConfig, Security, ServerConfig};
+use crate::store::Disposition;
+
+/// How long one IMAP command may take.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What went wrong talking to the IMAP server.
+#[derive(Debug, thiserror::Error)]
+pub enum ImapError {
+    /// TCP or TLS could not be set up.
+    #[error("cannot connect to imap {server}: {message}")]
+    Connect {
+        /// `host:port`.
+        server: String,
+        /// Why.
+        message: String,
+    },
+    /// The server refused the credentials: a person must fix the config.
+    #[error("imap {server} refused the login for {user}: {message}")]
+    Login {
+        /// `host:port`.
+        server: String,
+        /// The account.
+        user: String,
+        /// The server's words.
+        message: String,
+    },
+    /// A command failed or the connection broke.
+    #[error("imap {server}: {message}")]
+    Protocol {
+        /// `host:port`.
+        server: String,
+        /// What happened.
+        message: String,
+    },
+}
+
+impl ImapError {
+    /// Whether retrying cannot help (wrong credentials).
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, ImapError::Login { .. })
+    }
+}
+
+/// A TCP stream, with or without TLS.
+#[derive(Debug)]
+pub enum MailStream {
+    /// Plain TCP (loopback only).
+    Plain(TcpStream),
+    /// TLS over TCP.
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for MailStream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            MailStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            MailStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for MailStream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            MailStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            MailStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            MailStream::Plain(s) => Pin::new(s).poll_flush(cx),
+            MailStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            MailStream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            MailStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+type Session = async_imap::Session<MailStream>;
+
+/// One fetched message.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    /// Its UID in the selected mailbox.
+    pub uid: u32,
+    /// The raw message.
+    pub raw: Vec<u8>,
+}
+
+/// A logged-in, selected IMAP connection.
+pub struct ImapSource {
+    session: Session,
+    config: ImapConfig,
+    label: String,
+    /// UIDVALIDITY of the selected mailbox.
+    pub uid_validity: u32,
+    can_move: bool,
+    can_uidplus: bool,
+    can_idle: bool,
+    delimiter: String,
+    created: BTreeSet<String>,
+}
+
+impl std::fmt::Debug for ImapSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImapSource").field("server", &self.label).field("mailbox", &self.config.mailbox).finish()
+    }
+}
+
+async fn timed<T, E: std::fmt::Display>(
+    label: &str,
+    what: &str,
+    fut: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, ImapError> {
+    match tokio::time::timeout(COMMAND_TIMEOUT, fut).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(ImapError::Protocol { server: label.to_owned(), message: format!("{what}: {e}") }),
+        Err(_) => Err(ImapError::Protocol { server: label.to_owned(), message: format!("{what}: timed out") }),
+    }
+}
+
+/// A rustls client config trusting Mozilla's roots and `ca_file`.
+pub fn tls_config(server: &ServerConfig) -> Result<Arc<rustls::ClientConfig>, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(ca) = &server.ca_file {
+        let certs = CertificateDer::pem_file_iter(ca).map_err(|e| format!("ca_file {}: {e}", ca.display()))?;
+        for cert in certs {
+            let cert = cert.map_err(|e| format!("ca_file {}: {e}", ca.display()))?;
+            roots.add(cert).map_err(|e| format!("ca_file {}: {e}", ca.display()))?;
+        }
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+async fn tls_wrap(server: &ServerConfig, tcp: TcpStream) -> Result<MailStream, String> {
+    let config = tls_config(server)?;
+    let name = rustls::pki_types::ServerName::try_from(server.host.clone()).map_err(|e| e.to_string())?;
+    let tls = tokio_rustls::TlsConnector::from(config).connect(name, tcp).await.map_err(|e| format!("TLS: {e}"))?;
+    Ok(MailStream::Tls(Box::new(tls)))
+}
+
+impl ImapSource {
+    /// Connects, logs in, selects the mailbox and learns the capabilities.
+    pub async fn connect(config: &ImapConfig) -> Result<ImapSource, ImapError> {
+        let server = &config.server;
+        let label = format!("{}:{}", server.host, server.port);
+        let connect_err = |message: String| ImapError::Connect { server: label.clone(), message };
+        let tcp = tokio::time::timeout(COMMAND_TIMEOUT, TcpStream::connect((server.host.as_str(), server.port)))
+            .await
+            .map_err(|_| connect_err("timed out".into()))?
+            .map_err(|e| connect_err(e.to_string()))?;
+        let client = match server.security {
+            Security::Tls => {
+                let mut client = async_imap::Client::new(tls_wrap(server, tcp).await.map_err(connect_err)?);
+                greeting(&mut client, &label).await?;
+                client
+            }
+            Security::Plain => {
+                let mut client = async_imap::Client::new(MailStream::Plain(tcp));
+                greeting(&mut client, &label).await?;
+                client
+            }
+            Security::Starttls => {
+                let mut client = async_imap::Client::new(MailStream::Plain(tcp));
+                greeting(&mut client, &label).await?;
+                timed(&label, "STARTTLS", client.run_command_and_check_ok("STARTTLS", None)).await?;
+                let MailStream::Plain(tcp) = client.into_inner() else {
+                    return Err(connect_err("STARTTLS on a TLS stream".into()));
+                };
+                async_imap::Client::new(tls_wrap(server, tcp).await.map_err(connect_err)?)
+            }
+        };
+        let login = tokio::time::timeout(COMMAND_TIMEOUT, client.login(&server.username, server.password.expose()))
+            .await
+            .map_err(|_| ImapError::Protocol { server: label.clone(), message: "LOGIN timed out".into() })?;
+        let mut session = match login {
+            Ok(s) => s,
+            Err((async_imap::error::Error::No(message), _)) | Err((async_imap::error::Error::Bad(message), _)) => {
+                return Err(ImapError::Login { server: label, user: server.username.clone(), message });
+            }
+            Err((e, _)) => return Err(ImapError::Protocol { server: label, message: format!("LOGIN: {e}") }),
+        };
+        let caps = timed(&label, "CAPABILITY", session.capabilities()).await?;
+        let (can_move, can_uidplus, can_idle) = (caps.has_str("MOVE"), caps.has_str("UIDPLUS"), caps.has_str("IDLE"));
+        let delimiter = {
+            let names: Vec<async_imap::types::Name> =
+                timed(&label, "LIST", async { session.list(Some(""), Some("\"\"")).await?.try_collect().await })
+                    .await?;
+            names.first().and_then(|n| n.delimiter().map(str::to_owned)).unwrap_or_else(|| "/".into())
+        };
+        let mailbox = timed(&label, "SELECT", session.select(&config.mailbox)).await?;
+        let uid_validity = mailbox.uid_validity.unwrap_or(0);
+        info!(server = %label, user = %server.username, mailbox = %config.mailbox, uid_validity, can_move, can_idle, "imap connected");
+        Ok(ImapSource {
+            session,
+            config: config.clone(),
+            label,
+            uid_validity,
+            can_move,
+            can_uidplus,
+            can_idle,
+            delimiter,
+            created: BTreeSet::new(),
+        })
+    }
+
+    /// "IDLE, MOVE, UIDPLUS" as offered, for `introbot check`.
+    pub fn capability_summary(&self) -> String {
+        let caps = [("IDLE", self.can_idle), ("MOVE", self.can_move), ("UIDPLUS", self.can_uidplus)];
+        let have: Vec<&str> = caps.iter().filter(|(_, on)| *on).map(|(n, _)| *n).collect();
+        if have.is_empty() { "no IDLE, MOVE or UIDPLUS (polling, COPY + EXPUNGE)".into() } else { have.join(", ") }
+    }
+
+    /// Whether this session will wait with IDLE.
+    pub fn uses_idle(&self) -> bool {
+        self.can_idle && self.config.idle
+    }
+
+    /// Messages with a UID above `after` (all when `None`), oldest first,
+    /// at most `limit` of them.
+    pub async fn fetch_new(&mut self, after: Option<u32>, limit: usize) -> Result<Vec<Fetched>, ImapError> {
+        let query = match after {
+            Some(uid) => format!("UID {}:*", uid.saturating_add(1)),
+            None => "ALL".to_owned(),
+        };
+        let found = timed(&self.label, "UID SEARCH", self.session.uid_search(&query)).await?;
+        // `n:*` always matches the highest UID, even when it is below n.
+        let mut uids: Vec<u32> = found.into_iter().filter(|u| after.is_none_or(|a| *u > a)).collect();
+        uids.sort_unstable();
+        uids.truncate(limit);
+        if uids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let set = uid_set(&uids);
+        let label = self.label.clone();
+        let fetches: Vec<async_imap::types::Fetch> = timed(&label, "UID FETCH", async {
+            self.session.uid_fetch(&set, "(UID BODY.PEEK[])").await?.try_collect().await
+        })
+        .await?;
+        let mut out: Vec<Fetched> =
+            fetches.iter().filter_map(|f| Some(Fetched { uid: f.uid?, raw: f.body()?.to_vec() })).collect();
+        out.sort_by_key(|f| f.uid);
+        debug!(count = out.len(), "fetched");
+        Ok(out)
+    }
+
+    fn folder(&self, d: Disposition) -> String {
+        format!("introbot{}{}", self.delimiter, d.as_str())
+    }
+
+    async fn ensure_folder(&mut self, name: &str) -> Result<(), ImapError> {
+        if self.created.contains(name) {
+            return Ok(());
+        }
+        match tokio::time::timeout(COMMAND_TIMEOUT, self.session.create(name)).await {
+            // NO [ALREADYEXISTS] is the usual answer after the first time.
+            Ok(Ok(())) | Ok(Err(async_imap::error::Error::No(_))) => {}
+            Ok(Err(e)) => {
+                return Err(ImapError::Protocol { server: self.label.clone(), message: format!("CREATE {name}: {e}") });
+            }
+            Err(_) => {
+                return Err(ImapError::Protocol {
+                    server: self.label.clone(),
+                    message: format!("CREATE {name}: timed out"),
+                });
+            }
+        }
+        self.created.insert(name.to_owned());
+        Ok(())
+    }
+
+    /// Moves handled messages into their folder.
+    pub async fn file(&mut self, uids: &[u32], d: Disposition) -> Result<(), ImapError> {
+        if uids.is_empty() {
+            return Ok(());
+        }
+        let folder = self.folder(d);
+        self.ensure_folder(&folder).await?;
+        let set = uid_set(uids);
+        let label = self.label.clone();
+        if self.can_move {
+            return timed(&label, "UID MOVE", self.session.uid_mv(&set, &folder)).await;
+        }
+        timed(&label, "UID COPY", self.session.uid_copy(&set, &folder)).await?;
+        timed(&label, "UID STORE", async {
+            self.session.uid_store(&set, "+FLAGS.SILENT (\\Deleted)").await?.try_collect::<Vec<_>>().await
+        })
+        .await?;
+        if self.can_uidplus {
+            timed(&label, "UID EXPUNGE", async { self.session.uid_expunge(&set).await?.try_collect::<Vec<_>>().await })
+                .await?;
+        } else {
+            timed(&label, "EXPUNGE", async { self.session.expunge().await?.try_collect::<Vec<_>>().await }).await?;
+        }
+        Ok(())
+    }
+
+    /// Waits for new mail with IDLE for at most `max` (capped at 25
+    /// minutes, inside RFC 2177's 29), or until `stop` resolves. Returns the
+    /// source, ready for commands again.
+    pub async fn idle(
+        self,
+        max: Duration,
+        stop: impl std::future::Future<Output = ()>,
+    ) -> Result<(ImapSource, bool), ImapError> {
+        let ImapSource { session, config, label, uid_validity, can_move, can_uidplus, can_idle, delimiter, created } =
+            self;
+        let max = max.min(Duration::from_secs(25 * 60));
+        // Mail that arrived after our last search is announced as untagged
+        // EXISTS in the answer to some later command, possibly to IDLE
+        // itself before its continuation; async-imap files those in this
+        // channel rather than waking the wait. Look there before sleeping.
+        let unsolicited = session.unsolicited_responses.clone();
+        let mut handle = session.idle();
+        timed(&label, "IDLE", handle.init()).await?;
+        let mut pending_mail = false;
+        while let Ok(r) = unsolicited.try_recv() {
+            pending_mail |= matches!(
+                r,
+                async_imap::types::UnsolicitedResponse::Exists(_) | async_imap::types::UnsolicitedResponse::Recent(_)
+            );
+        }
+        let stopped;
+        if pending_mail {
+            debug!("idle: mail arrived meanwhile");
+            stopped = false;
+        } else {
+            let (wait, interrupt) = handle.wait_with_timeout(max);
+            // The server's keepalives reset async-imap's own timer, so an
+            // outer deadline guarantees IDLE is renewed in time.
+            tokio::select! {
+                r = tokio::time::timeout(max + Duration::from_secs(5), wait) => {
+                    stopped = false;
+                    match r {
+                        Ok(Ok(IdleResponse::NewData(_))) => debug!("idle: new data"),
+                        Ok(Ok(_)) | Err(_) => debug!("idle: timeout"),
+                        Ok(Err(e)) => return Err(ImapError::Protocol { server: label, message: format!("IDLE: {e}") }),
+                    }
+                }
+                _ = stop => {
+                    stopped = true;
+                    drop(interrupt);
+                }
+            }
+        }
+        let session = timed(&label, "DONE", handle.done()).await?;
+        let source =
+            ImapSource { session, config, label, uid_validity, can_move, can_uidplus, can_idle, delimiter, created };
+        Ok((source, stopped))
+    }
+
+    /// Says goodbye.
+    pub async fn logout(mut self) {
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.session.logout()).await;
+    }
+}
+
+async fn greeting(client: &mut async_imap::Client<MailStream>, label: &str) -> Result<(), ImapError> {
+    match tokio::time::timeout(COMMAND_TIMEOUT, client.read_response()).await {
+        Ok(Ok(Some(_))) => Ok(()),
+        Ok(Ok(None)) => Err(ImapError::Connect { server: label.into(), message: "closed before the greeting".into() }),
+        Ok(Err(e)) => Err(ImapError::Connect { server: label.into(), message: format!("greeting: {e}") }),
+        Err(_) => Err(ImapError::Connect { server: label.into(), message: "no greeting".into() }),
+    }
+}
+
+/// `1,3,5:9` for a sorted list of UIDs.
+fn uid_set(uids: &[u32]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < uids.len() {
+        let start = uids[i];
+        let mut end = start;
+        while i + 1 < uids.len() && uids[i + 1] == end + 1 {
+            i += 1;
+            end = uids[i];
+        }
+        parts.push(if start == end { start.to_string() } else { format!("{start}:{end}") });
+        i += 1;
+    }
+    parts.join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uid_sets_compress_runs() {
+        assert_eq!(uid_set(&[1, 2, 3, 5, 7, 8]), "1:3,5,7:8");
+        assert_eq!(uid_set(&[42]), "42");
+    }
+}
