@@ -36,6 +36,9 @@ pub enum DaemonError {
     /// The transport could not be set up.
     #[error(transparent)]
     Transport(#[from] TransportError),
+    /// The signal handlers could not be installed.
+    #[error("cannot listen for SIGTERM/SIGINT: {0}")]
+    Signals(String),
     /// The IMAP source failed.
     #[error(transparent)]
     Imap(#[from] ImapError),
@@ -112,15 +115,16 @@ pub async fn cycle(
 
 /// Runs the daemon until SIGTERM/SIGINT, or one cycle with `once`.
 pub async fn run(config: Config, once: bool) -> Result<(), DaemonError> {
+    let mut shutdown = Shutdown::install()?;
     let mut transport = Transport::from_config(&config.transport)?;
     let source = config.source.clone();
     let engine = Engine::open(config)?;
     info!(store = %engine.store().path().display(), "introbot started");
     match source {
         SourceConfig::Maildir { path, poll_interval } => {
-            run_maildir(&engine, &Maildir::open(&path)?, &mut transport, poll_interval, once).await
+            run_maildir(&engine, &Maildir::open(&path)?, &mut transport, poll_interval, once, &mut shutdown).await
         }
-        SourceConfig::Imap(imap) => run_imap(&engine, &imap, &mut transport, once).await,
+        SourceConfig::Imap(imap) => run_imap(&engine, &imap, &mut transport, once, &mut shutdown).await,
     }
 }
 
@@ -130,8 +134,8 @@ async fn run_maildir(
     transport: &mut Transport,
     poll: Duration,
     once: bool,
+    shutdown: &mut Shutdown,
 ) -> Result<(), DaemonError> {
-    let mut shutdown = std::pin::pin!(shutdown_signal());
     loop {
         let report = cycle(engine, maildir, transport, Timestamp::now()).await?;
         log_cycle(engine, &report, once);
@@ -140,7 +144,7 @@ async fn run_maildir(
         }
         tokio::select! {
             _ = tokio::time::sleep(next_wake(engine, poll)) => {}
-            _ = &mut shutdown => {
+            _ = shutdown.requested() => {
                 info!("stopping");
                 engine.store().flush().map_err(EngineError::from)?;
                 return Ok(());
@@ -219,8 +223,8 @@ async fn run_imap(
     imap: &ImapConfig,
     transport: &mut Transport,
     once: bool,
+    shutdown: &mut Shutdown,
 ) -> Result<(), DaemonError> {
-    let mut shutdown = std::pin::pin!(shutdown_signal());
     let mut source: Option<ImapSource> = None;
     let mut failures = 0u32;
     loop {
@@ -239,7 +243,7 @@ async fn run_imap(
                     warn!(attempt = failures, ?wait, "{e}; reconnecting");
                     tokio::select! {
                         _ = tokio::time::sleep(wait) => continue,
-                        _ = &mut shutdown => return stop(engine, None).await,
+                        _ = shutdown.requested() => return stop(engine, None).await,
                     }
                 }
             },
@@ -266,7 +270,7 @@ async fn run_imap(
         let idle = current.uses_idle();
         let wait = next_wake(engine, if idle { Duration::from_secs(25 * 60) } else { imap.poll_interval });
         if idle {
-            match current.idle(wait, &mut shutdown).await {
+            match current.idle(wait, shutdown.requested()).await {
                 Ok((s, false)) => source = Some(s),
                 Ok((s, true)) => return stop(engine, Some(s)).await,
                 Err(e) => warn!("{e}; reconnecting"),
@@ -274,7 +278,7 @@ async fn run_imap(
         } else {
             tokio::select! {
                 _ = tokio::time::sleep(wait) => source = Some(current),
-                _ = &mut shutdown => return stop(engine, Some(current)).await,
+                _ = shutdown.requested() => return stop(engine, Some(current)).await,
             }
         }
     }
@@ -304,24 +308,29 @@ fn next_wake(engine: &Engine, poll: Duration) -> Duration {
         .max(Duration::from_millis(50))
 }
 
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
+/// SIGTERM and SIGINT, listened for from the moment the daemon starts: a
+/// signal that arrives mid-cycle is noticed once the cycle is done, instead
+/// of killing the process halfway.
+struct Shutdown {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Shutdown {
+    fn install() -> Result<Shutdown, DaemonError> {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
+        let io = |e: std::io::Error| DaemonError::Signals(e.to_string());
+        Ok(Shutdown {
+            term: signal(SignalKind::terminate()).map_err(io)?,
+            int: signal(SignalKind::interrupt()).map_err(io)?,
+        })
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    /// Resolves when a stop was asked for (cancel-safe).
+    async fn requested(&mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
     }
 }

@@ -36,10 +36,13 @@ impl Sendmail {
             .spawn()
             .map_err(|e| SendError::Transient(format!("cannot run {}: {e}", self.command.display())))?;
         if let Some(mut stdin) = child.stdin.take() {
-            stdin
-                .write_all(&email.bytes)
-                .await
-                .map_err(|e| SendError::Transient(format!("writing to {}: {e}", self.command.display())))?;
+            // A sendmail that refuses a recipient may exit before reading the
+            // message; then its exit status, not the broken pipe, says why.
+            if let Err(e) = stdin.write_all(&email.bytes).await
+                && e.kind() != std::io::ErrorKind::BrokenPipe
+            {
+                return Err(SendError::Transient(format!("writing to {}: {e}", self.command.display())));
+            }
         }
         let out = child
             .wait_with_output()
