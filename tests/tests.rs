@@ -3,6 +3,8 @@
 
 mod cli;
 mod demo;
+#[path = "support/mailstack.rs"]
+mod mailstack;
 mod real_mail;
 
 use std::path::{Path, PathBuf};

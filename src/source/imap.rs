@@ -267,6 +267,9 @@ impl ImapSource {
             Some(uid) => format!("UID {}:*", uid.saturating_add(1)),
             None => "ALL".to_owned(),
         };
+        // NOOP is IMAP's "anything new?": Dovecot, for one, brings the
+        // session's view of the mailbox up to date on it, not on SEARCH.
+        timed(&self.label, "NOOP", self.session.noop()).await?;
         let found = timed(&self.label, "UID SEARCH", self.session.uid_search(&query)).await?;
         // `n:*` always matches the highest UID, even when it is below n.
         let mut uids: Vec<u32> = found.into_iter().filter(|u| after.is_none_or(|a| *u > a)).collect();

@@ -1,0 +1,268 @@
+//! Through the real mail stack (Dovecot + Postfix on loopback): how long
+//! from Postfix accepting the second "yes" until the introduction is in both
+//! inboxes, with IDLE and with polling at the default interval; and 500
+//! intros end to end, with the daemon's peak RSS.
+//!
+//! Run: `cargo bench --bench mailstack` (starts the stack if
+//! `MAILSTACK_DIR` is not set; needs root and apt the first time).
+//! LATENCY_INTROS and THROUGHPUT_INTROS change the sizes (50 and 500).
+
+#[path = "../tests/support/mailstack.rs"]
+mod mailstack;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use futures_util::TryStreamExt;
+use introbot::source::imap::MailStream;
+use mailstack::*;
+
+/// The account set the tests leave alone.
+const SET: u32 = 8;
+
+fn size(var: &str, default: usize) -> usize {
+    std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn request_for(acc: &Accounts, i: usize, run: &str) -> String {
+    format!(
+        "From: Connie Connector <{c}>\r\nTo: {bot}\r\nSubject: Fwd: Intro: Alice{i} Able <> Bob{i} Busy\r\nMessage-ID: <{run}-req-{i}@example.test>\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nBob{i} Busy <{bob}>\r\n\r\n---------- Forwarded message ---------\r\n\
+         From: Alice{i} Able <{alice}>\r\nSubject: Intro: Alice{i} <> Bob{i}\r\nTo: {c}\r\n\r\nHi, I'd love to meet Bob{i}.\r\n",
+        c = acc.addr("connector"),
+        bot = acc.addr("bot"),
+        bob = acc.addr("bob"),
+        alice = acc.addr("alice"),
+    )
+}
+
+/// A logged-in IMAP session for one person, for cheap repeated looks.
+struct Mailbox {
+    session: async_imap::Session<MailStream>,
+}
+
+impl Mailbox {
+    async fn open(user: &str) -> Mailbox {
+        let s = stack();
+        let tcp = tokio::net::TcpStream::connect((s.host.as_str(), s.imap_port)).await.expect("imap reachable");
+        let mut client = async_imap::Client::new(MailStream::Plain(tcp));
+        client.read_response().await.expect("greeting");
+        let session = client.login(user, &s.password).await.map_err(|(e, _)| e).expect("login");
+        Mailbox { session }
+    }
+
+    async fn count(&mut self) -> u32 {
+        self.session.status("INBOX", "(MESSAGES)").await.expect("STATUS").exists
+    }
+
+    /// (UID, subject, Reply-To address, Message-ID) of every message.
+    async fn headers(&mut self) -> Vec<(u32, String, String, String)> {
+        self.session.select("INBOX").await.expect("SELECT");
+        let fetches: Vec<async_imap::types::Fetch> = self
+            .session
+            .uid_fetch("1:*", "(UID BODY.PEEK[HEADER.FIELDS (SUBJECT REPLY-TO MESSAGE-ID)])")
+            .await
+            .expect("FETCH")
+            .try_collect()
+            .await
+            .expect("FETCH");
+        fetches
+            .iter()
+            .filter_map(|f| {
+                let msg = mail_parser::MessageParser::default().parse(f.header()?)?;
+                let reply_to = msg.reply_to().and_then(|a| a.first()).and_then(|a| a.address()).unwrap_or_default();
+                Some((
+                    f.uid?,
+                    msg.subject().unwrap_or_default().to_owned(),
+                    reply_to.to_owned(),
+                    msg.message_id().unwrap_or_default().to_owned(),
+                ))
+            })
+            .collect()
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+fn yes(from: &str, to: &str, subject: &str, parent: &str, id: &str) -> String {
+    format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: Re: {subject}\r\nMessage-ID: <{id}>\r\nIn-Reply-To: <{parent}>\r\n\r\nYes, happy to!\r\n"
+    )
+}
+
+/// Creates `n` intros and has Alice say yes to each; returns, per intro,
+/// what Bob needs to answer: (reply address, subject, parent id).
+fn prepared_intros(
+    acc: &Accounts,
+    n: usize,
+    run: &str,
+    rt: &tokio::runtime::Runtime,
+    bot: &Bot,
+) -> Vec<(String, String, String)> {
+    let (alice_addr, bob_addr) = (acc.addr("alice"), acc.addr("bob"));
+    for i in 0..n {
+        send_raw(&acc.addr("connector"), &acc.addr("bot"), &request_for(acc, i, run));
+    }
+    rt.block_on(async {
+        let mut alice = Mailbox::open(&alice_addr).await;
+        let mut bob = Mailbox::open(&bob_addr).await;
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while (alice.count().await as usize) < n || (bob.count().await as usize) < n {
+            assert!(Instant::now() < deadline, "consent notes did not all arrive\n{}", bot.log());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        for (_, subject, reply_to, id) in alice.headers().await {
+            send(&alice_addr, &reply_to, &yes(&alice_addr, &reply_to, &subject, &id, &format!("{run}-a-{id}"))).await;
+        }
+        let mut by_intro: Vec<(String, String, String)> =
+            bob.headers().await.into_iter().map(|(_, subject, reply_to, id)| (reply_to, subject, id)).collect();
+        by_intro.sort_by_key(|(_, subject, _)| subject.clone());
+        by_intro
+    })
+}
+
+/// Sends Bob's yes for each intro at `send_at` offsets and measures the
+/// time until the introduction is in both inboxes.
+fn measure(
+    acc: &Accounts,
+    bobs: &[(String, String, String)],
+    spacing: Duration,
+    run: &str,
+    rt: &tokio::runtime::Runtime,
+) -> Vec<f64> {
+    let (alice_addr, bob_addr) = (acc.addr("alice"), acc.addr("bob"));
+    rt.block_on(async {
+        let mut alice = Mailbox::open(&alice_addr).await;
+        let mut bob = Mailbox::open(&bob_addr).await;
+        let mut latencies = Vec::new();
+        if spacing.is_zero() {
+            // One at a time: the next yes only after the last introduction.
+            for (reply_to, subject, parent) in bobs {
+                let (a0, b0) = (alice.count().await, bob.count().await);
+                send(&bob_addr, reply_to, &yes(&bob_addr, reply_to, subject, parent, &format!("{run}-b-{parent}")))
+                    .await;
+                let t0 = Instant::now();
+                while alice.count().await <= a0 || bob.count().await <= b0 {
+                    assert!(t0.elapsed() < Duration::from_secs(120), "no introduction");
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                latencies.push(t0.elapsed().as_secs_f64());
+            }
+        } else {
+            // Spread over a poll interval, then watch for the introductions.
+            let mut sent_at: HashMap<String, Instant> = HashMap::new();
+            for (reply_to, subject, parent) in bobs {
+                send(&bob_addr, reply_to, &yes(&bob_addr, reply_to, subject, parent, &format!("{run}-b-{parent}")))
+                    .await;
+                let pair = subject.split("meet ").nth(1).unwrap_or_default().trim_end_matches('?').to_owned();
+                sent_at.insert(pair, Instant::now());
+                tokio::time::sleep(spacing).await;
+            }
+            let mut seen: HashMap<String, Instant> = HashMap::new();
+            let deadline = Instant::now() + Duration::from_secs(300);
+            while seen.len() < bobs.len() && Instant::now() < deadline {
+                for (_, subject, _, _) in alice.headers().await {
+                    // "Alice7 Able <> Bob7 Busy"
+                    if let Some((a, _)) = subject.split_once(" <> ") {
+                        seen.entry(a.to_owned()).or_insert_with(Instant::now);
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            for (pair, t0) in &sent_at {
+                if let Some(t1) = seen.get(pair) {
+                    latencies.push(t1.duration_since(*t0).as_secs_f64());
+                }
+            }
+            assert_eq!(latencies.len(), bobs.len(), "every introduction arrived");
+        }
+        latencies.sort_by(f64::total_cmp);
+        latencies
+    })
+}
+
+fn peak_rss_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn main() {
+    let acc = Accounts { n: SET };
+    let rt = runtime();
+    let latency_n = size("LATENCY_INTROS", 50);
+    let throughput_n = size("THROUGHPUT_INTROS", 500);
+    println!("| measure | value |");
+    println!("| --- | --- |");
+
+    let phases = std::env::var("BENCH_PHASES").unwrap_or_else(|_| "idle,poll,bulk".into());
+
+    // IDLE.
+    if phases.contains("idle") {
+        reset(&acc);
+        let bot = start_bot(&acc, "");
+        let bobs = prepared_intros(&acc, latency_n, "idle", &rt, &bot);
+        std::thread::sleep(Duration::from_secs(2));
+        let l = measure(&acc, &bobs, Duration::ZERO, "idle", &rt);
+        println!(
+            "| yes → introduction in both inboxes, IDLE, {latency_n} intros one at a time | p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms |",
+            percentile(&l, 0.5) * 1e3,
+            percentile(&l, 0.95) * 1e3,
+            l[l.len() - 1] * 1e3
+        );
+        drop(bot);
+    }
+
+    // Polling at the default interval (60 s): yeses spread over one interval.
+    if phases.contains("poll") {
+        reset(&acc);
+        let bot = start_bot_with(&acc, "", false, None);
+        let bobs = prepared_intros(&acc, latency_n, "poll", &rt, &bot);
+        std::thread::sleep(Duration::from_secs(62));
+        let l = measure(&acc, &bobs, Duration::from_secs_f64(60.0 / latency_n as f64), "poll", &rt);
+        println!(
+            "| yes → introduction in both inboxes, polling every 60 s, {latency_n} intros spread over a minute | p50 {:.1} s, p95 {:.1} s, max {:.1} s |",
+            percentile(&l, 0.5),
+            percentile(&l, 0.95),
+            l[l.len() - 1]
+        );
+        drop(bot);
+    }
+
+    // Throughput.
+    if phases.contains("bulk") {
+        reset(&acc);
+        let bot = start_bot(&acc, "");
+        let start = Instant::now();
+        let bobs = prepared_intros(&acc, throughput_n, "bulk", &rt, &bot);
+        let bob_addr = acc.addr("bob");
+        for (reply_to, subject, parent) in &bobs {
+            send_raw(&bob_addr, reply_to, &yes(&bob_addr, reply_to, subject, parent, &format!("bulk-b-{parent}")));
+        }
+        rt.block_on(async {
+            let mut alice = Mailbox::open(&acc.addr("alice")).await;
+            let mut connector = Mailbox::open(&acc.addr("connector")).await;
+            let deadline = Instant::now() + Duration::from_secs(600);
+            // Alice: consent notes and introductions; the connector: acks and outcomes.
+            while (alice.count().await as usize) < 2 * throughput_n
+                || (connector.count().await as usize) < 2 * throughput_n
+            {
+                assert!(Instant::now() < deadline, "not all intros finished");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        });
+        let secs = start.elapsed().as_secs_f64();
+        println!(
+            "| {throughput_n} intros end to end (request, 2 consent notes, 2 yeses, introduction, connector told) | {secs:.1} s, {:.0} intros/min |",
+            throughput_n as f64 / secs * 60.0
+        );
+        println!("| daemon peak RSS over all of it | {:.1} MB |", peak_rss_mb(bot.child.id()));
+    }
+}

@@ -1,0 +1,281 @@
+//! The people's side of the real mail stack, shared by the end-to-end tests
+//! and the benchmarks: find (or start) the stack, run the daemon against
+//! one account set, send mail as a person over SMTP and read a person's
+//! inbox over IMAP.
+
+// Shared by the test binary and the benchmarks; each uses part of it.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use futures_util::TryStreamExt;
+use introbot::source::imap::MailStream;
+use lettre::address::Envelope;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+
+/// Test sets; scripts/test creates the same accounts as `all_users`.
+pub(crate) const SETS: u32 = 8;
+
+/// The user names the stack needs for these tests.
+pub(crate) fn all_users() -> String {
+    let mut users = vec!["bot".to_owned(), "connector".into(), "alice".into(), "bob".into(), "carol".into()];
+    for n in 1..=SETS {
+        for who in ["bot", "connector", "alice", "bob"] {
+            users.push(format!("{who}{n}"));
+        }
+    }
+    users.join(" ")
+}
+
+pub(crate) struct Stack {
+    pub(crate) dir: PathBuf,
+    pub(crate) host: String,
+    pub(crate) imap_port: u16,
+    pub(crate) mx_port: u16,
+    pub(crate) submission_port: u16,
+    pub(crate) password: String,
+}
+
+pub(crate) fn env_or(key: &str, default: &str) -> String {
+    std::env::var(key).unwrap_or_else(|_| default.to_owned())
+}
+
+/// The running stack: from the environment `scripts/test` exports, or
+/// started here (needs root and apt the first time).
+pub(crate) fn stack() -> &'static Stack {
+    static STACK: OnceLock<Stack> = OnceLock::new();
+    STACK.get_or_init(|| {
+        let dir = match std::env::var("MAILSTACK_DIR") {
+            Ok(d) => PathBuf::from(d),
+            Err(_) => {
+                let dir = PathBuf::from("/tmp/introbot-mailstack");
+                let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/mailstack/start.sh");
+                let out = std::process::Command::new("bash")
+                    .arg(&script)
+                    .arg(&dir)
+                    .env("MAILSTACK_USERS", all_users())
+                    .stdin(Stdio::null())
+                    .output()
+                    .expect("bash runs");
+                assert!(
+                    out.status.success(),
+                    "could not start the mail stack: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                dir
+            }
+        };
+        let port = |k: &str, d: &str| env_or(k, d).parse().expect("a port number");
+        Stack {
+            host: env_or("MAILSTACK_HOST", "127.0.0.1"),
+            imap_port: port("MAILSTACK_IMAP_PORT", "3143"),
+            mx_port: port("MAILSTACK_SMTP_PORT", "2525"),
+            submission_port: port("MAILSTACK_SUBMISSION_PORT", "2587"),
+            password: env_or("MAILSTACK_PASSWORD", "secret"),
+            dir,
+        }
+    })
+}
+
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime")
+}
+
+/// One test's accounts.
+pub(crate) struct Accounts {
+    pub(crate) n: u32,
+}
+
+impl Accounts {
+    pub(crate) fn addr(&self, who: &str) -> String {
+        format!("{who}{}@example.test", self.n)
+    }
+}
+
+/// The daemon under test, killed when dropped.
+pub(crate) struct Bot {
+    pub(crate) child: Child,
+    pub(crate) dir: tempfile::TempDir,
+}
+
+impl Drop for Bot {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub(crate) fn config(acc: &Accounts, timing: &str) -> String {
+    config_with(acc, timing, true, Some("5s"))
+}
+
+/// The daemon's config for one account set; `poll` `None` keeps the default.
+pub(crate) fn config_with(acc: &Accounts, timing: &str, idle: bool, poll: Option<&str>) -> String {
+    let s = stack();
+    let poll = poll.map(|p| format!("poll_interval = \"{p}\"\n")).unwrap_or_default();
+    format!(
+        "[bot]\naddress = \"{bot}\"\nname = \"Intro Bot\"\ndata_dir = \"state\"\n[connectors]\nallow = [\"{connector}\"]\n\
+         [imap]\nhost = \"{host}\"\nport = {imap}\nsecurity = \"plain\"\nusername = \"{bot}\"\npassword_env = \"MAILSTACK_PASSWORD\"\nidle = {idle}\n{poll}\
+         [smtp]\nhost = \"{host}\"\nport = {sub}\nsecurity = \"plain\"\nusername = \"{bot}\"\npassword_env = \"MAILSTACK_PASSWORD\"\n\
+         [timing]\nbackoff_max = \"2s\"\n{timing}\n",
+        bot = acc.addr("bot"),
+        connector = acc.addr("connector"),
+        host = s.host,
+        imap = s.imap_port,
+        sub = s.submission_port,
+    )
+}
+
+pub(crate) fn start_bot(acc: &Accounts, timing: &str) -> Bot {
+    start_bot_with(acc, timing, true, Some("5s"))
+}
+
+/// Starts the daemon with IDLE on or off and a poll interval.
+pub(crate) fn start_bot_with(acc: &Accounts, timing: &str, idle: bool, poll: Option<&str>) -> Bot {
+    // A daemon left over from an aborted earlier run would steal this set's
+    // mail: end it first.
+    let pidfile = stack().dir.join(format!("test-bot{}.pid", acc.n));
+    if let Ok(pid) = std::fs::read_to_string(&pidfile) {
+        let _ = std::process::Command::new("kill").arg(pid.trim()).status();
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("introbot.toml"), config_with(acc, timing, idle, poll)).expect("config");
+    let log = std::fs::File::create(dir.path().join("introbot.log")).expect("log file");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_introbot"))
+        .args(["run", "--config", "introbot.toml"])
+        .current_dir(dir.path())
+        .env("MAILSTACK_PASSWORD", &stack().password)
+        .env("RUST_LOG", std::env::var("INTROBOT_TEST_LOG").unwrap_or_else(|_| "introbot=debug".into()))
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("introbot starts");
+    std::fs::write(&pidfile, child.id().to_string()).expect("pidfile");
+    Bot { child, dir }
+}
+
+impl Bot {
+    pub(crate) fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("introbot.log")).unwrap_or_default()
+    }
+}
+
+/// Empties the test's mailboxes, so a rerun starts clean.
+pub(crate) fn reset(acc: &Accounts) {
+    let s = stack();
+    let conf = s.dir.join("dovecot/dovecot.conf");
+    for who in ["bot", "connector", "alice", "bob"] {
+        let user = acc.addr(who);
+        let out = std::process::Command::new("doveadm")
+            .args(["-c", conf.to_str().expect("utf-8"), "expunge", "-u", &user, "mailbox", "*", "all"])
+            .output()
+            .expect("doveadm runs");
+        assert!(out.status.success(), "doveadm expunge for {user}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+/// Sends a raw message as a person, through the stack's MX port.
+pub(crate) fn send_raw(from: &str, to: &str, raw: &str) {
+    runtime().block_on(send(from, to, raw));
+}
+
+/// Sends a raw message as a person, from async code.
+pub(crate) async fn send(from: &str, to: &str, raw: &str) {
+    let s = stack();
+    let envelope = Envelope::new(Some(from.parse().expect("from")), vec![to.parse().expect("to")]).expect("envelope");
+    // Built inside the runtime: lettre's connection pool spawns a task.
+    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(s.host.clone()).port(s.mx_port).build();
+    transport.send_raw(&envelope, raw.as_bytes()).await.expect("the MX accepts");
+}
+
+/// A message in a person's inbox.
+#[derive(Debug, Clone)]
+pub(crate) struct Received {
+    pub(crate) from: String,
+    pub(crate) to: Vec<String>,
+    pub(crate) cc: Vec<String>,
+    pub(crate) reply_to: Vec<String>,
+    pub(crate) subject: String,
+    pub(crate) message_id: String,
+    pub(crate) text: String,
+    pub(crate) raw: String,
+}
+
+pub(crate) async fn fetch_inbox(user: &str) -> Result<Vec<Received>, String> {
+    let s = stack();
+    let tcp = tokio::net::TcpStream::connect((s.host.as_str(), s.imap_port)).await.map_err(|e| e.to_string())?;
+    let mut client = async_imap::Client::new(MailStream::Plain(tcp));
+    client.read_response().await.map_err(|e| e.to_string())?;
+    let mut session = client.login(user, &s.password).await.map_err(|(e, _)| e.to_string())?;
+    session.select("INBOX").await.map_err(|e| e.to_string())?;
+    let fetches: Vec<async_imap::types::Fetch> = session
+        .fetch("1:*", "(BODY.PEEK[])")
+        .await
+        .map_err(|e| e.to_string())?
+        .try_collect()
+        .await
+        .map_err(|e| e.to_string())?;
+    let _ = session.logout().await;
+    let addrs = |a: Option<&mail_parser::Address<'_>>| -> Vec<String> {
+        a.map(|a| a.iter().filter_map(|x| x.address().map(str::to_owned)).collect()).unwrap_or_default()
+    };
+    Ok(fetches
+        .iter()
+        .filter_map(|f| f.body())
+        .filter_map(|raw| {
+            let msg = mail_parser::MessageParser::default().parse(raw)?;
+            Some(Received {
+                from: addrs(msg.from()).join(","),
+                to: addrs(msg.to()),
+                cc: addrs(msg.cc()),
+                reply_to: addrs(msg.reply_to()),
+                subject: msg.subject().unwrap_or_default().to_owned(),
+                message_id: msg.message_id().unwrap_or_default().to_owned(),
+                text: msg.body_text(0).unwrap_or_default().into_owned(),
+                raw: String::from_utf8_lossy(raw).into_owned(),
+            })
+        })
+        .collect())
+}
+
+/// A person's inbox once it holds at least `n` messages (or the timeout).
+pub(crate) fn inbox(user: &str, n: usize, timeout: Duration) -> Vec<Received> {
+    let rt = runtime();
+    let deadline = Instant::now() + timeout;
+    loop {
+        // The server may be restarting: keep trying until the deadline.
+        let got = rt.block_on(fetch_inbox(user)).unwrap_or_default();
+        if got.len() >= n || Instant::now() >= deadline {
+            return got;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+pub(crate) fn request(acc: &Accounts, id: &str) -> String {
+    format!(
+        "From: Connie Connector <{c}>\r\nTo: Intro Bot <{bot}>\r\nSubject: Fwd: Intro: Alice Able <> Bob Busy\r\nMessage-ID: <{id}>\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nBob is great: Bob Busy <{bob}>\r\n\r\n---------- Forwarded message ---------\r\n\
+         From: Alice Able <{alice}>\r\nSubject: Intro: Alice Able <> Bob Busy\r\nTo: {c}\r\n\r\nHi! I'd love 20 minutes with Bob about IMAP.\r\n",
+        c = acc.addr("connector"),
+        bot = acc.addr("bot"),
+        bob = acc.addr("bob"),
+        alice = acc.addr("alice"),
+    )
+}
+
+/// A person answers a message they received, the way a mail client does.
+pub(crate) fn answer(from: &str, to_msg: &Received, id: &str, text: &str) {
+    let to = to_msg.reply_to.first().cloned().unwrap_or_else(|| to_msg.from.clone());
+    let raw = format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: Re: {subject}\r\nMessage-ID: <{id}>\r\nIn-Reply-To: <{parent}>\r\nReferences: <{parent}>\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n\r\nOn Mon, 30 Nov 2026 at 09:00, Intro Bot <{to}> wrote:\r\n> {quoted}\r\n",
+        subject = to_msg.subject,
+        parent = to_msg.message_id,
+        quoted = to_msg.text.lines().next().unwrap_or_default(),
+    );
+    send_raw(from, &to, &raw);
+}
