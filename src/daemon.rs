@@ -59,6 +59,31 @@ pub struct CycleReport {
     pub outbox: DrainReport,
 }
 
+/// Handles one inbound message and counts it; returns where to file it.
+fn handle_one(
+    engine: &Engine,
+    raw: &[u8],
+    now: Timestamp,
+    report: &mut CycleReport,
+) -> Result<Disposition, DaemonError> {
+    let disposition = match engine.handle_inbound(raw, now) {
+        Ok(h) => h.disposition,
+        Err(EngineError::Compose(e)) => {
+            // One unusable message (say, an address lettre refuses) must not
+            // hold up the rest of the inbox.
+            error!("cannot compose a reply: {e}; filed as failed");
+            Disposition::Failed
+        }
+        Err(e) => return Err(e.into()),
+    };
+    match disposition {
+        Disposition::Processed => report.processed += 1,
+        Disposition::Ignored => report.ignored += 1,
+        Disposition::Failed => report.failed += 1,
+    }
+    Ok(disposition)
+}
+
 /// Handles everything waiting in a Maildir, in batches.
 pub fn take_inbox(engine: &Engine, maildir: &Maildir, now: Timestamp) -> Result<CycleReport, DaemonError> {
     let mut report = CycleReport::default();
@@ -74,22 +99,9 @@ pub fn take_inbox(engine: &Engine, maildir: &Maildir, now: Timestamp) -> Result<
                     continue;
                 }
             };
-            let disposition = match engine.handle_inbound(&raw, now) {
-                Ok(h) => h.disposition,
-                Err(EngineError::Compose(e)) => {
-                    // One unusable message (say, an address lettre refuses)
-                    // must not hold up the rest of the inbox.
-                    error!(file = %p.path.display(), "cannot compose a reply: {e}; filed as failed");
-                    Disposition::Failed
-                }
-                Err(e) => return Err(e.into()),
-            };
-            match disposition {
-                Disposition::Processed => report.processed += 1,
-                Disposition::Ignored => report.ignored += 1,
-                Disposition::Failed => report.failed += 1,
-            }
-            done.push((p, disposition));
+            let span = tracing::info_span!("maildir", file = %p.path.display());
+            let _enter = span.enter();
+            done.push((p, handle_one(engine, &raw, now, &mut report)?));
         }
         engine.store().flush().map_err(EngineError::from)?;
         for (p, d) in done {
@@ -191,19 +203,7 @@ pub async fn take_imap(
         for msg in &batch {
             let span = tracing::info_span!("imap", uid = msg.uid);
             let _enter = span.enter();
-            let d = match engine.handle_inbound(&msg.raw, now) {
-                Ok(h) => h.disposition,
-                Err(EngineError::Compose(e)) => {
-                    error!("cannot compose a reply: {e}; filed as failed");
-                    Disposition::Failed
-                }
-                Err(e) => return Err(e.into()),
-            };
-            match d {
-                Disposition::Processed => report.processed += 1,
-                Disposition::Ignored => report.ignored += 1,
-                Disposition::Failed => report.failed += 1,
-            }
+            let d = handle_one(engine, &msg.raw, now, &mut report)?;
             if let Some((_, uids)) = filed.iter_mut().find(|(x, _)| *x == d) {
                 uids.push(msg.uid);
             }

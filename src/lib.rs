@@ -9,6 +9,7 @@
 //!   their decisions, automatic mail (out-of-office, bounces). Pure too.
 //! - [`compose`] — turning effects into RFC 5322 messages with the
 //!   templates: text and HTML, threading headers, reply tokens.
+//! - [`tokens`] — intro ids and reply tokens from the OS CSPRNG.
 //! - [`store`] — sled: intros, indexes, timers, suppression list and the
 //!   outbox, with a state change and its emails committed together.
 //! - [`source`] — where mail comes from (a Maildir, IMAP).
@@ -17,6 +18,8 @@
 //!   commit; then drain the outbox.
 //! - [`daemon`] — the long-running loop and `run --once`.
 //! - [`config`] — the TOML file, validated.
+//! - [`check`], [`report`], [`demo`] — the `check`, `list`/`show` and
+//!   `demo` commands; `src/main.rs` only parses arguments and dispatches.
 
 pub mod check;
 pub mod compose;
@@ -24,7 +27,6 @@ pub mod config;
 pub mod core;
 pub mod daemon;
 pub mod demo;
-
 pub mod engine;
 pub mod mail;
 pub mod report;

@@ -27,6 +27,15 @@ fn setup() -> tempfile::TempDir {
     dir
 }
 
+fn spawn_daemon(dir: &Path) -> std::process::Child {
+    introbot()
+        .args(["run", "--config", "introbot.toml"])
+        .current_dir(dir)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("daemon starts")
+}
+
 fn deliver(dir: &Path, name: &str, raw: &str) {
     std::fs::write(dir.join("inbox/new").join(name), raw).expect("deliver");
 }
@@ -102,12 +111,7 @@ fn check_reports_each_part() {
 #[test]
 fn a_second_process_is_told_the_daemon_holds_the_store() {
     let dir = setup();
-    let mut daemon = introbot()
-        .args(["run", "--config", "introbot.toml"])
-        .current_dir(dir.path())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("daemon starts");
+    let mut daemon = spawn_daemon(dir.path());
     // Wait until the daemon has opened the store.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while !dir.path().join("state/db").exists() && std::time::Instant::now() < deadline {
@@ -123,12 +127,7 @@ fn a_second_process_is_told_the_daemon_holds_the_store() {
 #[test]
 fn the_daemon_picks_up_new_mail_and_stops_on_sigterm() {
     let dir = setup();
-    let mut daemon = introbot()
-        .args(["run", "--config", "introbot.toml"])
-        .current_dir(dir.path())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("daemon starts");
+    let mut daemon = spawn_daemon(dir.path());
     deliver(dir.path(), "1.request", REQUEST);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while emails_in(&dir.path().join("sent")).len() < 3 && std::time::Instant::now() < deadline {
