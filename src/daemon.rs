@@ -59,6 +59,20 @@ pub struct CycleReport {
     pub outbox: DrainReport,
 }
 
+/// Tells systemd (when it started us with `Type=notify`) how we are doing;
+/// a no-op otherwise.
+fn notify(state: &[sd_notify::NotifyState<'_>]) {
+    if let Err(e) = sd_notify::notify(state) {
+        warn!("cannot notify systemd: {e}");
+    }
+}
+
+/// The longest the loop may sleep: half the systemd watchdog interval when
+/// there is one, so a ping is never late.
+fn watchdog_cap(wait: Duration) -> Duration {
+    sd_notify::watchdog_enabled().map_or(wait, |w| wait.min(w / 2))
+}
+
 /// Handles one inbound message and counts it; returns where to file it.
 fn handle_one(
     engine: &Engine,
@@ -148,19 +162,17 @@ async fn run_maildir(
     once: bool,
     shutdown: &mut Shutdown,
 ) -> Result<(), DaemonError> {
+    notify(&[sd_notify::NotifyState::Ready, sd_notify::NotifyState::Status("watching the maildir")]);
     loop {
         let report = cycle(engine, maildir, transport, Timestamp::now()).await?;
+        notify(&[sd_notify::NotifyState::Watchdog]);
         log_cycle(engine, &report, once);
         if once {
             return Ok(());
         }
         tokio::select! {
-            _ = tokio::time::sleep(next_wake(engine, poll)) => {}
-            _ = shutdown.requested() => {
-                info!("stopping");
-                engine.store().flush().map_err(EngineError::from)?;
-                return Ok(());
-            }
+            _ = tokio::time::sleep(watchdog_cap(next_wake(engine, poll))) => {}
+            _ = shutdown.requested() => return stop(engine, None).await,
         }
     }
 }
@@ -233,6 +245,9 @@ async fn run_imap(
             None => match ImapSource::connect(imap).await {
                 Ok(s) => {
                     failures = 0;
+                    // Ready once the store is open and a login worked; later
+                    // reconnects only update the status line.
+                    notify(&[sd_notify::NotifyState::Ready, sd_notify::NotifyState::Status("connected")]);
                     s
                 }
                 // Wrong credentials will not fix themselves; --once reports and exits.
@@ -241,6 +256,7 @@ async fn run_imap(
                     failures += 1;
                     let wait = crate::engine::backoff(failures, engine.config().backoff_max);
                     warn!(attempt = failures, ?wait, "{e}; reconnecting");
+                    notify(&[sd_notify::NotifyState::Watchdog, sd_notify::NotifyState::Status("reconnecting to IMAP")]);
                     tokio::select! {
                         _ = tokio::time::sleep(wait) => continue,
                         _ = shutdown.requested() => return stop(engine, None).await,
@@ -260,6 +276,7 @@ async fn run_imap(
         report.timers = engine.fire_due(now)?.len();
         engine.store().flush().map_err(EngineError::from)?;
         report.outbox = engine.drain_outbox(transport, now).await?;
+        notify(&[sd_notify::NotifyState::Watchdog]);
         log_cycle(engine, &report, once);
         if once {
             current.logout().await;
@@ -268,7 +285,8 @@ async fn run_imap(
         // With IDLE the server tells us of new mail; we only wake for our
         // own timers and retries (and renew IDLE well within 29 minutes).
         let idle = current.uses_idle();
-        let wait = next_wake(engine, if idle { Duration::from_secs(25 * 60) } else { imap.poll_interval });
+        let wait =
+            watchdog_cap(next_wake(engine, if idle { Duration::from_secs(25 * 60) } else { imap.poll_interval }));
         if idle {
             match current.idle(wait, shutdown.requested()).await {
                 Ok((s, false)) => source = Some(s),
@@ -286,6 +304,7 @@ async fn run_imap(
 
 async fn stop(engine: &Engine, source: Option<ImapSource>) -> Result<(), DaemonError> {
     info!("stopping");
+    notify(&[sd_notify::NotifyState::Stopping]);
     engine.store().flush().map_err(EngineError::from)?;
     if let Some(s) = source {
         s.logout().await;

@@ -14,8 +14,18 @@ use introbot::engine::Engine;
 #[derive(Parser)]
 #[command(version, about, long_about = None)]
 struct Cli {
+    /// Log format on stderr: `text` for people, `json` (one object per line)
+    /// for log shippers. Filter with RUST_LOG, e.g. `RUST_LOG=introbot=debug`.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -86,22 +96,23 @@ impl ConfigArg {
     }
 }
 
-fn init_logging(default: &str) {
+fn init_logging(default: &str, format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     // journald stamps every line itself.
-    if std::env::var_os("JOURNAL_STREAM").is_some() {
-        builder.without_time().init();
-    } else {
-        builder.init();
+    let journald = std::env::var_os("JOURNAL_STREAM").is_some();
+    match (format, journald) {
+        (LogFormat::Json, _) => builder.json().init(),
+        (LogFormat::Text, true) => builder.without_time().with_ansi(false).init(),
+        (LogFormat::Text, false) => builder.init(),
     }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let quiet = matches!(cli.command, Command::Demo { .. } | Command::List { .. } | Command::Show { .. });
-    init_logging(if quiet { "warn" } else { "info" });
+    let quiet = !matches!(cli.command, Command::Run { .. });
+    init_logging(if quiet { "warn" } else { "info" }, cli.log_format);
     match dispatch(cli.command) {
         Ok(code) => code,
         Err(e) => {

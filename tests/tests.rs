@@ -3,6 +3,7 @@
 
 mod cli;
 mod demo;
+mod deploy;
 #[path = "support/mailstack.rs"]
 mod mailstack;
 mod real_mail;
