@@ -200,16 +200,7 @@ impl Engine {
                             now,
                         );
                     }
-                    match connector_command(&intro, &inbound.text, id) {
-                        Some(event) => self.apply(&intro, &event, id, "connector command", now),
-                        None => self.record(
-                            id,
-                            Disposition::Processed,
-                            Some(intro.id.clone()),
-                            "connector wrote; no command",
-                            now,
-                        ),
-                    }
+                    self.connector_on_intro(&intro, inbound, now)
                 }
             };
         }
@@ -217,6 +208,11 @@ impl Engine {
         let Some(sender) = from.filter(|f| self.config.is_connector(&f.email)) else {
             return self.record(id, Disposition::Ignored, None, "sender is not an allowed connector", now);
         };
+        match parse_command(&inbound.subject).or_else(|| parse_command(&inbound.text)) {
+            Some(Command::Status) => return self.reply_status(sender, inbound, now),
+            Some(Command::Help) => return self.reply_to_connector("help", sender, inbound, minijinja::context! {}, now),
+            _ => {}
+        }
         match mail::parse_request(msg, sender, &self.config.address) {
             Ok(request) => {
                 for person in [&request.requester, &request.target] {
@@ -236,6 +232,103 @@ impl Engine {
             }
             Err(problem) => self.reply_problem(sender, inbound, &problem.to_string(), now),
         }
+    }
+
+    /// The connector wrote on one of their intros (through its token).
+    fn connector_on_intro(&self, intro: &Intro, inbound: &Inbound, now: Timestamp) -> Result<Handled, EngineError> {
+        let id = &inbound.message_id;
+        let connector = &intro.connector;
+        let command = parse_command(&inbound.text);
+        let note = |message: String| minijinja::context! { message => message };
+        match command {
+            None => self.record(id, Disposition::Processed, Some(intro.id.clone()), "connector wrote; no command", now),
+            Some(Command::Status) => self.reply_status(connector, inbound, now),
+            Some(Command::Help) => self.reply_to_connector("help", connector, inbound, minijinja::context! {}, now),
+            Some(_) if intro.state.is_terminal() => {
+                let message = format!(
+                    "This intro ({}) has already ended ({}), so there is nothing left to change.",
+                    intro.title(),
+                    intro.state.as_str().replace('_', " ")
+                );
+                self.reply_to_connector("command_reply", connector, inbound, note(message), now)
+            }
+            Some(Command::Cancel) => {
+                // The outcome email ("cancelled") is the confirmation.
+                let event = Event::CancelRequested { message_id: id.clone() };
+                self.apply(intro, &event, id, "connector command", now)
+            }
+            Some(Command::Decide(decision)) => {
+                let unclear: Vec<Role> =
+                    Role::BOTH.into_iter().filter(|r| intro.party(*r).state == core::PartyState::Unclear).collect();
+                let [role] = unclear.as_slice() else {
+                    let message = format!(
+                        "There is nothing for me to decide on {} right now: I only act on \"yes\" or \"no\" from you when I couldn't read someone's own answer.",
+                        intro.title()
+                    );
+                    return self.reply_to_connector("command_reply", connector, inbound, note(message), now);
+                };
+                let event = Event::ConnectorDecided { role: *role, decision, message_id: id.clone() };
+                let step = core::step(intro, &event, &self.config.policy, now);
+                let mut extra = Vec::new();
+                if !step.intro.state.is_terminal() {
+                    // Not finished yet, so no outcome email: confirm it here.
+                    let who = intro.party(*role).person.display_name().to_owned();
+                    let message = format!(
+                        "Noted: I'll take {who}'s reply as a {}. I'm still waiting for {}, and I'll let you know how it ends.",
+                        decision.as_str(),
+                        intro.party(role.other()).person.display_name()
+                    );
+                    extra.push(self.composer.compose_to_connector(
+                        "command_reply",
+                        connector,
+                        &inbound.subject,
+                        Some(id),
+                        note(message),
+                        now,
+                    )?);
+                }
+                self.commit_step_with(step, Some((id, "connector decided")), extra, now)
+            }
+        }
+    }
+
+    /// `status`: the connector's open intros.
+    fn reply_status(&self, connector: &Person, inbound: &Inbound, now: Timestamp) -> Result<Handled, EngineError> {
+        let open: Vec<minijinja::Value> = self
+            .store
+            .intros(Some(core::IntroState::AwaitingConsent))?
+            .into_iter()
+            .filter(|i| i.connector.has_address(&connector.email))
+            .map(|i| {
+                let waiting: Vec<&str> = i.waiting_for().iter().map(|r| i.party(*r).person.display_name()).collect();
+                let days = now.as_second().saturating_sub(i.created_at.as_second()) / 86_400;
+                minijinja::context! {
+                    id => i.id.as_str(),
+                    title => i.title(),
+                    waiting_for => if waiting.is_empty() { "you".to_owned() } else { waiting.join(" and ") },
+                    age => match days { 0 => "less than a day".to_owned(), 1 => "1 day".to_owned(), n => format!("{n} days") },
+                }
+            })
+            .collect();
+        self.reply_to_connector("status", connector, inbound, minijinja::context! { intros => open }, now)
+    }
+
+    fn reply_to_connector(
+        &self,
+        template: &str,
+        to: &Person,
+        inbound: &Inbound,
+        extra: minijinja::Value,
+        now: Timestamp,
+    ) -> Result<Handled, EngineError> {
+        let email =
+            self.composer.compose_to_connector(template, to, &inbound.subject, Some(&inbound.message_id), extra, now)?;
+        let note = format!("answered the connector: {template}");
+        let processed = Processed { at: now, disposition: Disposition::Processed, intro: None, note: note.clone() };
+        let change =
+            Change { emails: vec![email], processed: Some((inbound.message_id.clone(), processed)), ..Change::default() };
+        self.store.commit(&change, now)?;
+        Ok(Handled { message_id: inbound.message_id.clone(), disposition: Disposition::Processed, intro: None, note })
     }
 
     fn reply_problem(
@@ -310,6 +403,18 @@ impl Engine {
 
     /// Composes a step's emails and commits everything in one transaction.
     fn commit_step(&self, step: Step, inbound: Option<(&str, &str)>, now: Timestamp) -> Result<Handled, EngineError> {
+        self.commit_step_with(step, inbound, Vec::new(), now)
+    }
+
+    /// [`Self::commit_step`] with more emails from the shell in the same
+    /// transaction.
+    fn commit_step_with(
+        &self,
+        step: Step,
+        inbound: Option<(&str, &str)>,
+        extra: Vec<Composed>,
+        now: Timestamp,
+    ) -> Result<Handled, EngineError> {
         let mut emails: Vec<Composed> = Vec::new();
         let mut suppress = Vec::new();
         for effect in &step.effects {
@@ -322,6 +427,7 @@ impl Engine {
                 Effect::Suppress { email } => suppress.push(email.clone()),
             }
         }
+        emails.extend(extra);
         let intro_id = step.intro.id.clone();
         let processed = inbound.map(|(id, note)| {
             (
@@ -492,25 +598,32 @@ pub struct DrainReport {
     pub waiting: usize,
 }
 
-/// What the connector's words on an intro's thread ask for.
-fn connector_command(intro: &Intro, text: &str, message_id: &str) -> Option<Event> {
+/// What a connector's words ask for: the first line decides, so a quoted
+/// history or a signature below changes nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Command {
+    Cancel,
+    /// Yes or no for a party whose reply was unclear.
+    Decide(Decision),
+    Status,
+    Help,
+}
+
+fn parse_command(text: &str) -> Option<Command> {
     let first = text.lines().map(str::trim).find(|l| !l.is_empty())?.to_ascii_lowercase();
-    let first = first.trim_end_matches(['.', '!']);
-    if first == "cancel" || first.starts_with("cancel ") || first == "stop" {
-        return Some(Event::CancelRequested { message_id: message_id.to_owned() });
+    let first = first.trim_end_matches(['.', '!', '?']).trim();
+    match first.split_whitespace().next()? {
+        "cancel" => return Some(Command::Cancel),
+        "status" if first.split_whitespace().count() <= 3 => return Some(Command::Status),
+        "help" if first.split_whitespace().count() <= 3 => return Some(Command::Help),
+        _ => {}
     }
     // The connector decides yes or no for someone else; only the person
     // themselves can ask never to be asked again.
-    let decision = match mail::decide(text) {
-        Decision::Unclear => return None,
-        Decision::Yes => Decision::Yes,
-        Decision::No | Decision::Later | Decision::Stop => Decision::No,
-    };
-    let unclear: Vec<Role> =
-        Role::BOTH.into_iter().filter(|r| intro.party(*r).state == core::PartyState::Unclear).collect();
-    match unclear.as_slice() {
-        [role] => Some(Event::ConnectorDecided { role: *role, decision, message_id: message_id.to_owned() }),
-        _ => None,
+    match mail::decide(first) {
+        Decision::Unclear => None,
+        Decision::Yes => Some(Command::Decide(Decision::Yes)),
+        Decision::No | Decision::Later | Decision::Stop => Some(Command::Decide(Decision::No)),
     }
 }
 

@@ -106,13 +106,11 @@ impl Composer {
         for (intro, out) in samples::all() {
             self.compose(&intro, &out, Timestamp::UNIX_EPOCH)?;
         }
-        self.compose_problem(
-            &Person::new("Carol", "carol@example.com"),
-            "Intro: A <> B",
-            Some("x@y"),
-            "sample",
-            Timestamp::UNIX_EPOCH,
-        )?;
+        let carol = Person::new("Carol", "carol@example.com");
+        self.compose_problem(&carol, "Intro: A <> B", Some("x@y"), "sample", Timestamp::UNIX_EPOCH)?;
+        for (template, extra) in samples::connector_notes() {
+            self.compose_to_connector(template, &carol, "status", Some("x@y"), extra, Timestamp::UNIX_EPOCH)?;
+        }
         Ok(())
     }
 
@@ -224,14 +222,31 @@ impl Composer {
         problem: &str,
         now: Timestamp,
     ) -> Result<Composed, ComposeError> {
+        let extra = minijinja::context! { problem => problem };
+        self.compose_to_connector("request_problem", connector, subject, inbound_id, extra, now)
+    }
+
+    /// Composes a note to a connector that belongs to no intro (a request
+    /// problem, `status`, `help`, a command's confirmation): `template` with
+    /// `bot`, `connector` and `subject` plus `extra` in its context, threaded
+    /// under the connector's message `inbound_id`.
+    pub fn compose_to_connector(
+        &self,
+        template: &str,
+        connector: &Person,
+        subject: &str,
+        inbound_id: Option<&str>,
+        extra: Value,
+        now: Timestamp,
+    ) -> Result<Composed, ComposeError> {
         let ctx = minijinja::context! {
             bot => minijinja::context! { name => &self.bot_name, address => &self.bot_address },
             connector => person_value(connector),
             subject => subject.trim(),
-            problem => problem,
+            ..extra
         };
-        let rendered = self.templates.render("request_problem", &ctx)?;
-        let message_id = format!("problem.{}@{}", random_suffix(inbound_id, now), self.domain);
+        let rendered = self.templates.render(template, &ctx)?;
+        let message_id = format!("{template}.{}@{}", random_suffix(inbound_id, now), self.domain);
         let mut b = Message::builder()
             .date(system_time(now))
             .subject(rendered.subject.clone())
@@ -246,7 +261,7 @@ impl Composer {
             .formatted();
         Ok(Composed {
             message_id,
-            kind: "request_problem".into(),
+            kind: template.into(),
             role: None,
             subject: rendered.subject,
             envelope_from: self.bot_address.clone(),
@@ -434,6 +449,19 @@ pub mod samples {
         let mut intro = open(new, &Policy::default(), Timestamp::UNIX_EPOCH).intro;
         intro.target.reply_text = Some("No thanks, not for me.".into());
         intro
+    }
+
+    /// The notes to a connector outside any intro, with sample contexts.
+    pub fn connector_notes() -> Vec<(&'static str, minijinja::Value)> {
+        let open = vec![minijinja::context! {
+            id => "k7m2p9qx", title => "Alice Able <> Bob Busy", waiting_for => "Bob", age => "3 days",
+        }];
+        vec![
+            ("status", minijinja::context! { intros => open }),
+            ("status", minijinja::context! { intros => Vec::<minijinja::Value>::new() }),
+            ("help", minijinja::context! {}),
+            ("command_reply", minijinja::context! { message => "Noted: I'll take Bob's reply as a yes." }),
+        ]
     }
 
     /// Every kind of email, with the intro it is written for.

@@ -23,6 +23,9 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("unclear_reply.txt.j2", include_str!("../../config/templates/unclear_reply.txt.j2")),
     ("held_reply.txt.j2", include_str!("../../config/templates/held_reply.txt.j2")),
     ("request_problem.txt.j2", include_str!("../../config/templates/request_problem.txt.j2")),
+    ("status.txt.j2", include_str!("../../config/templates/status.txt.j2")),
+    ("help.txt.j2", include_str!("../../config/templates/help.txt.j2")),
+    ("command_reply.txt.j2", include_str!("../../config/templates/command_reply.txt.j2")),
     ("layout.html.j2", include_str!("../../config/templates/layout.html.j2")),
 ];
 
@@ -38,6 +41,9 @@ pub const KINDS: &[&str] = &[
     "unclear_reply",
     "held_reply",
     "request_problem",
+    "status",
+    "help",
+    "command_reply",
 ];
 
 /// What went wrong with a template.

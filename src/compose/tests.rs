@@ -140,3 +140,15 @@ fn addresses_in_the_note_and_summary_are_not_shown_to_parties() {
     assert!(!text.contains("bob.private@example.org"), "{text}");
     assert!(text.contains("Alice is great; reach Bob at."), "{text}");
 }
+
+#[test]
+fn notes_to_connectors_outside_intros() {
+    let composer = composer();
+    let carol = Person::new("Carol Connor", "carol@example.com");
+    for (n, (template, extra)) in samples::connector_notes().into_iter().enumerate() {
+        let c = composer
+            .compose_to_connector(template, &carol, "status", Some("cmd@example.com"), extra, Timestamp::UNIX_EPOCH)
+            .expect("composes");
+        insta::assert_snapshot!(format!("connector_note_{n}_{template}"), readable(&c));
+    }
+}

@@ -418,3 +418,60 @@ fn a_permanent_refusal_bounces_the_party_and_tells_the_connector() {
     let delivered = delivered_ids(dir.path());
     assert!(delivered.iter().any(|id| id.contains(".connector.outcome.")), "{delivered:?}");
 }
+
+fn queued_text(h: &Harness, kind: &str) -> String {
+    let entries = h.engine().store().outbox().expect("outbox");
+    let entry = entries.iter().find(|(_, e)| e.email.kind == kind).unwrap_or_else(|| panic!("a {kind} email"));
+    let msg = mail_parser::MessageParser::default().parse(&entry.1.email.bytes).expect("parses");
+    msg.body_text(0).expect("text").into_owned()
+}
+
+#[test]
+fn status_and_help_by_email() {
+    let h = harness();
+    h.handle(REQUEST);
+    h.clear_outbox();
+    h.handle("From: carol@example.com\r\nTo: intros@example.com\r\nSubject: status\r\nMessage-ID: <s1@x>\r\n\r\n\r\n");
+    let text = queued_text(&h, "status");
+    assert!(text.contains("Alice Able <> Bob Busy") && text.contains("waiting for Alice Able and Bob Busy"), "{text}");
+    h.clear_outbox();
+    h.handle("From: carol@example.com\r\nTo: intros@example.com\r\nSubject: hi\r\nMessage-ID: <h1@x>\r\n\r\nhelp\r\n");
+    assert!(queued_text(&h, "help").contains("\"status\""));
+    // Someone who is not a connector gets nothing.
+    h.clear_outbox();
+    h.handle("From: eve@example.net\r\nTo: intros@example.com\r\nSubject: status\r\nMessage-ID: <e1@x>\r\n\r\n\r\n");
+    assert!(h.queued().is_empty());
+}
+
+#[test]
+fn a_connector_decision_that_does_not_finish_the_intro_is_confirmed() {
+    let h = harness();
+    h.handle(REQUEST);
+    let alice = h.reply_address("alice@example.net");
+    let carol = h.reply_address("carol@example.com");
+    h.clear_outbox();
+    h.handle(&reply("alice@example.net", &alice, "a1@x", "Hmm, who is Bob?"));
+    h.clear_outbox();
+    h.handle(&reply("carol@example.com", &carol, "c1@x", "Yes\r\n\r\nOn Mon, Intro Bot wrote:\r\n> ..."));
+    assert_eq!(h.intro().requester.state, PartyState::Yes);
+    let text = queued_text(&h, "command_reply");
+    assert!(text.contains("Noted: I'll take Alice Able's reply as a yes") && text.contains("waiting for Bob Busy"), "{text}");
+    // Nothing left to decide: said so, nothing changes.
+    h.clear_outbox();
+    h.handle(&reply("carol@example.com", &carol, "c2@x", "no"));
+    assert!(queued_text(&h, "command_reply").contains("nothing for me to decide"));
+    assert_eq!(h.intro().requester.state, PartyState::Yes);
+}
+
+#[test]
+fn a_command_on_a_finished_intro_is_answered_and_changes_nothing() {
+    let h = harness();
+    h.handle(REQUEST);
+    let bob = h.reply_address("bob@example.org");
+    let carol = h.reply_address("carol@example.com");
+    h.handle(&reply("bob@example.org", &bob, "b1@x", "No thanks."));
+    h.clear_outbox();
+    h.handle(&reply("carol@example.com", &carol, "c1@x", "cancel"));
+    assert_eq!(h.intro().state, IntroState::Declined);
+    assert!(queued_text(&h, "command_reply").contains("has already ended (declined)"));
+}
