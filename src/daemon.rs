@@ -14,6 +14,7 @@ use jiff::Timestamp;
 use tracing::{error, info, warn};
 
 use crate::config::{Config, ImapConfig, SourceConfig};
+use crate::control::ControlSocket;
 use crate::engine::{DrainReport, Engine, EngineError};
 use crate::source::Maildir;
 use crate::source::imap::{ImapError, ImapSource};
@@ -36,6 +37,9 @@ pub enum DaemonError {
     /// The transport could not be set up.
     #[error(transparent)]
     Transport(#[from] TransportError),
+    /// The control socket could not be set up.
+    #[error("cannot listen on the control socket {0}")]
+    Control(String),
     /// The signal handlers could not be installed.
     #[error("cannot listen for SIGTERM/SIGINT: {0}")]
     Signals(String),
@@ -145,12 +149,16 @@ pub async fn run(config: Config, once: bool) -> Result<(), DaemonError> {
     let mut transport = Transport::from_config(&config.transport)?;
     let source = config.source.clone();
     let engine = Engine::open(config)?;
-    info!(store = %engine.store().path().display(), "introbot started");
+    let socket = crate::control::socket_path(engine.config());
+    let control =
+        ControlSocket::bind(&socket).map_err(|e| DaemonError::Control(format!("{}: {e}", socket.display())))?;
+    info!(store = %engine.store().path().display(), control = %socket.display(), "introbot started");
+    let mut waker = Waker { shutdown: &mut shutdown, control: &control };
     match source {
         SourceConfig::Maildir { path, poll_interval } => {
-            run_maildir(&engine, &Maildir::open(&path)?, &mut transport, poll_interval, once, &mut shutdown).await
+            run_maildir(&engine, &Maildir::open(&path)?, &mut transport, poll_interval, once, &mut waker).await
         }
-        SourceConfig::Imap(imap) => run_imap(&engine, &imap, &mut transport, once, &mut shutdown).await,
+        SourceConfig::Imap(imap) => run_imap(&engine, &imap, &mut transport, once, &mut waker).await,
     }
 }
 
@@ -160,7 +168,7 @@ async fn run_maildir(
     transport: &mut Transport,
     poll: Duration,
     once: bool,
-    shutdown: &mut Shutdown,
+    waker: &mut Waker<'_>,
 ) -> Result<(), DaemonError> {
     notify(&[sd_notify::NotifyState::Ready, sd_notify::NotifyState::Status("watching the maildir")]);
     loop {
@@ -172,7 +180,10 @@ async fn run_maildir(
         }
         tokio::select! {
             _ = tokio::time::sleep(watchdog_cap(next_wake(engine, poll))) => {}
-            _ = shutdown.requested() => return stop(engine, None).await,
+            w = waker.wake() => match w {
+                Wake::Stop => return stop(engine, None).await,
+                Wake::Control(conn) => ControlSocket::serve(engine, conn).await,
+            },
         }
     }
 }
@@ -235,7 +246,7 @@ async fn run_imap(
     imap: &ImapConfig,
     transport: &mut Transport,
     once: bool,
-    shutdown: &mut Shutdown,
+    waker: &mut Waker<'_>,
 ) -> Result<(), DaemonError> {
     let mut source: Option<ImapSource> = None;
     let mut failures = 0u32;
@@ -259,7 +270,13 @@ async fn run_imap(
                     notify(&[sd_notify::NotifyState::Watchdog, sd_notify::NotifyState::Status("reconnecting to IMAP")]);
                     tokio::select! {
                         _ = tokio::time::sleep(wait) => continue,
-                        _ = shutdown.requested() => return stop(engine, None).await,
+                        w = waker.wake() => match w {
+                            Wake::Stop => return stop(engine, None).await,
+                            Wake::Control(conn) => {
+                                ControlSocket::serve(engine, conn).await;
+                                continue;
+                            }
+                        },
                     }
                 }
             },
@@ -288,15 +305,25 @@ async fn run_imap(
         let wait =
             watchdog_cap(next_wake(engine, if idle { Duration::from_secs(25 * 60) } else { imap.poll_interval }));
         if idle {
-            match current.idle(wait, shutdown.requested()).await {
-                Ok((s, false)) => source = Some(s),
-                Ok((s, true)) => return stop(engine, Some(s)).await,
+            match current.idle(wait, waker.wake()).await {
+                Ok((s, None)) => source = Some(s),
+                Ok((s, Some(Wake::Stop))) => return stop(engine, Some(s)).await,
+                Ok((s, Some(Wake::Control(conn)))) => {
+                    ControlSocket::serve(engine, conn).await;
+                    source = Some(s);
+                }
                 Err(e) => warn!("{e}; reconnecting"),
             }
         } else {
             tokio::select! {
                 _ = tokio::time::sleep(wait) => source = Some(current),
-                _ = shutdown.requested() => return stop(engine, Some(current)).await,
+                w = waker.wake() => match w {
+                    Wake::Stop => return stop(engine, Some(current)).await,
+                    Wake::Control(conn) => {
+                        ControlSocket::serve(engine, conn).await;
+                        source = Some(current);
+                    }
+                },
             }
         }
     }
@@ -325,6 +352,34 @@ fn next_wake(engine: &Engine, poll: Duration) -> Duration {
         .map(until)
         .fold(poll, Duration::min)
         .max(Duration::from_millis(50))
+}
+
+/// Why the daemon's wait ended early.
+enum Wake {
+    /// SIGTERM or SIGINT.
+    Stop,
+    /// A CLI connected to the control socket.
+    Control(tokio::net::UnixStream),
+}
+
+/// What can end a wait: a stop signal or a control request.
+struct Waker<'a> {
+    shutdown: &'a mut Shutdown,
+    control: &'a ControlSocket,
+}
+
+impl Waker<'_> {
+    async fn wake(&mut self) -> Wake {
+        loop {
+            tokio::select! {
+                _ = self.shutdown.requested() => return Wake::Stop,
+                conn = self.control.accept() => match conn {
+                    Ok(c) => return Wake::Control(c),
+                    Err(e) => warn!("control socket: {e}"),
+                },
+            }
+        }
+    }
 }
 
 /// SIGTERM and SIGINT, listened for from the moment the daemon starts: a

@@ -210,7 +210,9 @@ impl Engine {
         };
         match parse_command(&inbound.subject).or_else(|| parse_command(&inbound.text)) {
             Some(Command::Status) => return self.reply_status(sender, inbound, now),
-            Some(Command::Help) => return self.reply_to_connector("help", sender, inbound, minijinja::context! {}, now),
+            Some(Command::Help) => {
+                return self.reply_to_connector("help", sender, inbound, minijinja::context! {}, now);
+            }
             _ => {}
         }
         match mail::parse_request(msg, sender, &self.config.address) {
@@ -321,12 +323,21 @@ impl Engine {
         extra: minijinja::Value,
         now: Timestamp,
     ) -> Result<Handled, EngineError> {
-        let email =
-            self.composer.compose_to_connector(template, to, &inbound.subject, Some(&inbound.message_id), extra, now)?;
+        let email = self.composer.compose_to_connector(
+            template,
+            to,
+            &inbound.subject,
+            Some(&inbound.message_id),
+            extra,
+            now,
+        )?;
         let note = format!("answered the connector: {template}");
         let processed = Processed { at: now, disposition: Disposition::Processed, intro: None, note: note.clone() };
-        let change =
-            Change { emails: vec![email], processed: Some((inbound.message_id.clone(), processed)), ..Change::default() };
+        let change = Change {
+            emails: vec![email],
+            processed: Some((inbound.message_id.clone(), processed)),
+            ..Change::default()
+        };
         self.store.commit(&change, now)?;
         Ok(Handled { message_id: inbound.message_id.clone(), disposition: Disposition::Processed, intro: None, note })
     }

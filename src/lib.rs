@@ -24,6 +24,7 @@
 pub mod check;
 pub mod compose;
 pub mod config;
+pub mod control;
 pub mod core;
 pub mod daemon;
 pub mod demo;

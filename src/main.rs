@@ -7,12 +7,17 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use introbot::config::Config;
-use introbot::core::{IntroId, IntroState};
-use introbot::engine::Engine;
+use introbot::control::Request;
+use introbot::core::IntroState;
+use introbot::engine::{Engine, EngineError};
+use introbot::store::StoreError;
+
+const EXIT_CODES: &str = "Exit codes: 0 success; 1 failure (the message says what and where); 2 bad command line.\n\
+list, show, cancel and suppress work whether or not the daemon runs: with the daemon running they go through its control socket.";
 
 /// Consent-first introductions over email.
 #[derive(Parser)]
-#[command(version, about, long_about = None)]
+#[command(version, about, long_about = None, after_help = EXIT_CODES)]
 struct Cli {
     /// Log format on stderr: `text` for people, `json` (one object per line)
     /// for log shippers. Filter with RUST_LOG, e.g. `RUST_LOG=introbot=debug`.
@@ -81,12 +86,35 @@ enum Command {
         #[command(flatten)]
         config: ConfigArg,
     },
+    /// The suppression list: addresses that are never asked again.
+    Suppress {
+        #[command(subcommand)]
+        action: SuppressAction,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum SuppressAction {
+    /// Print the list.
+    List,
+    /// Never ask this address again.
+    Add {
+        /// The address.
+        address: String,
+    },
+    /// Allow this address to be asked again.
+    Remove {
+        /// The address.
+        address: String,
+    },
 }
 
 #[derive(clap::Args)]
 struct ConfigArg {
     /// The configuration file.
-    #[arg(long, default_value = "/etc/introbot/introbot.toml", env = "INTROBOT_CONFIG")]
+    #[arg(long, global = true, default_value = "/etc/introbot/introbot.toml", env = "INTROBOT_CONFIG")]
     config: PathBuf,
 }
 
@@ -122,6 +150,31 @@ fn main() -> ExitCode {
     }
 }
 
+/// Runs a store command here when the store is free, or through the
+/// running daemon's control socket when the daemon holds it.
+fn store_command(config: &ConfigArg, request: Request) -> anyhow::Result<ExitCode> {
+    let config = config.load()?;
+    let socket = introbot::control::socket_path(&config);
+    let response = match Engine::open(config) {
+        Ok(engine) => introbot::control::execute(&engine, &request, jiff::Timestamp::now()),
+        Err(EngineError::Store(StoreError::Locked { path })) => introbot::control::ask_daemon(&socket, &request)
+            .with_context(|| {
+                format!(
+                    "the store at {} is in use (is introbot running?) and its control socket {} does not answer",
+                    path.display(),
+                    socket.display()
+                )
+            })?,
+        Err(e) => return Err(e.into()),
+    };
+    if response.ok {
+        print!("{}", response.output);
+        Ok(ExitCode::SUCCESS)
+    } else {
+        anyhow::bail!("{}", response.output)
+    }
+}
+
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")
 }
@@ -142,26 +195,16 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             introbot::demo::run(dir.as_deref(), &mut std::io::stdout())?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::List { state, json, config } => {
-            let engine = Engine::open(config.load()?)?;
-            let mut out = std::io::stdout().lock();
-            introbot::report::list(engine.store(), state, json, jiff::Timestamp::now(), &mut out)?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Show { id, json, config } => {
-            let engine = Engine::open(config.load()?)?;
-            let intro = engine.store().intro(&IntroId::new(id.clone()))?.with_context(|| format!("no intro {id:?}"))?;
-            introbot::report::show(&intro, json, &mut std::io::stdout().lock())?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Cancel { id, config } => {
-            let engine = Engine::open(config.load()?)?;
-            let intro = engine
-                .cancel(&IntroId::new(id.clone()), jiff::Timestamp::now())?
-                .with_context(|| format!("no intro {id:?}"))?;
-            engine.store().flush()?;
-            println!("{}: {}", intro.id, intro.state);
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::List { state, json, config } => store_command(&config, Request::List { state, json }),
+        Command::Show { id, json, config } => store_command(&config, Request::Show { id, json }),
+        Command::Cancel { id, config } => store_command(&config, Request::Cancel { id }),
+        Command::Suppress { action, config } => store_command(
+            &config,
+            match action {
+                SuppressAction::List => Request::SuppressList,
+                SuppressAction::Add { address } => Request::SuppressAdd { email: address },
+                SuppressAction::Remove { address } => Request::SuppressRemove { email: address },
+            },
+        ),
     }
 }

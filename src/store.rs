@@ -312,6 +312,27 @@ impl Store {
         self.suppressed.contains_key(email.trim().to_ascii_lowercase()).map_err(|e| self.err(e))
     }
 
+    /// The suppression list: address and when it was added, sorted.
+    pub fn suppressed(&self) -> Result<Vec<(String, Option<Timestamp>)>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.suppressed.iter() {
+            let (k, v) = kv.map_err(|e| self.err(e))?;
+            out.push((String::from_utf8_lossy(&k).into_owned(), serde_json::from_slice(&v).ok()));
+        }
+        Ok(out)
+    }
+
+    /// Adds an address to the suppression list (an operator's decision).
+    pub fn suppress(&self, email: &str, now: Timestamp) -> Result<(), StoreError> {
+        let change = Change { suppress: vec![email.to_owned()], ..Change::default() };
+        self.commit(&change, now)
+    }
+
+    /// Removes an address from the suppression list; false if it was not on it.
+    pub fn unsuppress(&self, email: &str) -> Result<bool, StoreError> {
+        self.suppressed.remove(email.trim().to_ascii_lowercase()).map(|old| old.is_some()).map_err(|e| self.err(e))
+    }
+
     /// Ids of intros whose timer is due at `now`, oldest first.
     pub fn due(&self, now: Timestamp) -> Result<Vec<IntroId>, StoreError> {
         let end = u64::try_from(now.as_millisecond()).unwrap_or(0).saturating_add(1).to_be_bytes();

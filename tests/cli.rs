@@ -109,19 +109,50 @@ fn check_reports_each_part() {
 }
 
 #[test]
-fn a_second_process_is_told_the_daemon_holds_the_store() {
+fn list_show_cancel_and_suppress_work_while_the_daemon_runs() {
     let dir = setup();
-    let mut daemon = spawn_daemon(dir.path());
-    // Wait until the daemon has opened the store.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !dir.path().join("state/db").exists() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(20));
+    let d = dir.path();
+    let mut daemon = spawn_daemon(d);
+    deliver(d, "1.request", REQUEST);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while emails_in(&d.join("sent")).len() < 3 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    let out = run(&["list", "--config", "introbot.toml"], dir.path());
-    let _ = daemon.kill();
+    let json = run(&["list", "--json", "--config", "introbot.toml"], d);
+    assert!(json.status.success(), "through the control socket: {}", stderr(&json));
+    let intro: serde_json::Value = serde_json::from_str(stdout(&json).trim()).expect("one json line");
+    let id = intro["id"].as_str().expect("id").to_owned();
+    let show = run(&["show", &id, "--config", "introbot.toml"], d);
+    assert!(stdout(&show).contains("target asked"), "{}", stderr(&show));
+    let suppress = run(&["suppress", "add", "Mallory@Example.net", "--config", "introbot.toml"], d);
+    assert!(suppress.status.success(), "{}", stderr(&suppress));
+    let listed = run(&["suppress", "list", "--config", "introbot.toml"], d);
+    assert!(stdout(&listed).contains("mallory@example.net"), "{}", stdout(&listed));
+    let cancel = run(&["cancel", &id, "--config", "introbot.toml"], d);
+    assert!(stdout(&cancel).contains("cancelled"), "{}", stderr(&cancel));
+    // The running daemon sends the cancellation notes at once.
+    while emails_in(&d.join("sent")).len() < 6 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = Command::new("kill").args(["-TERM", &daemon.id().to_string()]).status();
     let _ = daemon.wait();
+    assert_eq!(emails_in(&d.join("sent")).len(), 6, "two nothing-needed notes and the outcome");
+    assert!(!d.join("state/introbot.sock").exists(), "the socket is removed on exit");
+    // Stopped: the same commands open the store directly.
+    let removed = run(&["suppress", "remove", "mallory@example.net", "--config", "introbot.toml"], d);
+    assert!(removed.status.success(), "{}", stderr(&removed));
+}
+
+#[test]
+fn a_locked_store_without_a_daemon_is_explained_in_one_line() {
+    let dir = setup();
+    // This test process holds the store, and no daemon answers the socket.
+    let _held = introbot::store::Store::open(&dir.path().join("state")).expect("open");
+    let out = run(&["list", "--config", "introbot.toml"], dir.path());
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("is introbot already running?"), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("is introbot running?") && err.contains("does not answer"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
 
 #[test]

@@ -455,7 +455,10 @@ fn a_connector_decision_that_does_not_finish_the_intro_is_confirmed() {
     h.handle(&reply("carol@example.com", &carol, "c1@x", "Yes\r\n\r\nOn Mon, Intro Bot wrote:\r\n> ..."));
     assert_eq!(h.intro().requester.state, PartyState::Yes);
     let text = queued_text(&h, "command_reply");
-    assert!(text.contains("Noted: I'll take Alice Able's reply as a yes") && text.contains("waiting for Bob Busy"), "{text}");
+    assert!(
+        text.contains("Noted: I'll take Alice Able's reply as a yes") && text.contains("waiting for Bob Busy"),
+        "{text}"
+    );
     // Nothing left to decide: said so, nothing changes.
     h.clear_outbox();
     h.handle(&reply("carol@example.com", &carol, "c2@x", "no"));

@@ -343,13 +343,13 @@ impl ImapSource {
     }
 
     /// Waits for new mail with IDLE for at most `max` (capped at 25
-    /// minutes, inside RFC 2177's 29), or until `stop` resolves. Returns the
-    /// source, ready for commands again.
-    pub async fn idle(
+    /// minutes, inside RFC 2177's 29), or until `wake` resolves. Returns the
+    /// source, ready for commands again, and `wake`'s value if it woke us.
+    pub async fn idle<T>(
         self,
         max: Duration,
-        stop: impl std::future::Future<Output = ()>,
-    ) -> Result<(ImapSource, bool), ImapError> {
+        wake: impl std::future::Future<Output = T>,
+    ) -> Result<(ImapSource, Option<T>), ImapError> {
         let ImapSource { session, config, label, uid_validity, can_move, can_uidplus, can_idle, delimiter, created } =
             self;
         let max = max.min(Duration::from_secs(25 * 60));
@@ -367,25 +367,23 @@ impl ImapSource {
                 async_imap::types::UnsolicitedResponse::Exists(_) | async_imap::types::UnsolicitedResponse::Recent(_)
             );
         }
-        let stopped;
+        let mut woken = None;
         if pending_mail {
             debug!("idle: mail arrived meanwhile");
-            stopped = false;
         } else {
             let (wait, interrupt) = handle.wait_with_timeout(max);
             // The server's keepalives reset async-imap's own timer, so an
             // outer deadline guarantees IDLE is renewed in time.
             tokio::select! {
                 r = tokio::time::timeout(max + Duration::from_secs(5), wait) => {
-                    stopped = false;
                     match r {
                         Ok(Ok(IdleResponse::NewData(_))) => debug!("idle: new data"),
                         Ok(Ok(_)) | Err(_) => debug!("idle: timeout"),
                         Ok(Err(e)) => return Err(ImapError::Protocol { server: label, message: format!("IDLE: {e}") }),
                     }
                 }
-                _ = stop => {
-                    stopped = true;
+                w = wake => {
+                    woken = Some(w);
                     drop(interrupt);
                 }
             }
@@ -393,7 +391,7 @@ impl ImapSource {
         let session = timed(&label, "DONE", handle.done()).await?;
         let source =
             ImapSource { session, config, label, uid_validity, can_move, can_uidplus, can_idle, delimiter, created };
-        Ok((source, stopped))
+        Ok((source, woken))
     }
 
     /// Says goodbye.

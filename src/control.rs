@@ -1,0 +1,210 @@
+//! The CLI's commands that read or change the store (`list`, `show`,
+//! `cancel`, `suppress`), in one place for both ways of reaching it:
+//! directly, when no daemon holds the store, or through the daemon's control
+//! socket while it runs (sled locks its directory to one process).
+//!
+//! The socket is a unix stream socket, owner-only (0600), in the daemon's
+//! runtime directory (`$RUNTIME_DIRECTORY`, else the data directory). One
+//! JSON request line in, one JSON response line out.
+
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, is_plain_address};
+use crate::core::{IntroId, IntroState};
+use crate::engine::{Engine, EngineError};
+use crate::report;
+
+/// A command for the store.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Request {
+    /// `introbot list`.
+    List {
+        /// Only this state.
+        state: Option<IntroState>,
+        /// JSON lines instead of a table.
+        json: bool,
+    },
+    /// `introbot show ID`.
+    Show {
+        /// The intro.
+        id: String,
+        /// JSON instead of text.
+        json: bool,
+    },
+    /// `introbot cancel ID`.
+    Cancel {
+        /// The intro.
+        id: String,
+    },
+    /// `introbot suppress list`.
+    SuppressList,
+    /// `introbot suppress add ADDRESS`.
+    SuppressAdd {
+        /// The address.
+        email: String,
+    },
+    /// `introbot suppress remove ADDRESS`.
+    SuppressRemove {
+        /// The address.
+        email: String,
+    },
+}
+
+/// What the command printed, or why it failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Response {
+    /// Whether it worked.
+    pub ok: bool,
+    /// Text for stdout when ok, the error for stderr otherwise.
+    pub output: String,
+}
+
+impl Response {
+    fn ok(output: String) -> Self {
+        Self { ok: true, output }
+    }
+
+    fn err(output: impl Into<String>) -> Self {
+        Self { ok: false, output: output.into() }
+    }
+}
+
+/// Where the daemon listens.
+pub fn socket_path(config: &Config) -> PathBuf {
+    match std::env::var_os("RUNTIME_DIRECTORY") {
+        // systemd may list several directories, separated by ':'.
+        Some(dirs) => {
+            let dirs = dirs.to_string_lossy().into_owned();
+            PathBuf::from(dirs.split(':').next().unwrap_or(&dirs)).join("introbot.sock")
+        }
+        None => config.data_dir.join("introbot.sock"),
+    }
+}
+
+/// Runs a command against an open engine.
+pub fn execute(engine: &Engine, request: &Request, now: Timestamp) -> Response {
+    match run(engine, request, now) {
+        Ok(r) => r,
+        Err(e) => Response::err(e.to_string()),
+    }
+}
+
+fn run(engine: &Engine, request: &Request, now: Timestamp) -> Result<Response, EngineError> {
+    let store = engine.store();
+    let text = |write: &dyn Fn(&mut Vec<u8>) -> Result<(), report::ReportError>| -> Response {
+        let mut out = Vec::new();
+        match write(&mut out) {
+            Ok(()) => Response::ok(String::from_utf8_lossy(&out).into_owned()),
+            Err(e) => Response::err(e.to_string()),
+        }
+    };
+    Ok(match request {
+        Request::List { state, json } => text(&|out| report::list(store, *state, *json, now, out)),
+        Request::Show { id, json } => match store.intro(&IntroId::new(id.clone()))? {
+            Some(intro) => text(&|out| report::show(&intro, *json, out)),
+            None => Response::err(format!("no intro {id:?}")),
+        },
+        Request::Cancel { id } => match engine.cancel(&IntroId::new(id.clone()), now)? {
+            Some(intro) => {
+                store.flush()?;
+                Response::ok(format!("{}: {}\n", intro.id, intro.state))
+            }
+            None => Response::err(format!("no intro {id:?}")),
+        },
+        Request::SuppressList => {
+            let mut out = String::new();
+            for (email, at) in store.suppressed()? {
+                let at = at.map(|t| t.to_string()).unwrap_or_default();
+                out.push_str(&format!("{email}\t{at}\n"));
+            }
+            Response::ok(out)
+        }
+        Request::SuppressAdd { email } => {
+            if !is_plain_address(email.trim()) {
+                return Ok(Response::err(format!("{email:?} is not an address like bob@example.com")));
+            }
+            store.suppress(email, now)?;
+            store.flush()?;
+            Response::ok(format!("{} will not be asked again\n", email.trim().to_ascii_lowercase()))
+        }
+        Request::SuppressRemove { email } => {
+            if store.unsuppress(email)? {
+                store.flush()?;
+                Response::ok(format!("{} removed from the suppression list\n", email.trim().to_ascii_lowercase()))
+            } else {
+                Response::err(format!("{email} is not on the suppression list"))
+            }
+        }
+    })
+}
+
+/// Sends a request to a running daemon.
+pub fn ask_daemon(socket: &Path, request: &Request) -> std::io::Result<Response> {
+    use std::io::{BufRead, BufReader, Write};
+    let mut stream = std::os::unix::net::UnixStream::connect(socket)?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
+    let mut line = serde_json::to_string(request).map_err(std::io::Error::other)?;
+    line.push('\n');
+    stream.write_all(line.as_bytes())?;
+    let mut answer = String::new();
+    BufReader::new(stream).read_line(&mut answer)?;
+    serde_json::from_str(&answer).map_err(std::io::Error::other)
+}
+
+/// The daemon's listening socket.
+#[derive(Debug)]
+pub struct ControlSocket {
+    listener: tokio::net::UnixListener,
+    path: PathBuf,
+}
+
+impl ControlSocket {
+    /// Binds the socket, owner-only, replacing a stale one.
+    pub fn bind(path: &Path) -> std::io::Result<ControlSocket> {
+        use std::os::unix::fs::PermissionsExt;
+        if path.exists() {
+            // We hold the store's lock, so no other daemon is using it.
+            std::fs::remove_file(path)?;
+        }
+        let listener = tokio::net::UnixListener::bind(path)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        Ok(ControlSocket { listener, path: path.to_owned() })
+    }
+
+    /// Waits for the next client.
+    pub async fn accept(&self) -> std::io::Result<tokio::net::UnixStream> {
+        self.listener.accept().await.map(|(s, _)| s)
+    }
+
+    /// Answers one client: one request line, one response line.
+    pub async fn serve(engine: &Engine, stream: tokio::net::UnixStream) {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let (read, mut write) = stream.into_split();
+        let mut line = String::new();
+        let mut reader = BufReader::new(read);
+        let read_line = reader.read_line(&mut line);
+        let response = match tokio::time::timeout(std::time::Duration::from_secs(10), read_line).await {
+            Ok(Ok(_)) => match serde_json::from_str::<Request>(&line) {
+                Ok(request) => {
+                    tracing::info!(?request, "control request");
+                    execute(engine, &request, Timestamp::now())
+                }
+                Err(e) => Response::err(format!("bad request: {e}")),
+            },
+            _ => return,
+        };
+        let mut out = serde_json::to_string(&response).unwrap_or_default();
+        out.push('\n');
+        let _ = write.write_all(out.as_bytes()).await;
+    }
+}
+
+impl Drop for ControlSocket {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
