@@ -41,7 +41,7 @@ pub enum DaemonError {
     #[error("cannot listen on the control socket {0}")]
     Control(String),
     /// The signal handlers could not be installed.
-    #[error("cannot listen for SIGTERM/SIGINT: {0}")]
+    #[error("cannot listen for SIGTERM/SIGINT/SIGHUP: {0}")]
     Signals(String),
     /// The IMAP source failed.
     #[error(transparent)]
@@ -143,23 +143,54 @@ pub async fn cycle(
     Ok(report)
 }
 
-/// Runs the daemon until SIGTERM/SIGINT, or one cycle with `once`.
+/// Runs the daemon until SIGTERM/SIGINT, or one cycle with `once`. SIGHUP
+/// re-reads the config file and templates; a bad new config is refused with
+/// an error in the log, and the old one stays in force.
 pub async fn run(config: Config, once: bool) -> Result<(), DaemonError> {
-    let mut shutdown = Shutdown::install()?;
+    let mut signals = Signals::install()?;
     let mut transport = Transport::from_config(&config.transport)?;
-    let source = config.source.clone();
-    let engine = Engine::open(config)?;
+    let mut engine = Engine::open(config)?;
     let socket = crate::control::socket_path(engine.config());
     let control =
         ControlSocket::bind(&socket).map_err(|e| DaemonError::Control(format!("{}: {e}", socket.display())))?;
     info!(store = %engine.store().path().display(), control = %socket.display(), "introbot started");
-    let mut waker = Waker { shutdown: &mut shutdown, control: &control };
-    match source {
-        SourceConfig::Maildir { path, poll_interval } => {
-            run_maildir(&engine, &Maildir::open(&path)?, &mut transport, poll_interval, once, &mut waker).await
+    loop {
+        let mut waker = Waker { signals: &mut signals, control: &control };
+        let exit = match engine.config().source.clone() {
+            SourceConfig::Maildir { path, poll_interval } => {
+                run_maildir(&engine, &Maildir::open(&path)?, &mut transport, poll_interval, once, &mut waker).await?
+            }
+            SourceConfig::Imap(imap) => run_imap(&engine, &imap, &mut transport, once, &mut waker).await?,
+        };
+        match exit {
+            Exit::Stopped => return Ok(()),
+            Exit::Reload => reload(&mut engine, &mut transport),
         }
-        SourceConfig::Imap(imap) => run_imap(&engine, &imap, &mut transport, once, &mut waker).await,
     }
+}
+
+/// How a run loop ended.
+enum Exit {
+    /// Asked to stop (or `--once` done).
+    Stopped,
+    /// SIGHUP: re-read the config, then go on.
+    Reload,
+}
+
+fn reload(engine: &mut Engine, transport: &mut Transport) {
+    notify(&[sd_notify::NotifyState::Reloading]);
+    let path = engine.config().path.clone();
+    let result = Config::load(&path).map_err(|e| e.to_string()).and_then(|config| {
+        let new_transport = Transport::from_config(&config.transport).map_err(|e| e.to_string())?;
+        engine.reload(config).map_err(|e| e.to_string())?;
+        *transport = new_transport;
+        Ok(())
+    });
+    match result {
+        Ok(()) => info!(config = %path.display(), "configuration reloaded"),
+        Err(e) => error!(config = %path.display(), "new configuration refused, the old one stays in force: {e}"),
+    }
+    notify(&[sd_notify::NotifyState::Ready]);
 }
 
 async fn run_maildir(
@@ -169,19 +200,20 @@ async fn run_maildir(
     poll: Duration,
     once: bool,
     waker: &mut Waker<'_>,
-) -> Result<(), DaemonError> {
+) -> Result<Exit, DaemonError> {
     notify(&[sd_notify::NotifyState::Ready, sd_notify::NotifyState::Status("watching the maildir")]);
     loop {
         let report = cycle(engine, maildir, transport, Timestamp::now()).await?;
         notify(&[sd_notify::NotifyState::Watchdog]);
         log_cycle(engine, &report, once);
         if once {
-            return Ok(());
+            return Ok(Exit::Stopped);
         }
         tokio::select! {
             _ = tokio::time::sleep(watchdog_cap(next_wake(engine, poll))) => {}
             w = waker.wake() => match w {
                 Wake::Stop => return stop(engine, None).await,
+                Wake::Reload => return Ok(Exit::Reload),
                 Wake::Control(conn) => ControlSocket::serve(engine, conn).await,
             },
         }
@@ -247,7 +279,7 @@ async fn run_imap(
     transport: &mut Transport,
     once: bool,
     waker: &mut Waker<'_>,
-) -> Result<(), DaemonError> {
+) -> Result<Exit, DaemonError> {
     let mut source: Option<ImapSource> = None;
     let mut failures = 0u32;
     loop {
@@ -272,6 +304,7 @@ async fn run_imap(
                         _ = tokio::time::sleep(wait) => continue,
                         w = waker.wake() => match w {
                             Wake::Stop => return stop(engine, None).await,
+                            Wake::Reload => return Ok(Exit::Reload),
                             Wake::Control(conn) => {
                                 ControlSocket::serve(engine, conn).await;
                                 continue;
@@ -297,7 +330,7 @@ async fn run_imap(
         log_cycle(engine, &report, once);
         if once {
             current.logout().await;
-            return Ok(());
+            return Ok(Exit::Stopped);
         }
         // With IDLE the server tells us of new mail; we only wake for our
         // own timers and retries (and renew IDLE well within 29 minutes).
@@ -308,6 +341,10 @@ async fn run_imap(
             match current.idle(wait, waker.wake()).await {
                 Ok((s, None)) => source = Some(s),
                 Ok((s, Some(Wake::Stop))) => return stop(engine, Some(s)).await,
+                Ok((s, Some(Wake::Reload))) => {
+                    s.logout().await;
+                    return Ok(Exit::Reload);
+                }
                 Ok((s, Some(Wake::Control(conn)))) => {
                     ControlSocket::serve(engine, conn).await;
                     source = Some(s);
@@ -319,6 +356,10 @@ async fn run_imap(
                 _ = tokio::time::sleep(wait) => source = Some(current),
                 w = waker.wake() => match w {
                     Wake::Stop => return stop(engine, Some(current)).await,
+                    Wake::Reload => {
+                        current.logout().await;
+                        return Ok(Exit::Reload);
+                    }
                     Wake::Control(conn) => {
                         ControlSocket::serve(engine, conn).await;
                         source = Some(current);
@@ -329,14 +370,14 @@ async fn run_imap(
     }
 }
 
-async fn stop(engine: &Engine, source: Option<ImapSource>) -> Result<(), DaemonError> {
+async fn stop(engine: &Engine, source: Option<ImapSource>) -> Result<Exit, DaemonError> {
     info!("stopping");
     notify(&[sd_notify::NotifyState::Stopping]);
     engine.store().flush().map_err(EngineError::from)?;
     if let Some(s) = source {
         s.logout().await;
     }
-    Ok(())
+    Ok(Exit::Stopped)
 }
 
 /// Sleep until the next poll, timer or send retry, whichever is first.
@@ -358,13 +399,15 @@ fn next_wake(engine: &Engine, poll: Duration) -> Duration {
 enum Wake {
     /// SIGTERM or SIGINT.
     Stop,
+    /// SIGHUP.
+    Reload,
     /// A CLI connected to the control socket.
     Control(tokio::net::UnixStream),
 }
 
-/// What can end a wait: a stop signal or a control request.
+/// What can end a wait: a signal or a control request.
 struct Waker<'a> {
-    shutdown: &'a mut Shutdown,
+    signals: &'a mut Signals,
     control: &'a ControlSocket,
 }
 
@@ -372,7 +415,7 @@ impl Waker<'_> {
     async fn wake(&mut self) -> Wake {
         loop {
             tokio::select! {
-                _ = self.shutdown.requested() => return Wake::Stop,
+                w = self.signals.received() => return w,
                 conn = self.control.accept() => match conn {
                     Ok(c) => return Wake::Control(c),
                     Err(e) => warn!("control socket: {e}"),
@@ -382,29 +425,32 @@ impl Waker<'_> {
     }
 }
 
-/// SIGTERM and SIGINT, listened for from the moment the daemon starts: a
-/// signal that arrives mid-cycle is noticed once the cycle is done, instead
-/// of killing the process halfway.
-struct Shutdown {
+/// SIGTERM, SIGINT and SIGHUP, listened for from the moment the daemon
+/// starts: a signal that arrives mid-cycle is noticed once the cycle is
+/// done, instead of killing the process halfway.
+struct Signals {
     term: tokio::signal::unix::Signal,
     int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
 }
 
-impl Shutdown {
-    fn install() -> Result<Shutdown, DaemonError> {
+impl Signals {
+    fn install() -> Result<Signals, DaemonError> {
         use tokio::signal::unix::{SignalKind, signal};
         let io = |e: std::io::Error| DaemonError::Signals(e.to_string());
-        Ok(Shutdown {
+        Ok(Signals {
             term: signal(SignalKind::terminate()).map_err(io)?,
             int: signal(SignalKind::interrupt()).map_err(io)?,
+            hup: signal(SignalKind::hangup()).map_err(io)?,
         })
     }
 
-    /// Resolves when a stop was asked for (cancel-safe).
-    async fn requested(&mut self) {
+    /// The next signal (cancel-safe).
+    async fn received(&mut self) -> Wake {
         tokio::select! {
-            _ = self.term.recv() => {}
-            _ = self.int.recv() => {}
+            _ = self.term.recv() => Wake::Stop,
+            _ = self.int.recv() => Wake::Stop,
+            _ = self.hup.recv() => Wake::Reload,
         }
     }
 }

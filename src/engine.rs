@@ -39,6 +39,9 @@ pub enum EngineError {
     /// An email could not be composed (a template error, a bad address).
     #[error(transparent)]
     Compose(#[from] ComposeError),
+    /// A new configuration cannot be taken while running.
+    #[error("{0}")]
+    Reload(String),
     /// No randomness for tokens.
     #[error(transparent)]
     Random(#[from] RandomError),
@@ -71,6 +74,21 @@ impl Engine {
         let composer = Composer::new(&config)?;
         let store = Store::open(&config.data_dir)?;
         Ok(Engine { config, store, composer })
+    }
+
+    /// Takes a new configuration (SIGHUP): templates, rules, connectors.
+    /// The store cannot move while open, so a new `data_dir` is refused.
+    pub fn reload(&mut self, config: Config) -> Result<(), EngineError> {
+        if config.data_dir != self.config.data_dir {
+            return Err(EngineError::Reload(format!(
+                "data_dir changed from {} to {}; that needs a restart",
+                self.config.data_dir.display(),
+                config.data_dir.display()
+            )));
+        }
+        self.composer = Composer::new(&config)?;
+        self.config = config;
+        Ok(())
     }
 
     /// The store, for reads (CLI, demo, tests).

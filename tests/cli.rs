@@ -172,3 +172,86 @@ fn the_daemon_picks_up_new_mail_and_stops_on_sigterm() {
     assert_eq!(sent, 3, "the running daemon handled the request");
     assert!(status.success(), "SIGTERM is a clean exit: {status:?}");
 }
+
+fn wait_for_emails(dir: &Path, n: usize) -> usize {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while emails_in(&dir.join("sent")).len() < n && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    emails_in(&dir.join("sent")).len()
+}
+
+#[test]
+fn sighup_reloads_a_good_config_and_keeps_the_old_one_when_the_new_is_bad() {
+    let dir = setup();
+    let d = dir.path();
+    let mut daemon = spawn_daemon(d);
+    let hup = |pid: u32| Command::new("kill").args(["-HUP", &pid.to_string()]).status().expect("kill");
+    // New config: Dan may ask too, and the acknowledgement has new words.
+    std::fs::create_dir_all(d.join("templates")).expect("mkdir");
+    std::fs::write(
+        d.join("templates/acknowledgement.txt.j2"),
+        "Subject: Reloaded ack\n\nGot it, {{ connector.first_name }}.\n",
+    )
+    .expect("template");
+    let reloaded = CONFIG
+        .replace("allow = [\"carol@example.com\"]", "allow = [\"carol@example.com\", \"dan@example.com\"]")
+        .replace("data_dir = \"state\"", "data_dir = \"state\"\ntemplates = \"templates\"");
+    std::fs::write(d.join("introbot.toml"), reloaded).expect("config");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    hup(daemon.id());
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    deliver(d, "1.request", &REQUEST.replace("carol@example.com>\r\nTo: intros", "dan@example.com>\r\nTo: intros"));
+    assert_eq!(wait_for_emails(d, 3), 3, "Dan is a connector now");
+    assert!(emails_in(&d.join("sent")).iter().any(|(_, _, s, _)| s == "Reloaded ack"), "new template in use");
+
+    // A broken config is refused; the daemon keeps going with the last good one.
+    std::fs::write(d.join("introbot.toml"), "[bot]\nthis is not toml").expect("config");
+    hup(daemon.id());
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    deliver(
+        d,
+        "2.request",
+        &REQUEST
+            .replace("req-1@", "req-2@")
+            .replace("carol@example.com>\r\nTo: intros", "dan@example.com>\r\nTo: intros"),
+    );
+    assert_eq!(wait_for_emails(d, 6), 6, "still running with the reloaded config");
+    let _ = Command::new("kill").args(["-TERM", &daemon.id().to_string()]).status();
+    assert!(daemon.wait().expect("exits").success());
+}
+
+#[test]
+fn sigterm_mid_run_then_restart_loses_nothing_and_doubles_nothing() {
+    let dir = setup();
+    let d = dir.path();
+    let mut daemon = spawn_daemon(d);
+    deliver(d, "1.request", REQUEST);
+    assert_eq!(wait_for_emails(d, 3), 3);
+    let _ = Command::new("kill").args(["-TERM", &daemon.id().to_string()]).status();
+    assert!(daemon.wait().expect("exits").success());
+    // While it is down, both parties answer.
+    let token_of = |to: &str| {
+        let emails = emails_in(&d.join("sent"));
+        let path = &emails.iter().find(|(_, t, s, _)| t.contains(to) && !s.starts_with("Intro")).expect("consent").0;
+        let raw = std::fs::read(path).expect("read");
+        let msg = mail_parser::MessageParser::default().parse(&raw).expect("parses");
+        msg.reply_to().and_then(|a| a.first()).and_then(|a| a.address()).expect("reply-to").to_owned()
+    };
+    let (alice, bob) = (token_of("alice@example.net"), token_of("bob@example.org"));
+    let yes = |from: &str, to: &str, id: &str| {
+        format!("From: {from}\r\nTo: {to}\r\nSubject: Re: x\r\nMessage-ID: <{id}>\r\n\r\nYes!\r\n")
+    };
+    deliver(d, "2.alice", &yes("alice@example.net", &alice, "a1@x"));
+    deliver(d, "3.bob", &yes("bob@example.org", &bob, "b1@x"));
+    // The request again, as a server might redeliver it after a crash.
+    deliver(d, "4.request-again", REQUEST);
+    let mut daemon = spawn_daemon(d);
+    assert_eq!(wait_for_emails(d, 5), 5);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let _ = Command::new("kill").args(["-TERM", &daemon.id().to_string()]).status();
+    assert!(daemon.wait().expect("exits").success());
+    let emails = emails_in(&d.join("sent"));
+    assert_eq!(emails.len(), 5, "ack, 2 consent notes, introduction, outcome; nothing twice");
+    assert_eq!(emails.iter().filter(|(_, _, s, _)| s == "Alice Able <> Bob Busy").count(), 1);
+}
