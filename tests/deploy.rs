@@ -82,3 +82,36 @@ fn the_daemon_tells_systemd_it_is_ready_and_stopping() {
     assert!(status.success(), "{status:?}");
     assert!(received.contains("STOPPING=1"), "{received}");
 }
+
+#[test]
+fn install_sh_puts_everything_where_a_sysadmin_expects_and_keeps_an_existing_config() {
+    let dest = tempfile::tempdir().expect("tempdir");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("deploy/install.sh");
+    let install = || {
+        Command::new("bash")
+            .arg(&script)
+            .env("DESTDIR", dest.path())
+            .env("INTROBOT_BIN", env!("CARGO_BIN_EXE_introbot"))
+            .output()
+            .expect("bash runs")
+    };
+    let out = install();
+    assert!(out.status.success(), "{}", stderr(&out));
+    for path in [
+        "usr/bin/introbot",
+        "usr/lib/systemd/system/introbot.service",
+        "etc/introbot/introbot.toml",
+        "usr/share/introbot/templates/consent_request.txt.j2",
+        "usr/share/doc/introbot/README.md",
+    ] {
+        assert!(dest.path().join(path).exists(), "{path} missing");
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dest.path().join("etc/introbot/credentials")).expect("dir").permissions().mode();
+    assert_eq!(mode & 0o777, 0o700);
+    let config = dest.path().join("etc/introbot/introbot.toml");
+    std::fs::write(&config, "# mine\n").expect("write");
+    let again = install();
+    assert!(again.status.success());
+    assert_eq!(std::fs::read_to_string(&config).expect("read"), "# mine\n", "an existing config is kept");
+}

@@ -262,3 +262,59 @@ fn polling_without_idle_finds_new_mail() {
     let alice = inbox(&acc.addr("alice"), 1, Duration::from_secs(10));
     assert_eq!(alice.len(), 1, "found within a few polls\n{}", bot.log());
 }
+
+#[test]
+fn connector_commands_by_email_and_nobody_else_may_give_them() {
+    let _shared = servers().read().unwrap_or_else(|e| e.into_inner());
+    let acc = Accounts { n: 9 };
+    reset(&acc);
+    let bot = start_bot(&acc, "");
+    let (connector, alice, bob) = (acc.addr("connector"), acc.addr("alice"), acc.addr("bob"));
+    send_raw(&connector, &acc.addr("bot"), &request(&acc, "req-9@example.test"));
+    let ack = inbox(&connector, 1, WAIT);
+    assert_eq!(ack.len(), 1, "{}", bot.log());
+    let to_bot = |from: &str, subject: &str, body: &str, id: &str| {
+        format!("From: {from}\r\nTo: {}\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n\r\n{body}\r\n", acc.addr("bot"))
+    };
+
+    // status, written fresh to the bot.
+    send_raw(&connector, &acc.addr("bot"), &to_bot(&connector, "status", "", "status-9@example.test"));
+    let mail = inbox(&connector, 2, WAIT);
+    assert_eq!(mail.len(), 2, "{}", bot.log());
+    assert!(
+        mail[1].subject == "Your open intros" && mail[1].text.contains("Alice Able <> Bob Busy"),
+        "{}",
+        mail[1].text
+    );
+
+    // Bob tries to cancel through the connector's reply address: no effect, no answer.
+    answer(&bob, &ack[0], "bob-cancel-9@example.test", "cancel");
+    // Alice's answer is unclear; the connector hears of it and says yes for her.
+    let alice_mail = inbox(&alice, 1, WAIT);
+    answer(&alice, &alice_mail[0], "alice-9@example.test", "Who is Bob, and why?");
+    let mail = inbox(&connector, 3, WAIT);
+    assert_eq!(mail.len(), 3, "{}", bot.log());
+    assert!(mail[2].subject.ends_with("is this a yes?"), "{}", mail[2].subject);
+    answer(&connector, &mail[2], "connector-yes-9@example.test", "Yes");
+    let mail = inbox(&connector, 4, WAIT);
+    assert_eq!(mail.len(), 4, "{}", bot.log());
+    assert!(mail[3].text.contains("Noted: I'll take Alice Able's reply as a yes"), "{}", mail[3].text);
+
+    // cancel, as a reply to the acknowledgement.
+    answer(&connector, &ack[0], "connector-cancel-9@example.test", "cancel");
+    let mail = inbox(&connector, 5, WAIT);
+    assert_eq!(mail.len(), 5, "{}", bot.log());
+    assert!(mail[4].subject.ends_with("cancelled"), "{}", mail[4].subject);
+    let bob_mail = inbox(&bob, 2, WAIT);
+    assert!(bob_mail.len() == 2 && bob_mail[1].text.contains("nothing more you need to do"), "{bob_mail:?}");
+    assert!(bot.log().contains("connector token from someone else"), "Bob's cancel was refused\n{}", bot.log());
+    // Bob got nothing about his attempt, and no introduction happened.
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(inbox(&bob, 0, Duration::ZERO).len(), 2);
+
+    // help.
+    send_raw(&connector, &acc.addr("bot"), &to_bot(&connector, "help", "help", "help-9@example.test"));
+    let mail = inbox(&connector, 6, WAIT);
+    assert_eq!(mail.len(), 6, "{}", bot.log());
+    assert_eq!(mail[5].subject, "How I work");
+}
