@@ -105,7 +105,10 @@ fn run(engine: &Engine, request: &Request, now: Timestamp) -> Result<Response, E
     Ok(match request {
         Request::List { state, json } => text(&|out| report::list(store, *state, *json, now, out)),
         Request::Show { id, json } => match store.intro(&IntroId::new(id.clone()))? {
-            Some(intro) => text(&|out| report::show(&intro, *json, out)),
+            Some(intro) => {
+                let emails = store.emails_of(&intro.id)?;
+                text(&|out| report::show(&intro, &emails, *json, out))
+            }
             None => Response::err(format!("no intro {id:?}")),
         },
         Request::Cancel { id } => match engine.cancel(&IntroId::new(id.clone()), now)? {

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use serde_json::json;
 
 use crate::core::{Intro, IntroState};
-use crate::store::{Store, StoreError};
+use crate::store::{SentEmail, Store, StoreError};
 
 /// What can go wrong printing a report.
 #[derive(Debug, thiserror::Error)]
@@ -77,10 +77,12 @@ pub fn list(
     Ok(())
 }
 
-/// Prints `introbot show`.
-pub fn show(intro: &Intro, as_json: bool, out: &mut dyn Write) -> Result<(), ReportError> {
+/// Prints `introbot show`: the people, the timeline, every email sent.
+pub fn show(intro: &Intro, emails: &[SentEmail], as_json: bool, out: &mut dyn Write) -> Result<(), ReportError> {
     if as_json {
-        writeln!(out, "{}", intro_json(intro))?;
+        let mut value = intro_json(intro);
+        value["emails"] = serde_json::to_value(emails).unwrap_or_default();
+        writeln!(out, "{value}")?;
         return Ok(());
     }
     writeln!(out, "intro {}  {}  ({})", intro.id, intro.title(), intro.state)?;
@@ -95,6 +97,18 @@ pub fn show(intro: &Intro, as_json: bool, out: &mut dyn Write) -> Result<(), Rep
     writeln!(out, "timeline:")?;
     for t in &intro.timeline {
         writeln!(out, "  {}  {}", t.at, t.what)?;
+    }
+    for role in crate::core::Role::BOTH {
+        if let Some(text) = &intro.party(role).reply_text {
+            writeln!(out, "{}'s last reply:", role.as_str())?;
+            for line in text.lines() {
+                writeln!(out, "  > {line}")?;
+            }
+        }
+    }
+    writeln!(out, "emails:")?;
+    for e in emails {
+        writeln!(out, "  {}  {:<16} to {}  <{}>", e.at, e.kind, e.to.join(", "), e.message_id)?;
     }
     Ok(())
 }

@@ -142,6 +142,28 @@ pub struct OutboxEntry {
     pub not_before: Option<Timestamp>,
 }
 
+/// One email the bot queued for an intro, for `introbot show`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentEmail {
+    /// When it was queued.
+    pub at: Timestamp,
+    /// Which template.
+    pub kind: String,
+    /// Its recipients.
+    pub to: Vec<String>,
+    /// Its subject.
+    pub subject: String,
+    /// Its Message-ID.
+    pub message_id: String,
+}
+
+fn email_key(id: &IntroId, seq: u64) -> Vec<u8> {
+    let mut key = id.as_str().as_bytes().to_vec();
+    key.push(0);
+    key.extend_from_slice(&seq.to_be_bytes());
+    key
+}
+
 /// Everything one step writes, committed together.
 #[derive(Debug, Default)]
 pub struct Change {
@@ -168,6 +190,7 @@ pub struct Store {
     suppressed: sled::Tree,
     outbox: sled::Tree,
     meta: sled::Tree,
+    emails: sled::Tree,
 }
 
 fn deadline_key(at: Timestamp, id: &IntroId) -> Vec<u8> {
@@ -244,6 +267,7 @@ impl Store {
             processed: tree("processed")?,
             suppressed: tree("suppressed")?,
             outbox: tree("outbox")?,
+            emails: tree("emails")?,
             meta,
             db,
             path,
@@ -414,10 +438,11 @@ impl Store {
             &self.processed,
             &self.suppressed,
             &self.outbox,
+            &self.emails,
         ];
         let intro_json = change.intro.as_ref().map(to_json);
         let result: Result<(), TransactionError<StoreError>> = trees[..].transaction(|tx| {
-            let [intros, tokens, sent_ids, deadlines, processed, suppressed, outbox] = &tx[..] else {
+            let [intros, tokens, sent_ids, deadlines, processed, suppressed, outbox, emails] = &tx[..] else {
                 return Err(ConflictableTransactionError::Abort(StoreError::Corrupt {
                     what: "transaction".into(),
                     detail: "wrong number of trees".into(),
@@ -461,6 +486,14 @@ impl Store {
                 outbox.insert(&seq.to_be_bytes(), encode_outbox(&entry))?;
                 if let Some(intro) = &change.intro {
                     sent_ids.insert(email.message_id.as_str(), intro.id.as_str())?;
+                    let record = SentEmail {
+                        at: now,
+                        kind: email.kind.clone(),
+                        to: email.recipients.clone(),
+                        subject: email.subject.clone(),
+                        message_id: email.message_id.clone(),
+                    };
+                    emails.insert(email_key(&intro.id, seq), to_json(&record))?;
                 }
             }
             if let Some((id, rec)) = &change.processed {
@@ -475,6 +508,18 @@ impl Store {
             TransactionError::Abort(e) => e,
             TransactionError::Storage(e) => self.err(e),
         })
+    }
+
+    /// The emails queued for an intro, oldest first.
+    pub fn emails_of(&self, id: &IntroId) -> Result<Vec<SentEmail>, StoreError> {
+        let mut prefix = id.as_str().as_bytes().to_vec();
+        prefix.push(0);
+        let mut out = Vec::new();
+        for kv in self.emails.scan_prefix(prefix) {
+            let (_, v) = kv.map_err(|e| self.err(e))?;
+            out.push(Self::decode(|| format!("email log of {id}"), &v)?);
+        }
+        Ok(out)
     }
 
     /// Where the IMAP source stopped in `mailbox`: (UIDVALIDITY, last UID).

@@ -68,6 +68,7 @@ fn run_once_list_show_cancel() {
 
     let show = run(&["show", &id, "--config", "introbot.toml"], d);
     assert!(stdout(&show).contains("target asked"), "{}", stdout(&show));
+    assert!(stdout(&show).contains("consent_request  to bob@example.org"), "{}", stdout(&show));
 
     let cancel = run(&["cancel", &id, "--config", "introbot.toml"], d);
     assert!(cancel.status.success(), "{}", stderr(&cancel));
