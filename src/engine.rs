@@ -91,6 +91,14 @@ impl Engine {
         Ok(())
     }
 
+    /// Whether `email` is the bot's address, with or without a `+tag`.
+    fn is_own_address(&self, email: &str) -> bool {
+        let (local, domain) = self.config.address_parts();
+        let Some((l, d)) = email.trim().rsplit_once('@') else { return false };
+        let base = l.split('+').next().unwrap_or(l);
+        base.eq_ignore_ascii_case(local) && d.eq_ignore_ascii_case(domain)
+    }
+
     /// The store, for reads (CLI, demo, tests).
     pub fn store(&self) -> &Store {
         &self.store
@@ -223,6 +231,12 @@ impl Engine {
             };
         }
 
+        // Our own mail coming back (a probe from `check`, a loop through a
+        // forwarding rule) is never a request, even when the bot's domain is
+        // an allowed connector domain.
+        if from.is_some_and(|f| self.is_own_address(&f.email)) {
+            return self.record(id, Disposition::Ignored, None, "mail from the bot itself", now);
+        }
         let Some(sender) = from.filter(|f| self.config.is_connector(&f.email)) else {
             return self.record(id, Disposition::Ignored, None, "sender is not an allowed connector", now);
         };

@@ -318,3 +318,44 @@ fn connector_commands_by_email_and_nobody_else_may_give_them() {
     assert_eq!(mail.len(), 6, "{}", bot.log());
     assert_eq!(mail[5].subject, "How I work");
 }
+
+#[test]
+fn check_logs_in_over_tls_with_a_private_ca_and_finds_plus_addressed_mail() {
+    let _shared = servers().read().unwrap_or_else(|e| e.into_inner());
+    let acc = Accounts { n: 10 };
+    reset(&acc);
+    let s = stack();
+    let ca = s.dir.join("tls/ca.pem");
+    let imaps = env_or("MAILSTACK_IMAPS_PORT", "3993");
+    let smtps = env_or("MAILSTACK_SMTPS_PORT", "2465");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = format!(
+        "[bot]\naddress = \"{bot}\"\ndata_dir = \"state\"\n[connectors]\nallow = [\"{c}\"]\n\
+         [imap]\nhost = \"localhost\"\nport = {imaps}\nsecurity = \"tls\"\nusername = \"{bot}\"\npassword_env = \"MAILSTACK_PASSWORD\"\nca_file = \"{ca}\"\n\
+         [smtp]\nhost = \"localhost\"\nport = {smtps}\nsecurity = \"tls\"\nusername = \"{bot}\"\npassword_env = \"MAILSTACK_PASSWORD\"\nca_file = \"{ca}\"\n",
+        bot = acc.addr("bot"),
+        c = acc.addr("connector"),
+        ca = ca.display(),
+    );
+    std::fs::write(dir.path().join("introbot.toml"), &config).expect("config");
+    let check = |password: &str| {
+        introbot()
+            .args(["check", "--config", "introbot.toml"])
+            .current_dir(dir.path())
+            .env("MAILSTACK_PASSWORD", password)
+            .output()
+            .expect("runs")
+    };
+    let out = check(&s.password);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(text.contains("IDLE, MOVE, UIDPLUS"), "{text}");
+    assert!(text.contains(&format!("plus-addressing: mail to bot{}+check-", acc.n)), "{text}");
+    assert!(inbox(&acc.addr("bot"), 0, Duration::ZERO).is_empty(), "the probe is cleaned up");
+    // Without the private CA, TLS fails, and check says so.
+    std::fs::write(dir.path().join("introbot.toml"), config.replace(&format!("ca_file = \"{}\"\n", ca.display()), ""))
+        .expect("config");
+    let out = check(&s.password);
+    assert!(!out.status.success());
+    assert!(stdout(&out).contains("FAIL cannot connect to imap localhost"), "{}", stdout(&out));
+}

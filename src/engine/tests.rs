@@ -478,3 +478,15 @@ fn a_command_on_a_finished_intro_is_answered_and_changes_nothing() {
     assert_eq!(h.intro().state, IntroState::Declined);
     assert!(queued_text(&h, "command_reply").contains("has already ended (declined)"));
 }
+
+#[test]
+fn the_bots_own_mail_is_never_a_request_even_from_an_allowed_domain() {
+    let h = harness_with(&CONFIG.replace("allow = [\"carol@example.com\"]", "allow = [\"@example.com\"]"));
+    let own = REQUEST.replace(
+        "Carol Connor <carol@example.com>\r\nTo: intros",
+        "Intro Bot <intros+probe@example.com>\r\nTo: intros",
+    );
+    let handled = h.handle(&own);
+    assert_eq!(handled.disposition, Disposition::Ignored);
+    assert!(h.queued().is_empty());
+}

@@ -255,6 +255,40 @@ impl ImapSource {
         if have.is_empty() { "no IDLE, MOVE or UIDPLUS (polling, COPY + EXPUNGE)".into() } else { have.join(", ") }
     }
 
+    /// Looks for a message by Message-ID in `folders` and deletes it where
+    /// found (the `check` probe); the configured mailbox is selected again
+    /// afterwards.
+    pub async fn take_probe(&mut self, message_id: &str, folders: &[String]) -> Result<bool, ImapError> {
+        let label = self.label.clone();
+        let mut found = false;
+        for folder in folders {
+            if timed(&label, "SELECT", self.session.select(folder)).await.is_err() {
+                continue;
+            }
+            let query = format!("HEADER Message-ID \"{message_id}\"");
+            let uids: Vec<u32> =
+                timed(&label, "UID SEARCH", self.session.uid_search(&query)).await?.into_iter().collect();
+            if uids.is_empty() {
+                continue;
+            }
+            found = true;
+            let set = uid_set(&uids);
+            timed(&label, "UID STORE", async {
+                self.session.uid_store(&set, "+FLAGS.SILENT (\\Deleted)").await?.try_collect::<Vec<_>>().await
+            })
+            .await?;
+            timed(&label, "EXPUNGE", async { self.session.expunge().await?.try_collect::<Vec<_>>().await }).await?;
+            break;
+        }
+        timed(&label, "SELECT", self.session.select(&self.config.mailbox)).await?;
+        Ok(found)
+    }
+
+    /// The folder handled mail of a kind is filed in.
+    pub fn folder_for(&self, d: Disposition) -> String {
+        self.folder(d)
+    }
+
     /// Whether this session will wait with IDLE.
     pub fn uses_idle(&self) -> bool {
         self.can_idle && self.config.idle
