@@ -36,10 +36,12 @@ pub enum ConfigError {
         message: String,
     },
     /// A value is out of bounds or inconsistent with another.
-    #[error("invalid config {path}: {key}: {message}")]
+    #[error("invalid config {path}{}: {key}: {message}", line.map(|l| format!(" line {l}")).unwrap_or_default())]
     Invalid {
         /// The file.
         path: PathBuf,
+        /// Where the key is set, when it is set at all (1-based).
+        line: Option<usize>,
         /// The key, dotted (`timing.expire_after`).
         key: String,
         /// What is wrong and how to fix it.
@@ -186,7 +188,7 @@ impl Config {
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let raw: RawConfig =
             toml::from_str(text).map_err(|e| ConfigError::Syntax { path: path.to_owned(), message: e.to_string() })?;
-        Validator { path, base: path.parent().unwrap_or(Path::new(".")) }.validate(raw)
+        Validator { path, text, base: path.parent().unwrap_or(Path::new(".")) }.validate(raw)
     }
 
     /// The bot address's local part and domain.
@@ -366,12 +368,14 @@ fn default_wait() -> String {
 
 struct Validator<'a> {
     path: &'a Path,
+    text: &'a str,
     base: &'a Path,
 }
 
 impl Validator<'_> {
     fn invalid(&self, key: &str, message: impl Into<String>) -> ConfigError {
-        ConfigError::Invalid { path: self.path.to_owned(), key: key.into(), message: message.into() }
+        let line = line_of(self.text, key);
+        ConfigError::Invalid { path: self.path.to_owned(), line, key: key.into(), message: message.into() }
     }
 
     fn resolve(&self, p: PathBuf) -> PathBuf {
@@ -533,6 +537,29 @@ impl Validator<'_> {
     }
 }
 
+/// The 1-based line where `section.key` is set (or where `[section]`
+/// starts, for a key naming a whole section). A plain scan, enough for the
+/// flat files this config is.
+fn line_of(text: &str, dotted: &str) -> Option<usize> {
+    let (section, key) = dotted.split_once('.').unwrap_or((dotted, ""));
+    let mut current = "";
+    for (n, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if let Some(name) = t.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+            current = name.trim();
+            if current == section && key.is_empty() {
+                return Some(n + 1);
+            }
+            continue;
+        }
+        let assigned = t.split_once('=').map(|(k, _)| k.trim());
+        if current == section && assigned == Some(key) {
+            return Some(n + 1);
+        }
+    }
+    None
+}
+
 /// A bare `local@domain` with no display name or spaces.
 pub fn is_plain_address(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else {
@@ -596,7 +623,7 @@ mod tests {
     #[test]
     fn bad_values_name_their_key() {
         let err = parse(&LOCAL.replace("90s", "soon")).expect_err("bad duration").to_string();
-        assert!(err.contains("timing.expire_after"), "{err}");
+        assert!(err.contains("introbot.toml line 14: timing.expire_after"), "{err}");
         let err = parse(&LOCAL.replace("America/New_York", "Mars/Base")).expect_err("tz").to_string();
         assert!(err.contains("bot.timezone"), "{err}");
         let err = parse(&LOCAL.replace("[outbox_dir]\n        path = \"out\"", "")).expect_err("none");
