@@ -29,6 +29,7 @@ pub mod core;
 pub mod daemon;
 pub mod demo;
 pub mod engine;
+pub mod inspect;
 pub mod mail;
 pub mod report;
 pub mod source;

@@ -86,12 +86,40 @@ enum Command {
         #[command(flatten)]
         config: ConfigArg,
     },
+    /// Show what the bot reads in mail files: one JSON object per line per
+    /// file (no config needed).
+    Inspect {
+        #[command(subcommand)]
+        what: InspectWhat,
+    },
     /// The suppression list: addresses that are never asked again.
     Suppress {
         #[command(subcommand)]
         action: SuppressAction,
         #[command(flatten)]
         config: ConfigArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum InspectWhat {
+    /// The forwarded original: from, to, cc, subject, date, body, and the note above.
+    Forward {
+        /// Mail files (.eml).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// The intro request: connector, requester, target, summary, note, or what is missing.
+    Request {
+        /// Mail files (.eml).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// The visible reply text and its decision.
+    Reply {
+        /// Mail files (.eml).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
     },
 }
 
@@ -198,6 +226,16 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::List { state, json, config } => store_command(&config, Request::List { state, json }),
         Command::Show { id, json, config } => store_command(&config, Request::Show { id, json }),
         Command::Cancel { id, config } => store_command(&config, Request::Cancel { id }),
+        Command::Inspect { what } => {
+            use introbot::inspect::{Inspect, run};
+            let (kind, files) = match what {
+                InspectWhat::Forward { files } => (Inspect::Forward, files),
+                InspectWhat::Request { files } => (Inspect::Request, files),
+                InspectWhat::Reply { files } => (Inspect::Reply, files),
+            };
+            run(kind, &files, &mut std::io::stdout().lock())?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Suppress { action, config } => store_command(
             &config,
             match action {

@@ -2,6 +2,7 @@
 //! with a module per area.
 
 mod cli;
+mod corpus;
 mod demo;
 mod deploy;
 #[path = "support/mailstack.rs"]

@@ -11,6 +11,7 @@
 
 pub mod automatic;
 pub mod decision;
+pub mod forward;
 pub mod inbound;
 pub mod reply;
 pub mod request;

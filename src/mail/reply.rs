@@ -41,7 +41,8 @@ static CUT_LINE: LazyLock<Regex> = LazyLock::new(|| {
             begin\s+forwarded\s+message: |
             _{10,} |
             (from|von|de|da|van):\s.+ |
-            sent\s+from\s+my\s.+ |
+            sent\s+from\s+(my\s.+|samsung.*|mail\s+for\s+windows.*) |
+            -{2,}\s*(original|antwort|ursprüngliche)\s.*-{2,} |
             get\s+outlook\s+for\s.+ |
             von\s+meinem\s.+\s+gesendet |
             envoyé\s+de\s+mon\s.+ |
@@ -57,38 +58,87 @@ pub fn visible_text(msg: &Message<'_>) -> String {
     strip_quotes(&body)
 }
 
+/// `… On <date>, <someone> wrote:` sharing a line with the reply above it.
+static INLINE_ATTRIBUTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(-{2,}\s*)?\b(on|am|le|el|em|il|op|på|den|w dniu|dne)\s.{4,160}?\b(wrote|schrieb|a écrit|escribió|escreveu|ha scritto|schreef|skrev|napisał|napsal|pisze|sent|írta)\s*:?\s*-*\s*$")
+        .expect("static regex")
+});
+
+/// An address in a line (bare, in angle brackets, or in parentheses).
+static HAS_ADDRESS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}").expect("static regex"));
+
+/// Whether the quoted history starts at line `i`.
+fn starts_history(lines: &[&str], i: usize) -> bool {
+    let line = lines[i];
+    let trimmed = line.trim();
+    if ATTRIBUTION.is_match(line) || CUT_LINE.is_match(line) || line == "-- " || trimmed == "--" {
+        return true;
+    }
+    if super::forward::DASH_SEPARATOR.is_match(line) || super::forward::UNDERSCORES.is_match(line) {
+        return true;
+    }
+    if super::forward::header_fields_start(lines, i) {
+        return true;
+    }
+    // "2014-03-09 20:48 GMT+01:00 Rémi <r@x.com>:", "… Valentino (v@rudy.be) skrev:":
+    // an address and a closing colon, or a reply verb, make an attribution.
+    let has_address = HAS_ADDRESS.is_match(line) || line.contains('<');
+    if has_address && (trimmed.ends_with(':') || super::forward::ATTRIBUTION.is_match(line)) {
+        return true;
+    }
+    // "… keltezéssel, „Eszter” írta:", "… 写道：": a reply verb closing the line.
+    if (trimmed.ends_with(':') || trimmed.ends_with('：')) && super::forward::ATTRIBUTION.is_match(line) {
+        return true;
+    }
+    // A rule of dashes alone closes the reply in some clients.
+    if trimmed.len() >= 10 && trimmed.chars().all(|c| c == '-') {
+        return true;
+    }
+    // An attribution wrapped over two lines: the verb on the second.
+    if let Some(next) = lines.get(i + 1) {
+        let next = next.trim();
+        if !trimmed.is_empty()
+            && starts_attribution(line)
+            && (super::forward::ATTRIBUTION.is_match(next) || (next.ends_with(':') && HAS_ADDRESS.is_match(next)))
+        {
+            return true;
+        }
+        if ATTRIBUTION.is_match(&format!("{} {}", line.trim_end(), next)) && starts_attribution(line) {
+            return true;
+        }
+    }
+    false
+}
+
 /// Removes quoted history and signatures from a plain-text reply body.
 pub fn strip_quotes(body: &str) -> String {
-    let lines: Vec<&str> = body.lines().collect();
-    let mut kept: Vec<&str> = Vec::new();
+    let lines: Vec<&str> = body.lines().map(|l| l.trim_end_matches('\r')).collect();
+    let mut kept: Vec<String> = Vec::new();
     for (i, line) in lines.iter().enumerate() {
-        let joined_with_next = lines.get(i + 1).map(|next| format!("{} {}", line.trim_end(), next.trim()));
-        if ATTRIBUTION.is_match(line)
-            || joined_with_next.is_some_and(|j| {
-                ATTRIBUTION.is_match(&j)
-                    && !line.trim().is_empty()
-                    && line.trim_start().len() > 2
-                    && starts_attribution(line)
-            })
-            || CUT_LINE.is_match(line)
-            || *line == "-- "
-            || line.trim_end() == "--"
+        // The reply and the attribution on one line: keep what is before it.
+        if let Some(m) = INLINE_ATTRIBUTION.find(line)
+            && m.start() > 0
+            && !line[..m.start()].trim().is_empty()
         {
+            kept.push(line[..m.start()].trim_end().trim_end_matches('-').trim_end().to_owned());
+            break;
+        }
+        if starts_history(&lines, i) {
             break;
         }
         if line.trim_start().starts_with('>') {
             continue;
         }
-        kept.push(line.trim_end());
+        kept.push(line.trim_end().to_owned());
     }
-    let text = kept.join("\n");
-    text.trim().to_owned()
+    kept.join("\n").trim().to_owned()
 }
 
 /// Whether a line can begin a wrapped attribution (`On Mon, 2 Dec 2026 …`).
 fn starts_attribution(line: &str) -> bool {
     let first = line.split_whitespace().next().unwrap_or_default().to_lowercase();
-    matches!(first.as_str(), "on" | "am" | "le" | "el" | "em" | "il" | "op" | "den" | "w")
+    matches!(first.as_str(), "on" | "am" | "le" | "el" | "em" | "il" | "op" | "den" | "w" | "på" | "dne" | "el día")
 }
 
 #[cfg(test)]

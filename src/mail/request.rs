@@ -101,25 +101,6 @@ static SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
 
 static PARENTHESIZED: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\([^)]*\)").expect("static regex"));
 
-static FORWARD_SEPARATOR: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?im)^[ \t]*(-{3,}[^\n]*(forward|original|weitergeleitet|transféré|reenviado|inoltrato|doorgestuurd|encaminhad)[^\n]*-{3,}|begin forwarded message:|début du message réexpédié\s*:|anfang der weitergeleiteten nachricht:)[ \t]*\r?$",
-    )
-    .expect("static regex")
-});
-
-static HEADER_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\s*\*?(from|von|de|da|van|od|från|fra|to|an|à|a|para|aan|do|till|til|cc|kopie|subject|betreff|objet|asunto|assunto|oggetto|onderwerp|date|datum|sent|gesendet|envoyé|enviado|inviato|verzonden)\s*:\*?\s*(.*)$")
-        .expect("static regex")
-});
-
-static ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r#"(?:"?([^"<>\n,;:]*?)"?\s*)?[<\[(]?(?:mailto:)?([A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,})[>\])]?"#,
-    )
-    .expect("static regex")
-});
-
 /// Parses the names out of an intro subject: `("Alice Able", "Bob Busy")`.
 pub fn parse_subject(subject: &str) -> Option<(String, String)> {
     let mut s = subject.trim();
@@ -132,27 +113,19 @@ pub fn parse_subject(subject: &str) -> Option<(String, String)> {
     (!a.is_empty() && !b.is_empty()).then_some((a, b))
 }
 
-/// The parts of a forwarded message.
-struct Forwarded {
-    from: Option<Person>,
-    recipients: Vec<Person>,
-    body: String,
-    note: String,
-}
-
 /// Reads an intro request sent by `connector`. `bot_address` is excluded
 /// from the candidates.
 pub fn parse_request(msg: &Message<'_>, connector: &Person, bot_address: &str) -> Result<Request, RequestProblem> {
     let (requester_name, target_name) =
         parse_subject(msg.subject().unwrap_or_default()).ok_or(RequestProblem::NotARequest)?;
     let body = msg.body_text(0).map(|b| b.into_owned()).unwrap_or_default();
-    let forwarded = attached_forward(msg).or_else(|| inline_forward(&body));
+    let forwarded = super::forward::parse_forward(msg);
 
     let (requester, summary, note, mut candidates) = match forwarded {
         Some(f) => {
-            let mut candidates = f.recipients;
+            let mut candidates: Vec<Person> = f.to.into_iter().chain(f.cc).filter(|p| !p.email.is_empty()).collect();
             candidates.extend(addresses_in(&f.note));
-            let requester = f.from.filter(|p| !p.has_address(&connector.email));
+            let requester = f.from.filter(|p| !p.email.is_empty() && !p.has_address(&connector.email));
             (requester, f.body, f.note, candidates)
         }
         None => {
@@ -218,72 +191,9 @@ fn connector_matches(connector: &Person, name: &str) -> bool {
     name_matches(connector, name)
 }
 
-fn attached_forward(msg: &Message<'_>) -> Option<Forwarded> {
-    let inner = msg.attachments().find_map(|p| p.message())?;
-    let person =
-        |a: &mail_parser::Addr<'_>| a.address().map(|e| Person::new(a.name().unwrap_or_default().trim(), e.trim()));
-    let from = inner.from().and_then(|a| a.first()).and_then(person);
-    let recipients = inner.to().into_iter().chain(inner.cc()).flat_map(|a| a.iter()).filter_map(person).collect();
-    let body = inner.body_text(0).map(|b| b.into_owned()).unwrap_or_default();
-    let note = msg.body_text(0).map(|b| b.into_owned()).unwrap_or_default();
-    Some(Forwarded { from, recipients, body: body.trim().to_owned(), note: note.trim().to_owned() })
-}
-
-fn inline_forward(body: &str) -> Option<Forwarded> {
-    let sep = FORWARD_SEPARATOR.find(body)?;
-    let note = body[..sep.start()].trim().to_owned();
-    let rest = &body[sep.end()..];
-    let mut from = None;
-    let mut recipients = Vec::new();
-    let mut lines = rest.lines().peekable();
-    // Skip blank lines before the header block.
-    while lines.peek().is_some_and(|l| l.trim().is_empty()) {
-        lines.next();
-    }
-    let mut consumed = 0usize;
-    let mut last_field: Option<String> = None;
-    for line in rest.lines().skip_while(|l| l.trim().is_empty()) {
-        if line.trim().is_empty() {
-            break;
-        }
-        consumed += 1;
-        if let Some(caps) = HEADER_LINE.captures(line) {
-            let field = caps[1].to_lowercase();
-            let value = caps[2].to_owned();
-            match field.as_str() {
-                "from" | "von" | "de" | "da" | "van" | "od" | "från" | "fra" => {
-                    from = addresses_in(&value).into_iter().next();
-                }
-                "to" | "an" | "à" | "a" | "para" | "aan" | "do" | "till" | "til" | "cc" | "kopie" => {
-                    recipients.extend(addresses_in(&value));
-                }
-                _ => {}
-            }
-            last_field = Some(field);
-        } else if matches!(last_field.as_deref(), Some("to" | "cc" | "an" | "aan" | "para")) {
-            // A wrapped recipient list.
-            recipients.extend(addresses_in(line));
-        }
-    }
-    let body_lines: Vec<&str> = rest.lines().skip_while(|l| l.trim().is_empty()).skip(consumed).collect();
-    let body = body_lines.join("\n").trim().to_owned();
-    Some(Forwarded { from, recipients, body, note })
-}
-
 /// Every `Name <address>` or bare address in a text.
 fn addresses_in(text: &str) -> Vec<Person> {
-    let mut out: Vec<Person> = ADDRESS
-        .captures_iter(text)
-        .map(|c| {
-            let name = c.get(1).map(|m| m.as_str().trim().trim_matches('"').trim()).unwrap_or_default();
-            let email = c[2].trim_end_matches('.').to_owned();
-            // A "name" that is really a sentence fragment is worse than none.
-            let name = if name.split_whitespace().count() <= 4 && !name.contains('@') { name } else { "" };
-            Person::new(name, email)
-        })
-        .collect();
-    dedupe(&mut out);
-    out
+    super::forward::addresses(text)
 }
 
 fn dedupe(people: &mut Vec<Person>) {

@@ -1,0 +1,94 @@
+//! `introbot inspect forward|request|reply FILE...`: what the bot reads in
+//! a mail file, as one JSON object per line per file, in argument order.
+//! A contract other tools script against (see DESIGN.md); a file that cannot
+//! be read gives `{"file", "error"}` and the run goes on.
+
+use std::io::Write;
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::core::Person;
+use crate::mail::{self, Inbound};
+
+/// What to inspect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Inspect {
+    /// The forwarded original and the note above it.
+    Forward,
+    /// The intro request.
+    Request,
+    /// The reply text and its decision.
+    Reply,
+}
+
+fn person(p: &Person) -> Value {
+    let name = if p.name.is_empty() { Value::Null } else { Value::String(p.name.clone()) };
+    let email = if p.email.is_empty() { Value::Null } else { Value::String(p.email.clone()) };
+    json!({"name": name, "email": email})
+}
+
+/// Inspects one file's bytes.
+pub fn inspect_bytes(what: Inspect, file: &str, raw: &[u8]) -> Value {
+    let Some(msg) = mail::inbound::parse(raw) else {
+        return json!({"file": file, "error": "not an email message"});
+    };
+    match what {
+        Inspect::Forward => match mail::forward::parse_forward(&msg) {
+            Some(f) => json!({
+                "file": file,
+                "forwarded": true,
+                "note": f.note,
+                "original": {
+                    "from": f.from.as_ref().map_or(Value::Null, person),
+                    "to": f.to.iter().map(person).collect::<Vec<_>>(),
+                    "cc": f.cc.iter().map(person).collect::<Vec<_>>(),
+                    "subject": f.subject,
+                    "date": f.date,
+                    "body": f.body,
+                },
+            }),
+            None => {
+                json!({"file": file, "forwarded": false, "note": msg.body_text(0).unwrap_or_default().trim(), "original": Value::Null})
+            }
+        },
+        Inspect::Request => {
+            let inbound = Inbound::read(&msg, "");
+            let Some(connector) = inbound.from.clone() else {
+                return json!({"file": file, "ok": false, "error": "the message has no sender address", "connector": Value::Null,
+                    "requester": Value::Null, "target": Value::Null, "summary": "", "note": ""});
+            };
+            match mail::parse_request(&msg, &connector, "") {
+                Ok(r) => json!({
+                    "file": file, "ok": true, "error": Value::Null,
+                    "connector": person(&r.connector), "requester": person(&r.requester), "target": person(&r.target),
+                    "summary": r.summary, "note": r.note,
+                }),
+                Err(e) => json!({
+                    "file": file, "ok": false, "error": e.to_string(),
+                    "connector": person(&connector), "requester": Value::Null, "target": Value::Null,
+                    "summary": "", "note": "",
+                }),
+            }
+        }
+        Inspect::Reply => {
+            let inbound = Inbound::read(&msg, "");
+            let automatic = inbound.automatic.is_some();
+            let decision = if automatic { crate::core::Decision::Unclear } else { mail::decide(&inbound.text) };
+            json!({"file": file, "reply_text": inbound.text, "decision": decision.as_str(), "automatic": automatic})
+        }
+    }
+}
+
+/// Inspects files, printing one JSON line each.
+pub fn run(what: Inspect, files: &[impl AsRef<Path>], out: &mut dyn Write) -> std::io::Result<()> {
+    for file in files {
+        let name = file.as_ref().display().to_string();
+        let value = match std::fs::read(file) {
+            Ok(raw) => inspect_bytes(what, &name, &raw),
+            Err(e) => json!({"file": name, "error": format!("cannot read {name}: {e}")}),
+        };
+        writeln!(out, "{value}")?;
+    }
+    Ok(())
+}
