@@ -423,34 +423,40 @@ pub(crate) fn header_fields_start(lines: &[&str], i: usize) -> bool {
 /// Fields a client ran together on one line (`Od: …>Komu: …Předmět: …`):
 /// split at every known field name followed by a colon.
 fn split_run_together(line: &str) -> Vec<(Field, String)> {
+    // Field names followed by a colon, lowercased, longest first.
+    static PATTERNS: LazyLock<Vec<(Field, String, usize)>> = LazyLock::new(|| {
+        let mut all: Vec<(Field, String, usize)> = FIELDS
+            .iter()
+            .flat_map(|(f, names)| names.iter().map(move |n| (*f, format!("{n}:"), n.chars().count())))
+            .collect();
+        all.sort_by_key(|(_, p, _)| std::cmp::Reverse(p.len()));
+        all
+    });
+    // Running together takes at least two fields, so at least two colons.
+    if line.bytes().filter(|b| *b == b':').count() < 2 {
+        return Vec::new();
+    }
     let lower = line.to_lowercase();
     if lower.len() != line.len() {
         // Lowercasing changed byte offsets (rare scripts): treat as one field.
         return Vec::new();
     }
     let mut marks: Vec<(usize, usize, Field)> = Vec::new();
-    for (field, names) in FIELDS {
-        for name in names.iter() {
-            let pattern = format!("{name}:");
-            let mut from = 0;
-            while let Some(pos) = lower[from..].find(&pattern) {
-                let at = from + pos;
-                // Long names may be glued to the value before them ("GMT+1Subject:");
-                // short ones must not be ("mailto:" is not "to:").
-                let before = lower[..at].chars().next_back();
-                let glued_to_word = name.chars().count() <= 3 && before.is_some_and(|c| c.is_ascii_alphanumeric());
-                // A one-letter name ("A:") only right after an address or a space.
-                let loose = name.chars().count() == 1 && !before.is_none_or(|c| c == '>' || c.is_whitespace());
-                if glued_to_word || loose {
-                    from = at + pattern.len();
-                    continue;
-                }
-                let overlaps = marks.iter().any(|(s, e, _)| at < *e && at + pattern.len() > *s);
-                if !overlaps {
-                    marks.push((at, at + pattern.len(), *field));
-                }
-                from = at + pattern.len();
+    for (field, pattern, name_chars) in PATTERNS.iter() {
+        let mut from = 0;
+        while let Some(pos) = lower[from..].find(pattern.as_str()) {
+            let at = from + pos;
+            let before = lower[..at].chars().next_back();
+            // Long names may be glued to the value before them ("GMT+1Subject:");
+            // short ones must not be ("mailto:" is not "to:").
+            let glued_to_word = *name_chars <= 3 && before.is_some_and(|c| c.is_ascii_alphanumeric());
+            // A one-letter name ("A:") only right after an address or a space.
+            let loose = *name_chars == 1 && !before.is_none_or(|c| c == '>' || c.is_whitespace());
+            let overlaps = marks.iter().any(|(s, e, _)| at < *e && at + pattern.len() > *s);
+            if !glued_to_word && !loose && !overlaps {
+                marks.push((at, at + pattern.len(), *field));
             }
+            from = at + pattern.len();
         }
     }
     marks.sort_by_key(|m| m.0);

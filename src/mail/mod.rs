@@ -20,3 +20,56 @@ pub use automatic::Automatic;
 pub use decision::decide;
 pub use inbound::Inbound;
 pub use request::{Request, RequestProblem, parse_request};
+
+#[cfg(test)]
+mod robustness {
+    //! No input makes mail understanding panic: random bytes, and random
+    //! mixtures of the pieces real mail is made of (headers, separators,
+    //! localized field names, quoting, odd Unicode).
+
+    use proptest::prelude::*;
+
+    use crate::inspect::{Inspect, inspect_bytes};
+
+    fn fragment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("From: John Doe <john.doe@acme.com>\r\n".to_owned()),
+            Just("Subject: Fwd: Intro: Alice <> Bob\r\n".to_owned()),
+            Just("Od: a <a@b.cz>Komu: \"b\" <b@c.cz>Předmět: x".to_owned()),
+            Just("---------- Forwarded message ---------\r\n".to_owned()),
+            Just("________________________________\r\n".to_owned()),
+            Just("> ".to_owned()),
+            Just("\r\n".to_owned()),
+            Just("On Mon, 1 Jan 2024, Bob <bob@x.org> wrote:\r\n".to_owned()),
+            Just("Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n".to_owned()),
+            Just("Content-Type: message/rfc822\r\n\r\n".to_owned()),
+            Just("yes".to_owned()),
+            Just("<>".to_owned()),
+            Just(":".to_owned()),
+            "\\PC{0,40}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1500))]
+
+        #[test]
+        fn random_bytes_never_panic(raw in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            for what in [Inspect::Forward, Inspect::Request, Inspect::Reply] {
+                let _ = inspect_bytes(what, "fuzz", &raw);
+            }
+        }
+
+        #[test]
+        fn mail_shaped_input_never_panics(parts in proptest::collection::vec(fragment(), 0..40)) {
+            let text = parts.concat();
+            for what in [Inspect::Forward, Inspect::Request, Inspect::Reply] {
+                let _ = inspect_bytes(what, "fuzz", text.as_bytes());
+            }
+            let _ = super::forward::parse_forward_text(&text, "Fwd: x");
+            let _ = super::reply::strip_quotes(&text);
+            let _ = super::decide(&text);
+            let _ = super::request::parse_subject(&text);
+        }
+    }
+}

@@ -1,0 +1,135 @@
+// Side by side, in one run, on tests/fixtures/corpus: accuracy and files/s
+// of `introbot inspect forward|reply` and of the npm packages
+// email-forward-parser, planer (a port of Mailgun's talon) and
+// email-reply-parser. Scoring is the same for all, and the same as
+// tests/corpus.rs: every asserted field of forwards; the visible reply text,
+// whitespace-normalized, with signatures and mobile footers removed from the
+// expectation (introbot strips them before deciding; talon keeps them).
+//
+// Run: bash scripts/bench-compare   (installs the npm packages first)
+import { readFileSync, readdirSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { simpleParser } from "mailparser";
+
+const require = createRequire(import.meta.url);
+const EmailForwardParser = require("email-forward-parser").default;
+const planer = require("planer");
+const EmailReplyParser = require("email-reply-parser").default;
+
+const root = new URL("../..", import.meta.url).pathname;
+const corpus = join(root, "tests/fixtures/corpus");
+const introbot = process.env.INTROBOT_BIN || join(root, "target/release/introbot");
+const REPEAT = Number(process.env.REPEAT || 20);
+
+const norm = (s) => (s || "").split(/\s+/).filter(Boolean).join(" ");
+const jsonl = (f) => readFileSync(f, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+const people = (list) => (list || []).map((p) => ({ name: p.name || null, address: p.address || p.email || null }));
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+
+function scoreForward(expected, got) {
+  // got: { forwarded, note, from: {name, address}, to, cc, subject, date, body }
+  let ok = 0;
+  for (const field of expected.asserted) {
+    const o = expected.original || {};
+    let want, have;
+    switch (field) {
+      case "forwarded": want = expected.forwarded; have = got.forwarded; break;
+      case "forwarder_note": want = expected.forwarder_note ? norm(expected.forwarder_note) : null; have = norm(got.note) || null; break;
+      case "original.body": want = norm(o.body); have = norm(got.body); break;
+      case "original.subject": want = o.subject; have = got.subject || ""; break;
+      case "original.from_email": want = o.from_email; have = got.from?.address || null; break;
+      case "original.from_name": want = o.from_name; have = got.from?.name || null; break;
+      case "original.date_nonempty": want = o.date_nonempty; have = !!got.date; break;
+      case "original.to": want = o.to; have = people(got.to); break;
+      case "original.cc": want = o.cc; have = people(got.cc); break;
+      case "original.to_addresses": want = o.to_addresses; have = people(got.to).map((p) => p.address); break;
+      default: continue;
+    }
+    if (same(want, have)) ok++;
+  }
+  return { ok, total: expected.asserted.length };
+}
+
+function withoutSignature(text) {
+  let lines = (text || "").split("\n");
+  const sig = lines.findIndex((l) => l === "-- " || l.trimEnd() === "--");
+  if (sig >= 0) lines = lines.slice(0, sig);
+  while (lines.length) {
+    const l = lines[lines.length - 1].trim().toLowerCase();
+    if (l === "" || l.startsWith("sent from my") || l.startsWith("get outlook for")) lines.pop();
+    else break;
+  }
+  return lines.join("\n");
+}
+
+async function load(kind) {
+  const dir = join(corpus, kind);
+  const rows = jsonl(join(dir, "expected.jsonl"));
+  const items = [];
+  for (const row of rows) {
+    const raw = readFileSync(join(dir, row.file));
+    const mail = await simpleParser(raw);
+    items.push({ row, path: join(dir, row.file), text: mail.text || "", subject: mail.subject || "" });
+  }
+  return items;
+}
+
+function timeJs(items, fn) {
+  const t0 = process.hrtime.bigint();
+  let out;
+  for (let r = 0; r < REPEAT; r++) out = items.map(fn);
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  return { out, rate: (items.length * REPEAT) / secs };
+}
+
+function timeIntrobot(kind, items) {
+  const files = [];
+  for (let r = 0; r < REPEAT; r++) for (const it of items) files.push(it.path);
+  const t0 = process.hrtime.bigint();
+  const stdout = execFileSync(introbot, ["inspect", kind, ...files], { maxBuffer: 1 << 30 }).toString();
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const out = stdout.split("\n").filter(Boolean).slice(0, items.length).map((l) => JSON.parse(l));
+  return { out, rate: files.length / secs };
+}
+
+const forwards = await load("forward");
+const replies = await load("replies");
+const results = [];
+
+function report(name, items, run, score) {
+  let ok = 0, total = 0, filesOk = 0;
+  items.forEach((it, i) => {
+    const s = score(it.row, run.out[i]);
+    ok += s.ok; total += s.total; if (s.ok === s.total) filesOk++;
+  });
+  results.push({ name, files: `${filesOk}/${items.length}`, fields: `${ok}/${total}`, rate: run.rate });
+}
+
+// Forwards.
+report("introbot inspect forward", forwards, timeIntrobot("forward", forwards), (row, g) =>
+  scoreForward(row, {
+    forwarded: g.forwarded, note: g.note, body: g.original?.body, subject: g.original?.subject, date: g.original?.date,
+    from: g.original?.from ? { name: g.original.from.name, address: g.original.from.email } : null,
+    to: (g.original?.to || []).map((p) => ({ name: p.name, address: p.email })),
+    cc: (g.original?.cc || []).map((p) => ({ name: p.name, address: p.email })),
+  }));
+report("email-forward-parser", forwards, timeJs(forwards, (it) => new EmailForwardParser().read(it.text, it.subject)), (row, r) =>
+  scoreForward(row, {
+    forwarded: r.forwarded, note: r.message, body: r.email?.body, subject: r.email?.subject, date: r.email?.date,
+    from: r.email?.from, to: r.email?.to, cc: r.email?.cc,
+  }));
+
+// Replies.
+const replyScore = (row, text) => {
+  const ok = norm(text) === norm(withoutSignature(row.expected_reply_text)) ? 1 : 0;
+  return { ok, total: 1 };
+};
+report("introbot inspect reply", replies, timeIntrobot("reply", replies), (row, g) => replyScore(row, g.reply_text));
+report("planer (talon port)", replies, timeJs(replies, (it) => planer.extractFrom(it.text, "text/plain")), replyScore);
+report("email-reply-parser", replies, timeJs(replies, (it) => new EmailReplyParser().read(it.text).getVisibleText()), replyScore);
+
+console.log("| parser | files fully right | fields right | files/s |");
+console.log("| --- | --- | --- | --- |");
+for (const r of results) console.log(`| ${r.name} | ${r.files} | ${r.fields} | ${Math.round(r.rate).toLocaleString("en")} |`);

@@ -1,0 +1,9 @@
+//! Fuzz target: `introbot inspect forward` on arbitrary bytes must never panic.
+#![no_main]
+
+use introbot::inspect::{Inspect, inspect_bytes};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = inspect_bytes(Inspect::Forward, "fuzz", data);
+});
