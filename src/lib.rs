@@ -18,8 +18,11 @@
 //!   commit; then drain the outbox.
 //! - [`daemon`] — the long-running loop and `run --once`.
 //! - [`config`] — the TOML file, validated.
-//! - [`check`], [`report`], [`demo`] — the `check`, `list`/`show` and
-//!   `demo` commands; `src/main.rs` only parses arguments and dispatches.
+//! - [`control`] — the store commands (`list`, `show`, `cancel`,
+//!   `suppress`), run directly or through the running daemon's socket.
+//! - [`check`], [`report`], [`inspect`], [`demo`] — the `check`,
+//!   `list`/`show`, `inspect` and `demo` commands; `src/main.rs` only parses
+//!   arguments and dispatches.
 
 pub mod check;
 pub mod compose;

@@ -3,6 +3,8 @@
 //!
 //! - [`inbound`] — the facts of one message the engine needs: ids, sender,
 //!   tokens in its recipient addresses, visible text, automatic or not.
+//! - [`forward`] — a forwarded original and the note above it, from the
+//!   formats of common mail clients in some thirty languages.
 //! - [`request`] — an intro request (`Intro: Alice <> Bob`) from a connector.
 //! - [`reply`] — the visible part of a reply: quotes and signature removed.
 //! - [`decision`] — what a reply's words amount to (yes/no/later/stop/unclear).
