@@ -165,6 +165,8 @@ pub struct Config {
     pub allow: Vec<String>,
     /// Bcc the connector on the introduction.
     pub bcc_connector_on_introduction: bool,
+    /// People from the contacts file, for targets whose address a request lacks.
+    pub contacts: Vec<crate::core::Person>,
     /// The state machine's rules.
     pub policy: Policy,
     /// The mail source.
@@ -284,6 +286,7 @@ struct RawConnectors {
     allow: Vec<String>,
     #[serde(default)]
     bcc_on_introduction: bool,
+    contacts: Option<PathBuf>,
 }
 
 #[derive(Deserialize, Default)]
@@ -450,11 +453,21 @@ impl Validator<'_> {
             }
         };
 
+        let contacts = match &raw.connectors.contacts {
+            None => Vec::new(),
+            Some(p) => {
+                let file = self.resolve(p.clone());
+                let text = std::fs::read_to_string(&file)
+                    .map_err(|e| self.invalid("connectors.contacts", format!("cannot read {}: {e}", file.display())))?;
+                parse_contacts(&text)
+            }
+        };
         let backoff_max = match &raw.timing.backoff_max {
             None => Duration::from_secs(300),
             Some(v) => parse_duration(v).map_err(|e| self.invalid("timing.backoff_max", e))?,
         };
         Ok(Config {
+            contacts,
             backoff_max,
             path: self.path.to_owned(),
             address: address.to_ascii_lowercase(),
@@ -560,6 +573,41 @@ fn line_of(text: &str, dotted: &str) -> Option<usize> {
     None
 }
 
+/// Contacts as vCards (`FN:` and `EMAIL…:` lines) or CSV (`name,email` per
+/// line; a header line and `#` comments are skipped).
+pub fn parse_contacts(text: &str) -> Vec<crate::core::Person> {
+    let mut out = Vec::new();
+    if text.contains("BEGIN:VCARD") {
+        let (mut name, mut emails) = (String::new(), Vec::new());
+        for line in text.lines().map(str::trim) {
+            let upper = line.to_ascii_uppercase();
+            if upper.starts_with("BEGIN:VCARD") {
+                name.clear();
+                emails.clear();
+            } else if upper.starts_with("FN:") || upper.starts_with("FN;") {
+                name = line.split_once(':').map(|(_, v)| v.trim().to_owned()).unwrap_or_default();
+            } else if upper.starts_with("EMAIL") {
+                if let Some((_, v)) = line.split_once(':') {
+                    emails.push(v.trim().to_owned());
+                }
+            } else if upper.starts_with("END:VCARD") {
+                out.extend(
+                    emails.drain(..).filter(|e| is_plain_address(e)).map(|e| crate::core::Person::new(name.clone(), e)),
+                );
+            }
+        }
+        return out;
+    }
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        let fields: Vec<&str> = line.split([',', ';', '\t']).map(|f| f.trim().trim_matches('"')).collect();
+        if let Some(email) = fields.iter().find(|f| is_plain_address(f)) {
+            let name = fields.iter().filter(|f| !f.contains('@')).copied().collect::<Vec<_>>().join(" ");
+            out.push(crate::core::Person::new(name.trim(), *email));
+        }
+    }
+    out
+}
+
 /// A bare `local@domain` with no display name or spaces.
 pub fn is_plain_address(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else {
@@ -651,6 +699,20 @@ mod tests {
         let c = parse(&text).expect("the example config is valid");
         assert!(matches!(c.source, SourceConfig::Imap(_)));
         assert!(matches!(c.transport, TransportConfig::Smtp(_)));
+    }
+
+    #[test]
+    fn contacts_from_csv_and_vcard() {
+        let csv = parse_contacts("name,email\n# mine\nBob Busy, bob@example.org\n\"Eve\";eve@example.net\n");
+        assert_eq!(
+            csv,
+            [
+                crate::core::Person::new("Bob Busy", "bob@example.org"),
+                crate::core::Person::new("Eve", "eve@example.net")
+            ]
+        );
+        let vcf = parse_contacts("BEGIN:VCARD\nVERSION:3.0\nFN:Bob Busy\nEMAIL;TYPE=work:bob@example.org\nEND:VCARD\n");
+        assert_eq!(vcf, [crate::core::Person::new("Bob Busy", "bob@example.org")]);
     }
 
     #[test]

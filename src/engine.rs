@@ -247,7 +247,7 @@ impl Engine {
             }
             _ => {}
         }
-        match mail::parse_request(msg, sender, &self.config.address) {
+        match mail::parse_request_with_contacts(msg, sender, &self.config.address, &self.config.contacts) {
             Ok(request) => {
                 for person in [&request.requester, &request.target] {
                     if self.store.is_suppressed(&person.email)? {

@@ -21,7 +21,7 @@ pub mod request;
 pub use automatic::Automatic;
 pub use decision::decide;
 pub use inbound::Inbound;
-pub use request::{Request, RequestProblem, parse_request};
+pub use request::{Request, RequestProblem, parse_request, parse_request_with_contacts};
 
 #[cfg(test)]
 mod robustness {

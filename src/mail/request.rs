@@ -116,10 +116,21 @@ pub fn parse_subject(subject: &str) -> Option<(String, String)> {
 /// Reads an intro request sent by `connector`. `bot_address` is excluded
 /// from the candidates.
 pub fn parse_request(msg: &Message<'_>, connector: &Person, bot_address: &str) -> Result<Request, RequestProblem> {
+    parse_request_with_contacts(msg, connector, bot_address, &[])
+}
+
+/// [`parse_request`], falling back to the connector's contacts (from the
+/// configured contacts file) for a target whose address the mail lacks.
+pub fn parse_request_with_contacts(
+    msg: &Message<'_>,
+    connector: &Person,
+    bot_address: &str,
+    contacts: &[Person],
+) -> Result<Request, RequestProblem> {
     let (requester_name, target_name) =
         parse_subject(msg.subject().unwrap_or_default()).ok_or(RequestProblem::NotARequest)?;
     let body = msg.body_text(0).map(|b| b.into_owned()).unwrap_or_default();
-    let forwarded = super::forward::parse_forward(msg);
+    let forwarded = super::forward::parse_forward(msg).map(innermost);
 
     let (requester, summary, note, mut candidates) = match forwarded {
         Some(f) => {
@@ -156,18 +167,30 @@ pub fn parse_request(msg: &Message<'_>, connector: &Person, bot_address: &str) -
                 .starts_with(&format!("{}+", bot_address.split('@').next().unwrap_or_default().to_ascii_lowercase()))
     });
     dedupe(&mut candidates);
+    let from_contacts = || -> Option<Person> {
+        // A full-name match first, then a unique first-name match.
+        let full: Vec<&Person> = contacts.iter().filter(|p| p.name.eq_ignore_ascii_case(target_name.trim())).collect();
+        if let [one] = full.as_slice() {
+            return Some((*one).clone());
+        }
+        match pick_by_name(contacts, &target_name) {
+            Ok(Some(p)) => Some(p),
+            _ => None,
+        }
+    };
     let target = match pick_by_name(&candidates, &target_name) {
         Ok(Some(t)) => t,
         Ok(None) if candidates.len() == 1 => candidates.remove(0),
-        Ok(None) => {
-            if candidates.is_empty() {
-                return Err(RequestProblem::NoTargetAddress { name: target_name });
+        Ok(None) => match from_contacts() {
+            Some(t) => t,
+            None if candidates.is_empty() => return Err(RequestProblem::NoTargetAddress { name: target_name }),
+            None => {
+                return Err(RequestProblem::AmbiguousTarget {
+                    name: target_name,
+                    candidates: candidates.iter().map(|c| c.email.clone()).collect::<Vec<_>>().join(", "),
+                });
             }
-            return Err(RequestProblem::AmbiguousTarget {
-                name: target_name,
-                candidates: candidates.iter().map(|c| c.email.clone()).collect::<Vec<_>>().join(", "),
-            });
-        }
+        },
         Err(many) => {
             return Err(RequestProblem::AmbiguousTarget { name: target_name, candidates: many });
         }
@@ -185,6 +208,29 @@ pub fn parse_request(msg: &Message<'_>, connector: &Person, bot_address: &str) -
         summary: summary.trim().to_owned(),
         note: note.trim().to_owned(),
     })
+}
+
+/// A forward of a forward: the request is the innermost message, the one the
+/// requester wrote; the notes of everyone who passed it on are kept (the
+/// outermost first), since a target's address may be in any of them.
+fn innermost(mut fwd: super::forward::Forward) -> super::forward::Forward {
+    for _ in 0..8 {
+        let Some(inner) = super::forward::parse_forward_text(&fwd.body, "Fwd:") else { break };
+        if inner.from.is_none() {
+            break;
+        }
+        let mut notes = fwd.note.clone();
+        if !inner.note.is_empty() {
+            notes = format!("{notes}\n\n{}", inner.note).trim().to_owned();
+        }
+        let (to, cc) = (fwd.to.clone(), fwd.cc.clone());
+        fwd = inner;
+        fwd.note = notes;
+        // Recipients of every layer stay candidates for the target.
+        fwd.to.extend(to);
+        fwd.cc.extend(cc);
+    }
+    fwd
 }
 
 fn connector_matches(connector: &Person, name: &str) -> bool {
@@ -288,6 +334,30 @@ mod tests {
         let r = request(raw).expect("a request");
         assert_eq!(r.requester.email, "alice@example.net");
         assert_eq!(r.target.email, "bob@example.org");
+    }
+
+    #[test]
+    fn the_contacts_file_supplies_a_missing_target_address() {
+        let raw = "From: carol@example.com\r\nSubject: Fwd: Intro: Alice <> Bob Busy\r\n\r\n\
+            ---------- Forwarded message ---------\r\nFrom: Alice <alice@example.net>\r\nTo: carol@example.com\r\n\r\nHi\r\n";
+        let msg = MessageParser::default().parse(raw.as_bytes()).expect("parses");
+        let contacts = [Person::new("Bob Busy", "bob@example.org"), Person::new("Bobby Tables", "bobby@example.org")];
+        let r = parse_request_with_contacts(&msg, &carol(), "intros@example.com", &contacts).expect("found");
+        assert_eq!(r.target.email, "bob@example.org");
+    }
+
+    #[test]
+    fn a_forward_of_a_forward_uses_the_innermost_author() {
+        let raw = "From: carol@example.com\r\nSubject: Fwd: Fwd: Intro: Alice <> Bob\r\n\r\n\
+            Carol here: Bob Busy <bob@example.org>\r\n\r\n---------- Forwarded message ---------\r\n\
+            From: Dan Middle <dan@example.com>\r\nTo: carol@example.com\r\nSubject: Fwd: Intro: Alice <> Bob\r\n\r\n\
+            Passing this on.\r\n\r\n---------- Forwarded message ---------\r\nFrom: Alice Able <alice@example.net>\r\n\
+            To: dan@example.com\r\nSubject: Intro: Alice <> Bob\r\n\r\nHi, I'd love to meet Bob.\r\n";
+        let r = request(raw).expect("a request");
+        assert_eq!(r.requester.email, "alice@example.net");
+        assert_eq!(r.target.email, "bob@example.org");
+        assert_eq!(r.summary, "Hi, I'd love to meet Bob.");
+        assert!(r.note.contains("Carol here") && r.note.contains("Passing this on."), "{}", r.note);
     }
 
     #[test]
