@@ -200,6 +200,20 @@ impl Engine {
             return match owner {
                 TokenOwner::Party(role) => {
                     let party = &intro.party(role).person;
+                    let own = from.is_some_and(|f| party.has_address(&f.email));
+                    if own && intro.state.is_terminal() && intro.state != core::IntroState::Introduced {
+                        // Too late to act on, but the connector may want to
+                        // start again: tell them, and only them.
+                        let message = format!(
+                            "{} answered after this intro ({}) had ended ({}). I haven't acted on it or replied; their words:\n\n{}\n\nIf it should go ahead after all, send me the request again.",
+                            party.display_name(),
+                            intro.title(),
+                            intro.state.as_str().replace('_', " "),
+                            quote_lines(&inbound.text)
+                        );
+                        let note = minijinja::context! { message => message };
+                        return self.reply_to_connector("command_reply", &intro.connector, inbound, note, now);
+                    }
                     let event = match from {
                         Some(f) if party.has_address(&f.email) => Event::ReplyReceived {
                             role,
@@ -639,6 +653,10 @@ pub struct DrainReport {
     pub refused: usize,
     /// Still backing off.
     pub waiting: usize,
+}
+
+fn quote_lines(text: &str) -> String {
+    text.lines().map(|l| format!("> {l}")).collect::<Vec<_>>().join("\n")
 }
 
 /// What a connector's words ask for: the first line decides, so a quoted

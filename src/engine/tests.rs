@@ -490,3 +490,21 @@ fn the_bots_own_mail_is_never_a_request_even_from_an_allowed_domain() {
     assert_eq!(handled.disposition, Disposition::Ignored);
     assert!(h.queued().is_empty());
 }
+
+#[test]
+fn a_reply_after_the_intro_ended_goes_to_the_connector_only() {
+    let mut h = harness();
+    h.handle(REQUEST);
+    let bob = h.reply_address("bob@example.org");
+    h.later(100);
+    h.engine().fire_due(h.now).expect("follow-up");
+    h.later(100);
+    h.engine().fire_due(h.now).expect("expiry");
+    assert_eq!(h.intro().state, IntroState::Expired);
+    h.clear_outbox();
+    h.handle(&reply("bob@example.org", &bob, "late@x", "Sorry, just saw this. Yes!"));
+    assert_eq!(h.queued(), [("command_reply".to_owned(), vec!["carol@example.com".to_owned()])]);
+    let text = queued_text(&h, "command_reply");
+    assert!(text.contains("answered after this intro") && text.contains("> Sorry, just saw this. Yes!"), "{text}");
+    assert_eq!(h.intro().state, IntroState::Expired, "nothing moves");
+}
