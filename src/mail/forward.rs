@@ -555,7 +555,9 @@ fn body_after(lines: &[&str], depth: usize) -> String {
         .unwrap_or(0);
     let body: Vec<&str> = unquoted
         .iter()
-        .map(|l| if l.len() >= indent { &l[indent..] } else { l.trim_start() })
+        // Only ASCII spaces are removed, so the cut is always on a char
+        // boundary (a line of other whitespace, like U+00A0, keeps it).
+        .map(|l| &l[l.bytes().take(indent).take_while(|b| *b == b' ').count()..])
         .map(|l| if depth == 0 { unquote(l).1 } else { l })
         .collect();
     body.join("\n").trim().to_owned()
@@ -594,6 +596,16 @@ mod tests {
         let line = "Od: John Doe <john.doe@acme.com>Komu: \"b@acme.com\" <b@acme.com>Datum: 2. listopadu 2021 09:26:50 SEČPředmět: Integer";
         let fields: Vec<Field> = split_run_together(line).into_iter().map(|(f, _)| f).collect();
         assert_eq!(fields, [Field::From, Field::To, Field::Date, Field::Subject]);
+    }
+
+    #[test]
+    fn regression_fuzz_crash_dedent_inside_a_non_breaking_space() {
+        // Found by `scripts/fuzz` (forward): a blank-looking line of U+00A0
+        // under an indented original was cut inside the character.
+        let body =
+            "---------- Forwarded message ---------\nFrom: A <a@b.co>\nTo: c@d.co\n\n    text\n \u{a0}\u{a0}\n    more";
+        let fwd = parse_forward_text(body, "Fwd: x").expect("a forward");
+        assert!(fwd.body.starts_with("text"), "{:?}", fwd.body);
     }
 
     #[test]

@@ -52,6 +52,21 @@ mod robustness {
         ]
     }
 
+    /// Inputs the fuzzer once crashed on (`tests/fixtures/fuzz`).
+    #[test]
+    fn regression_fuzz_findings_do_not_panic() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz");
+        let mut n = 0;
+        for entry in std::fs::read_dir(dir).expect("fixtures") {
+            let raw = std::fs::read(entry.expect("entry").path()).expect("read");
+            for what in [Inspect::Forward, Inspect::Request, Inspect::Reply] {
+                let _ = inspect_bytes(what, "fuzz", &raw);
+            }
+            n += 1;
+        }
+        assert!(n > 0, "the findings are there");
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(1500))]
 
