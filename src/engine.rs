@@ -369,23 +369,7 @@ impl Engine {
         extra: minijinja::Value,
         now: Timestamp,
     ) -> Result<Handled, EngineError> {
-        let email = self.composer.compose_to_connector(
-            template,
-            to,
-            &inbound.subject,
-            Some(&inbound.message_id),
-            extra,
-            now,
-        )?;
-        let note = format!("answered the connector: {template}");
-        let processed = Processed { at: now, disposition: Disposition::Processed, intro: None, note: note.clone() };
-        let change = Change {
-            emails: vec![email],
-            processed: Some((inbound.message_id.clone(), processed)),
-            ..Change::default()
-        };
-        self.store.commit(&change, now)?;
-        Ok(Handled { message_id: inbound.message_id.clone(), disposition: Disposition::Processed, intro: None, note })
+        self.answer_connector(template, to, inbound, extra, format!("answered the connector: {template}"), now)
     }
 
     fn reply_problem(
@@ -395,26 +379,38 @@ impl Engine {
         problem: &str,
         now: Timestamp,
     ) -> Result<Handled, EngineError> {
-        let email = self.composer.compose_problem(to, &inbound.subject, Some(&inbound.message_id), problem, now)?;
-        let processed = Processed {
-            at: now,
-            disposition: Disposition::Processed,
-            intro: None,
-            note: format!("request problem: {problem}"),
-        };
+        info!("request refused: {problem}");
+        let extra = minijinja::context! { problem => problem };
+        self.answer_connector("request_problem", to, inbound, extra, format!("request problem: {problem}"), now)
+    }
+
+    /// Answers a connector outside any intro: composes `template`, commits
+    /// it with the processed marker `note` for the inbound message.
+    fn answer_connector(
+        &self,
+        template: &str,
+        to: &Person,
+        inbound: &Inbound,
+        extra: minijinja::Value,
+        note: String,
+        now: Timestamp,
+    ) -> Result<Handled, EngineError> {
+        let email = self.composer.compose_to_connector(
+            template,
+            to,
+            &inbound.subject,
+            Some(&inbound.message_id),
+            extra,
+            now,
+        )?;
+        let processed = Processed { at: now, disposition: Disposition::Processed, intro: None, note: note.clone() };
         let change = Change {
             emails: vec![email],
-            processed: Some((inbound.message_id.clone(), processed.clone())),
+            processed: Some((inbound.message_id.clone(), processed)),
             ..Change::default()
         };
         self.store.commit(&change, now)?;
-        info!("request refused: {problem}");
-        Ok(Handled {
-            message_id: inbound.message_id.clone(),
-            disposition: Disposition::Processed,
-            intro: None,
-            note: processed.note,
-        })
+        Ok(Handled { message_id: inbound.message_id.clone(), disposition: Disposition::Processed, intro: None, note })
     }
 
     fn open_intro(&self, request: mail::Request, inbound: &Inbound, now: Timestamp) -> Result<Handled, EngineError> {

@@ -221,12 +221,21 @@ fn encode_outbox(entry: &OutboxEntry) -> Vec<u8> {
 }
 
 fn decode_outbox(v: &[u8]) -> Result<OutboxEntry, String> {
-    let len = v.get(..4).and_then(|b| <[u8; 4]>::try_from(b).ok()).map(u32::from_be_bytes).ok_or("too short")?;
-    let len = usize::try_from(len).map_err(|e| e.to_string())?;
-    let json = v.get(4..4 + len).ok_or("truncated header")?;
-    let mut entry: OutboxEntry = serde_json::from_slice(json).map_err(|e| e.to_string())?;
-    entry.email.bytes = v[4 + len..].to_vec();
+    let mut entry = decode_outbox_head(v)?;
+    entry.email.bytes = v[4 + head_len(v)?..].to_vec();
     Ok(entry)
+}
+
+/// The entry without its message bytes.
+fn decode_outbox_head(v: &[u8]) -> Result<OutboxEntry, String> {
+    let len = head_len(v)?;
+    let json = v.get(4..4 + len).ok_or("truncated header")?;
+    serde_json::from_slice(json).map_err(|e| e.to_string())
+}
+
+fn head_len(v: &[u8]) -> Result<usize, String> {
+    let len = v.get(..4).and_then(|b| <[u8; 4]>::try_from(b).ok()).map(u32::from_be_bytes).ok_or("too short")?;
+    usize::try_from(len).map_err(|e| e.to_string())
 }
 
 impl Store {
@@ -546,7 +555,18 @@ impl Store {
     /// When the earliest email backing off after a failure may be retried.
     /// (Emails behind it in the queue wait with it: the server is down.)
     pub fn next_retry(&self) -> Result<Option<Timestamp>, StoreError> {
-        Ok(self.outbox_page(0, 1024)?.into_iter().filter_map(|(_, e)| e.not_before).min())
+        // Called before every wait: read only the small JSON heads, never
+        // the message bytes beside them.
+        let mut earliest = None;
+        for kv in self.outbox.iter().take(1024) {
+            let (_, v) = kv.map_err(|e| self.err(e))?;
+            let head =
+                decode_outbox_head(&v).map_err(|detail| StoreError::Corrupt { what: "outbox entry".into(), detail })?;
+            if let Some(t) = head.not_before {
+                earliest = Some(earliest.map_or(t, |e: Timestamp| e.min(t)));
+            }
+        }
+        Ok(earliest)
     }
 
     /// Bytes the store takes on disk.

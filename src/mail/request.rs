@@ -148,7 +148,7 @@ pub fn parse_request_with_contacts(
     let requester = match requester {
         Some(r) => r,
         None => {
-            if connector_matches(connector, &requester_name) {
+            if name_matches(connector, &requester_name) {
                 return Err(RequestProblem::ConnectorIsParty {
                     role: "the requester".into(),
                     email: connector.email.clone(),
@@ -231,10 +231,6 @@ fn innermost(mut fwd: super::forward::Forward) -> super::forward::Forward {
         fwd.cc.extend(cc);
     }
     fwd
-}
-
-fn connector_matches(connector: &Person, name: &str) -> bool {
-    name_matches(connector, name)
 }
 
 /// Every `Name <address>` or bare address in a text.

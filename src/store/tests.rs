@@ -93,6 +93,10 @@ fn outbox_entries_leave_only_when_removed() {
     let mut retry = entries[1].1.clone();
     retry.attempts = 3;
     store.reschedule_outbox(entries[1].0, &retry).expect("reschedule");
+    assert_eq!(store.next_retry().expect("read"), None, "nothing backs off yet");
+    retry.not_before = Some(at(90));
+    store.reschedule_outbox(entries[1].0, &retry).expect("reschedule");
+    assert_eq!(store.next_retry().expect("read"), Some(at(90)));
     let left = store.outbox().expect("read");
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].1.attempts, 3);
