@@ -49,7 +49,7 @@ pub fn inspect_bytes(what: Inspect, file: &str, raw: &[u8]) -> Value {
                 },
             }),
             None => {
-                json!({"file": file, "forwarded": false, "note": msg.body_text(0).unwrap_or_default().trim(), "original": Value::Null})
+                json!({"file": file, "forwarded": false, "note": crate::mail::body_text(&msg).unwrap_or_default().trim(), "original": Value::Null})
             }
         },
         Inspect::Request => {

@@ -20,13 +20,48 @@ use regex::Regex;
 
 use crate::core::Decision;
 
+/// A phrase list matched against [`tokens`]: whole words only, because the
+/// text is split into single-space-separated tokens and every pattern is
+/// anchored on those spaces. Punctuation is its own token (`no , thanks`).
+/// No case folding or Unicode classes in the patterns: the text is already
+/// lowercased, which keeps building these cheap (a one-file `inspect reply`
+/// would otherwise spend most of its time compiling them).
 fn words(pattern: &str) -> Regex {
-    Regex::new(&format!(r"(?i)(^|[^\p{{L}}\p{{N}}'])({pattern})($|[^\p{{L}}\p{{N}}'])")).expect("static regex")
+    Regex::new(&format!(" (?:{pattern}) ")).expect("static regex")
+}
+
+/// The text as lowercase tokens, each surrounded by single spaces: a word
+/// is a run of letters, digits and apostrophes (curly ones folded); any
+/// other visible character stands alone.
+fn tokens(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push(' ');
+    let mut in_word = false;
+    for c in text.chars() {
+        let c = if matches!(c, '\u{2019}' | '\u{2018}') { '\'' } else { c };
+        if c.is_alphanumeric() || c == '\'' {
+            out.extend(c.to_lowercase());
+            in_word = true;
+            continue;
+        }
+        if in_word {
+            out.push(' ');
+            in_word = false;
+        }
+        if !c.is_whitespace() {
+            out.push(c);
+            out.push(' ');
+        }
+    }
+    if in_word {
+        out.push(' ');
+    }
+    out
 }
 
 static STOP: LazyLock<Regex> = LazyLock::new(|| {
     words(
-        r"unsubscribe|stop (emailing|e-mailing|writing|contacting|sending)|don't (ever )?(contact|email|e-mail|write to) me|do not (ever )?(contact|email|e-mail|write to) me|never (ask|contact|email|write)|remove me|take me off|no more (intro|introduction)s?|abmelden|désinscri\w*|darse de baja",
+        r"unsubscribe|stop (emailing|e - mailing|writing|contacting|sending)|don't (ever )?(contact|email|e - mail|write to) me|do not (ever )?(contact|email|e - mail|write to) me|never (ask|contact|email|write)|remove me|take me off|no more (intro|introduction)s?|abmelden|désinscri(?-u:\w)*|darse de baja",
     )
 });
 
@@ -38,7 +73,7 @@ static LATER: LazyLock<Regex> = LazyLock::new(|| {
 
 static NO: LazyLock<Regex> = LazyLock::new(|| {
     words(
-        r"no|nope|nah|no thanks|no thank you|not interested|i'll pass|i will pass|pass|decline|i decline|i'd rather not|i would rather not|rather not|nein|nee|non|não|nao|no grazie|no gracias|non merci|nein danke|nee bedankt|no, thanks",
+        r"no|nope|nah|no thanks|no thank you|not interested|i'll pass|i will pass|pass|decline|i decline|i'd rather not|i would rather not|rather not|nein|nee|non|não|nao|no grazie|no gracias|non merci|nein danke|nee bedankt|no , thanks",
     )
 });
 
@@ -61,27 +96,27 @@ static NEGATED_NO: LazyLock<Regex> = LazyLock::new(|| words(r"(never|n't|not|can
 /// Anything that makes an apparent yes less than plain.
 static HEDGE: LazyLock<Regex> = LazyLock::new(|| {
     words(
-        r"not|n't|never|no|but|however|although|though|unless|if|only if|maybe|perhaps|possibly|might|not sure|unsure|depends|who|what|why|which|would have|would've|wish|can't|cannot|cant|won't|wont|don't|dont|didn't|aber|nicht|kein|mais|pas|pero|mas|ma|não|nao|non|niet|maar|vielleicht|peut-être|quizás|talvez|forse|misschien",
+        r"not|n't|never|no|but|however|although|though|unless|if|only if|maybe|perhaps|possibly|might|not sure|unsure|depends|who|what|why|which|would have|would've|wish|can't|cannot|cant|won't|wont|don't|dont|didn't|aber|nicht|kein|mais|pas|pero|mas|ma|não|nao|non|niet|maar|vielleicht|peut - être|quizás|talvez|forse|misschien",
     )
 });
 
 /// Decides what a reply's visible text amounts to.
 pub fn decide(text: &str) -> Decision {
-    let text = text.replace(['\u{2019}', '\u{2018}'], "'");
     let text = text.trim();
     if text.is_empty() {
         return Decision::Unclear;
     }
-    if STOP.is_match(text) {
+    let words = tokens(text);
+    if STOP.is_match(&words) {
         return Decision::Stop;
     }
-    let yes = YES.is_match(text);
-    let no = NO.is_match(text);
-    let later = LATER.is_match(text);
-    if NEGATED_NO.is_match(text) {
+    let yes = YES.is_match(&words);
+    let no = NO.is_match(&words);
+    let later = LATER.is_match(&words);
+    if NEGATED_NO.is_match(&words) {
         return Decision::Unclear;
     }
-    if STRONG_NO.is_match(text) {
+    if STRONG_NO.is_match(&words) {
         return Decision::No;
     }
     if later {
@@ -93,7 +128,7 @@ pub fn decide(text: &str) -> Decision {
         // "No problem, happy to" has a yes: stays unclear below.
         return Decision::No;
     }
-    if yes && !no && !later && !HEDGE.is_match(text) && !text.contains('?') && is_short(text) {
+    if yes && !no && !later && !HEDGE.is_match(&words) && !text.contains('?') && is_short(text) {
         return Decision::Yes;
     }
     Decision::Unclear
@@ -139,5 +174,14 @@ mod tests {
         assert!(rows >= 200, "the table has {rows} rows");
         assert!(wrong_yes.is_empty(), "WRONG YES:\n{}", wrong_yes.join("\n"));
         assert!(other.is_empty(), "{} of {rows} wrong:\n{}", other.len(), other.join("\n"));
+    }
+    #[test]
+    fn words_are_whole_lowercase_tokens() {
+        assert_eq!(tokens("Yes,  I\u{2019}m IN!\nÉtienne"), " yes , i'm in ! étienne ");
+        // Whole words only: "nobody" holds no "no".
+        assert_eq!(decide("Nobody could say it better: yes."), Yes);
+        // A phrase may be wrapped over two lines.
+        assert_eq!(decide("Not\nnow, sorry"), Later);
+        assert_eq!(decide("Please stop e-mailing me"), Stop);
     }
 }

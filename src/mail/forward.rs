@@ -133,6 +133,7 @@ const FIELDS: &[(Field, &[&str])] = &[
             "prima",
             "vastaanottajat",
             "отримувач",
+            "收件者",
         ],
     ),
     (
@@ -156,6 +157,7 @@ const FIELDS: &[(Field, &[&str])] = &[
             "dw",
             "kopie (cc)",
             "копія",
+            "참조",
         ],
     ),
     (
@@ -221,6 +223,19 @@ const FIELDS: &[(Field, &[&str])] = &[
             "відправлено",
             "gönderilme",
             "gönderilen",
+            "envoyé le",
+            "enviado el",
+            "enviado em",
+            "enviada em",
+            "inviato il",
+            "发送时间",
+            "發送時間",
+            "寄件日期",
+            "送信日時",
+            "日付",
+            "보낸 날짜",
+            "时间",
+            "時間",
         ],
     ),
 ];
@@ -233,7 +248,7 @@ fn field_of(name: &str) -> Option<Field> {
 
 /// `Name: value` at the start of a line (bold markers and tabs allowed).
 static HEADER_LINE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\s*\*?([^\s:*][^:*]{0,24}?)\*?\s*:\*?[ \t]*(.*)$").expect("static regex"));
+    LazyLock::new(|| Regex::new(r"^\s*\*?([^\s:：*][^:：*]{0,24}?)\*?\s*[:：]\*?[ \t]*(.*)$").expect("static regex"));
 
 /// Words between runs of dashes (or equals signs): a separator in any language.
 pub(crate) static DASH_SEPARATOR: LazyLock<Regex> =
@@ -248,7 +263,7 @@ pub(crate) static UNDERSCORES: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^
 /// `On … wrote:` and its translations, with an address in it.
 pub(crate) static ATTRIBUTION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(wrote|schrieb|a écrit|escribió|escreveu|ha scritto|schreef|skrev|skriver|napisał|napsal|napísal|написал|написала|пишет|yazdı|írta|kirjoitti|a scris|je napisao|rašė|kirjutas)\b",
+        r"(?i)\b(wrote|schrieb|a écrit|escribió|escreveu|ha scritto|schreef|skrev|skriver|napisał|napsal|napísal|написал|написала|пишет|yazdı|írta|kirjoitti|a scris|je napisao|rašė|kirjutas)\b|写道|寫道|님이 작성",
     )
     .expect("static regex")
 });
@@ -272,16 +287,16 @@ pub fn parse_forward(msg: &Message<'_>) -> Option<Forward> {
             a.map(|a| a.iter().filter_map(person).collect()).unwrap_or_default()
         };
         return Some(Forward {
-            note: msg.body_text(0).map(|b| b.trim().to_owned()).unwrap_or_default(),
+            note: crate::mail::body_text(msg).map(|b| b.trim().to_owned()).unwrap_or_default(),
             from: inner.from().and_then(|a| a.first()).and_then(person),
             to: list(inner.to()),
             cc: list(inner.cc()),
             subject: inner.subject().unwrap_or_default().to_owned(),
             date: inner.date().map(|d| d.to_rfc3339()).unwrap_or_default(),
-            body: inner.body_text(0).map(|b| b.trim().to_owned()).unwrap_or_default(),
+            body: crate::mail::body_text(inner).map(|b| b.trim().to_owned()).unwrap_or_default(),
         });
     }
-    let body = msg.body_text(0)?;
+    let body = crate::mail::body_text(msg)?;
     parse_forward_text(&body, msg.subject().unwrap_or_default())
 }
 

@@ -5,6 +5,7 @@
 //!   tokens in its recipient addresses, visible text, automatic or not.
 //! - [`forward`] — a forwarded original and the note above it, from the
 //!   formats of common mail clients in some thirty languages.
+//! - [`html`] — the text a reader sees in an HTML-only mail.
 //! - [`request`] — an intro request (`Intro: Alice <> Bob`) from a connector.
 //! - [`reply`] — the visible part of a reply: quotes and signature removed.
 //! - [`decision`] — what a reply's words amount to (yes/no/later/stop/unclear).
@@ -14,6 +15,7 @@
 pub mod automatic;
 pub mod decision;
 pub mod forward;
+pub mod html;
 pub mod inbound;
 pub mod reply;
 pub mod request;
@@ -22,6 +24,22 @@ pub use automatic::Automatic;
 pub use decision::decide;
 pub use inbound::Inbound;
 pub use request::{Request, RequestProblem, parse_request, parse_request_with_contacts};
+
+use std::borrow::Cow;
+
+use mail_parser::{Message, PartType};
+
+/// The first text body of `msg`: its plain-text part, or the text a reader
+/// sees in its HTML part when it has no plain one (block-aware, unlike
+/// mail-parser's own conversion, which glues `<div>Thanks,</div><div>Alex`
+/// into `Thanks,Alex`).
+pub fn body_text<'a>(msg: &'a Message<'a>) -> Option<Cow<'a, str>> {
+    match &msg.text_part(0)?.body {
+        PartType::Text(text) => Some(Cow::Borrowed(text.as_ref())),
+        PartType::Html(html) => Some(Cow::Owned(html::to_text(html))),
+        _ => None,
+    }
+}
 
 #[cfg(test)]
 mod robustness {

@@ -7,13 +7,20 @@
 //! - Outlook's `-----Original Message-----` or a `From:` header block, and a
 //!   long underscore rule;
 //! - a forwarded-message separator;
-//! - the signature delimiter `-- ` and mobile sign-offs.
+//! - the signature delimiter `-- `, mobile sign-offs, a closing `-Name`,
+//!   and legal disclaimers a server appends.
 //!
-//! Lines starting with `>` are dropped wherever they are.
+//! Lines starting with `>` are dropped wherever they are. Words written
+//! below an attribution's `>`-quoted block are kept: some people answer
+//! below or between the quotes. An attribution without a date or an
+//! address ("Alice wrote:") counts only when quoted lines follow it.
+//!
+//! HTML-only replies are cut at the client's quote container first (see
+//! [`super::html`]).
 
 use std::sync::LazyLock;
 
-use mail_parser::Message;
+use mail_parser::{Message, PartType};
 use regex::Regex;
 
 static ATTRIBUTION: LazyLock<Regex> = LazyLock::new(|| {
@@ -54,8 +61,12 @@ static CUT_LINE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// The reply text a person wrote in `msg`, quotes and signature removed.
 pub fn visible_text(msg: &Message<'_>) -> String {
-    let body = msg.body_text(0).map(|b| b.into_owned()).unwrap_or_default();
-    strip_quotes(&body)
+    match msg.text_part(0).map(|part| &part.body) {
+        Some(PartType::Text(text)) => strip_quotes(text),
+        // HTML-only: the client's quote container marks the history.
+        Some(PartType::Html(html)) => strip_quotes(&super::html::reply_to_text(html)),
+        _ => String::new(),
+    }
 }
 
 /// `… On <date>, <someone> wrote:` sharing a line with the reply above it.
@@ -68,54 +79,154 @@ static INLINE_ATTRIBUTION: LazyLock<Regex> = LazyLock::new(|| {
 static HAS_ADDRESS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}").expect("static regex"));
 
-/// Whether the quoted history starts at line `i`.
-fn starts_history(lines: &[&str], i: usize) -> bool {
+/// Where the quoted history starts, and whether the person may still be
+/// writing below it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Cut {
+    /// An attribution (`On … wrote:`) spanning this many lines: if a
+    /// `>`-quoted block follows and then the person's own words, they are
+    /// answering below or between the quotes.
+    Attribution(usize),
+    /// Everything from here on is history, signature or footer.
+    Final,
+}
+
+/// Legal footers a mail server appends below everything, quotes included.
+static DISCLAIMER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^\W*(confidentiality notice|disclaimer|this (e-?mail|message|communication)( and any (attachments|files)( transmitted with it)?)? (is|are|may contain|contains?) (confidential|privileged|intended)|the information (contained )?in this (e-?mail|message)|diese (e-mail|nachricht) (enthält|kann) vertrauliche|ce (message|courriel|mail) (et ses pièces jointes )?(est|sont|peut|contient) (confidentiel|strictement)|este (mensaje|correo)( electrónico)? (es|y sus anexos|contiene|puede contener) (confidencial|información))",
+    )
+    .expect("static regex")
+});
+
+/// Whether (and how) the quoted history starts at line `i`.
+fn cut_at(lines: &[&str], i: usize) -> Option<Cut> {
     let line = lines[i];
     let trimmed = line.trim();
-    if ATTRIBUTION.is_match(line) || CUT_LINE.is_match(line) || line == "-- " || trimmed == "--" {
-        return true;
+    if trimmed.is_empty() {
+        return None;
+    }
+    if ATTRIBUTION.is_match(line) {
+        return Some(Cut::Attribution(1));
+    }
+    if CUT_LINE.is_match(line) || line == "-- " || trimmed == "--" || DISCLAIMER.is_match(line) {
+        return Some(Cut::Final);
     }
     if super::forward::DASH_SEPARATOR.is_match(line) || super::forward::UNDERSCORES.is_match(line) {
-        return true;
+        return Some(Cut::Final);
     }
     if super::forward::header_fields_start(lines, i) {
-        return true;
+        return Some(Cut::Final);
     }
-    // "2014-03-09 20:48 GMT+01:00 Rémi <r@x.com>:", "… Valentino (v@rudy.be) skrev:":
-    // an address and a closing colon, or a reply verb, make an attribution.
+    // "2014-03-09 20:48 GMT+01:00 Rémi <r@x.com>:", "… Valentino (v@rudy.be) skrev:",
+    // "在 2016年11月8日，下午2:23，Test <t@x.com> 写道：": an address and a closing
+    // colon, or a reply verb, make an attribution.
+    let closes = trimmed.ends_with(':') || trimmed.ends_with('：');
     let has_address = HAS_ADDRESS.is_match(line) || line.contains('<');
-    if has_address && (trimmed.ends_with(':') || super::forward::ATTRIBUTION.is_match(line)) {
-        return true;
+    if has_address && (closes || super::forward::ATTRIBUTION.is_match(line)) {
+        return Some(Cut::Attribution(1));
     }
-    // "… keltezéssel, „Eszter” írta:", "… 写道：": a reply verb closing the line.
-    if (trimmed.ends_with(':') || trimmed.ends_with('：')) && super::forward::ATTRIBUTION.is_match(line) {
-        return true;
-    }
-    // A rule of dashes alone closes the reply in some clients.
-    if trimmed.len() >= 10 && trimmed.chars().all(|c| c == '-') {
-        return true;
-    }
-    // An attribution wrapped over two lines: the verb on the second.
-    if let Some(next) = lines.get(i + 1) {
-        let next = next.trim();
-        if !trimmed.is_empty()
-            && starts_attribution(line)
-            && (super::forward::ATTRIBUTION.is_match(next) || (next.ends_with(':') && HAS_ADDRESS.is_match(next)))
-        {
-            return true;
-        }
-        if ATTRIBUTION.is_match(&format!("{} {}", line.trim_end(), next)) && starts_attribution(line) {
-            return true;
+    // "… keltezéssel, „Eszter” írta:": a reply verb closing the line. Without
+    // a date or an address ("Alice wrote:") it is only an attribution when
+    // quoted lines follow; otherwise it is the person citing someone.
+    if closes && super::forward::ATTRIBUTION.is_match(line) {
+        let dated = trimmed.chars().any(|c| c.is_ascii_digit());
+        if dated || next_is_quoted(lines, i + 1) {
+            return Some(Cut::Attribution(1));
         }
     }
-    false
+    // A rule alone (dashes, equals signs, underscores) closes the reply in some clients.
+    if trimmed.chars().count() >= 10 && trimmed.chars().all(|c| matches!(c, '-' | '=' | '_' | '\u{2010}'..='\u{2015}'))
+    {
+        return Some(Cut::Final);
+    }
+    // An attribution wrapped over lines: "On <date>, <name>" then the
+    // address or the verb on the lines after it (blank lines and a lone
+    // `<` included, as some clients wrap).
+    if starts_attribution(line) || opens_address(line) {
+        let mut joined = trimmed.to_owned();
+        for (k, next) in lines.iter().enumerate().skip(i + 1).take(4) {
+            let next = next.trim();
+            if next.is_empty() {
+                continue;
+            }
+            joined.push(' ');
+            joined.push_str(next);
+            let closes = next.ends_with(':') || next.ends_with('：');
+            if ATTRIBUTION.is_match(&joined)
+                || super::forward::ATTRIBUTION.is_match(next)
+                || (closes && HAS_ADDRESS.is_match(&joined))
+            {
+                return Some(Cut::Attribution(k + 1 - i));
+            }
+        }
+    }
+    None
+}
+
+/// An address broken over lines: `Postmaster <` with the rest below.
+fn opens_address(line: &str) -> bool {
+    line.matches('<').count() > line.matches('>').count()
+}
+
+/// Whether the first non-blank line from `i` on is `>`-quoted.
+fn next_is_quoted(lines: &[&str], i: usize) -> bool {
+    lines[i.min(lines.len())..].iter().find(|l| !l.trim().is_empty()).is_some_and(|l| is_quoted(l))
+}
+
+fn is_quoted(line: &str) -> bool {
+    line.trim_start().starts_with('>')
+}
+
+/// Whether line `i` is quoted, or is the rest of a quoted line that a
+/// client wrapped without its `>`: directly between two quoted lines, and
+/// either under a long one, indented, or a piece of a broken link. A
+/// short answer between quotes ("> Would you?\nYes.\n> …") is not one.
+fn quoted_at(lines: &[&str], i: usize) -> bool {
+    let line = lines[i];
+    if is_quoted(line) {
+        return true;
+    }
+    let (Some(prev), Some(next)) = (i.checked_sub(1).map(|p| lines[p]), lines.get(i + 1)) else { return false };
+    if line.trim().is_empty() || !is_quoted(prev) || !is_quoted(next) {
+        return false;
+    }
+    let broken_link = !line.trim().contains(' ') && line.contains(['/', '=', '_', '%', '&', '#', ')']);
+    prev.chars().count() >= 60 || line.starts_with(char::is_whitespace) || broken_link
+}
+
+/// After an attribution at `i` spanning `span` lines: where the person's
+/// own words resume below the `>`-quoted block it introduces, if they do.
+fn resumes_after_quote(lines: &[&str], i: usize, span: usize) -> Option<usize> {
+    let mut j = i + span;
+    let mut quoted = 0;
+    while let Some(line) = lines.get(j) {
+        if quoted_at(lines, j) {
+            quoted += 1;
+        } else if !line.trim().is_empty() {
+            break;
+        }
+        j += 1;
+    }
+    (quoted > 0 && j < lines.len()).then_some(j)
 }
 
 /// Removes quoted history and signatures from a plain-text reply body.
+///
+/// The reply ends at the first cut (see the module docs), with one
+/// exception: an attribution over a `>`-quoted block with the person's
+/// words below it is an answer written below or between the quotes, and
+/// those words are kept.
 pub fn strip_quotes(body: &str) -> String {
     let lines: Vec<&str> = body.lines().map(|l| l.trim_end_matches('\r')).collect();
     let mut kept: Vec<String> = Vec::new();
-    for (i, line) in lines.iter().enumerate() {
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        if quoted_at(&lines, i) {
+            i += 1;
+            continue;
+        }
         // The reply and the attribution on one line: keep what is before it.
         if let Some(m) = INLINE_ATTRIBUTION.find(line)
             && m.start() > 0
@@ -124,15 +235,41 @@ pub fn strip_quotes(body: &str) -> String {
             kept.push(line[..m.start()].trim_end().trim_end_matches('-').trim_end().to_owned());
             break;
         }
-        if starts_history(&lines, i) {
-            break;
+        match cut_at(&lines, i) {
+            None => {
+                kept.push(line.trim_end().to_owned());
+                i += 1;
+            }
+            Some(Cut::Attribution(span)) => match resumes_after_quote(&lines, i, span) {
+                Some(resume) => {
+                    kept.push(String::new());
+                    i = resume;
+                }
+                None => break,
+            },
+            Some(Cut::Final) => break,
         }
-        if line.trim_start().starts_with('>') {
-            continue;
-        }
-        kept.push(line.trim_end().to_owned());
     }
+    drop_dash_signoff(&mut kept);
     kept.join("\n").trim().to_owned()
+}
+
+/// A closing `-Name` under the text ("-Abhishek Kona"): a signature.
+fn drop_dash_signoff(kept: &mut Vec<String>) {
+    while kept.last().is_some_and(|l| l.trim().is_empty()) {
+        kept.pop();
+    }
+    let Some(last) = kept.last() else { return };
+    let Some(name) = last.trim().strip_prefix('-').map(|n| n.trim_start_matches('-').trim()) else { return };
+    let words: Vec<&str> = name.split_whitespace().collect();
+    let is_name = (1..=3).contains(&words.len())
+        && words.iter().all(|w| {
+            w.chars().next().is_some_and(char::is_uppercase)
+                && w.chars().all(|c| c.is_alphabetic() || c == '.' || c == '\'')
+        });
+    if is_name && kept.iter().rev().skip(1).any(|l| !l.trim().is_empty()) {
+        kept.pop();
+    }
 }
 
 /// Whether a line can begin a wrapped attribution (`On Mon, 2 Dec 2026 …`).
@@ -176,5 +313,41 @@ mod tests {
     #[test]
     fn interleaved_quotes_are_dropped() {
         assert_eq!(strip_quotes("> Would you?\nYes.\n> Really?"), "Yes.");
+    }
+
+    #[test]
+    fn answers_below_an_attribution_and_its_quotes_are_kept() {
+        let body = "On Mon, 23 Nov 2026 at 09:00, Intro Bot <intros@example.com> wrote:\n> Would you like to meet Alice?\n\nYes, happy to.\n";
+        assert_eq!(strip_quotes(body), "Yes, happy to.");
+        // Pieces of a quoted line the client wrapped are still the quote.
+        let body = "Sure\n\nOn Mon, 23 Nov 2026, Bot wrote:\n> See (http://example.com/a\n_nonce=3dd518)\n>\n> Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eius\nmod tempor.\n>\n";
+        assert_eq!(strip_quotes(body), "Sure");
+        // A server's disclaimer below the quote is not an answer.
+        let body = "Yes\n\nOn Mon, 23 Nov 2026, Bot wrote:\n> Would you?\n\nThis e-mail is confidential and intended only for the addressee.";
+        assert_eq!(strip_quotes(body), "Yes");
+    }
+
+    #[test]
+    fn citing_someone_is_not_an_attribution() {
+        assert_eq!(
+            strip_quotes("Happy to.\nAlice wrote:\nthat you are the expert.\n"),
+            "Happy to.\nAlice wrote:\nthat you are the expert."
+        );
+        assert_eq!(strip_quotes("Happy to.\nAlice wrote:\n> hi\n"), "Happy to.");
+    }
+
+    #[test]
+    fn attributions_wrapped_around_an_address() {
+        let body = "Test reply\n\n2014-10-17 11:28 GMT+03:00 Postmaster <\npostmaster@example.org>:\n\n> First";
+        assert_eq!(strip_quotes(body), "Test reply");
+        let body = "Test reply\n\nOn Tue, Apr 11, 2017 at 10:07 PM John Smith\n\n<\nmailto:John Smith <js@example.com>\n> wrote:\nquoted";
+        assert_eq!(strip_quotes(body), "Test reply");
+        assert_eq!(strip_quotes("谢谢。\n在 2016年11月8日，下午2:23，Test <t@example.com> 写道：\n> hi"), "谢谢。");
+    }
+
+    #[test]
+    fn a_closing_dash_name_is_a_signature() {
+        assert_eq!(strip_quotes("Yes, go ahead.\n\n-Abhishek Kona"), "Yes, go ahead.");
+        assert_eq!(strip_quotes("-Abhishek Kona"), "-Abhishek Kona");
     }
 }

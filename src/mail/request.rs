@@ -129,7 +129,7 @@ pub fn parse_request_with_contacts(
 ) -> Result<Request, RequestProblem> {
     let (requester_name, target_name) =
         parse_subject(msg.subject().unwrap_or_default()).ok_or(RequestProblem::NotARequest)?;
-    let body = msg.body_text(0).map(|b| b.into_owned()).unwrap_or_default();
+    let body = crate::mail::body_text(msg).map(|b| b.into_owned()).unwrap_or_default();
     let forwarded = super::forward::parse_forward(msg).map(innermost);
 
     let (requester, summary, note, mut candidates) = match forwarded {
