@@ -250,9 +250,11 @@ fn field_of(name: &str) -> Option<Field> {
 static HEADER_LINE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\s*\*?([^\s:：*][^:：*]{0,24}?)\*?\s*[:：]\*?[ \t]*(.*)$").expect("static regex"));
 
-/// Words between runs of dashes (or equals signs): a separator in any language.
-pub(crate) static DASH_SEPARATOR: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\s*[-=]{3,}\s*[^-=\s][^-=]{2,80}?\s*[-=]{3,}\s*$").expect("static regex"));
+/// Words between runs of dashes (ASCII or Unicode, as Proton writes them)
+/// or equals signs: a separator in any language.
+pub(crate) static DASH_SEPARATOR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*[-=‐-―]{3,}\s*[^-=‐-―\s][^-=‐-―]{2,80}?\s*[-=‐-―]{3,}\s*$").expect("static regex")
+});
 
 /// A separator with the header fields run on after it on the same line.
 static DASH_THEN_FIELDS: LazyLock<Regex> =
@@ -578,8 +580,14 @@ fn body_after(lines: &[&str], depth: usize) -> String {
     body.join("\n").trim().to_owned()
 }
 
+/// The forwarder's words above line `i`, without a mobile footer or
+/// signature under them ("Sent with Proton Mail secure email.").
 fn note_before(lines: &[&str], i: usize) -> String {
-    lines[..i].join("\n").trim().to_owned()
+    let mut note = &lines[..i];
+    if let Some(cut) = note.iter().position(|l| super::reply::is_footer(l)) {
+        note = &note[..cut];
+    }
+    note.join("\n").trim().to_owned()
 }
 
 fn person(name: &str, email: &str) -> Person {

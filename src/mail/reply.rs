@@ -48,12 +48,7 @@ static CUT_LINE: LazyLock<Regex> = LazyLock::new(|| {
             begin\s+forwarded\s+message: |
             _{10,} |
             (from|von|de|da|van):\s.+ |
-            sent\s+from\s+(my\s.+|samsung.*|mail\s+for\s+windows.*) |
-            -{2,}\s*(original|antwort|ursprüngliche)\s.*-{2,} |
-            get\s+outlook\s+for\s.+ |
-            von\s+meinem\s.+\s+gesendet |
-            envoyé\s+de\s+mon\s.+ |
-            enviado\s+desde\s+mi\s.+
+            -{2,}\s*(original|antwort|ursprüngliche)\s.*-{2,}
         )\s*$",
     )
     .expect("static regex")
@@ -91,6 +86,33 @@ enum Cut {
     Final,
 }
 
+/// "Sent from my iPhone" and its kin, in the languages and apps that add
+/// one under what the person wrote.
+static FOOTER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)^\s*(
+            sent\s+(from|with|via|using)\s.{2,60} |
+            (get|download|obtener|obter\s+o|télécharger|scarica|descargar)\s+outlook\s.{2,40} |
+            outlook\s+für\s.{2,20}\s+beziehen |
+            von\s+meinem\s.{2,40}\s+gesendet | gesendet\s+(von|mit|vom)\s.{2,40} |
+            envoyé\s+(de|depuis|avec)\s.{2,40} |
+            enviad[oa]\s+(desde|do|da|de|con|com|a\s+partir\s+d[oe])\s.{2,40} |
+            inviato\s+(da|con)\s.{2,40} |
+            (verstuurd|verzonden)\s+(vanaf|vanuit|met|van)\s.{2,40} |
+            (skickat|sendt|sendt\s+med)\s+(från|fra)\s.{2,40} |
+            wysłane\s+z\s.{2,40} | odesláno\s+z\s.{2,40} |
+            отправлено\s+(с|из)\s.{2,40} |
+            .{1,20}から送信 | 发自我的.{1,20} | 從我的.{1,20}傳送 | 发送自.{1,20} | .{1,20}에서\s+보냄
+        )\s*$",
+    )
+    .expect("static regex")
+});
+
+/// Whether `line` is a mobile or app footer ("Sent from my iPhone").
+pub(crate) fn is_footer(line: &str) -> bool {
+    FOOTER.is_match(line)
+}
+
 /// Legal footers a mail server appends below everything, quotes included.
 static DISCLAIMER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -109,7 +131,8 @@ fn cut_at(lines: &[&str], i: usize) -> Option<Cut> {
     if ATTRIBUTION.is_match(line) {
         return Some(Cut::Attribution(1));
     }
-    if CUT_LINE.is_match(line) || line == "-- " || trimmed == "--" || DISCLAIMER.is_match(line) {
+    if CUT_LINE.is_match(line) || line == "-- " || trimmed == "--" || FOOTER.is_match(line) || DISCLAIMER.is_match(line)
+    {
         return Some(Cut::Final);
     }
     if super::forward::DASH_SEPARATOR.is_match(line) || super::forward::UNDERSCORES.is_match(line) {
