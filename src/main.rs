@@ -89,6 +89,10 @@ enum Command {
     /// Show what the bot reads in mail files: one JSON object per line per
     /// file (no config needed).
     Inspect {
+        /// Files read at once (default: one per core); the output order is
+        /// the argument order either way.
+        #[arg(short, long, global = true, value_name = "N")]
+        jobs: Option<usize>,
         #[command(subcommand)]
         what: InspectWhat,
     },
@@ -226,14 +230,15 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::List { state, json, config } => store_command(&config, Request::List { state, json }),
         Command::Show { id, json, config } => store_command(&config, Request::Show { id, json }),
         Command::Cancel { id, config } => store_command(&config, Request::Cancel { id }),
-        Command::Inspect { what } => {
-            use introbot::inspect::{Inspect, run};
+        Command::Inspect { jobs, what } => {
+            use introbot::inspect::{Inspect, run_with};
             let (kind, files) = match what {
                 InspectWhat::Forward { files } => (Inspect::Forward, files),
                 InspectWhat::Request { files } => (Inspect::Request, files),
                 InspectWhat::Reply { files } => (Inspect::Reply, files),
             };
-            run(kind, &files, &mut std::io::stdout().lock())?;
+            let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()).min(8));
+            run_with(kind, &files, &mut std::io::stdout().lock(), jobs.max(1))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Suppress { action, config } => store_command(

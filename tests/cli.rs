@@ -256,3 +256,40 @@ fn sigterm_mid_run_then_restart_loses_nothing_and_doubles_nothing() {
     assert_eq!(emails.len(), 5, "ack, 2 consent notes, introduction, outcome; nothing twice");
     assert_eq!(emails.iter().filter(|(_, _, s, _)| s == "Alice Able <> Bob Busy").count(), 1);
 }
+
+/// `inspect`: one JSON object per line per file, in argument order whatever
+/// the number of jobs; a file that cannot be read or is not a mail gives an
+/// `error` object and the run goes on.
+#[test]
+fn inspect_keeps_argument_order_and_goes_on_after_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("not-mail.eml"), "just some words\n").expect("file");
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus/replies");
+    let mut files: Vec<String> = std::fs::read_dir(&corpus)
+        .expect("corpus")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .map(|p| p.display().to_string())
+        .collect();
+    files.sort();
+    // Enough files for several batches, with the bad ones in the middle.
+    let mut args: Vec<String> = files.iter().cycle().take(1200).cloned().collect();
+    args.insert(600, dir.path().join("missing.eml").display().to_string());
+    args.insert(601, dir.path().join("not-mail.eml").display().to_string());
+
+    let run = |jobs: &str| {
+        let out = introbot().args(["inspect", "--jobs", jobs, "reply"]).args(&args).output().expect("runs");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).expect("utf-8")
+    };
+    let one = run("1");
+    let lines: Vec<serde_json::Value> = one.lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    assert_eq!(lines.len(), args.len());
+    for (line, file) in lines.iter().zip(&args) {
+        assert_eq!(line["file"].as_str(), Some(file.as_str()));
+    }
+    assert!(lines[600]["error"].as_str().is_some_and(|e| e.contains("cannot read")), "{}", lines[600]);
+    assert_eq!(lines[601]["error"], "not an email message");
+    assert!(lines[602]["reply_text"].is_string());
+    assert_eq!(run("3"), one, "the same lines, in the same order, with three jobs");
+}

@@ -16,18 +16,32 @@
 
 use std::sync::LazyLock;
 
-use regex::Regex;
+use regex::RegexSet;
 
 use crate::core::Decision;
 
-/// A phrase list matched against [`tokens`]: whole words only, because the
-/// text is split into single-space-separated tokens and every pattern is
-/// anchored on those spaces. Punctuation is its own token (`no , thanks`).
-/// No case folding or Unicode classes in the patterns: the text is already
-/// lowercased, which keeps building these cheap (a one-file `inspect reply`
-/// would otherwise spend most of its time compiling them).
-fn words(pattern: &str) -> Regex {
-    Regex::new(&format!(" (?:{pattern}) ")).expect("static regex")
+/// The phrase lists below, matched against [`tokens`] in one pass: whole
+/// words only, because the text is split into single-space-separated
+/// tokens and every pattern is anchored on those spaces. Punctuation is its
+/// own token (`no , thanks`). No case folding or Unicode classes in the
+/// patterns: the text is already lowercased, which keeps building them
+/// cheap (a one-file `inspect reply` would otherwise spend most of its time
+/// compiling them).
+static PHRASES: LazyLock<RegexSet> = LazyLock::new(|| {
+    RegexSet::new([STOP, LATER, NO, YES, STRONG_NO, NEGATED_NO, HEDGE].map(|p| format!(" (?:{p}) ")))
+        .expect("static patterns")
+});
+
+/// Which of the phrase lists a text has, in [`PHRASES`] order.
+#[derive(Clone, Copy)]
+enum Phrase {
+    Stop,
+    Later,
+    No,
+    Yes,
+    StrongNo,
+    NegatedNo,
+    Hedge,
 }
 
 /// The text as lowercase tokens, each surrounded by single spaces: a word
@@ -59,46 +73,22 @@ fn tokens(text: &str) -> String {
     out
 }
 
-static STOP: LazyLock<Regex> = LazyLock::new(|| {
-    words(
-        r"unsubscribe|stop (emailing|e - mailing|writing|contacting|sending)|don't (ever )?(contact|email|e - mail|write to) me|do not (ever )?(contact|email|e - mail|write to) me|never (ask|contact|email|write)|remove me|take me off|no more (intro|introduction)s?|abmelden|désinscri(?-u:\w)*|darse de baja",
-    )
-});
+const STOP: &str = r"unsubscribe|stop (emailing|e - mailing|writing|contacting|sending)|don't (ever )?(contact|email|e - mail|write to) me|do not (ever )?(contact|email|e - mail|write to) me|never (ask|contact|email|write)|remove me|take me off|no more (intro|introduction)s?|abmelden|désinscri(?-u:\w)*|darse de baja";
 
-static LATER: LazyLock<Regex> = LazyLock::new(|| {
-    words(
-        r"not (right )?now|not at the moment|not at this time|not this (week|month|quarter|year)|maybe later|later this year|ask (me )?again|try (me )?again|reach out again|circle back|next (week|month|quarter|year)|in a (few|couple of) (weeks|months)|after the holidays|nicht jetzt|nächste woche|pas maintenant|no ahora|não agora|non ora|niet nu|next week|(too|really|very|super) (busy|swamped)|swamped|not a good time|bad time|(in|until|after|before|by) (january|february|march|april|may|june|july|august|september|october|november|december)|später|plus tard|más tarde|mais tarde|più tardi|later",
-    )
-});
+const LATER: &str = r"not (right )?now|not at the moment|not at this time|not this (week|month|quarter|year)|maybe later|later this year|ask (me )?again|try (me )?again|reach out again|circle back|next (week|month|quarter|year)|in a (few|couple of) (weeks|months)|after the holidays|nicht jetzt|nächste woche|pas maintenant|no ahora|não agora|non ora|niet nu|next week|(too|really|very|super) (busy|swamped)|swamped|not a good time|bad time|(in|until|after|before|by) (january|february|march|april|may|june|july|august|september|october|november|december)|später|plus tard|más tarde|mais tarde|più tardi|later";
 
-static NO: LazyLock<Regex> = LazyLock::new(|| {
-    words(
-        r"no|nope|nah|no thanks|no thank you|not interested|i'll pass|i will pass|pass|decline|i decline|i'd rather not|i would rather not|rather not|nein|nee|non|não|nao|no grazie|no gracias|non merci|nein danke|nee bedankt|no , thanks",
-    )
-});
+const NO: &str = r"no|nope|nah|no thanks|no thank you|not interested|i'll pass|i will pass|pass|decline|i decline|i'd rather not|i would rather not|rather not|nein|nee|non|não|nao|no grazie|no gracias|non merci|nein danke|nee bedankt|no , thanks";
 
-static YES: LazyLock<Regex> = LazyLock::new(|| {
-    words(
-        r"go for it|yes|yep|yeah|yup|sure|ok|okay|absolutely|definitely|of course|certainly|gladly|happy to|glad to|would love to|i'd love to|love to|sounds good|sounds great|please do|go ahead|i'm in|count me in|let's do it|ja|gerne|gern|klar|oui|avec plaisir|volontiers|sí|si|claro|con gusto|sim|com certeza|com prazer|certo|volentieri|ja graag|graag|prima",
-    )
-});
+const YES: &str = r"go for it|yes|yep|yeah|yup|sure|ok|okay|absolutely|definitely|of course|certainly|gladly|happy to|glad to|would love to|i'd love to|love to|sounds good|sounds great|please do|go ahead|i'm in|count me in|let's do it|ja|gerne|gern|klar|oui|avec plaisir|volontiers|sí|si|claro|con gusto|sim|com certeza|com prazer|certo|volentieri|ja graag|graag|prima";
 
 /// A refusal that outweighs any yes-word in it ("absolutely not").
-static STRONG_NO: LazyLock<Regex> = LazyLock::new(|| {
-    words(
-        r"(definitely|absolutely|certainly|of course) not|not for me|kein interesse|pas intéressée?|no me interesa|não tenho interesse|non mi interessa|geen interesse",
-    )
-});
+const STRONG_NO: &str = r"(definitely|absolutely|certainly|of course) not|not for me|kein interesse|pas intéressée?|no me interesa|não tenho interesse|non mi interessa|geen interesse";
 
 /// A "no" that is itself negated ("I never say no to Carol").
-static NEGATED_NO: LazyLock<Regex> = LazyLock::new(|| words(r"(never|n't|not|cannot) (say|said|saying) no"));
+const NEGATED_NO: &str = r"(never|n't|not|cannot) (say|said|saying) no";
 
 /// Anything that makes an apparent yes less than plain.
-static HEDGE: LazyLock<Regex> = LazyLock::new(|| {
-    words(
-        r"not|n't|never|no|but|however|although|though|unless|if|only if|maybe|perhaps|possibly|might|not sure|unsure|depends|who|what|why|which|would have|would've|wish|can't|cannot|cant|won't|wont|don't|dont|didn't|aber|nicht|kein|mais|pas|pero|mas|ma|não|nao|non|niet|maar|vielleicht|peut - être|quizás|talvez|forse|misschien",
-    )
-});
+const HEDGE: &str = r"not|n't|never|no|but|however|although|though|unless|if|only if|maybe|perhaps|possibly|might|not sure|unsure|depends|who|what|why|which|would have|would've|wish|can't|cannot|cant|won't|wont|don't|dont|didn't|aber|nicht|kein|mais|pas|pero|mas|ma|não|nao|non|niet|maar|vielleicht|peut - être|quizás|talvez|forse|misschien";
 
 /// Decides what a reply's visible text amounts to.
 pub fn decide(text: &str) -> Decision {
@@ -106,17 +96,18 @@ pub fn decide(text: &str) -> Decision {
     if text.is_empty() {
         return Decision::Unclear;
     }
-    let words = tokens(text);
-    if STOP.is_match(&words) {
+    let found = PHRASES.matches(&tokens(text));
+    let has = |p: Phrase| found.matched(p as usize);
+    if has(Phrase::Stop) {
         return Decision::Stop;
     }
-    let yes = YES.is_match(&words);
-    let no = NO.is_match(&words);
-    let later = LATER.is_match(&words);
-    if NEGATED_NO.is_match(&words) {
+    let yes = has(Phrase::Yes);
+    let no = has(Phrase::No);
+    let later = has(Phrase::Later);
+    if has(Phrase::NegatedNo) {
         return Decision::Unclear;
     }
-    if STRONG_NO.is_match(&words) {
+    if has(Phrase::StrongNo) {
         return Decision::No;
     }
     if later {
@@ -128,7 +119,7 @@ pub fn decide(text: &str) -> Decision {
         // "No problem, happy to" has a yes: stays unclear below.
         return Decision::No;
     }
-    if yes && !no && !later && !HEDGE.is_match(&words) && !text.contains('?') && is_short(text) {
+    if yes && !no && !later && !has(Phrase::Hedge) && !text.contains('?') && is_short(text) {
         return Decision::Yes;
     }
     Decision::Unclear

@@ -19,6 +19,7 @@
 
 use std::sync::LazyLock;
 
+use aho_corasick::AhoCorasick;
 use mail_parser::Message;
 use regex::Regex;
 
@@ -246,19 +247,47 @@ fn field_of(name: &str) -> Option<Field> {
     FIELDS.iter().find(|(_, names)| names.contains(&name.as_str())).map(|(f, _)| *f)
 }
 
-/// `Name: value` at the start of a line (bold markers and tabs allowed).
-static HEADER_LINE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\s*\*?([^\s:：*][^:：*]{0,24}?)\*?\s*[:：]\*?[ \t]*(.*)$").expect("static regex"));
+/// The known field a `Name: value` line holds, and its value: leading
+/// space, a bold marker around the name (`*From:*`) and space after the
+/// colon (ASCII or full-width) are allowed. Read by hand rather than by a
+/// pattern: it runs on every line of every mail.
+fn header_field(line: &str) -> Option<(Field, &str)> {
+    let (name, value) = header_line(line)?;
+    Some((field_of(name)?, value))
+}
+
+/// A `Name: value` line's name and value, known field or not.
+fn header_line(line: &str) -> Option<(&str, &str)> {
+    let text = line.trim_start();
+    let text = text.strip_prefix('*').unwrap_or(text);
+    let colon = text.find([':', '：'])?;
+    let name = text[..colon].trim_end();
+    let name = name.strip_suffix('*').unwrap_or(name);
+    // A field name is at most 25 characters; it has no bold marker inside.
+    if name.is_empty() || name.starts_with(char::is_whitespace) || name.contains('*') || name.chars().count() > 25 {
+        return None;
+    }
+    let colon_len = text[colon..].chars().next().map_or(1, char::len_utf8);
+    let value = &text[colon + colon_len..];
+    let value = value.strip_prefix('*').unwrap_or(value);
+    Some((name, value.trim_start_matches([' ', '\t'])))
+}
 
 /// Words between runs of dashes (ASCII or Unicode, as Proton writes them)
 /// or equals signs: a separator in any language.
-pub(crate) static DASH_SEPARATOR: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*[-=‐-―]{3,}\s*[^-=‐-―\s][^-=‐-―]{2,80}?\s*[-=‐-―]{3,}\s*$").expect("static regex")
-});
+static DASH_SEPARATOR: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\s*[-=‐-―]{3,}\s*[^-=‐-―\s][^-=‐-―]+?\s*[-=‐-―]{3,}\s*$").expect("static regex"));
+
+/// Whether `line` is a separator: words between runs of dashes, short
+/// enough to be one (the length is checked here, not in the pattern, where
+/// a bounded repetition is costly to compile).
+pub(crate) fn is_dash_separator(line: &str) -> bool {
+    line.len() <= 160 && DASH_SEPARATOR.is_match(line)
+}
 
 /// A separator with the header fields run on after it on the same line.
 static DASH_THEN_FIELDS: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\s*-{3,}\s*[^-\s][^-]{2,80}?\s*-{3,}\s*(\S.*)$").expect("static regex"));
+    LazyLock::new(|| Regex::new(r"^\s*-{3,}\s*[^-\s][^-]+?\s*-{3,}\s*(\S.*)$").expect("static regex"));
 
 pub(crate) static UNDERSCORES: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\s*_{8,}\s*$").expect("static regex"));
 
@@ -310,7 +339,7 @@ pub fn parse_forward_text(body: &str, subject: &str) -> Option<Forward> {
     for i in 0..lines.len() {
         let (depth, line) = unquote(lines[i]);
         let starts_headers = |from: usize| header_block_starts(&lines, from, depth);
-        if let Some(caps) = DASH_THEN_FIELDS.captures(line) {
+        if let Some(caps) = DASH_THEN_FIELDS.captures(line).filter(|c| c[1].len() + 160 >= line.len()) {
             let run = split_run_together(&caps[1]);
             if run.first().is_some_and(|(f, _)| *f == Field::From) {
                 let mut fwd = Forward { note: note_before(&lines, i), ..Forward::default() };
@@ -322,7 +351,7 @@ pub fn parse_forward_text(body: &str, subject: &str) -> Option<Forward> {
             }
         }
         // A separator line, or a "…:" line right before a header block.
-        let separator = DASH_SEPARATOR.is_match(line)
+        let separator = is_dash_separator(line)
             || UNDERSCORES.is_match(line)
             || (line.trim_end().ends_with(':')
                 && field_of(line.trim_end().trim_end_matches(':')).is_none()
@@ -414,7 +443,7 @@ fn header_block_starts(lines: &[&str], i: usize, depth: usize) -> bool {
     if first.0 < depth {
         return false;
     }
-    let field = |l: &str| HEADER_LINE.captures(l).and_then(|c| field_of(&c[1]));
+    let field = |l: &str| header_field(l).map(|(f, _)| f);
     if field(first.1).is_none() {
         return false;
     }
@@ -432,7 +461,7 @@ fn header_block_starts(lines: &[&str], i: usize, depth: usize) -> bool {
 /// Cc, Subject, Date, in any language) starts at line `i`: the quoted
 /// header of an earlier message.
 pub(crate) fn header_fields_start(lines: &[&str], i: usize) -> bool {
-    let field = |l: &str| HEADER_LINE.captures(unquote(l).1).and_then(|c| field_of(&c[1]));
+    let field = |l: &str| header_field(unquote(l).1).map(|(f, _)| f);
     field(lines[i]).is_some() && lines[i..].iter().take(6).map_while(|l| field(l)).count() >= 2
         || split_run_together(unquote(lines[i]).1).len() >= 3
 }
@@ -440,14 +469,13 @@ pub(crate) fn header_fields_start(lines: &[&str], i: usize) -> bool {
 /// Fields a client ran together on one line (`Od: …>Komu: …Předmět: …`):
 /// split at every known field name followed by a colon.
 fn split_run_together(line: &str) -> Vec<(Field, String)> {
-    // Field names followed by a colon, lowercased, longest first.
-    static PATTERNS: LazyLock<Vec<(Field, String, usize)>> = LazyLock::new(|| {
-        let mut all: Vec<(Field, String, usize)> = FIELDS
-            .iter()
-            .flat_map(|(f, names)| names.iter().map(move |n| (*f, format!("{n}:"), n.chars().count())))
-            .collect();
-        all.sort_by_key(|(_, p, _)| std::cmp::Reverse(p.len()));
-        all
+    // Every field name followed by a colon, lowercased, in one automaton.
+    static NAMES: LazyLock<(AhoCorasick, Vec<(Field, usize)>)> = LazyLock::new(|| {
+        let all: Vec<(Field, String)> =
+            FIELDS.iter().flat_map(|(f, names)| names.iter().map(move |n| (*f, format!("{n}:")))).collect();
+        let automaton = AhoCorasick::new(all.iter().map(|(_, p)| p)).expect("static patterns");
+        let fields = all.iter().map(|(f, p)| (*f, p.chars().count() - 1)).collect();
+        (automaton, fields)
     });
     // Running together takes at least two fields, so at least two colons.
     if line.bytes().filter(|b| *b == b':').count() < 2 {
@@ -458,22 +486,28 @@ fn split_run_together(line: &str) -> Vec<(Field, String)> {
         // Lowercasing changed byte offsets (rare scripts): treat as one field.
         return Vec::new();
     }
+    let (automaton, fields) = &*NAMES;
+    // All matches, overlapping ones included; the longest name wins where
+    // two overlap ("bcc:" over "cc:").
+    let mut found: Vec<(usize, usize, Field, usize)> = automaton
+        .find_overlapping_iter(&lower)
+        .map(|m| {
+            let (field, name_chars) = fields[m.pattern().as_usize()];
+            (m.start(), m.end(), field, name_chars)
+        })
+        .collect();
+    found.sort_by_key(|&(start, end, _, _)| (std::cmp::Reverse(end - start), start));
     let mut marks: Vec<(usize, usize, Field)> = Vec::new();
-    for (field, pattern, name_chars) in PATTERNS.iter() {
-        let mut from = 0;
-        while let Some(pos) = lower[from..].find(pattern.as_str()) {
-            let at = from + pos;
-            let before = lower[..at].chars().next_back();
-            // Long names may be glued to the value before them ("GMT+1Subject:");
-            // short ones must not be ("mailto:" is not "to:").
-            let glued_to_word = *name_chars <= 3 && before.is_some_and(|c| c.is_ascii_alphanumeric());
-            // A one-letter name ("A:") only right after an address or a space.
-            let loose = *name_chars == 1 && !before.is_none_or(|c| c == '>' || c.is_whitespace());
-            let overlaps = marks.iter().any(|(s, e, _)| at < *e && at + pattern.len() > *s);
-            if !glued_to_word && !loose && !overlaps {
-                marks.push((at, at + pattern.len(), *field));
-            }
-            from = at + pattern.len();
+    for (at, end, field, name_chars) in found {
+        let before = lower[..at].chars().next_back();
+        // Long names may be glued to the value before them ("GMT+1Subject:");
+        // short ones must not be ("mailto:" is not "to:").
+        let glued_to_word = name_chars <= 3 && before.is_some_and(|c| c.is_ascii_alphanumeric());
+        // A one-letter name ("A:") only right after an address or a space.
+        let loose = name_chars == 1 && !before.is_none_or(|c| c == '>' || c.is_whitespace());
+        let overlaps = marks.iter().any(|(s, e, _)| at < *e && end > *s);
+        if !glued_to_word && !loose && !overlaps {
+            marks.push((at, end, field));
         }
     }
     marks.sort_by_key(|m| m.0);
@@ -506,9 +540,9 @@ fn read_headers_and_body(lines: &[&str], depth: usize) -> Option<Forward> {
             i += 1;
             break;
         }
-        match HEADER_LINE.captures(line).and_then(|c| field_of(&c[1]).map(|f| (f, c[2].to_owned()))) {
+        match header_field(line) {
             Some((field, value)) => {
-                set(&mut fwd, field, &value);
+                set(&mut fwd, field, value);
                 last = Some(field);
                 seen += 1;
             }

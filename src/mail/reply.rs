@@ -66,7 +66,7 @@ pub fn visible_text(msg: &Message<'_>) -> String {
 
 /// `… On <date>, <someone> wrote:` sharing a line with the reply above it.
 static INLINE_ATTRIBUTION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(-{2,}\s*)?\b(on|am|le|el|em|il|op|på|den|w dniu|dne)\s.{4,160}?\b(wrote|schrieb|a écrit|escribió|escreveu|ha scritto|schreef|skrev|napisał|napsal|pisze|sent|írta)\s*:?\s*-*\s*$")
+    Regex::new(r"(?i)(-{2,}\s*)?\b(on|am|le|el|em|il|op|på|den|w dniu|dne)\s.+?\b(wrote|schrieb|a écrit|escribió|escreveu|ha scritto|schreef|skrev|napisał|napsal|pisze|sent|írta)\s*:?\s*-*\s*$")
         .expect("static regex")
 });
 
@@ -91,18 +91,18 @@ enum Cut {
 static FOOTER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?ix)^\s*(
-            sent\s+(from|with|via|using)\s.{2,60} |
-            (get|download|obtener|obter\s+o|télécharger|scarica|descargar)\s+outlook\s.{2,40} |
-            outlook\s+für\s.{2,20}\s+beziehen |
-            von\s+meinem\s.{2,40}\s+gesendet | gesendet\s+(von|mit|vom)\s.{2,40} |
-            envoyé\s+(de|depuis|avec)\s.{2,40} |
-            enviad[oa]\s+(desde|do|da|de|con|com|a\s+partir\s+d[oe])\s.{2,40} |
-            inviato\s+(da|con)\s.{2,40} |
-            (verstuurd|verzonden)\s+(vanaf|vanuit|met|van)\s.{2,40} |
-            (skickat|sendt|sendt\s+med)\s+(från|fra)\s.{2,40} |
-            wysłane\s+z\s.{2,40} | odesláno\s+z\s.{2,40} |
-            отправлено\s+(с|из)\s.{2,40} |
-            .{1,20}から送信 | 发自我的.{1,20} | 從我的.{1,20}傳送 | 发送自.{1,20} | .{1,20}에서\s+보냄
+            sent\s+(from|with|via|using)\s.+ |
+            (get|download|obtener|obter\s+o|télécharger|scarica|descargar)\s+outlook\s.+ |
+            outlook\s+für\s.+\s+beziehen |
+            von\s+meinem\s.+\s+gesendet | gesendet\s+(von|mit|vom)\s.+ |
+            envoyé\s+(de|depuis|avec)\s.+ |
+            enviad[oa]\s+(desde|do|da|de|con|com|a\s+partir\s+d[oe])\s.+ |
+            inviato\s+(da|con)\s.+ |
+            (verstuurd|verzonden)\s+(vanaf|vanuit|met|van)\s.+ |
+            (skickat|sendt|sendt\s+med)\s+(från|fra)\s.+ |
+            wysłane\s+z\s.+ | odesláno\s+z\s.+ |
+            отправлено\s+(с|из)\s.+ |
+            .+から送信 | 发自我的.+ | 從我的.+傳送 | 发送自.+ | .+에서\s+보냄
         )\s*$",
     )
     .expect("static regex")
@@ -110,7 +110,9 @@ static FOOTER: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Whether `line` is a mobile or app footer ("Sent from my iPhone").
 pub(crate) fn is_footer(line: &str) -> bool {
-    FOOTER.is_match(line)
+    // Footers are short; the length is checked here rather than in the
+    // pattern, where a bounded repetition of `.` is costly to compile.
+    line.chars().count() <= 80 && FOOTER.is_match(line)
 }
 
 /// Legal footers a mail server appends below everything, quotes included.
@@ -131,11 +133,10 @@ fn cut_at(lines: &[&str], i: usize) -> Option<Cut> {
     if ATTRIBUTION.is_match(line) {
         return Some(Cut::Attribution(1));
     }
-    if CUT_LINE.is_match(line) || line == "-- " || trimmed == "--" || FOOTER.is_match(line) || DISCLAIMER.is_match(line)
-    {
+    if CUT_LINE.is_match(line) || line == "-- " || trimmed == "--" || is_footer(line) || DISCLAIMER.is_match(line) {
         return Some(Cut::Final);
     }
-    if super::forward::DASH_SEPARATOR.is_match(line) || super::forward::UNDERSCORES.is_match(line) {
+    if super::forward::is_dash_separator(line) || super::forward::UNDERSCORES.is_match(line) {
         return Some(Cut::Final);
     }
     if super::forward::header_fields_start(lines, i) {
@@ -253,6 +254,7 @@ pub fn strip_quotes(body: &str) -> String {
         // The reply and the attribution on one line: keep what is before it.
         if let Some(m) = INLINE_ATTRIBUTION.find(line)
             && m.start() > 0
+            && m.len() <= 200
             && !line[..m.start()].trim().is_empty()
         {
             kept.push(line[..m.start()].trim_end().trim_end_matches('-').trim_end().to_owned());
