@@ -16,23 +16,45 @@
 
 use std::sync::LazyLock;
 
-use regex::RegexSet;
+use aho_corasick::AhoCorasick;
 
 use crate::core::Decision;
 
-/// The phrase lists below, matched against [`tokens`] in one pass: whole
-/// words only, because the text is split into single-space-separated
-/// tokens and every pattern is anchored on those spaces. Punctuation is its
-/// own token (`no , thanks`). No case folding or Unicode classes in the
-/// patterns: the text is already lowercased, which keeps building them
-/// cheap (a one-file `inspect reply` would otherwise spend most of its time
-/// compiling them).
-static PHRASES: LazyLock<RegexSet> = LazyLock::new(|| {
-    RegexSet::new([STOP, LATER, NO, YES, STRONG_NO, NEGATED_NO, HEDGE].map(|p| format!(" (?:{p}) ")))
-        .expect("static patterns")
+/// The phrase lists below, found in [`tokens`] by one automaton in one
+/// pass: whole words only, because the text is split into
+/// single-space-separated tokens and every phrase is looked for with the
+/// spaces around it. Punctuation is its own token (`no , thanks`).
+///
+/// The lists are written with a small syntax, expanded into plain phrases
+/// when first used: `a|b` either, `(a|b)` a group, `?` after a letter or a
+/// group makes it optional, and a closing `*` lets the last word go on
+/// (`désinscri*`).
+static PHRASES: LazyLock<(AhoCorasick, Vec<Phrase>)> = LazyLock::new(|| {
+    let lists = [
+        (Phrase::Stop, STOP),
+        (Phrase::Later, LATER),
+        (Phrase::No, NO),
+        (Phrase::Yes, YES),
+        (Phrase::StrongNo, STRONG_NO),
+        (Phrase::NegatedNo, NEGATED_NO),
+        (Phrase::Hedge, HEDGE),
+    ];
+    let mut needles = Vec::new();
+    let mut kinds = Vec::new();
+    for (kind, list) in lists {
+        for phrase in expand(list) {
+            let needle = match phrase.strip_suffix('*') {
+                Some(prefix) => format!(" {prefix}"),
+                None => format!(" {phrase} "),
+            };
+            needles.push(needle);
+            kinds.push(kind);
+        }
+    }
+    (AhoCorasick::new(needles).expect("static phrases"), kinds)
 });
 
-/// Which of the phrase lists a text has, in [`PHRASES`] order.
+/// Which of the phrase lists a text has.
 #[derive(Clone, Copy)]
 enum Phrase {
     Stop,
@@ -42,6 +64,52 @@ enum Phrase {
     StrongNo,
     NegatedNo,
     Hedge,
+}
+
+/// Every phrase a list stands for (see [`PHRASES`] for the syntax).
+fn expand(list: &str) -> Vec<String> {
+    fn alternatives(chars: &[char], at: &mut usize) -> Vec<String> {
+        let mut all = Vec::new();
+        let mut current = vec![String::new()];
+        while let Some(&c) = chars.get(*at) {
+            *at += 1;
+            let piece = match c {
+                '|' => {
+                    all.append(&mut current);
+                    current = vec![String::new()];
+                    continue;
+                }
+                ')' => break,
+                '(' => alternatives(chars, at),
+                c => vec![c.to_string()],
+            };
+            let optional = chars.get(*at) == Some(&'?');
+            if optional {
+                *at += 1;
+            }
+            let mut next = Vec::new();
+            for head in &current {
+                if optional {
+                    next.push(head.clone());
+                }
+                for tail in &piece {
+                    next.push(format!("{head}{tail}"));
+                }
+            }
+            current = next;
+        }
+        all.append(&mut current);
+        all
+    }
+    let chars: Vec<char> = list.chars().collect();
+    let mut phrases = alternatives(&chars, &mut 0);
+    // "(ever )?" leaves a double space where it is left out.
+    for p in &mut phrases {
+        while p.contains("  ") {
+            *p = p.replace("  ", " ");
+        }
+    }
+    phrases
 }
 
 /// The text as lowercase tokens, each surrounded by single spaces: a word
@@ -73,7 +141,7 @@ fn tokens(text: &str) -> String {
     out
 }
 
-const STOP: &str = r"unsubscribe|stop (emailing|e - mailing|writing|contacting|sending)|don't (ever )?(contact|email|e - mail|write to) me|do not (ever )?(contact|email|e - mail|write to) me|never (ask|contact|email|write)|remove me|take me off|no more (intro|introduction)s?|abmelden|désinscri(?-u:\w)*|darse de baja";
+const STOP: &str = r"unsubscribe|stop (emailing|e - mailing|writing|contacting|sending)|don't (ever )?(contact|email|e - mail|write to) me|do not (ever )?(contact|email|e - mail|write to) me|never (ask|contact|email|write)|remove me|take me off|no more (intro|introduction)s?|abmelden|désinscri*|darse de baja";
 
 const LATER: &str = r"not (right )?now|not at the moment|not at this time|not this (week|month|quarter|year)|maybe later|later this year|ask (me )?again|try (me )?again|reach out again|circle back|next (week|month|quarter|year)|in a (few|couple of) (weeks|months)|after the holidays|nicht jetzt|nächste woche|pas maintenant|no ahora|não agora|non ora|niet nu|next week|(too|really|very|super) (busy|swamped)|swamped|not a good time|bad time|(in|until|after|before|by) (january|february|march|april|may|june|july|august|september|october|november|december)|später|plus tard|más tarde|mais tarde|più tardi|later";
 
@@ -96,8 +164,12 @@ pub fn decide(text: &str) -> Decision {
     if text.is_empty() {
         return Decision::Unclear;
     }
-    let found = PHRASES.matches(&tokens(text));
-    let has = |p: Phrase| found.matched(p as usize);
+    let (automaton, kinds) = &*PHRASES;
+    let mut found = [false; 7];
+    for m in automaton.find_overlapping_iter(&tokens(text)) {
+        found[kinds[m.pattern().as_usize()] as usize] = true;
+    }
+    let has = |p: Phrase| found[p as usize];
     if has(Phrase::Stop) {
         return Decision::Stop;
     }
@@ -166,6 +238,16 @@ mod tests {
         assert!(wrong_yes.is_empty(), "WRONG YES:\n{}", wrong_yes.join("\n"));
         assert!(other.is_empty(), "{} of {rows} wrong:\n{}", other.len(), other.join("\n"));
     }
+    #[test]
+    fn phrase_lists_expand_to_plain_phrases() {
+        assert_eq!(
+            expand("no more (intro|introduction)s?|ab"),
+            ["no more intro", "no more intros", "no more introduction", "no more introductions", "ab"]
+        );
+        assert_eq!(expand("don't (ever )?email me"), ["don't email me", "don't ever email me"]);
+        assert_eq!(expand("pas intéressée?|désinscri*"), ["pas intéressé", "pas intéressée", "désinscri*"]);
+    }
+
     #[test]
     fn words_are_whole_lowercase_tokens() {
         assert_eq!(tokens("Yes,  I\u{2019}m IN!\nÉtienne"), " yes , i'm in ! étienne ");

@@ -199,7 +199,9 @@ fn next_is_quoted(lines: &[&str], i: usize) -> bool {
 }
 
 fn is_quoted(line: &str) -> bool {
-    line.trim_start().starts_with('>')
+    let line = line.trim();
+    // ">>> http://example.com <<<" points at a link; it quotes nothing.
+    line.starts_with('>') && !(line.starts_with(">>") && line.ends_with("<<"))
 }
 
 /// Whether line `i` is quoted, or is the rest of a quoted line that a
@@ -276,7 +278,33 @@ pub fn strip_quotes(body: &str) -> String {
         }
     }
     drop_dash_signoff(&mut kept);
+    drop_contact_card(&mut kept);
     kept.join("\n").trim().to_owned()
+}
+
+/// A closing paragraph of a few short lines, two or more of them contact
+/// details (an address, a phone number, a web site): a signature written
+/// without the `-- ` delimiter.
+fn drop_contact_card(kept: &mut Vec<String>) {
+    while kept.last().is_some_and(|l| l.trim().is_empty()) {
+        kept.pop();
+    }
+    let Some(blank) = kept.iter().rposition(|l| l.trim().is_empty()) else { return };
+    let card = &kept[blank + 1..];
+    let above = kept[..blank].iter().any(|l| !l.trim().is_empty());
+    let is_contact = |l: &str| {
+        let l = l.trim();
+        let digits = l.chars().filter(char::is_ascii_digit).count();
+        let phone = digits >= 7 && l.chars().all(|c| c.is_ascii_digit() || " +-().:/".contains(c) || c.is_alphabetic());
+        HAS_ADDRESS.is_match(l) || phone || l.starts_with("www.") || l.starts_with("http") || l.contains("linkedin.com")
+    };
+    if above
+        && (2..=7).contains(&card.len())
+        && card.iter().all(|l| l.trim().chars().count() <= 50)
+        && card.iter().filter(|l| is_contact(l)).count() >= 2
+    {
+        kept.truncate(blank);
+    }
 }
 
 /// A closing `-Name` under the text ("-Abhishek Kona"): a signature.
@@ -338,6 +366,7 @@ mod tests {
     #[test]
     fn interleaved_quotes_are_dropped() {
         assert_eq!(strip_quotes("> Would you?\nYes.\n> Really?"), "Yes.");
+        assert_eq!(strip_quotes("See:\n>>> http://example.com <<<\nthere"), "See:\n>>> http://example.com <<<\nthere");
     }
 
     #[test]
@@ -368,6 +397,15 @@ mod tests {
         let body = "Test reply\n\nOn Tue, Apr 11, 2017 at 10:07 PM John Smith\n\n<\nmailto:John Smith <js@example.com>\n> wrote:\nquoted";
         assert_eq!(strip_quotes(body), "Test reply");
         assert_eq!(strip_quotes("谢谢。\n在 2016年11月8日，下午2:23，Test <t@example.com> 写道：\n> hi"), "谢谢。");
+    }
+
+    #[test]
+    fn a_contact_card_under_the_text_is_a_signature() {
+        let body = "Yes, happy to.\n\nGina Example\ngina@example.com\n(555) 346-9947\nwww.example.com\n";
+        assert_eq!(strip_quotes(body), "Yes, happy to.");
+        // Contact details the person gives in their answer stay.
+        let body = "Yes! Reach me here:\nbob@example.com\n+1 555 346 9947";
+        assert_eq!(strip_quotes(body), body);
     }
 
     #[test]
