@@ -4,7 +4,8 @@
 //! filed or sent, and every outbox file is fsynced). Beside it, in the same
 //! run, a parse-only pass (mail-parser over the same files) for scale.
 //!
-//! Run: `cargo bench --bench inbox` (INTROS=N to change the size).
+//! Run: `cargo bench --bench inbox` (INTROS=N to change the size,
+//! INTROBOT_BIN=PATH to time another build, e.g. an older commit's).
 //! Needs GNU time at /usr/bin/time for peak RSS.
 
 use std::path::{Path, PathBuf};
@@ -85,7 +86,7 @@ fn run_once(dir: &Path) -> Run {
     let start = Instant::now();
     let out = Command::new("/usr/bin/time")
         .args(["-f", "%M %U %S"])
-        .arg(env!("CARGO_BIN_EXE_introbot"))
+        .arg(std::env::var("INTROBOT_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_introbot").to_owned()))
         .args(["run", "--once", "--config", "introbot.toml"])
         .current_dir(dir)
         .env("RUST_LOG", "warn")
