@@ -12,7 +12,11 @@
 //! Only the visible reply text is read (see [`super::reply`]). Words are
 //! matched whole, case-insensitively, after folding curly apostrophes.
 //! English, German, French, Spanish, Portuguese, Italian and Dutch have
-//! their plain yes and no.
+//! their plain yes and no, and so do Swedish, Danish, Norwegian, Polish and
+//! Russian, whose negations are words of their own ("nie", "не", "inte").
+//! Czech (negation fused into the verb: "nemůžu") and the languages written
+//! without spaces (Chinese, Japanese) are left to the connector: a word
+//! list cannot see their "not".
 
 use std::sync::LazyLock;
 
@@ -143,20 +147,20 @@ fn tokens(text: &str) -> String {
 
 const STOP: &str = r"unsubscribe|stop (emailing|e - mailing|writing|contacting|sending)|don't (ever )?(contact|email|e - mail|write to) me|do not (ever )?(contact|email|e - mail|write to) me|never (ask|contact|email|write)|remove me|take me off|no more (intro|introduction)s?|abmelden|désinscri*|darse de baja";
 
-const LATER: &str = r"not (right )?now|not at the moment|not at this time|not this (week|month|quarter|year)|maybe later|later this year|ask (me )?again|try (me )?again|reach out again|circle back|next (week|month|quarter|year)|in a (few|couple of) (weeks|months)|after the holidays|nicht jetzt|nächste woche|pas maintenant|no ahora|não agora|non ora|niet nu|next week|(too|really|very|super) (busy|swamped)|swamped|not a good time|bad time|(in|until|after|before|by) (january|february|march|april|may|june|july|august|september|october|november|december)|später|plus tard|más tarde|mais tarde|più tardi|later";
+const LATER: &str = r"not (right )?now|not at the moment|not at this time|not this (week|month|quarter|year)|maybe later|later this year|ask (me )?again|try (me )?again|reach out again|circle back|next (week|month|quarter|year)|in a (few|couple of) (weeks|months)|after the holidays|nicht jetzt|nächste woche|pas maintenant|no ahora|não agora|non ora|niet nu|next week|(too|really|very|super) (busy|swamped)|swamped|not a good time|bad time|(in|until|after|before|by) (january|february|march|april|may|june|july|august|september|october|november|december)|später|plus tard|más tarde|mais tarde|più tardi|later|inte nu|ikke nu|ikke nå|nie teraz|не сейчас|senare|senere|później|позже|попозже|inte förrän|nästa (vecka|månad)|ikke denne måned|ikke før|næste (uge|måned)|neste (uke|måned)|nie w tym (tygodniu|miesiącu)|w przyszłym (tygodniu|miesiącu)|на следующей неделе|в следующем месяце";
 
-const NO: &str = r"no|nope|nah|no thanks|no thank you|not interested|i'll pass|i will pass|pass|decline|i decline|i'd rather not|i would rather not|rather not|nein|nee|non|não|nao|no grazie|no gracias|non merci|nein danke|nee bedankt|no , thanks";
+const NO: &str = r"no|nope|nah|no thanks|no thank you|not interested|i'll pass|i will pass|pass|decline|i decline|i'd rather not|i would rather not|rather not|nein|nee|non|não|nao|no grazie|no gracias|non merci|nein danke|nee bedankt|no , thanks|nej|nei|nej tack|nie|nie , dziękuję|nie dziękuję|нет|нет , спасибо|нет спасибо";
 
-const YES: &str = r"go for it|yes|yep|yeah|yup|sure|ok|okay|absolutely|definitely|of course|certainly|gladly|happy to|glad to|would love to|i'd love to|love to|sounds good|sounds great|please do|go ahead|i'm in|count me in|let's do it|ja|gerne|gern|klar|oui|avec plaisir|volontiers|sí|si|claro|con gusto|sim|com certeza|com prazer|certo|volentieri|ja graag|graag|prima";
+const YES: &str = r"go for it|yes|yep|yeah|yup|sure|ok|okay|absolutely|definitely|of course|certainly|gladly|happy to|glad to|would love to|i'd love to|love to|sounds good|sounds great|please do|go ahead|i'm in|count me in|let's do it|ja|gerne|gern|klar|oui|avec plaisir|volontiers|sí|si|claro|con gusto|sim|com certeza|com prazer|certo|volentieri|ja graag|graag|prima|ja tack|gärna|självklart|visst|ja tak|ja takk|selvfølgelig|absolutt|chętnie|oczywiście|jasne|z przyjemnością|да|конечно|с удовольствием|давайте";
 
 /// A refusal that outweighs any yes-word in it ("absolutely not").
-const STRONG_NO: &str = r"(definitely|absolutely|certainly|of course) not|not for me|kein interesse|pas intéressée?|no me interesa|não tenho interesse|non mi interessa|geen interesse";
+const STRONG_NO: &str = r"(definitely|absolutely|certainly|of course) not|not for me|kein interesse|pas intéressée?|no me interesa|não tenho interesse|non mi interessa|geen interesse|nej tak|nej tack|nei takk|nie , dziękuję|nie dziękuję|нет , спасибо|нет спасибо|не интересно|nie jestem zainteresowan(y|a)|inte intresserad|ikke interesseret|ikke interessert";
 
 /// A "no" that is itself negated ("I never say no to Carol").
 const NEGATED_NO: &str = r"(never|n't|not|cannot) (say|said|saying) no";
 
 /// Anything that makes an apparent yes less than plain.
-const HEDGE: &str = r"not|n't|never|no|but|however|although|though|unless|if|only if|maybe|perhaps|possibly|might|not sure|unsure|depends|who|what|why|which|would have|would've|wish|can't|cannot|cant|won't|wont|don't|dont|didn't|aber|nicht|kein|mais|pas|pero|mas|ma|não|nao|non|niet|maar|vielleicht|peut - être|quizás|talvez|forse|misschien";
+const HEDGE: &str = r"not|n't|never|no|but|however|although|though|unless|if|only if|maybe|perhaps|possibly|might|not sure|unsure|depends|who|what|why|which|would have|would've|wish|can't|cannot|cant|won't|wont|don't|dont|didn't|aber|nicht|kein|mais|pas|pero|mas|ma|não|nao|non|niet|maar|vielleicht|peut - être|quizás|talvez|forse|misschien|inte|men|kanske|om|dock|ikke|måske|kanskje|hvis|nie|ale|może|jeśli|jeżeli|chyba|не|но|однако|может|если|нет|наверное|возможно|или";
 
 /// Decides what a reply's visible text amounts to.
 pub fn decide(text: &str) -> Decision {
