@@ -2,18 +2,22 @@
 //! the quoted history below it, the signature, or "Sent from my iPhone".
 //!
 //! Cut points, in order of appearance (the first one wins):
-//! - an attribution line: `On … wrote:` and its common translations, also
-//!   when a client wrapped it over two lines;
-//! - Outlook's `-----Original Message-----` or a `From:` header block, and a
-//!   long underscore rule;
-//! - a forwarded-message separator;
-//! - the signature delimiter `-- `, mobile sign-offs, a closing `-Name`,
-//!   and legal disclaimers a server appends.
+//! - an attribution line: `On … wrote:` and its translations, a date or an
+//!   address closed by a colon (`2014-10-17 11:28 Name <a@b.c>:`), a reply
+//!   verb (`写道：`, `írta:`), also when a client wrapped it over lines;
+//! - Outlook's `-----Original Message-----` or a `From:` header block in
+//!   any of some thirty languages, a forwarded-message separator, a long
+//!   rule of dashes, equals signs or underscores;
+//! - the signature delimiter `-- `, "Sent from my iPhone" and its kin in
+//!   fifteen languages, and legal disclaimers a server appends.
 //!
-//! Lines starting with `>` are dropped wherever they are. Words written
-//! below an attribution's `>`-quoted block are kept: some people answer
-//! below or between the quotes. An attribution without a date or an
-//! address ("Alice wrote:") counts only when quoted lines follow it.
+//! Lines starting with `>` are dropped wherever they are (and the rest of
+//! a quoted line a client wrapped without its `>`); `>>> link <<<` banners
+//! are not quotes. Words written below an attribution's `>`-quoted block
+//! are kept: some people answer below or between the quotes. An
+//! attribution without a date or an address ("Alice wrote:") counts only
+//! when quoted lines follow it. Under the text, a closing `-Name` and a
+//! contact card (name, address, phone, web site) are a signature.
 //!
 //! HTML-only replies are cut at the client's quote container first (see
 //! [`super::html`]).
@@ -113,6 +117,18 @@ pub(crate) fn is_footer(line: &str) -> bool {
     // Footers are short; the length is checked here rather than in the
     // pattern, where a bounded repetition of `.` is costly to compile.
     line.chars().count() <= 80 && FOOTER.is_match(line)
+}
+
+/// `text` without the mobile footers under it ("Sent from my iPhone").
+pub(crate) fn without_trailing_footers(text: &str) -> &str {
+    let mut text = text.trim_end();
+    while let Some((rest, last)) = text.rsplit_once('\n') {
+        if !is_footer(last) {
+            break;
+        }
+        text = rest.trim_end();
+    }
+    if is_footer(text) { "" } else { text }
 }
 
 /// Legal footers a mail server appends below everything, quotes included.

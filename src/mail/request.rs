@@ -205,7 +205,7 @@ pub fn parse_request_with_contacts(
         connector: connector.clone(),
         requester: named(requester, &requester_name),
         target: named(target, &target_name),
-        summary: summary.trim().to_owned(),
+        summary: super::reply::without_trailing_footers(&summary).trim().to_owned(),
         note: note.trim().to_owned(),
     })
 }
@@ -321,6 +321,17 @@ mod tests {
         let r = request(raw).expect("a request");
         assert_eq!(r.target.email, "bob@example.org");
         assert_eq!(r.summary, "Summary here.");
+    }
+
+    #[test]
+    fn mobile_footers_are_not_part_of_the_summary_or_the_note() {
+        let raw = "From: carol@example.com\r\nSubject: Fwd: Intro: Alice <> Bob\r\n\r\n\
+            Worth it. Bob Busy <bob@example.org>\r\n\r\nSent from my iPhone\r\n\r\n\
+            Begin forwarded message:\r\n\r\nFrom: Alice <alice@example.net>\r\nSubject: Intro: Alice <> Bob\r\n\
+            Date: 23 November 2026\r\nTo: Carol <carol@example.com>\r\n\r\nSummary here.\r\n\r\nEnviado desde mi iPhone\r\n";
+        let r = request(raw).expect("a request");
+        assert_eq!(r.summary, "Summary here.");
+        assert_eq!(r.note, "Worth it. Bob Busy <bob@example.org>");
     }
 
     #[test]
