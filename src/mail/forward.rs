@@ -23,6 +23,8 @@ use aho_corasick::AhoCorasick;
 use mail_parser::Message;
 use regex::Regex;
 
+use super::guarded::Guarded;
+
 use crate::core::Person;
 
 /// A forwarded message, as far as it could be read.
@@ -292,12 +294,34 @@ static DASH_THEN_FIELDS: LazyLock<Regex> =
 pub(crate) static UNDERSCORES: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\s*_{8,}\s*$").expect("static regex"));
 
 /// `On … wrote:` and its translations, with an address in it.
-pub(crate) static ATTRIBUTION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)\b(wrote|schrieb|a écrit|escribió|escreveu|ha scritto|schreef|skrev|skriver|napisał|napsal|napísal|написал|написала|пишет|yazdı|írta|kirjoitti|a scris|je napisao|rašė|kirjutas)\b|写道|寫道|님이 작성",
-    )
-    .expect("static regex")
-});
+pub(crate) static ATTRIBUTION: Guarded = Guarded::new(
+    &[
+        "wrote",
+        "schrieb",
+        "écrit",
+        "escribi",
+        "escreveu",
+        "scritto",
+        "schreef",
+        "skrev",
+        "napisa",
+        "napsal",
+        "napísal",
+        "аписал",
+        "ишет",
+        "yazd",
+        "írta",
+        "kirjoitti",
+        "scris",
+        "napisa",
+        "rašė",
+        "kirjutas",
+        "写道",
+        "寫道",
+        "님이 작성",
+    ],
+    r"(?i)\b(wrote|schrieb|a écrit|escribió|escreveu|ha scritto|schreef|skrev|skriver|napisał|napsal|napísal|написал|написала|пишет|yazdı|írta|kirjoitti|a scris|je napisao|rašė|kirjutas)\b|写道|寫道|님이 작성",
+);
 
 static FORWARD_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^\s*(fwd?|fw|tr|wg|rv|enc|i|doorst|vs|vl|továbbítás|ilt|pd|prosl|přep)\s*:").expect("static regex")

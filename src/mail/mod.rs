@@ -15,6 +15,7 @@
 pub mod automatic;
 pub mod decision;
 pub mod forward;
+mod guarded;
 pub mod html;
 pub mod inbound;
 pub mod reply;

@@ -27,9 +27,11 @@ use std::sync::LazyLock;
 use mail_parser::{Message, PartType};
 use regex::Regex;
 
-static ATTRIBUTION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?ix)^\s*(
+use super::guarded::Guarded;
+
+static ATTRIBUTION: Guarded = Guarded::new(
+    &["wrote", "schrieb", "écrit", "escribi", "escreveu", "scritto", "schreef", "skrev", "napisa"],
+    r"(?ix)^\s*(
             on\s.+\bwrote: |
             am\s.+\bschrieb.*: |
             le\s.+\bécrit\s?: |
@@ -40,13 +42,11 @@ static ATTRIBUTION: LazyLock<Regex> = LazyLock::new(|| {
             den\s.+\bskrev.*: |
             w\s.+\bnapisał.*:
         )\s*$",
-    )
-    .expect("static regex")
-});
+);
 
-static CUT_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?ix)^\s*(
+static CUT_LINE: Guarded = Guarded::new(
+    &[":", "--", "__"],
+    r"(?ix)^\s*(
             -{2,}\s*original\s+message\s*-{2,} |
             -{2,}\s*(forwarded|weitergeleitete)\s+(message|nachricht)\s*-{2,} |
             begin\s+forwarded\s+message: |
@@ -54,9 +54,7 @@ static CUT_LINE: LazyLock<Regex> = LazyLock::new(|| {
             (from|von|de|da|van):\s.+ |
             -{2,}\s*(original|antwort|ursprüngliche)\s.*-{2,}
         )\s*$",
-    )
-    .expect("static regex")
-});
+);
 
 /// The reply text a person wrote in `msg`, quotes and signature removed.
 pub fn visible_text(msg: &Message<'_>) -> String {
@@ -69,10 +67,13 @@ pub fn visible_text(msg: &Message<'_>) -> String {
 }
 
 /// `… On <date>, <someone> wrote:` sharing a line with the reply above it.
-static INLINE_ATTRIBUTION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(-{2,}\s*)?\b(on|am|le|el|em|il|op|på|den|w dniu|dne)\s.+?\b(wrote|schrieb|a écrit|escribió|escreveu|ha scritto|schreef|skrev|napisał|napsal|pisze|sent|írta)\s*:?\s*-*\s*$")
-        .expect("static regex")
-});
+static INLINE_ATTRIBUTION: Guarded = Guarded::new(
+    &[
+        "wrote", "schrieb", "écrit", "escribi", "escreveu", "scritto", "schreef", "skrev", "napisa", "napsal", "pisze",
+        "sent", "írta",
+    ],
+    r"(?i)(-{2,}\s*)?\b(on|am|le|el|em|il|op|på|den|w dniu|dne)\s.+?\b(wrote|schrieb|a écrit|escribió|escreveu|ha scritto|schreef|skrev|napisał|napsal|pisze|sent|írta)\s*:?\s*-*\s*$",
+);
 
 /// An address in a line (bare, in angle brackets, or in parentheses).
 static HAS_ADDRESS: LazyLock<Regex> =
@@ -92,9 +93,28 @@ enum Cut {
 
 /// "Sent from my iPhone" and its kin, in the languages and apps that add
 /// one under what the person wrote.
-static FOOTER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?ix)^\s*(
+static FOOTER: Guarded = Guarded::new(
+    &[
+        "sent",
+        "outlook",
+        "gesendet",
+        "envoy",
+        "enviad",
+        "inviato",
+        "verstuurd",
+        "verzonden",
+        "skickat",
+        "sendt",
+        "wys",
+        "odesl",
+        "тправлено",
+        "から送信",
+        "发自我的",
+        "從我的",
+        "发送自",
+        "에서",
+    ],
+    r"(?ix)^\s*(
             sent\s+(from|with|via|using)\s.+ |
             (get|download|obtener|obter\s+o|télécharger|scarica|descargar)\s+outlook\s.+ |
             outlook\s+für\s.+\s+beziehen |
@@ -108,9 +128,7 @@ static FOOTER: LazyLock<Regex> = LazyLock::new(|| {
             отправлено\s+(с|из)\s.+ |
             .+から送信 | 发自我的.+ | 從我的.+傳送 | 发送自.+ | .+에서\s+보냄
         )\s*$",
-    )
-    .expect("static regex")
-});
+);
 
 /// Whether `line` is a mobile or app footer ("Sent from my iPhone").
 pub(crate) fn is_footer(line: &str) -> bool {
@@ -132,12 +150,20 @@ pub(crate) fn without_trailing_footers(text: &str) -> &str {
 }
 
 /// Legal footers a mail server appends below everything, quotes included.
-static DISCLAIMER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)^\W*(confidentiality notice|disclaimer|this (e-?mail|message|communication)( and any (attachments|files)( transmitted with it)?)? (is|are|may contain|contains?) (confidential|privileged|intended)|the information (contained )?in this (e-?mail|message)|diese (e-mail|nachricht) (enthält|kann) vertrauliche|ce (message|courriel|mail) (et ses pièces jointes )?(est|sont|peut|contient) (confidentiel|strictement)|este (mensaje|correo)( electrónico)? (es|y sus anexos|contiene|puede contener) (confidencial|información))",
-    )
-    .expect("static regex")
-});
+static DISCLAIMER: Guarded = Guarded::new(
+    &[
+        "confidenti",
+        "confidencial",
+        "disclaimer",
+        "privileged",
+        "intended",
+        "information",
+        "vertraulich",
+        "strictement",
+        "informaci",
+    ],
+    r"(?i)^\W*(confidentiality notice|disclaimer|this (e-?mail|message|communication)( and any (attachments|files)( transmitted with it)?)? (is|are|may contain|contains?) (confidential|privileged|intended)|the information (contained )?in this (e-?mail|message)|diese (e-mail|nachricht) (enthält|kann) vertrauliche|ce (message|courriel|mail) (et ses pièces jointes )?(est|sont|peut|contient) (confidentiel|strictement)|este (mensaje|correo)( electrónico)? (es|y sus anexos|contiene|puede contener) (confidencial|información))",
+);
 
 /// Whether (and how) the quoted history starts at line `i`.
 fn cut_at(lines: &[&str], i: usize) -> Option<Cut> {
@@ -350,6 +376,17 @@ fn starts_attribution(line: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn guards_let_through_every_line_their_pattern_matches() {
+        use crate::mail::guarded::assert_guard_holds_on_fixtures as holds;
+        holds("ATTRIBUTION", &ATTRIBUTION);
+        holds("CUT_LINE", &CUT_LINE);
+        holds("INLINE_ATTRIBUTION", &INLINE_ATTRIBUTION);
+        holds("FOOTER", &FOOTER);
+        holds("DISCLAIMER", &DISCLAIMER);
+        holds("forward::ATTRIBUTION", &crate::mail::forward::ATTRIBUTION);
+    }
 
     #[test]
     fn keeps_what_is_above_the_attribution() {
