@@ -14,7 +14,9 @@
 //! `divRplyFwdMsg` / `appendonsend` / `mail-editor-reference-message-container`
 //! and Hotmail's `stopSpelling` rule, Yahoo `yahoo_quoted`, Proton
 //! `protonmail_quote`, Zimbra `zwchr`, Zoho `zmail_extra`, Fastmail `qt`,
-//! Spark `messageReplySection`.
+//! Spark `messageReplySection`; and the signature blocks above them (Gmail
+//! `gmail_signature`, Proton, Thunderbird `moz-signature`, Outlook
+//! `id="Signature"`).
 
 /// The text a reader sees in `html`.
 pub fn to_text(html: &str) -> String {
@@ -69,7 +71,8 @@ const BLOCKS: &[&str] = &[
 /// Elements whose content is never shown.
 const HIDDEN: &[&str] = &["head", "script", "style", "title", "template"];
 
-/// Attribute values that mark where a client put the quoted history.
+/// Attribute values that mark where a client put the quoted history, or
+/// the signature above it: where a reply's own words end.
 const QUOTE_MARKERS: &[&str] = &[
     "gmail_quote",
     "moz-cite-prefix",
@@ -82,6 +85,11 @@ const QUOTE_MARKERS: &[&str] = &[
     "zwchr",
     "zmail_extra",
     "messagereplysection",
+    // Signatures, which sit under the reply and above the quote.
+    "gmail_signature",
+    "protonmail_signature_block",
+    "moz-signature",
+    "id=\"signature\"",
 ];
 
 fn render(html: &str, stop_at_quote: bool) -> String {
@@ -314,6 +322,9 @@ mod tests {
         let outlook =
             "<div>Yes</div><hr style=\"display:inline-block\"><div id=\"divRplyFwdMsg\"><b>From:</b> Bot</div>";
         assert_eq!(reply_to_text(outlook), "Yes");
+        let signed =
+            "<div>Sure.</div><div><br></div>-- <br><div class=\"gmail_signature\">Bob | Don't hesitate to call</div>";
+        assert_eq!(reply_to_text(signed), "Sure.\n\n--");
         // Without the cut, the quote is text like any other.
         assert_eq!(to_text(apple), "No thanks\n\nWould you…");
     }
