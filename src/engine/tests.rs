@@ -385,7 +385,16 @@ fn a_crash_between_commit_and_send_loses_nothing_and_sends_nothing_twice() {
             if step == crash_after {
                 // The process dies: no send, the store is dropped, then reopened.
                 drop(engine);
-                engine = Engine::open(load(dir.path())).expect("reopen after crash");
+                // sled's flusher may hold the lock a moment after the drop.
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+                engine = loop {
+                    match Engine::open(load(dir.path())) {
+                        Err(EngineError::Store(StoreError::Locked { .. })) if std::time::Instant::now() < deadline => {
+                            std::thread::sleep(std::time::Duration::from_millis(20));
+                        }
+                        result => break result.expect("reopen after crash"),
+                    }
+                };
             }
             rt.block_on(engine.drain_outbox(&mut transport, now)).expect("drain");
         }
