@@ -100,9 +100,9 @@ async function timeJsFromFile(items, fn) {
   return (items.length * passes) / secs;
 }
 
-function timeIntrobot(kind, items, jobs) {
+function timeIntrobot(kind, items, jobs, repeat = REPEAT) {
   const files = [];
-  for (let r = 0; r < REPEAT; r++) for (const it of items) files.push(it.path);
+  for (let r = 0; r < repeat; r++) for (const it of items) files.push(it.path);
   const args = ["inspect", ...(jobs ? ["--jobs", String(jobs)] : []), kind, ...files];
   const t0 = process.hrtime.bigint();
   const stdout = execFileSync(introbot, args, { maxBuffer: 1 << 30 }).toString();
@@ -115,13 +115,14 @@ const forwards = await load("forward");
 const replies = await load("replies");
 const results = [];
 
-function report(name, items, run, score, fromFile) {
+// rates: { textOnly, fromFile } files/s, where measured.
+function report(name, items, run, score, rates = {}) {
   let ok = 0, total = 0, filesOk = 0;
   items.forEach((it, i) => {
     const s = score(it.row, run.out[i]);
     ok += s.ok; total += s.total; if (s.ok === s.total) filesOk++;
   });
-  results.push({ name, files: `${filesOk}/${items.length}`, fields: `${ok}/${total}`, rate: run.rate, fromFile });
+  results.push({ name, files: `${filesOk}/${items.length}`, fields: `${ok}/${total}`, ...rates });
 }
 
 const fmt = (n) => (n ? Math.round(n).toLocaleString("en") : "");
@@ -134,56 +135,52 @@ const scoreIntrobotForward = (row, g) =>
     to: (g.original?.to || []).map((p) => ({ name: p.name, address: p.email })),
     cc: (g.original?.cc || []).map((p) => ({ name: p.name, address: p.email })),
   });
-const introbotForward = timeIntrobot("forward", forwards);
-report("introbot inspect forward", forwards, introbotForward, scoreIntrobotForward, introbotForward.rate);
-report("introbot inspect --jobs 1 forward", forwards, timeIntrobot("forward", forwards, 1), scoreIntrobotForward,
-  timeIntrobot("forward", forwards, 1).rate);
-const efp = (it) => new EmailForwardParser().read(it.text, it.subject);
-report("email-forward-parser", forwards, timeJs(forwards, efp), (row, r) =>
+const scoreEfp = (row, r) =>
   scoreForward(row, {
     forwarded: r.forwarded, note: r.message, body: r.email?.body, subject: r.email?.subject, date: r.email?.date,
     from: r.email?.from, to: r.email?.to, cc: r.email?.cc,
-  }), await timeJsFromFile(forwards, efp));
+  });
+const efp = (it) => new EmailForwardParser().read(it.text, it.subject);
+for (const jobs of [undefined, 1]) {
+  const run = timeIntrobot("forward", forwards, jobs);
+  report(`introbot inspect ${jobs ? `--jobs ${jobs} ` : ""}forward`, forwards, run, scoreIntrobotForward, { fromFile: run.rate });
+}
+{
+  const run = timeJs(forwards, efp);
+  report("email-forward-parser", forwards, run, scoreEfp, { textOnly: run.rate, fromFile: await timeJsFromFile(forwards, efp) });
+}
 
 // Replies.
 const replyScore = (row, text) => {
   const ok = norm(text) === norm(withoutSignature(row.expected_reply_text)) ? 1 : 0;
   return { ok, total: 1 };
 };
-const introbotReply = timeIntrobot("reply", replies);
-report("introbot inspect reply", replies, introbotReply, (row, g) => replyScore(row, g.reply_text), introbotReply.rate);
-const introbotReply1 = timeIntrobot("reply", replies, 1);
-report("introbot inspect --jobs 1 reply", replies, introbotReply1, (row, g) => replyScore(row, g.reply_text), introbotReply1.rate);
+const scoreIntrobotReply = (row, g) => replyScore(row, g.reply_text);
+for (const jobs of [undefined, 1]) {
+  const run = timeIntrobot("reply", replies, jobs);
+  report(`introbot inspect ${jobs ? `--jobs ${jobs} ` : ""}reply`, replies, run, scoreIntrobotReply, { fromFile: run.rate });
+}
 const pl = (it) => planer.extractFrom(it.text, "text/plain");
-report("planer (talon port)", replies, timeJs(replies, pl), replyScore, await timeJsFromFile(replies, pl));
 const erp = (it) => new EmailReplyParser().read(it.text).getVisibleText();
-report("email-reply-parser", replies, timeJs(replies, erp), replyScore, await timeJsFromFile(replies, erp));
+for (const [name, fn] of [["planer (talon port)", pl], ["email-reply-parser", erp]]) {
+  const run = timeJs(replies, fn);
+  report(name, replies, run, replyScore, { textOnly: run.rate, fromFile: await timeJsFromFile(replies, fn) });
+}
 
 console.log("| parser | files fully right | fields right | files/s, text only | files/s, from the file |");
 console.log("| --- | --- | --- | --- | --- |");
-for (const r of results) {
-  const textOnly = r.name.startsWith("introbot") ? "" : fmt(r.rate);
-  console.log(`| ${r.name} | ${r.files} | ${r.fields} | ${textOnly} | ${fmt(r.fromFile)} |`);
-}
+for (const r of results) console.log(`| ${r.name} | ${r.files} | ${r.fields} | ${fmt(r.textOnly)} | ${fmt(r.fromFile)} |`);
 
 // Accuracy alone on tests/fixtures/clients: formats the shared corpus has no
 // sample of, written by us after each client's format (see its README).
 const clients = join(root, "tests/fixtures/clients");
 const clientForwards = await load("forward", clients);
 const clientReplies = await load("replies", clients);
-const inspectOnce = (kind, items) => {
-  const stdout = execFileSync(introbot, ["inspect", kind, ...items.map((it) => it.path)], { maxBuffer: 1 << 30 }).toString();
-  return { out: stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l)) };
-};
 const once = (items, fn) => ({ out: items.map(fn) });
 results.length = 0;
-report("introbot inspect forward", clientForwards, inspectOnce("forward", clientForwards), scoreIntrobotForward);
-report("email-forward-parser", clientForwards, once(clientForwards, efp), (row, r) =>
-  scoreForward(row, {
-    forwarded: r.forwarded, note: r.message, body: r.email?.body, subject: r.email?.subject, date: r.email?.date,
-    from: r.email?.from, to: r.email?.to, cc: r.email?.cc,
-  }));
-report("introbot inspect reply", clientReplies, inspectOnce("reply", clientReplies), (row, g) => replyScore(row, g.reply_text));
+report("introbot inspect forward", clientForwards, timeIntrobot("forward", clientForwards, undefined, 1), scoreIntrobotForward);
+report("email-forward-parser", clientForwards, once(clientForwards, efp), scoreEfp);
+report("introbot inspect reply", clientReplies, timeIntrobot("reply", clientReplies, undefined, 1), scoreIntrobotReply);
 report("planer (talon port)", clientReplies, once(clientReplies, pl), replyScore);
 report("email-reply-parser", clientReplies, once(clientReplies, erp), replyScore);
 console.log("\nClient formats beyond the corpus (tests/fixtures/clients, accuracy only):\n");
