@@ -82,21 +82,17 @@ pub fn inspect_bytes(what: Inspect, file: &str, raw: &[u8]) -> Value {
 
 /// Inspects files, printing one JSON line each, in argument order.
 ///
-/// Files are read and parsed on every core (they are independent), a batch
-/// at a time so that memory stays bounded however many files are named;
-/// the lines are written in order as each batch completes.
-pub fn run(what: Inspect, files: &[impl AsRef<Path> + Sync], out: &mut dyn Write) -> std::io::Result<()> {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    run_with(what, files, out, workers)
-}
-
-/// [`run`] on `workers` threads.
-pub fn run_with(
+/// Files are read and parsed on `jobs` threads (default: one per core, at
+/// most eight; they are independent), a batch at a time so that memory
+/// stays bounded however many files are named; the lines are written in
+/// order as each batch completes.
+pub fn run(
     what: Inspect,
     files: &[impl AsRef<Path> + Sync],
     out: &mut dyn Write,
-    workers: usize,
+    jobs: Option<usize>,
 ) -> std::io::Result<()> {
+    let workers = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()).min(8));
     const BATCH: usize = 512;
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
     for batch in files.chunks(BATCH) {

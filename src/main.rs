@@ -231,14 +231,13 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Show { id, json, config } => store_command(&config, Request::Show { id, json }),
         Command::Cancel { id, config } => store_command(&config, Request::Cancel { id }),
         Command::Inspect { jobs, what } => {
-            use introbot::inspect::{Inspect, run_with};
+            use introbot::inspect::{Inspect, run};
             let (kind, files) = match what {
                 InspectWhat::Forward { files } => (Inspect::Forward, files),
                 InspectWhat::Request { files } => (Inspect::Request, files),
                 InspectWhat::Reply { files } => (Inspect::Reply, files),
             };
-            let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()).min(8));
-            run_with(kind, &files, &mut std::io::stdout().lock(), jobs.max(1))?;
+            run(kind, &files, &mut std::io::stdout().lock(), jobs)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Suppress { action, config } => store_command(

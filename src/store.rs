@@ -575,5 +575,22 @@ impl Store {
     }
 }
 
+/// Retries `open` while `locked` says the store is held, for up to five
+/// seconds: after this process drops a handle, sled's background flusher
+/// lets go of the lock a moment later. Tests reopen in-process; introbot
+/// itself opens the store once per process.
+#[cfg(test)]
+pub(crate) fn when_unlocked<T, E>(mut open: impl FnMut() -> Result<T, E>, locked: impl Fn(&E) -> bool) -> Result<T, E> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match open() {
+            Err(e) if locked(&e) && std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            result => return result,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -4,7 +4,7 @@
 //! The pass count may only go up: `FORWARD_FLOOR` is the number that passed
 //! when this test last changed.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use introbot::mail::forward::{Forward, parse_forward};
 use serde_json::Value;
@@ -63,17 +63,28 @@ fn check(field: &str, expected: &Value, fwd: Option<&Forward>) -> Result<(), Str
     if got == want { Ok(()) } else { Err(format!("{field}: got {got}, want {want}")) }
 }
 
+/// Every mail in `dir` with its row of `dir/expected.jsonl`.
+fn fixtures(dir: &Path) -> Vec<(Value, Vec<u8>)> {
+    let expectations = std::fs::read_to_string(dir.join("expected.jsonl")).expect("expectations");
+    expectations
+        .lines()
+        .map(|line| {
+            let expected: Value = serde_json::from_str(line).expect("json");
+            let file = expected["file"].as_str().expect("file");
+            let raw = std::fs::read(dir.join(file)).expect("fixture");
+            (expected, raw)
+        })
+        .collect()
+}
+
 /// Scores every forward in `dir` against its `expected.jsonl`: files fully
 /// right, the total, and a report of the misses.
 fn score_forwards(dir: &str) -> (usize, usize, String) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(dir);
-    let expectations = std::fs::read_to_string(dir.join("expected.jsonl")).expect("expectations");
     let (mut passed, mut total, mut fields_ok, mut fields) = (0, 0, 0, 0);
     let mut report = String::new();
-    for line in expectations.lines() {
-        let expected: Value = serde_json::from_str(line).expect("json");
+    for (expected, raw) in fixtures(&dir) {
         let file = expected["file"].as_str().expect("file");
-        let raw = std::fs::read(dir.join(file)).expect("fixture");
         let msg = mail_parser::MessageParser::default().parse(&raw).expect("parses");
         let fwd = parse_forward(&msg);
         let misses: Vec<String> = expected["asserted"]
@@ -135,13 +146,10 @@ fn without_signature(text: &str) -> String {
 /// Scores every reply in `dir` against its `expected.jsonl`.
 fn score_replies(dir: &str) -> (usize, usize, String) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(dir);
-    let expectations = std::fs::read_to_string(dir.join("expected.jsonl")).expect("expectations");
     let (mut passed, mut total) = (0, 0);
     let mut report = String::new();
-    for line in expectations.lines() {
-        let expected: Value = serde_json::from_str(line).expect("json");
+    for (expected, raw) in fixtures(&dir) {
         let file = expected["file"].as_str().expect("file");
-        let raw = std::fs::read(dir.join(file)).expect("fixture");
         let got = introbot::inspect::inspect_bytes(introbot::inspect::Inspect::Reply, file, &raw);
         let got = norm(got["reply_text"].as_str().unwrap_or_default());
         let want = norm(&without_signature(expected["expected_reply_text"].as_str().unwrap_or_default()));

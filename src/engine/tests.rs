@@ -385,16 +385,11 @@ fn a_crash_between_commit_and_send_loses_nothing_and_sends_nothing_twice() {
             if step == crash_after {
                 // The process dies: no send, the store is dropped, then reopened.
                 drop(engine);
-                // sled's flusher may hold the lock a moment after the drop.
-                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-                engine = loop {
-                    match Engine::open(load(dir.path())) {
-                        Err(EngineError::Store(StoreError::Locked { .. })) if std::time::Instant::now() < deadline => {
-                            std::thread::sleep(std::time::Duration::from_millis(20));
-                        }
-                        result => break result.expect("reopen after crash"),
-                    }
-                };
+                engine = crate::store::when_unlocked(
+                    || Engine::open(load(dir.path())),
+                    |e| matches!(e, EngineError::Store(StoreError::Locked { .. })),
+                )
+                .expect("reopen after crash");
             }
             rt.block_on(engine.drain_outbox(&mut transport, now)).expect("drain");
         }

@@ -70,6 +70,11 @@ enum Phrase {
     Hedge,
 }
 
+impl Phrase {
+    /// How many lists there are (`Hedge` is the last).
+    const COUNT: usize = Phrase::Hedge as usize + 1;
+}
+
 /// Every phrase a list stands for (see [`PHRASES`] for the syntax).
 fn expand(list: &str) -> Vec<String> {
     fn alternatives(chars: &[char], at: &mut usize) -> Vec<String> {
@@ -169,7 +174,7 @@ pub fn decide(text: &str) -> Decision {
         return Decision::Unclear;
     }
     let (automaton, kinds) = &*PHRASES;
-    let mut found = [false; 7];
+    let mut found = [false; Phrase::COUNT];
     for m in automaton.find_overlapping_iter(&tokens(text)) {
         found[kinds[m.pattern().as_usize()] as usize] = true;
     }

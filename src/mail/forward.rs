@@ -284,8 +284,11 @@ static DASH_SEPARATOR: LazyLock<Regex> =
 /// enough to be one (the length is checked here, not in the pattern, where
 /// a bounded repetition is costly to compile).
 pub(crate) fn is_dash_separator(line: &str) -> bool {
-    line.len() <= 160 && DASH_SEPARATOR.is_match(line)
+    line.len() <= SEPARATOR_MAX && DASH_SEPARATOR.is_match(line)
 }
+
+/// The longest separator, in bytes, dashes and words included.
+const SEPARATOR_MAX: usize = 160;
 
 /// A separator with the header fields run on after it on the same line.
 static DASH_THEN_FIELDS: LazyLock<Regex> =
@@ -363,7 +366,8 @@ pub fn parse_forward_text(body: &str, subject: &str) -> Option<Forward> {
     for i in 0..lines.len() {
         let (depth, line) = unquote(lines[i]);
         let starts_headers = |from: usize| header_block_starts(&lines, from, depth);
-        if let Some(caps) = DASH_THEN_FIELDS.captures(line).filter(|c| c[1].len() + 160 >= line.len()) {
+        // The separator is what comes before the fields (`caps[1]`).
+        if let Some(caps) = DASH_THEN_FIELDS.captures(line).filter(|c| line.len() - c[1].len() <= SEPARATOR_MAX) {
             let run = split_run_together(&caps[1]);
             if run.first().is_some_and(|(f, _)| *f == Field::From) {
                 let mut fwd = Forward { note: note_before(&lines, i), ..Forward::default() };

@@ -287,7 +287,7 @@ fn resumes_after_quote(lines: &[&str], i: usize, span: usize) -> Option<usize> {
 /// those words are kept.
 pub fn strip_quotes(body: &str) -> String {
     let lines: Vec<&str> = body.lines().map(|l| l.trim_end_matches('\r')).collect();
-    let mut kept: Vec<String> = Vec::new();
+    let mut kept: Vec<&str> = Vec::new();
     let mut i = 0;
     while i < lines.len() {
         let line = lines[i];
@@ -301,17 +301,17 @@ pub fn strip_quotes(body: &str) -> String {
             && m.len() <= 200
             && !line[..m.start()].trim().is_empty()
         {
-            kept.push(line[..m.start()].trim_end().trim_end_matches('-').trim_end().to_owned());
+            kept.push(line[..m.start()].trim_end().trim_end_matches('-').trim_end());
             break;
         }
         match cut_at(&lines, i) {
             None => {
-                kept.push(line.trim_end().to_owned());
+                kept.push(line.trim_end());
                 i += 1;
             }
             Some(Cut::Attribution(span)) => match resumes_after_quote(&lines, i, span) {
                 Some(resume) => {
-                    kept.push(String::new());
+                    kept.push("");
                     i = resume;
                 }
                 None => break,
@@ -327,10 +327,8 @@ pub fn strip_quotes(body: &str) -> String {
 /// A closing paragraph of a few short lines, two or more of them contact
 /// details (an address, a phone number, a web site): a signature written
 /// without the `-- ` delimiter.
-fn drop_contact_card(kept: &mut Vec<String>) {
-    while kept.last().is_some_and(|l| l.trim().is_empty()) {
-        kept.pop();
-    }
+fn drop_contact_card(kept: &mut Vec<&str>) {
+    drop_trailing_blanks(kept);
     let Some(blank) = kept.iter().rposition(|l| l.trim().is_empty()) else { return };
     let card = &kept[blank + 1..];
     let above = kept[..blank].iter().any(|l| !l.trim().is_empty());
@@ -349,11 +347,15 @@ fn drop_contact_card(kept: &mut Vec<String>) {
     }
 }
 
-/// A closing `-Name` under the text ("-Abhishek Kona"): a signature.
-fn drop_dash_signoff(kept: &mut Vec<String>) {
+fn drop_trailing_blanks(kept: &mut Vec<&str>) {
     while kept.last().is_some_and(|l| l.trim().is_empty()) {
         kept.pop();
     }
+}
+
+/// A closing `-Name` under the text ("-Abhishek Kona"): a signature.
+fn drop_dash_signoff(kept: &mut Vec<&str>) {
+    drop_trailing_blanks(kept);
     let Some(last) = kept.last() else { return };
     let Some(name) = last.trim().strip_prefix('-').map(|n| n.trim_start_matches('-').trim()) else { return };
     let words: Vec<&str> = name.split_whitespace().collect();
@@ -369,8 +371,13 @@ fn drop_dash_signoff(kept: &mut Vec<String>) {
 
 /// Whether a line can begin a wrapped attribution (`On Mon, 2 Dec 2026 …`).
 fn starts_attribution(line: &str) -> bool {
-    let first = line.split_whitespace().next().unwrap_or_default().to_lowercase();
-    matches!(first.as_str(), "on" | "am" | "le" | "el" | "em" | "il" | "op" | "den" | "w" | "på" | "dne" | "el día")
+    let first = line.split_whitespace().next().unwrap_or_default();
+    // Every such word is short; most lines' first word is not, and is not
+    // lowercased (this runs on every line).
+    if first.chars().count() > 3 {
+        return false;
+    }
+    matches!(first.to_lowercase().as_str(), "on" | "am" | "le" | "el" | "em" | "il" | "op" | "den" | "w" | "på" | "dne")
 }
 
 #[cfg(test)]
