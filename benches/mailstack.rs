@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use futures_util::TryStreamExt;
-use introbot::source::imap::MailStream;
+use introbot::MailStream;
 use mailstack::*;
 
 /// The account set the tests leave alone.

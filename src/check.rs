@@ -2,8 +2,11 @@
 //! check prints one line, `ok` or `FAIL` with the reason; the result is
 //! true only when all passed.
 
+use lettre::message::Mailbox;
+
 use crate::compose::Composer;
 use crate::config::{Config, SourceConfig, TransportConfig};
+use crate::core::{Address, EmailKind, MessageId};
 use crate::store::Store;
 use crate::transport::{Smtp, Transport};
 
@@ -80,17 +83,18 @@ async fn probe_plus_addressing(
     config: &Config,
     session: &mut crate::source::imap::ImapSource,
 ) -> Result<String, String> {
-    use lettre::message::Mailbox;
     let token = crate::tokens::new_token().map_err(|e| e.to_string())?;
-    let to = config.reply_address(&format!("check-{}", &token.as_str()[..10]));
-    let domain = config.address_parts().1;
-    let message_id = format!("check.{}@{domain}", token.as_str());
-    let mailbox = |a: &str| a.parse::<Mailbox>().map_err(|e| format!("{a}: {e}"));
+    let to = config
+        .reply_address(&format!("check-{}", token.as_str().get(..10).unwrap_or_default()))
+        .map_err(|e| e.to_string())?;
+    let domain = config.address.domain();
+    let message_id = MessageId::new(format!("check.{}@{domain}", token.as_str()));
+    let mailbox = |a: &Address| Mailbox::new(None, a.lettre().clone());
     let message = lettre::Message::builder()
-        .from(mailbox(&config.address)?)
-        .to(mailbox(&to)?)
+        .from(mailbox(&config.address))
+        .to(mailbox(&to))
         .subject("introbot check: plus-addressing probe (safe to delete)")
-        .message_id(Some(format!("<{message_id}>")))
+        .message_id(Some(message_id.bracketed()))
         .raw_header(lettre::message::header::HeaderValue::new(
             lettre::message::header::HeaderName::new_from_ascii_str("Auto-Submitted"),
             "auto-generated".into(),
@@ -99,7 +103,7 @@ async fn probe_plus_addressing(
         .map_err(|e| e.to_string())?;
     let probe = crate::compose::Composed {
         message_id: message_id.clone(),
-        kind: "check".into(),
+        kind: EmailKind::Probe,
         role: None,
         subject: "probe".into(),
         envelope_from: config.address.clone(),
@@ -121,6 +125,6 @@ async fn probe_plus_addressing(
     }
     Err(format!(
         "plus-addressing: mail to {to} did not arrive in 30 s; replies come back to such addresses, so make the server deliver {}+anything@{domain} to this mailbox",
-        config.address_parts().0
+        config.address.local_part()
     ))
 }

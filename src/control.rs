@@ -12,10 +12,48 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Config, is_plain_address};
-use crate::core::{IntroId, IntroState};
+use crate::config::Config;
+use crate::core::{Address, IntroId, IntroState};
 use crate::engine::{Engine, EngineError};
 use crate::report;
+use crate::store::StoreError;
+
+/// Why a store command could not run at all (its own failures, like an
+/// unknown intro id, are a [`Response`] that is not ok).
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    /// The store or templates could not be opened.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The store is held by another process, and no daemon answers on the
+    /// control socket.
+    #[error(
+        "the store at {} is in use (is introbot running?) and its control socket {} does not answer",
+        store.display(),
+        socket.display()
+    )]
+    NoAnswer {
+        /// The data directory.
+        store: PathBuf,
+        /// Where the daemon would listen.
+        socket: PathBuf,
+        /// Why asking failed.
+        source: std::io::Error,
+    },
+}
+
+/// Runs a store command here when the store is free, or through the
+/// running daemon's control socket when the daemon holds it.
+pub fn run(config: Config, request: &Request, now: Timestamp) -> Result<Response, ControlError> {
+    let socket = socket_path(&config);
+    match Engine::open(config) {
+        Ok(engine) => Ok(execute(&engine, request, now)),
+        Err(EngineError::Store(StoreError::Locked { path })) => {
+            ask_daemon(&socket, request).map_err(|source| ControlError::NoAnswer { store: path, socket, source })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
 
 /// A command for the store.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +92,20 @@ pub enum Request {
     },
 }
 
+impl Request {
+    /// The command's name, for logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Request::List { .. } => "list",
+            Request::Show { .. } => "show",
+            Request::Cancel { .. } => "cancel",
+            Request::SuppressList => "suppress list",
+            Request::SuppressAdd { .. } => "suppress add",
+            Request::SuppressRemove { .. } => "suppress remove",
+        }
+    }
+}
+
 /// What the command printed, or why it failed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Response {
@@ -86,14 +138,14 @@ pub fn socket_path(config: &Config) -> PathBuf {
 }
 
 /// Runs a command against an open engine.
-pub fn execute(engine: &Engine, request: &Request, now: Timestamp) -> Response {
-    match run(engine, request, now) {
+pub(crate) fn execute(engine: &Engine, request: &Request, now: Timestamp) -> Response {
+    match run_here(engine, request, now) {
         Ok(r) => r,
         Err(e) => Response::err(e.to_string()),
     }
 }
 
-fn run(engine: &Engine, request: &Request, now: Timestamp) -> Result<Response, EngineError> {
+fn run_here(engine: &Engine, request: &Request, now: Timestamp) -> Result<Response, EngineError> {
     let store = engine.store();
     let text = |write: &dyn Fn(&mut Vec<u8>) -> Result<(), report::ReportError>| -> Response {
         let mut out = Vec::new();
@@ -127,15 +179,20 @@ fn run(engine: &Engine, request: &Request, now: Timestamp) -> Result<Response, E
             Response::ok(out)
         }
         Request::SuppressAdd { email } => {
-            if !is_plain_address(email.trim()) {
+            let Ok(address) = Address::parse(email) else {
                 return Ok(Response::err(format!("{email:?} is not an address like bob@example.com")));
-            }
-            store.suppress(email, now)?;
+            };
+            store.suppress(&address, now)?;
             store.flush()?;
             Response::ok(format!("{} will not be asked again\n", email.trim().to_ascii_lowercase()))
         }
         Request::SuppressRemove { email } => {
-            if store.unsuppress(email)? {
+            // What does not parse was never added.
+            let removed = match Address::parse(email) {
+                Ok(address) => store.unsuppress(&address)?,
+                Err(_) => false,
+            };
+            if removed {
                 store.flush()?;
                 Response::ok(format!("{} removed from the suppression list\n", email.trim().to_ascii_lowercase()))
             } else {
@@ -146,7 +203,7 @@ fn run(engine: &Engine, request: &Request, now: Timestamp) -> Result<Response, E
 }
 
 /// Sends a request to a running daemon.
-pub fn ask_daemon(socket: &Path, request: &Request) -> std::io::Result<Response> {
+fn ask_daemon(socket: &Path, request: &Request) -> std::io::Result<Response> {
     use std::io::{BufRead, BufReader, Write};
     let mut stream = std::os::unix::net::UnixStream::connect(socket)?;
     stream.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
@@ -193,7 +250,8 @@ impl ControlSocket {
         let response = match tokio::time::timeout(std::time::Duration::from_secs(10), read_line).await {
             Ok(Ok(_)) => match serde_json::from_str::<Request>(&line) {
                 Ok(request) => {
-                    tracing::info!(?request, "control request");
+                    // The command only: its arguments may be an address.
+                    tracing::info!(command = request.name(), "control request");
                     execute(engine, &request, Timestamp::now())
                 }
                 Err(e) => Response::err(format!("bad request: {e}")),

@@ -16,9 +16,9 @@ use tracing::{error, info, warn};
 use crate::config::{Config, ImapConfig, SourceConfig};
 use crate::control::ControlSocket;
 use crate::engine::{DrainReport, Engine, EngineError};
-use crate::source::Maildir;
 use crate::source::imap::{ImapError, ImapSource};
 use crate::source::maildir::MaildirError;
+use crate::source::{Maildir, Uid};
 use crate::store::Disposition;
 use crate::transport::{Transport, TransportError};
 
@@ -84,16 +84,7 @@ fn handle_one(
     now: Timestamp,
     report: &mut CycleReport,
 ) -> Result<Disposition, DaemonError> {
-    let disposition = match engine.handle_inbound(raw, now) {
-        Ok(h) => h.disposition,
-        Err(EngineError::Compose(e)) => {
-            // One unusable message (say, an address lettre refuses) must not
-            // hold up the rest of the inbox.
-            error!("cannot compose a reply: {e}; filed as failed");
-            Disposition::Failed
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let disposition = engine.handle_inbound(raw, now)?.disposition;
     match disposition {
         Disposition::Processed => report.processed += 1,
         Disposition::Ignored => report.ignored += 1,
@@ -250,13 +241,13 @@ pub async fn take_imap(
     loop {
         let batch = source.fetch_new(after, BATCH).await?;
         let Some(last) = batch.last().map(|f| f.uid) else { break };
-        let mut filed: [(Disposition, Vec<u32>); 3] = [
+        let mut filed: [(Disposition, Vec<Uid>); 3] = [
             (Disposition::Processed, Vec::new()),
             (Disposition::Ignored, Vec::new()),
             (Disposition::Failed, Vec::new()),
         ];
         for msg in &batch {
-            let span = tracing::info_span!("imap", uid = msg.uid);
+            let span = tracing::info_span!("imap", uid = msg.uid.get());
             let _enter = span.enter();
             let d = handle_one(engine, &msg.raw, now, &mut report)?;
             if let Some((_, uids)) = filed.iter_mut().find(|(x, _)| *x == d) {

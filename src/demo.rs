@@ -227,7 +227,8 @@ impl Demo<'_> {
         self.engine.drain_outbox(&mut self.transport, self.now).await?;
         for entry in queued {
             self.print_email(&entry)?;
-            self.sent.push((entry.email.recipients.clone(), entry.email.bytes.clone()));
+            let to = entry.email.recipients.iter().map(|r| r.as_str().to_owned()).collect();
+            self.sent.push((to, entry.email.bytes.clone()));
         }
         Ok(())
     }

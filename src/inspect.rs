@@ -9,7 +9,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use crate::core::Person;
-use crate::mail::{self, Inbound};
+use crate::mail::{self, Inbound, Mention};
 
 /// What to inspect.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,10 +22,14 @@ pub enum Inspect {
     Reply,
 }
 
-fn person(p: &Person) -> Value {
-    let name = if p.name.is_empty() { Value::Null } else { Value::String(p.name.clone()) };
-    let email = if p.email.is_empty() { Value::Null } else { Value::String(p.email.clone()) };
+fn mention(m: &Mention) -> Value {
+    let name = if m.name.is_empty() { Value::Null } else { Value::String(m.name.clone()) };
+    let email = m.email.as_ref().map_or(Value::Null, |e| Value::String(e.as_str().to_owned()));
     json!({"name": name, "email": email})
+}
+
+fn person(p: &Person) -> Value {
+    mention(&Mention::from(p.clone()))
 }
 
 /// Inspects one file's bytes.
@@ -40,9 +44,9 @@ pub fn inspect_bytes(what: Inspect, file: &str, raw: &[u8]) -> Value {
                 "forwarded": true,
                 "note": f.note,
                 "original": {
-                    "from": f.from.as_ref().map_or(Value::Null, person),
-                    "to": f.to.iter().map(person).collect::<Vec<_>>(),
-                    "cc": f.cc.iter().map(person).collect::<Vec<_>>(),
+                    "from": f.from.as_ref().map_or(Value::Null, mention),
+                    "to": f.to.iter().map(mention).collect::<Vec<_>>(),
+                    "cc": f.cc.iter().map(mention).collect::<Vec<_>>(),
                     "subject": f.subject,
                     "date": f.date,
                     "body": f.body,
@@ -53,12 +57,12 @@ pub fn inspect_bytes(what: Inspect, file: &str, raw: &[u8]) -> Value {
             }
         },
         Inspect::Request => {
-            let inbound = Inbound::read(&msg, "");
+            let inbound = Inbound::read(&msg, None);
             let Some(connector) = inbound.from.clone() else {
                 return json!({"file": file, "ok": false, "error": "the message has no sender address", "connector": Value::Null,
                     "requester": Value::Null, "target": Value::Null, "summary": "", "note": ""});
             };
-            match mail::parse_request(&msg, &connector, "") {
+            match mail::parse_request(&msg, &connector, None) {
                 Ok(r) => json!({
                     "file": file, "ok": true, "error": Value::Null,
                     "connector": person(&r.connector), "requester": person(&r.requester), "target": person(&r.target),
@@ -72,7 +76,7 @@ pub fn inspect_bytes(what: Inspect, file: &str, raw: &[u8]) -> Value {
             }
         }
         Inspect::Reply => {
-            let inbound = Inbound::read(&msg, "");
+            let inbound = Inbound::read(&msg, None);
             let automatic = inbound.automatic.is_some();
             let decision = if automatic { crate::core::Decision::Unclear } else { mail::decide(&inbound.text) };
             json!({"file": file, "reply_text": inbound.text, "decision": decision.as_str(), "automatic": automatic})

@@ -9,8 +9,6 @@ use clap::{Parser, Subcommand};
 use introbot::config::Config;
 use introbot::control::Request;
 use introbot::core::IntroState;
-use introbot::engine::{Engine, EngineError};
-use introbot::store::StoreError;
 
 const EXIT_CODES: &str = "Exit codes: 0 success; 1 failure (the message says what and where); 2 bad command line.\n\
 list, show, cancel and suppress work whether or not the daemon runs: with the daemon running they go through its control socket.";
@@ -185,20 +183,7 @@ fn main() -> ExitCode {
 /// Runs a store command here when the store is free, or through the
 /// running daemon's control socket when the daemon holds it.
 fn store_command(config: &ConfigArg, request: Request) -> anyhow::Result<ExitCode> {
-    let config = config.load()?;
-    let socket = introbot::control::socket_path(&config);
-    let response = match Engine::open(config) {
-        Ok(engine) => introbot::control::execute(&engine, &request, jiff::Timestamp::now()),
-        Err(EngineError::Store(StoreError::Locked { path })) => introbot::control::ask_daemon(&socket, &request)
-            .with_context(|| {
-                format!(
-                    "the store at {} is in use (is introbot running?) and its control socket {} does not answer",
-                    path.display(),
-                    socket.display()
-                )
-            })?,
-        Err(e) => return Err(e.into()),
-    };
+    let response = introbot::control::run(config.load()?, &request, jiff::Timestamp::now())?;
     if response.ok {
         print!("{}", response.output);
         Ok(ExitCode::SUCCESS)

@@ -21,7 +21,7 @@ pub enum ReportError {
 }
 
 /// The JSON form of an intro, as `list --json` and `show --json` print it.
-pub fn intro_json(intro: &Intro) -> serde_json::Value {
+pub(crate) fn intro_json(intro: &Intro) -> serde_json::Value {
     let party = |p: &crate::core::Party| json!({"name": p.person.name, "email": p.person.email, "state": p.state.as_str(), "reply_text": p.reply_text});
     json!({
         "id": intro.id.as_str(),
@@ -37,7 +37,7 @@ pub fn intro_json(intro: &Intro) -> serde_json::Value {
 }
 
 /// Prints `introbot list`.
-pub fn list(
+pub(crate) fn list(
     store: &Store,
     state: Option<IntroState>,
     as_json: bool,
@@ -69,7 +69,7 @@ pub fn list(
             age(i.created_at, now),
             clip(i.requester.person.display_name(), 22),
             clip(i.target.person.display_name(), 22),
-            clip(&i.connector.email, 24),
+            clip(i.connector.email.as_str(), 24),
             i.state.as_str(),
             if waiting.is_empty() { "-".to_owned() } else { waiting.join(", ") }
         )?;
@@ -78,7 +78,7 @@ pub fn list(
 }
 
 /// Prints `introbot show`: the people, the timeline, every email sent.
-pub fn show(intro: &Intro, emails: &[SentEmail], as_json: bool, out: &mut dyn Write) -> Result<(), ReportError> {
+pub(crate) fn show(intro: &Intro, emails: &[SentEmail], as_json: bool, out: &mut dyn Write) -> Result<(), ReportError> {
     if as_json {
         let mut value = intro_json(intro);
         value["emails"] = serde_json::to_value(emails).unwrap_or_default();
@@ -108,7 +108,8 @@ pub fn show(intro: &Intro, emails: &[SentEmail], as_json: bool, out: &mut dyn Wr
     }
     writeln!(out, "emails:")?;
     for e in emails {
-        writeln!(out, "  {}  {:<16} to {}  <{}>", e.at, e.kind, e.to.join(", "), e.message_id)?;
+        let to: Vec<&str> = e.to.iter().map(|a| a.as_str()).collect();
+        writeln!(out, "  {}  {:<16} to {}  <{}>", e.at, e.kind, to.join(", "), e.message_id)?;
     }
     Ok(())
 }

@@ -9,9 +9,11 @@
 //! - `deadlines`: due time (ms, big-endian) ‖ intro id → (), so due timers
 //!   are a range scan from the start, never a full scan;
 //! - `processed`: inbound Message-ID → what was done with it (dedupe);
-//! - `suppressed`: lowercased address → when;
+//! - `suppressed`: canonical address → when (older records: the address
+//!   lowercased as written);
 //! - `outbox`: sequence number (big-endian) → email ready to send;
-//! - `meta`: schema version.
+//! - `emails`: intro id ‖ 0 ‖ sequence number → what was queued, for `show`;
+//! - `meta`: schema version, and where the IMAP source stopped.
 //!
 //! [`Store::commit`] writes an intro, its emails, its index and timer
 //! changes and the processed marker in **one** transaction: after a crash
@@ -29,10 +31,11 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use crate::compose::Composed;
-use crate::core::{Intro, IntroId, IntroState, Role};
+use crate::core::{Address, EmailKind, Intro, IntroId, IntroState, MessageId, Role, Token};
+use crate::source::{Uid, UidValidity};
 
 /// The schema this build writes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 1;
 
 /// What can go wrong with the store.
 #[derive(Debug, thiserror::Error)]
@@ -147,21 +150,61 @@ pub struct OutboxEntry {
 pub struct SentEmail {
     /// When it was queued.
     pub at: Timestamp,
-    /// Which template.
-    pub kind: String,
+    /// Which kind.
+    pub kind: EmailKind,
     /// Its recipients.
-    pub to: Vec<String>,
+    pub to: Vec<Address>,
     /// Its subject.
     pub subject: String,
     /// Its Message-ID.
-    pub message_id: String,
+    pub message_id: MessageId,
 }
 
-fn email_key(id: &IntroId, seq: u64) -> Vec<u8> {
+/// An email's place in the outbox queue: sled's monotonic id, stored
+/// big-endian so that key order is queue order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OutboxSeq(u64);
+
+impl OutboxSeq {
+    /// Before every queued email.
+    pub const FIRST: OutboxSeq = OutboxSeq(0);
+
+    /// The sequence number right after this one.
+    pub fn next(self) -> OutboxSeq {
+        OutboxSeq(self.0.saturating_add(1))
+    }
+
+    fn key(self) -> [u8; 8] {
+        self.0.to_be_bytes()
+    }
+
+    fn from_key(key: &[u8]) -> Result<OutboxSeq, StoreError> {
+        <[u8; 8]>::try_from(key).map(|b| OutboxSeq(u64::from_be_bytes(b))).map_err(|_| StoreError::Corrupt {
+            what: "outbox key".into(),
+            detail: format!("{} bytes, not 8", key.len()),
+        })
+    }
+}
+
+impl std::fmt::Display for OutboxSeq {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+fn email_key(id: &IntroId, seq: OutboxSeq) -> Vec<u8> {
     let mut key = id.as_str().as_bytes().to_vec();
     key.push(0);
-    key.extend_from_slice(&seq.to_be_bytes());
+    key.extend_from_slice(&seq.key());
     key
+}
+
+/// A `deadlines` key split into its due time (ms) and intro id.
+fn split_deadline_key(key: &[u8]) -> Result<(u64, IntroId), StoreError> {
+    let corrupt = || StoreError::Corrupt { what: "timer key".into(), detail: format!("{} bytes", key.len()) };
+    let (ms, id) = key.split_first_chunk::<8>().ok_or_else(corrupt)?;
+    let id = std::str::from_utf8(id).map_err(|_| corrupt())?;
+    Ok((u64::from_be_bytes(*ms), IntroId::new(id)))
 }
 
 /// Everything one step writes, committed together.
@@ -172,9 +215,9 @@ pub struct Change {
     /// Emails to queue.
     pub emails: Vec<Composed>,
     /// The inbound message handled, and what became of it.
-    pub processed: Option<(String, Processed)>,
+    pub processed: Option<(MessageId, Processed)>,
     /// Addresses to suppress.
-    pub suppress: Vec<String>,
+    pub suppress: Vec<Address>,
 }
 
 /// The open store.
@@ -222,7 +265,7 @@ fn encode_outbox(entry: &OutboxEntry) -> Vec<u8> {
 
 fn decode_outbox(v: &[u8]) -> Result<OutboxEntry, String> {
     let mut entry = decode_outbox_head(v)?;
-    entry.email.bytes = v[4 + head_len(v)?..].to_vec();
+    entry.email.bytes = v.get(4 + head_len(v)?..).ok_or("truncated message")?.to_vec();
     Ok(entry)
 }
 
@@ -243,9 +286,7 @@ impl Store {
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         let path = dir.to_owned();
         let sled_err = |source: sled::Error| {
-            if let sled::Error::Io(e) = &source
-                && e.to_string().contains("could not acquire lock")
-            {
+            if matches!(source, sled::Error::Io(_)) && is_locked(dir) {
                 return StoreError::Locked { path: path.clone() };
             }
             StoreError::Sled { path: path.clone(), source }
@@ -315,8 +356,8 @@ impl Store {
     }
 
     /// The intro and owner of a reply token.
-    pub fn by_token(&self, token: &str) -> Result<Option<(Intro, TokenOwner)>, StoreError> {
-        let Some(v) = self.tokens.get(token).map_err(|e| self.err(e))? else {
+    pub fn by_token(&self, token: &Token) -> Result<Option<(Intro, TokenOwner)>, StoreError> {
+        let Some(v) = self.tokens.get(token.as_str()).map_err(|e| self.err(e))? else {
             return Ok(None);
         };
         let rec: TokenRecord = Self::decode(|| "token index".into(), &v)?;
@@ -324,8 +365,8 @@ impl Store {
     }
 
     /// The intro one of our sent Message-IDs belongs to.
-    pub fn by_sent_message_id(&self, message_id: &str) -> Result<Option<Intro>, StoreError> {
-        let Some(v) = self.sent_ids.get(message_id).map_err(|e| self.err(e))? else {
+    pub fn by_sent_message_id(&self, message_id: &MessageId) -> Result<Option<Intro>, StoreError> {
+        let Some(v) = self.sent_ids.get(message_id.as_str()).map_err(|e| self.err(e))? else {
             return Ok(None);
         };
         let id = IntroId::new(String::from_utf8_lossy(&v).into_owned());
@@ -333,16 +374,21 @@ impl Store {
     }
 
     /// What was done with an inbound message, if it was seen before.
-    pub fn processed(&self, message_id: &str) -> Result<Option<Processed>, StoreError> {
-        match self.processed.get(message_id).map_err(|e| self.err(e))? {
+    pub fn processed(&self, message_id: &MessageId) -> Result<Option<Processed>, StoreError> {
+        match self.processed.get(message_id.as_str()).map_err(|e| self.err(e))? {
             Some(v) => Self::decode(|| format!("processed {message_id}"), &v).map(Some),
             None => Ok(None),
         }
     }
 
     /// Whether an address asked never to be asked again.
-    pub fn is_suppressed(&self, email: &str) -> Result<bool, StoreError> {
-        self.suppressed.contains_key(email.trim().to_ascii_lowercase()).map_err(|e| self.err(e))
+    pub fn is_suppressed(&self, email: &Address) -> Result<bool, StoreError> {
+        for key in suppression_keys(email) {
+            if self.suppressed.contains_key(key).map_err(|e| self.err(e))? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// The suppression list: address and when it was added, sorted.
@@ -356,14 +402,18 @@ impl Store {
     }
 
     /// Adds an address to the suppression list (an operator's decision).
-    pub fn suppress(&self, email: &str, now: Timestamp) -> Result<(), StoreError> {
-        let change = Change { suppress: vec![email.to_owned()], ..Change::default() };
+    pub fn suppress(&self, email: &Address, now: Timestamp) -> Result<(), StoreError> {
+        let change = Change { suppress: vec![email.clone()], ..Change::default() };
         self.commit(&change, now)
     }
 
     /// Removes an address from the suppression list; false if it was not on it.
-    pub fn unsuppress(&self, email: &str) -> Result<bool, StoreError> {
-        self.suppressed.remove(email.trim().to_ascii_lowercase()).map(|old| old.is_some()).map_err(|e| self.err(e))
+    pub fn unsuppress(&self, email: &Address) -> Result<bool, StoreError> {
+        let mut removed = false;
+        for key in suppression_keys(email) {
+            removed |= self.suppressed.remove(key).map_err(|e| self.err(e))?.is_some();
+        }
+        Ok(removed)
     }
 
     /// Ids of intros whose timer is due at `now`, oldest first.
@@ -372,7 +422,7 @@ impl Store {
         let mut ids = Vec::new();
         for kv in self.deadlines.range(..end.as_slice()) {
             let (k, _) = kv.map_err(|e| self.err(e))?;
-            ids.push(IntroId::new(String::from_utf8_lossy(&k[8..]).into_owned()));
+            ids.push(split_deadline_key(&k)?.1);
         }
         Ok(ids)
     }
@@ -382,7 +432,7 @@ impl Store {
         let Some((k, _)) = self.deadlines.first().map_err(|e| self.err(e))? else {
             return Ok(None);
         };
-        let ms = <[u8; 8]>::try_from(&k[..8]).map(u64::from_be_bytes).unwrap_or(0);
+        let (ms, _) = split_deadline_key(&k)?;
         Ok(Timestamp::from_millisecond(i64::try_from(ms).unwrap_or(i64::MAX)).ok())
     }
 
@@ -401,17 +451,17 @@ impl Store {
     }
 
     /// Emails waiting to be sent, in queue order.
-    pub fn outbox(&self) -> Result<Vec<(u64, OutboxEntry)>, StoreError> {
-        self.outbox_page(0, usize::MAX)
+    pub fn outbox(&self) -> Result<Vec<(OutboxSeq, OutboxEntry)>, StoreError> {
+        self.outbox_page(OutboxSeq::FIRST, usize::MAX)
     }
 
     /// Up to `limit` emails waiting to be sent, from sequence `from` on,
     /// in queue order; memory stays bounded however long the queue is.
-    pub fn outbox_page(&self, from: u64, limit: usize) -> Result<Vec<(u64, OutboxEntry)>, StoreError> {
+    pub fn outbox_page(&self, from: OutboxSeq, limit: usize) -> Result<Vec<(OutboxSeq, OutboxEntry)>, StoreError> {
         let mut out = Vec::new();
-        for kv in self.outbox.range(from.to_be_bytes()..).take(limit) {
+        for kv in self.outbox.range(from.key()..).take(limit) {
             let (k, v) = kv.map_err(|e| self.err(e))?;
-            let seq = <[u8; 8]>::try_from(k.as_ref()).map(u64::from_be_bytes).unwrap_or(0);
+            let seq = OutboxSeq::from_key(&k)?;
             out.push((
                 seq,
                 decode_outbox(&v)
@@ -427,13 +477,13 @@ impl Store {
     }
 
     /// Removes a sent email from the outbox.
-    pub fn remove_outbox(&self, seq: u64) -> Result<(), StoreError> {
-        self.outbox.remove(seq.to_be_bytes()).map(|_| ()).map_err(|e| self.err(e))
+    pub fn remove_outbox(&self, seq: OutboxSeq) -> Result<(), StoreError> {
+        self.outbox.remove(seq.key()).map(|_| ()).map_err(|e| self.err(e))
     }
 
     /// Puts an outbox entry back with a new attempt count and backoff.
-    pub fn reschedule_outbox(&self, seq: u64, entry: &OutboxEntry) -> Result<(), StoreError> {
-        self.outbox.insert(seq.to_be_bytes(), encode_outbox(entry)).map(|_| ()).map_err(|e| self.err(e))
+    pub fn reschedule_outbox(&self, seq: OutboxSeq, entry: &OutboxEntry) -> Result<(), StoreError> {
+        self.outbox.insert(seq.key(), encode_outbox(entry)).map(|_| ()).map_err(|e| self.err(e))
     }
 
     /// Commits one step: the intro, its indexes and timer, its emails, the
@@ -491,13 +541,13 @@ impl Store {
                     attempts: 0,
                     not_before: None,
                 };
-                let seq = outbox.generate_id()?;
-                outbox.insert(&seq.to_be_bytes(), encode_outbox(&entry))?;
+                let seq = OutboxSeq(outbox.generate_id()?);
+                outbox.insert(&seq.key(), encode_outbox(&entry))?;
                 if let Some(intro) = &change.intro {
                     sent_ids.insert(email.message_id.as_str(), intro.id.as_str())?;
                     let record = SentEmail {
                         at: now,
-                        kind: email.kind.clone(),
+                        kind: email.kind,
                         to: email.recipients.clone(),
                         subject: email.subject.clone(),
                         message_id: email.message_id.clone(),
@@ -509,7 +559,7 @@ impl Store {
                 processed.insert(id.as_str(), to_json(rec))?;
             }
             for email in &change.suppress {
-                suppressed.insert(email.trim().to_ascii_lowercase().as_str(), to_json(&now))?;
+                suppressed.insert(email.canonical().as_str(), to_json(&now))?;
             }
             Ok(())
         });
@@ -532,23 +582,23 @@ impl Store {
     }
 
     /// Where the IMAP source stopped in `mailbox`: (UIDVALIDITY, last UID).
-    pub fn imap_position(&self, mailbox: &str) -> Result<Option<(u32, u32)>, StoreError> {
+    /// A record of the wrong length is as good as none: the mailbox is
+    /// rescanned, and Message-ID dedupe makes that harmless.
+    pub fn imap_position(&self, mailbox: &str) -> Result<Option<(UidValidity, Uid)>, StoreError> {
         let key = format!("imap:{mailbox}");
         let Some(v) = self.meta.get(key.as_bytes()).map_err(|e| self.err(e))? else { return Ok(None) };
-        let pos = <[u8; 8]>::try_from(v.as_ref()).map(|b| {
-            let (validity, last) = b.split_at(4);
-            (
-                u32::from_be_bytes(validity.try_into().unwrap_or_default()),
-                u32::from_be_bytes(last.try_into().unwrap_or_default()),
-            )
-        });
-        Ok(pos.ok())
+        let Ok(b) = <[u8; 8]>::try_from(v.as_ref()) else { return Ok(None) };
+        let [v0, v1, v2, v3, l0, l1, l2, l3] = b;
+        Ok(Some((
+            UidValidity::new(u32::from_be_bytes([v0, v1, v2, v3])),
+            Uid::new(u32::from_be_bytes([l0, l1, l2, l3])),
+        )))
     }
 
     /// Records where the IMAP source stopped in `mailbox`.
-    pub fn set_imap_position(&self, mailbox: &str, uid_validity: u32, last_uid: u32) -> Result<(), StoreError> {
-        let mut v = uid_validity.to_be_bytes().to_vec();
-        v.extend_from_slice(&last_uid.to_be_bytes());
+    pub fn set_imap_position(&self, mailbox: &str, validity: UidValidity, last: Uid) -> Result<(), StoreError> {
+        let mut v = validity.get().to_be_bytes().to_vec();
+        v.extend_from_slice(&last.get().to_be_bytes());
         self.meta.insert(format!("imap:{mailbox}").as_bytes(), v).map(|_| ()).map_err(|e| self.err(e))
     }
 
@@ -572,6 +622,27 @@ impl Store {
     /// Bytes the store takes on disk.
     pub fn size_on_disk(&self) -> u64 {
         self.db.size_on_disk().unwrap_or(0)
+    }
+}
+
+/// The keys an address may be suppressed under: its canonical form, and
+/// the form older records used (lowercased as written) when it differs.
+fn suppression_keys(email: &Address) -> Vec<String> {
+    let canonical = email.canonical().as_str().to_owned();
+    let legacy = email.as_str().to_ascii_lowercase();
+    if legacy == canonical { vec![canonical] } else { vec![canonical, legacy] }
+}
+
+/// Whether another handle holds the lock sled takes on `<dir>/db`: the
+/// probe takes the same non-blocking exclusive lock and lets it go at once.
+fn is_locked(dir: &Path) -> bool {
+    let Ok(file) = std::fs::File::open(dir.join("db")) else { return false };
+    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => {
+            let _ = rustix::fs::flock(&file, rustix::fs::FlockOperation::Unlock);
+            false
+        }
+        Err(e) => e == rustix::io::Errno::WOULDBLOCK,
     }
 }
 

@@ -21,17 +21,18 @@ fn random_base32(chars: usize) -> Result<String, RandomError> {
 }
 
 /// A fresh reply token.
-pub fn new_token() -> Result<Token, RandomError> {
+pub(crate) fn new_token() -> Result<Token, RandomError> {
     random_base32(26).map(Token::new)
 }
 
 /// A fresh intro id (the caller checks it is unused).
-pub fn new_intro_id() -> Result<IntroId, RandomError> {
+pub(crate) fn new_intro_id() -> Result<IntroId, RandomError> {
     random_base32(8).map(IntroId::new)
 }
 
 /// Whether a string has the shape of a token.
-pub fn looks_like_token(s: &str) -> bool {
+#[cfg(test)]
+fn looks_like_token(s: &str) -> bool {
     s.len() == 26 && s.bytes().all(|b| ALPHABET.contains(&b))
 }
 

@@ -147,9 +147,18 @@ fn list_show_cancel_and_suppress_work_while_the_daemon_runs() {
 #[test]
 fn a_locked_store_without_a_daemon_is_explained_in_one_line() {
     let dir = setup();
-    // This test process holds the store, and no daemon answers the socket.
-    let _held = introbot::store::Store::open(&dir.path().join("state")).expect("open");
+    // A daemon holds the store, but its control socket is gone, so nothing
+    // answers there.
+    let mut daemon = spawn_daemon(dir.path());
+    let socket = dir.path().join("state/introbot.sock");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !socket.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::fs::remove_file(&socket).expect("the daemon made its socket");
     let out = run(&["list", "--config", "introbot.toml"], dir.path());
+    let _ = Command::new("kill").args(["-TERM", &daemon.id().to_string()]).status();
+    let _ = daemon.wait();
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(err.contains("is introbot running?") && err.contains("does not answer"), "{err}");

@@ -15,12 +15,12 @@ fn norm(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn people(list: &[introbot::core::Person]) -> Value {
+fn people(list: &[introbot::mail::Mention]) -> Value {
     Value::Array(
         list.iter()
             .map(|p| {
                 let name = if p.name.is_empty() { Value::Null } else { Value::String(p.name.clone()) };
-                let address = if p.email.is_empty() { Value::Null } else { Value::String(p.email.clone()) };
+                let address = p.email.as_ref().map_or(Value::Null, |e| Value::String(e.to_string()));
                 serde_json::json!({"name": name, "address": address})
             })
             .collect(),
@@ -40,7 +40,7 @@ fn check(field: &str, expected: &Value, fwd: Option<&Forward>) -> Result<(), Str
         ("original.body", Some(f)) => Value::String(norm(&f.body)),
         ("original.subject", Some(f)) => Value::String(f.subject.clone()),
         ("original.from_email", Some(f)) => {
-            f.from.as_ref().filter(|p| !p.email.is_empty()).map_or(Value::Null, |p| Value::String(p.email.clone()))
+            f.from.as_ref().and_then(|p| p.email.as_ref()).map_or(Value::Null, |e| Value::String(e.to_string()))
         }
         ("original.from_name", Some(f)) => f
             .from
@@ -49,9 +49,9 @@ fn check(field: &str, expected: &Value, fwd: Option<&Forward>) -> Result<(), Str
         ("original.date_nonempty", Some(f)) => Value::Bool(!f.date.is_empty()),
         ("original.to", Some(f)) => people(&f.to),
         ("original.cc", Some(f)) => people(&f.cc),
-        ("original.to_addresses", Some(f)) => {
-            Value::Array(f.to.iter().map(|p| Value::String(p.email.clone())).collect())
-        }
+        ("original.to_addresses", Some(f)) => Value::Array(
+            f.to.iter().map(|p| Value::String(p.email.as_ref().map(|e| e.to_string()).unwrap_or_default())).collect(),
+        ),
         (other, _) => return Err(format!("unknown field {other}")),
     };
     let want = match field {

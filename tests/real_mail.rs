@@ -12,7 +12,7 @@ use std::process::Stdio;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
-use introbot::source::imap::MailStream;
+use introbot::MailStream;
 
 use super::mailstack::*;
 use super::*;
@@ -247,7 +247,8 @@ fn wrong_credentials_stop_the_daemon_with_a_clear_message() {
         .expect("runs");
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(err.contains("refused the login for bot7@example.test") && err.contains("3143"), "{err}");
+    let port = stack().imap_port.to_string();
+    assert!(err.contains("refused the login for bot7@example.test") && err.contains(&port), "{err}");
 }
 
 #[test]

@@ -15,20 +15,24 @@
 //! - the envelope sender of party mail carries the party's token, so a
 //!   bounce comes back to an address that says whose mail bounced.
 
-pub mod templates;
+mod templates;
 
 use std::time::SystemTime;
 
 use jiff::Timestamp;
+use lettre::Message;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
-use lettre::{Address, Message};
 use minijinja::Value;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::core::{Audience, EmailKind, Intro, Outcome, Outgoing, Party, Person, Role};
-pub use templates::{Rendered, TemplateError, Templates};
+use crate::core::{
+    Address, AddressError, Audience, Email, EmailKind, Intro, MessageId, Outcome, Outgoing, Party, Person, Role,
+    address,
+};
+pub use templates::TemplateError;
+use templates::Templates;
 
 /// What went wrong composing an email.
 #[derive(Debug, thiserror::Error)]
@@ -36,14 +40,10 @@ pub enum ComposeError {
     /// A template failed.
     #[error(transparent)]
     Template(#[from] TemplateError),
-    /// An address could not be used in a header.
-    #[error("cannot write to {address:?}: {reason}")]
-    Address {
-        /// The address.
-        address: String,
-        /// Why.
-        reason: String,
-    },
+    /// The bot's address with a reply token is not an address (the bot's
+    /// local part is too long to carry a token).
+    #[error("cannot make a reply address: {0}")]
+    ReplyAddress(AddressError),
     /// lettre refused the message.
     #[error("cannot build the message: {0}")]
     Build(#[from] lettre::error::Error),
@@ -52,18 +52,18 @@ pub enum ComposeError {
 /// An email ready for the outbox: the bytes and the envelope.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Composed {
-    /// Its Message-ID, without angle brackets.
-    pub message_id: String,
-    /// Which template made it.
-    pub kind: String,
+    /// Its Message-ID.
+    pub message_id: MessageId,
+    /// Which kind (and template) it is.
+    pub kind: EmailKind,
     /// The party it went to, when it went to exactly one (for bounces).
     pub role: Option<Role>,
     /// Subject, for logs and the demo.
     pub subject: String,
     /// SMTP `MAIL FROM`.
-    pub envelope_from: String,
+    pub envelope_from: Address,
     /// SMTP `RCPT TO`s (Bcc included).
-    pub recipients: Vec<String>,
+    pub recipients: Vec<Address>,
     /// The RFC 5322 message (stored beside the JSON, not in it).
     #[serde(skip)]
     pub bytes: Vec<u8>,
@@ -71,11 +71,10 @@ pub struct Composed {
 
 /// Makes emails from effects.
 #[derive(Debug)]
-pub struct Composer {
+pub(crate) struct Composer {
     templates: Templates,
-    bot_address: String,
+    bot_address: Address,
     bot_name: String,
-    domain: String,
     requester_implied: bool,
     follow_up_after: String,
     expire_after: String,
@@ -84,13 +83,12 @@ pub struct Composer {
 
 impl Composer {
     /// Loads the templates named by the config and checks every kind renders.
-    pub fn new(config: &Config) -> Result<Self, ComposeError> {
+    pub(crate) fn new(config: &Config) -> Result<Self, ComposeError> {
         let templates = Templates::load(config.templates_dir.as_deref())?;
         let composer = Self {
             templates,
             bot_address: config.address.clone(),
             bot_name: config.name.clone(),
-            domain: config.address_parts().1.to_owned(),
             requester_implied: config.policy.requester_consent == crate::core::RequesterConsent::Implied,
             follow_up_after: config.policy.follow_up_after.to_string(),
             expire_after: config.policy.expire_after.to_string(),
@@ -106,35 +104,36 @@ impl Composer {
         for (intro, out) in samples::all() {
             self.compose(&intro, &out, Timestamp::UNIX_EPOCH)?;
         }
-        let carol = Person::new("Carol", "carol@example.com");
-        self.compose_problem(&carol, "Intro: A <> B", Some("x@y"), "sample", Timestamp::UNIX_EPOCH)?;
-        for (template, extra) in samples::connector_notes() {
-            self.compose_to_connector(template, &carol, "status", Some("x@y"), extra, Timestamp::UNIX_EPOCH)?;
+        let carol = samples::intro().connector;
+        let sample_id = MessageId::new("x@y");
+        self.compose_problem(&carol, "Intro: A <> B", Some(&sample_id), "sample", Timestamp::UNIX_EPOCH)?;
+        for (kind, extra) in samples::connector_notes() {
+            self.compose_to_connector(kind, &carol, "status", Some(&sample_id), extra, Timestamp::UNIX_EPOCH)?;
         }
         Ok(())
     }
 
-    fn bot_mailbox(&self, display: String) -> Result<Mailbox, ComposeError> {
+    fn bot_mailbox(&self, display: String) -> Mailbox {
         mailbox(&display, &self.bot_address)
     }
 
     /// The bot's plus-address for a token.
-    pub fn reply_address(&self, token: &str) -> String {
-        let (local, domain) = self.bot_address.split_once('@').unwrap_or((&self.bot_address, ""));
-        format!("{local}+{token}@{domain}")
+    pub(crate) fn reply_address(&self, token: &str) -> Result<Address, ComposeError> {
+        self.bot_address.with_tag(token).map_err(ComposeError::ReplyAddress)
     }
 
     /// The Message-ID of an email to one party of an intro.
-    pub fn party_message_id(&self, intro: &Intro, role: Role, kind: &str) -> String {
-        format!("{}.{}.{}@{}", intro.id, role.as_str(), kind, self.domain)
+    pub(crate) fn party_message_id(&self, intro: &Intro, role: Role, kind: EmailKind) -> MessageId {
+        MessageId::new(format!("{}.{}.{}@{}", intro.id, role.as_str(), kind, self.bot_address.domain()))
     }
 
     /// Composes one effect's email.
-    pub fn compose(&self, intro: &Intro, out: &Outgoing, now: Timestamp) -> Result<Composed, ComposeError> {
-        let kind = out.kind.template();
+    pub(crate) fn compose(&self, intro: &Intro, out: &Outgoing, now: Timestamp) -> Result<Composed, ComposeError> {
+        let kind = out.email.kind();
         let ctx = self.context(intro, out);
         let rendered = self.templates.render(kind, &ctx)?;
         let via = format!("{} via {}", intro.connector.display_name(), self.bot_name);
+        let domain = self.bot_address.domain();
 
         let mut b = Message::builder().date(system_time(now)).subject(rendered.subject.clone());
         let (message_id, envelope_from, mut recipients, role);
@@ -143,36 +142,36 @@ impl Composer {
                 let party = intro.party(r);
                 role = Some(r);
                 message_id = self.party_message_id(intro, r, kind);
-                envelope_from = self.reply_address(party.token.as_str());
+                envelope_from = self.reply_address(party.token.as_str())?;
                 recipients = vec![party.person.email.clone()];
                 b = b
-                    .from(self.bot_mailbox(via)?)
-                    .to(person_mailbox(&party.person)?)
-                    .reply_to(mailbox(&self.bot_name, &envelope_from)?);
-                if kind != "consent_request" {
-                    let consent = self.party_message_id(intro, r, "consent_request");
-                    let mut refs = vec![format!("<{consent}>")];
+                    .from(self.bot_mailbox(via))
+                    .to(person_mailbox(&party.person))
+                    .reply_to(mailbox(&self.bot_name, &envelope_from));
+                if kind != EmailKind::ConsentRequest {
+                    let consent = self.party_message_id(intro, r, EmailKind::ConsentRequest);
+                    let mut refs = vec![consent.bracketed()];
                     let parent = match &party.last_reply_id {
                         Some(reply) => {
-                            refs.push(format!("<{reply}>"));
+                            refs.push(reply.bracketed());
                             reply.clone()
                         }
                         None => consent,
                     };
-                    b = b.in_reply_to(format!("<{parent}>")).references(refs.join(" "));
+                    b = b.in_reply_to(parent.bracketed()).references(refs.join(" "));
                 }
             }
             Audience::BothParties => {
                 role = None;
-                message_id = format!("{}.introduction@{}", intro.id, self.domain);
+                message_id = MessageId::new(format!("{}.introduction@{domain}", intro.id));
                 envelope_from = self.bot_address.clone();
                 recipients = vec![intro.requester.person.email.clone(), intro.target.person.email.clone()];
                 b = b
-                    .from(self.bot_mailbox(via)?)
-                    .to(person_mailbox(&intro.requester.person)?)
-                    .to(person_mailbox(&intro.target.person)?)
-                    .reply_to(person_mailbox(&intro.requester.person)?)
-                    .reply_to(person_mailbox(&intro.target.person)?);
+                    .from(self.bot_mailbox(via))
+                    .to(person_mailbox(&intro.requester.person))
+                    .to(person_mailbox(&intro.target.person))
+                    .reply_to(person_mailbox(&intro.requester.person))
+                    .reply_to(person_mailbox(&intro.target.person));
                 if self.bcc_connector {
                     recipients.push(intro.connector.email.clone());
                 }
@@ -181,87 +180,80 @@ impl Composer {
                 role = None;
                 // Connector mail can repeat (several unclear replies), so the
                 // timeline length keeps ids unique and still deterministic.
-                message_id = format!("{}.connector.{}.{}@{}", intro.id, kind, intro.timeline.len(), self.domain);
+                message_id = MessageId::new(format!("{}.connector.{kind}.{}@{domain}", intro.id, intro.timeline.len()));
                 envelope_from = self.bot_address.clone();
                 recipients = vec![intro.connector.email.clone()];
                 b = b
-                    .from(self.bot_mailbox(self.bot_name.clone())?)
-                    .to(person_mailbox(&intro.connector)?)
-                    .reply_to(mailbox(&self.bot_name, &self.reply_address(intro.connector_token.as_str()))?);
+                    .from(self.bot_mailbox(self.bot_name.clone()))
+                    .to(person_mailbox(&intro.connector))
+                    .reply_to(mailbox(&self.bot_name, &self.reply_address(intro.connector_token.as_str())?));
                 if let Some(req) = &intro.request_message_id {
-                    b = b.in_reply_to(format!("<{req}>")).references(format!("<{req}>"));
+                    b = b.in_reply_to(req.bracketed()).references(req.bracketed());
                 }
             }
         }
-        if kind != "introduction" {
+        if kind != EmailKind::Introduction {
             b = automatic_headers(b);
         }
         recipients.dedup();
         let bytes = b
-            .message_id(Some(format!("<{message_id}>")))
+            .message_id(Some(message_id.bracketed()))
             .multipart(MultiPart::alternative_plain_html(rendered.text, rendered.html))?
             .formatted();
-        Ok(Composed {
-            message_id,
-            kind: kind.to_owned(),
-            role,
-            subject: rendered.subject,
-            envelope_from,
-            recipients,
-            bytes,
-        })
+        Ok(Composed { message_id, kind, role, subject: rendered.subject, envelope_from, recipients, bytes })
     }
 
     /// Composes the note to a connector whose request could not be used.
     /// `inbound_id` is the request's Message-ID, to thread under it.
-    pub fn compose_problem(
+    pub(crate) fn compose_problem(
         &self,
         connector: &Person,
         subject: &str,
-        inbound_id: Option<&str>,
+        inbound_id: Option<&MessageId>,
         problem: &str,
         now: Timestamp,
     ) -> Result<Composed, ComposeError> {
         let extra = minijinja::context! { problem => problem };
-        self.compose_to_connector("request_problem", connector, subject, inbound_id, extra, now)
+        self.compose_to_connector(EmailKind::RequestProblem, connector, subject, inbound_id, extra, now)
     }
 
     /// Composes a note to a connector that belongs to no intro (a request
-    /// problem, `status`, `help`, a command's confirmation): `template` with
-    /// `bot`, `connector` and `subject` plus `extra` in its context, threaded
-    /// under the connector's message `inbound_id`.
-    pub fn compose_to_connector(
+    /// problem, `status`, `help`, a command's confirmation): `kind`'s
+    /// template with `bot`, `connector` and `subject` plus `extra` in its
+    /// context, threaded under the connector's message `inbound_id`.
+    pub(crate) fn compose_to_connector(
         &self,
-        template: &str,
+        kind: EmailKind,
         connector: &Person,
         subject: &str,
-        inbound_id: Option<&str>,
+        inbound_id: Option<&MessageId>,
         extra: Value,
         now: Timestamp,
     ) -> Result<Composed, ComposeError> {
         let ctx = minijinja::context! {
-            bot => minijinja::context! { name => &self.bot_name, address => &self.bot_address },
+            bot => minijinja::context! { name => &self.bot_name, address => self.bot_address.as_str() },
             connector => person_value(connector),
             subject => subject.trim(),
             ..extra
         };
-        let rendered = self.templates.render(template, &ctx)?;
-        let message_id = format!("{template}.{}@{}", random_suffix(inbound_id, now), self.domain);
+        let rendered = self.templates.render(kind, &ctx)?;
+        let message_id =
+            MessageId::new(format!("{kind}.{}@{}", random_suffix(inbound_id, now), self.bot_address.domain()));
         let mut b = Message::builder()
             .date(system_time(now))
             .subject(rendered.subject.clone())
-            .from(self.bot_mailbox(self.bot_name.clone())?)
-            .to(person_mailbox(connector)?);
+            .from(self.bot_mailbox(self.bot_name.clone()))
+            .to(person_mailbox(connector));
         if let Some(id) = inbound_id {
-            b = b.in_reply_to(format!("<{id}>")).references(format!("<{id}>"));
+            b = b.in_reply_to(id.bracketed()).references(id.bracketed());
         }
         let bytes = automatic_headers(b)
-            .message_id(Some(format!("<{message_id}>")))
+            .message_id(Some(message_id.bracketed()))
             .multipart(MultiPart::alternative_plain_html(rendered.text, rendered.html))?
             .formatted();
         Ok(Composed {
             message_id,
-            kind: template.into(),
+            kind,
             role: None,
             subject: rendered.subject,
             envelope_from: self.bot_address.clone(),
@@ -273,10 +265,10 @@ impl Composer {
     fn context(&self, intro: &Intro, out: &Outgoing) -> Value {
         let thread_subject = match out.to {
             // Later notes to a party reply under the consent note's subject.
-            Audience::Party(role) if out.kind != EmailKind::ConsentRequest => {
-                let consent = Outgoing { to: out.to, kind: EmailKind::ConsentRequest };
+            Audience::Party(role) if out.email != Email::ConsentRequest => {
+                let consent = Outgoing { to: out.to, email: Email::ConsentRequest };
                 self.templates
-                    .render("consent_request", &self.base_context(intro, &consent, Some(role)))
+                    .render(EmailKind::ConsentRequest, &self.base_context(intro, &consent, Some(role)))
                     .map(|r| r.subject)
                     .unwrap_or_default()
             }
@@ -302,8 +294,8 @@ impl Composer {
             Some(r) => (party_of(r), party_of(r.other())),
             None => (Value::UNDEFINED, Value::UNDEFINED),
         };
-        let (outcome, decision, party, text, from, silent_names) = match &out.kind {
-            EmailKind::Outcome(o) => {
+        let (outcome, decision, party, text, from, silent_names) = match &out.email {
+            Email::Outcome(o) => {
                 let silent = match o {
                     Outcome::Expired { silent } => {
                         silent.iter().map(|r| intro.party(*r).person.display_name().to_owned()).collect::<Vec<_>>()
@@ -319,7 +311,7 @@ impl Composer {
                     join_names(&silent),
                 )
             }
-            EmailKind::ThankYou { decision } => (
+            Email::ThankYou { decision } => (
                 Value::UNDEFINED,
                 Some(decision.as_str()),
                 Value::UNDEFINED,
@@ -327,17 +319,18 @@ impl Composer {
                 String::new(),
                 String::new(),
             ),
-            EmailKind::UnclearReply { role, text } => {
+            Email::UnclearReply { role, text } => {
                 (Value::UNDEFINED, None, party_of(*role), text.clone(), String::new(), String::new())
             }
-            EmailKind::HeldReply { role, from, text } => {
-                (Value::UNDEFINED, None, party_of(*role), text.clone(), from.clone(), String::new())
+            Email::HeldReply { role, from, text } => {
+                let from = from.as_ref().map_or("(no sender)", Address::as_str).to_owned();
+                (Value::UNDEFINED, None, party_of(*role), text.clone(), from, String::new())
             }
             _ => (Value::UNDEFINED, None, Value::UNDEFINED, String::new(), String::new(), String::new()),
         };
         minijinja::context! {
             id => intro.id.as_str(),
-            bot => minijinja::context! { name => &self.bot_name, address => &self.bot_address },
+            bot => minijinja::context! { name => &self.bot_name, address => self.bot_address.as_str() },
             connector => person_value(&intro.connector),
             requester => party_of(Role::Requester),
             target => party_of(Role::Target),
@@ -359,11 +352,12 @@ impl Composer {
     }
 }
 
-/// Removes email addresses (bare or in angle brackets) from a text.
+/// Removes email addresses (bare or in angle brackets) from a text: every
+/// span that reads as one ([`address::IN_PROSE`]), valid or not.
 fn redact_addresses(text: &str) -> String {
     static ADDRESS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"[ \t]*(?:<\s*|\()?(?:mailto:)?[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}(?:\s*>|\))?")
-            .expect("static regex")
+        let pattern = format!(r"[ \t]*(?:<\s*|\()?(?:mailto:)?{}(?:\s*>|\))?", address::IN_PROSE);
+        regex::Regex::new(&pattern).expect("static regex")
     });
     ADDRESS.replace_all(text, "").into_owned()
 }
@@ -378,14 +372,14 @@ fn join_names(names: &[String]) -> String {
 }
 
 fn person_value(p: &Person) -> Value {
-    minijinja::context! { name => p.display_name(), first_name => p.first_name(), email => &p.email }
+    minijinja::context! { name => p.display_name(), first_name => p.first_name(), email => p.email.as_str() }
 }
 
 fn party_value(p: &Party) -> Value {
     minijinja::context! {
         name => p.person.display_name(),
         first_name => p.person.first_name(),
-        email => &p.person.email,
+        email => p.person.email.as_str(),
         state => p.state.as_str(),
         reply_text => p.reply_text.as_deref().unwrap_or_default(),
     }
@@ -396,16 +390,12 @@ fn automatic_headers(b: lettre::message::MessageBuilder) -> lettre::message::Mes
         .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("X-Auto-Response-Suppress"), "All".into()))
 }
 
-fn mailbox(name: &str, email: &str) -> Result<Mailbox, ComposeError> {
-    let address: Address = email.trim().parse().map_err(|e: lettre::address::AddressError| ComposeError::Address {
-        address: email.into(),
-        reason: e.to_string(),
-    })?;
+fn mailbox(name: &str, address: &Address) -> Mailbox {
     let name = name.trim();
-    Ok(Mailbox::new((!name.is_empty()).then(|| name.to_owned()), address))
+    Mailbox::new((!name.is_empty()).then(|| name.to_owned()), address.lettre().clone())
 }
 
-fn person_mailbox(p: &Person) -> Result<Mailbox, ComposeError> {
+fn person_mailbox(p: &Person) -> Mailbox {
     mailbox(&p.name, &p.email)
 }
 
@@ -415,36 +405,42 @@ fn system_time(t: Timestamp) -> SystemTime {
 
 /// A per-message suffix for problem notes: derived from the inbound id so a
 /// reprocessed request yields the same id.
-fn random_suffix(inbound_id: Option<&str>, now: Timestamp) -> String {
-    let seed = inbound_id.map(str::to_owned).unwrap_or_else(|| now.as_millisecond().to_string());
+fn random_suffix(inbound_id: Option<&MessageId>, now: Timestamp) -> String {
+    let seed = inbound_id.map(|id| id.as_str().to_owned()).unwrap_or_else(|| now.as_millisecond().to_string());
     let id = crate::mail::inbound::fallback_message_id(seed.as_bytes());
-    id.split('@').next().unwrap_or_default().to_owned()
+    id.as_str().split('@').next().unwrap_or_default().to_owned()
 }
 
 /// Sample intros for the template self-check and the snapshot tests.
-pub mod samples {
+pub(crate) mod samples {
     use jiff::Timestamp;
 
     use crate::core::{
-        Audience, Decision, EmailKind, Intro, IntroId, NewIntro, Outcome, Outgoing, Person, Policy, Role, Token, open,
+        Address, Audience, Decision, Email, EmailKind, Intro, IntroId, MessageId, NewIntro, Outcome, Outgoing, Person,
+        Policy, Role, Token, open,
     };
 
+    fn person(name: &str, email: &str) -> Person {
+        // The samples' addresses are fixed and valid; a typo here fails every test at once.
+        Person::parse(name, email).unwrap_or_else(|e| panic!("sample address: {e}"))
+    }
+
     /// A fresh intro between Alice and Bob, asked by Carol.
-    pub fn intro() -> Intro {
+    pub(crate) fn intro() -> Intro {
         let new = NewIntro {
             id: IntroId::new("k7m2p9qx"),
-            connector: Person::new("Carol Connor", "carol@example.com"),
+            connector: person("Carol Connor", "carol@example.com"),
             connector_token: Token::new("cccccccccccccccccccccccccc"),
-            requester: Person::new("Alice Able", "alice@example.net"),
+            requester: person("Alice Able", "alice@example.net"),
             requester_token: Token::new("aaaaaaaaaaaaaaaaaaaaaaaaaa"),
-            target: Person::new("Bob Busy", "bob@example.org"),
+            target: person("Bob Busy", "bob@example.org"),
             target_token: Token::new("bbbbbbbbbbbbbbbbbbbbbbbbbb"),
             summary: "I'm building an open-source mail server in Rust and would love 20 minutes of Bob's \
                       time on how he scaled IMAP IDLE at Example Corp."
                 .into(),
             note: "Bob ran the mail team at Example Corp for years; Alice's project is the most careful one I've seen."
                 .into(),
-            request_message_id: Some("request-1@example.com".into()),
+            request_message_id: Some(MessageId::new("request-1@example.com")),
         };
         let mut intro = open(new, &Policy::default(), Timestamp::UNIX_EPOCH).intro;
         intro.target.reply_text = Some("No thanks, not for me.".into());
@@ -452,47 +448,44 @@ pub mod samples {
     }
 
     /// The notes to a connector outside any intro, with sample contexts.
-    pub fn connector_notes() -> Vec<(&'static str, minijinja::Value)> {
+    pub(crate) fn connector_notes() -> Vec<(EmailKind, minijinja::Value)> {
         let open = vec![minijinja::context! {
             id => "k7m2p9qx", title => "Alice Able <> Bob Busy", waiting_for => "Bob", age => "3 days",
         }];
         vec![
-            ("status", minijinja::context! { intros => open }),
-            ("status", minijinja::context! { intros => Vec::<minijinja::Value>::new() }),
-            ("help", minijinja::context! {}),
-            ("command_reply", minijinja::context! { message => "Noted: I'll take Bob's reply as a yes." }),
+            (EmailKind::Status, minijinja::context! { intros => open }),
+            (EmailKind::Status, minijinja::context! { intros => Vec::<minijinja::Value>::new() }),
+            (EmailKind::Help, minijinja::context! {}),
+            (EmailKind::CommandReply, minijinja::context! { message => "Noted: I'll take Bob's reply as a yes." }),
         ]
     }
 
     /// Every kind of email, with the intro it is written for.
-    pub fn all() -> Vec<(Intro, Outgoing)> {
+    pub(crate) fn all() -> Vec<(Intro, Outgoing)> {
         let i = intro();
-        let party = |r: Role, kind: EmailKind| (i.clone(), Outgoing { to: Audience::Party(r), kind });
-        let connector = |kind: EmailKind| (i.clone(), Outgoing { to: Audience::Connector, kind });
+        let party = |r: Role, email: Email| (i.clone(), Outgoing { to: Audience::Party(r), email });
+        let connector = |email: Email| (i.clone(), Outgoing { to: Audience::Connector, email });
         vec![
-            connector(EmailKind::Acknowledgement),
-            party(Role::Target, EmailKind::ConsentRequest),
-            party(Role::Requester, EmailKind::ConsentRequest),
-            party(Role::Target, EmailKind::FollowUp),
-            party(Role::Target, EmailKind::ThankYou { decision: Decision::No }),
-            party(Role::Target, EmailKind::ThankYou { decision: Decision::Later }),
-            party(Role::Target, EmailKind::ThankYou { decision: Decision::Stop }),
-            party(Role::Requester, EmailKind::NothingNeeded),
-            (i.clone(), Outgoing { to: Audience::BothParties, kind: EmailKind::Introduction }),
-            connector(EmailKind::Outcome(Outcome::Introduced)),
-            connector(EmailKind::Outcome(Outcome::Declined { role: Role::Target, decision: Decision::No })),
-            connector(EmailKind::Outcome(Outcome::Declined { role: Role::Target, decision: Decision::Later })),
-            connector(EmailKind::Outcome(Outcome::Declined { role: Role::Target, decision: Decision::Stop })),
-            connector(EmailKind::Outcome(Outcome::Expired { silent: vec![Role::Target] })),
-            connector(EmailKind::Outcome(Outcome::Cancelled)),
-            connector(EmailKind::Outcome(Outcome::Bounced {
+            connector(Email::Acknowledgement),
+            party(Role::Target, Email::ConsentRequest),
+            party(Role::Requester, Email::ConsentRequest),
+            party(Role::Target, Email::FollowUp),
+            party(Role::Target, Email::ThankYou { decision: Decision::No }),
+            party(Role::Target, Email::ThankYou { decision: Decision::Later }),
+            party(Role::Target, Email::ThankYou { decision: Decision::Stop }),
+            party(Role::Requester, Email::NothingNeeded),
+            (i.clone(), Outgoing { to: Audience::BothParties, email: Email::Introduction }),
+            connector(Email::Outcome(Outcome::Introduced)),
+            connector(Email::Outcome(Outcome::Declined { role: Role::Target, decision: Decision::No })),
+            connector(Email::Outcome(Outcome::Declined { role: Role::Target, decision: Decision::Later })),
+            connector(Email::Outcome(Outcome::Declined { role: Role::Target, decision: Decision::Stop })),
+            connector(Email::Outcome(Outcome::Expired { silent: vec![Role::Target] })),
+            connector(Email::Outcome(Outcome::Cancelled)),
+            connector(Email::Outcome(Outcome::Bounced { role: Role::Target, reason: "550 5.1.1 User unknown".into() })),
+            connector(Email::UnclearReply { role: Role::Target, text: "Who is Alice?".into() }),
+            connector(Email::HeldReply {
                 role: Role::Target,
-                reason: "550 5.1.1 User unknown".into(),
-            })),
-            connector(EmailKind::UnclearReply { role: Role::Target, text: "Who is Alice?".into() }),
-            connector(EmailKind::HeldReply {
-                role: Role::Target,
-                from: "someone@else.example".into(),
+                from: Address::parse("someone@else.example").ok(),
                 text: "yes".into(),
             }),
         ]

@@ -11,40 +11,31 @@ use std::path::{Path, PathBuf};
 
 use minijinja::{AutoEscape, Environment, Value};
 
-/// Names and sources of the built-in templates.
-const BUILT_IN: &[(&str, &str)] = &[
-    ("acknowledgement.txt.j2", include_str!("../../config/templates/acknowledgement.txt.j2")),
-    ("consent_request.txt.j2", include_str!("../../config/templates/consent_request.txt.j2")),
-    ("follow_up.txt.j2", include_str!("../../config/templates/follow_up.txt.j2")),
-    ("thank_you.txt.j2", include_str!("../../config/templates/thank_you.txt.j2")),
-    ("nothing_needed.txt.j2", include_str!("../../config/templates/nothing_needed.txt.j2")),
-    ("introduction.txt.j2", include_str!("../../config/templates/introduction.txt.j2")),
-    ("outcome.txt.j2", include_str!("../../config/templates/outcome.txt.j2")),
-    ("unclear_reply.txt.j2", include_str!("../../config/templates/unclear_reply.txt.j2")),
-    ("held_reply.txt.j2", include_str!("../../config/templates/held_reply.txt.j2")),
-    ("request_problem.txt.j2", include_str!("../../config/templates/request_problem.txt.j2")),
-    ("status.txt.j2", include_str!("../../config/templates/status.txt.j2")),
-    ("help.txt.j2", include_str!("../../config/templates/help.txt.j2")),
-    ("command_reply.txt.j2", include_str!("../../config/templates/command_reply.txt.j2")),
-    ("layout.html.j2", include_str!("../../config/templates/layout.html.j2")),
-];
+use crate::core::EmailKind;
 
-/// The kinds of email, by template name.
-pub const KINDS: &[&str] = &[
-    "acknowledgement",
-    "consent_request",
-    "follow_up",
-    "thank_you",
-    "nothing_needed",
-    "introduction",
-    "outcome",
-    "unclear_reply",
-    "held_reply",
-    "request_problem",
-    "status",
-    "help",
-    "command_reply",
-];
+/// The built-in text template of a kind (`config/templates/<kind>.txt.j2`);
+/// `None` for the one kind without a template.
+fn built_in(kind: EmailKind) -> Option<&'static str> {
+    Some(match kind {
+        EmailKind::Acknowledgement => include_str!("../../config/templates/acknowledgement.txt.j2"),
+        EmailKind::ConsentRequest => include_str!("../../config/templates/consent_request.txt.j2"),
+        EmailKind::FollowUp => include_str!("../../config/templates/follow_up.txt.j2"),
+        EmailKind::ThankYou => include_str!("../../config/templates/thank_you.txt.j2"),
+        EmailKind::NothingNeeded => include_str!("../../config/templates/nothing_needed.txt.j2"),
+        EmailKind::Introduction => include_str!("../../config/templates/introduction.txt.j2"),
+        EmailKind::Outcome => include_str!("../../config/templates/outcome.txt.j2"),
+        EmailKind::UnclearReply => include_str!("../../config/templates/unclear_reply.txt.j2"),
+        EmailKind::HeldReply => include_str!("../../config/templates/held_reply.txt.j2"),
+        EmailKind::RequestProblem => include_str!("../../config/templates/request_problem.txt.j2"),
+        EmailKind::Status => include_str!("../../config/templates/status.txt.j2"),
+        EmailKind::Help => include_str!("../../config/templates/help.txt.j2"),
+        EmailKind::CommandReply => include_str!("../../config/templates/command_reply.txt.j2"),
+        EmailKind::Probe => return None,
+    })
+}
+
+/// The HTML layout every derived HTML body is set in.
+const LAYOUT: (&str, &str) = ("layout.html.j2", include_str!("../../config/templates/layout.html.j2"));
 
 /// What went wrong with a template.
 #[derive(Debug, thiserror::Error)]
@@ -75,7 +66,7 @@ pub enum TemplateError {
 
 /// A rendered email body: subject, text, HTML.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Rendered {
+pub(super) struct Rendered {
     /// The subject line.
     pub subject: String,
     /// The plain-text body.
@@ -86,13 +77,13 @@ pub struct Rendered {
 
 /// The loaded templates.
 #[derive(Debug)]
-pub struct Templates {
+pub(super) struct Templates {
     env: Environment<'static>,
 }
 
 impl Templates {
     /// Loads the built-in templates and any overrides from `dir`.
-    pub fn load(dir: Option<&Path>) -> Result<Self, TemplateError> {
+    pub(super) fn load(dir: Option<&Path>) -> Result<Self, TemplateError> {
         let mut env = Environment::new();
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
         env.set_auto_escape_callback(
@@ -105,17 +96,17 @@ impl Templates {
         syntax.lstrip_blocks(true);
         env.set_syntax(syntax.build().map_err(|source| TemplateError::Render { name: "syntax".into(), source })?);
         env.add_filter("quote", quote);
-        for (name, source) in BUILT_IN {
-            let source = match dir.map(|d| d.join(name)).filter(|p| p.exists()) {
+        let text_templates = EmailKind::TEMPLATED.into_iter().filter_map(|k| Some((text_name(k), built_in(k)?)));
+        for (name, source) in text_templates.chain([(LAYOUT.0.to_owned(), LAYOUT.1)]) {
+            let source = match dir.map(|d| d.join(&name)).filter(|p| p.exists()) {
                 Some(path) => std::fs::read_to_string(&path).map_err(|source| TemplateError::Read { path, source })?,
-                None => (*source).to_owned(),
+                None => source.to_owned(),
             };
-            env.add_template_owned(*name, source)
-                .map_err(|source| TemplateError::Render { name: (*name).into(), source })?;
+            env.add_template_owned(name.clone(), source).map_err(|source| TemplateError::Render { name, source })?;
         }
         if let Some(dir) = dir {
-            for kind in KINDS {
-                let name = format!("{kind}.html.j2");
+            for kind in EmailKind::TEMPLATED {
+                let name = html_name(kind);
                 let path = dir.join(&name);
                 if path.exists() {
                     let source =
@@ -129,8 +120,8 @@ impl Templates {
     }
 
     /// Renders one kind of email with `ctx`.
-    pub fn render(&self, kind: &str, ctx: &Value) -> Result<Rendered, TemplateError> {
-        let name = format!("{kind}.txt.j2");
+    pub(crate) fn render(&self, kind: EmailKind, ctx: &Value) -> Result<Rendered, TemplateError> {
+        let name = text_name(kind);
         let err = |source| TemplateError::Render { name: name.clone(), source };
         let out = self.env.get_template(&name).and_then(|t| t.render(ctx)).map_err(err)?;
         let out = out.trim_start();
@@ -140,7 +131,7 @@ impl Templates {
             .map(|s| s.trim().to_owned())
             .ok_or_else(|| TemplateError::NoSubject { name: name.clone() })?;
         let text = tidy(rest);
-        let html_name = format!("{kind}.html.j2");
+        let html_name = html_name(kind);
         let body_html = match self.env.get_template(&html_name) {
             Ok(t) => t.render(ctx).map_err(|source| TemplateError::Render { name: html_name, source })?,
             Err(_) => text_to_html(&text),
@@ -155,6 +146,16 @@ impl Templates {
             .map_err(layout_err)?;
         Ok(Rendered { subject, text, html })
     }
+}
+
+/// The file name of a kind's text template: `<kind>.txt.j2`.
+fn text_name(kind: EmailKind) -> String {
+    format!("{kind}.txt.j2")
+}
+
+/// The file name of a kind's HTML override: `<kind>.html.j2`.
+fn html_name(kind: EmailKind) -> String {
+    format!("{kind}.html.j2")
 }
 
 /// Trims the body and collapses runs of blank lines to one.
@@ -187,7 +188,7 @@ fn quote(text: &str) -> String {
 
 /// The HTML form of a plain-text body: blank-line paragraphs, `>` quotes as
 /// blockquotes, `- ` lines as a list, everything escaped.
-pub fn text_to_html(text: &str) -> String {
+pub(super) fn text_to_html(text: &str) -> String {
     let mut html = String::new();
     for block in text.split("\n\n").map(str::trim).filter(|b| !b.is_empty()) {
         let lines: Vec<&str> = block.lines().collect();

@@ -22,6 +22,7 @@ fn composer() -> Composer {
         path = "/tmp/unused"
         "#,
         std::path::Path::new("/etc/introbot/introbot.toml"),
+        &crate::config::Outside::default(),
     )
     .expect("valid config");
     Composer::new(&config).expect("templates load")
@@ -46,7 +47,8 @@ fn readable(c: &Composed) -> String {
             out.push_str(&format!("{name}: {}\n", v.split_whitespace().collect::<Vec<_>>().join(" ")));
         }
     }
-    out.push_str(&format!("Envelope: {} -> {}\n\n", c.envelope_from, c.recipients.join(", ")));
+    let recipients: Vec<&str> = c.recipients.iter().map(Address::as_str).collect();
+    out.push_str(&format!("Envelope: {} -> {}\n\n", c.envelope_from, recipients.join(", ")));
     out.push_str(&msg.body_text(0).expect("a text part"));
     out
 }
@@ -56,15 +58,15 @@ fn every_kind_of_email() {
     let composer = composer();
     for (intro, out) in samples::all() {
         let c = composer.compose(&intro, &out, Timestamp::UNIX_EPOCH).expect("composes");
-        let name = match &out.kind {
-            EmailKind::Outcome(o) => {
+        let name = match &out.email {
+            Email::Outcome(o) => {
                 format!("outcome_{}", serde_json::to_value(o).expect("json")["outcome"].as_str().unwrap_or("x"))
             }
-            EmailKind::ThankYou { decision } => format!("thank_you_{}", decision.as_str()),
-            k => k.template().to_owned(),
+            Email::ThankYou { decision } => format!("thank_you_{}", decision.as_str()),
+            e => e.kind().as_str().to_owned(),
         };
-        let name = match (&out.kind, &out.kind) {
-            (EmailKind::Outcome(Outcome::Declined { decision, .. }), _) => {
+        let name = match (&out.email, &out.email) {
+            (Email::Outcome(Outcome::Declined { decision, .. }), _) => {
                 format!("{name}_{}", decision.as_str())
             }
             _ => name,
@@ -81,9 +83,9 @@ fn every_kind_of_email() {
 fn request_problem_email() {
     let c = composer()
         .compose_problem(
-            &Person::new("Carol Connor", "carol@example.com"),
+            &samples::intro().connector,
             "Fwd: Intro: Alice <> Bob",
-            Some("req-9@example.com"),
+            Some(&MessageId::new("req-9@example.com")),
             "I couldn't find an address for Bob. Add a line like \"Bob <their@address>\" to your note and send it again.",
             Timestamp::UNIX_EPOCH,
         )
@@ -120,13 +122,14 @@ fn consent_notes_never_show_the_other_partys_address() {
 
 #[test]
 fn introduction_goes_to_both_with_replies_to_them_and_no_auto_headers() {
-    let (intro, out) = samples::all().into_iter().find(|(_, o)| o.kind == EmailKind::Introduction).expect("sample");
+    let (intro, out) = samples::all().into_iter().find(|(_, o)| o.email == Email::Introduction).expect("sample");
     let c = composer().compose(&intro, &out, Timestamp::UNIX_EPOCH).expect("composes");
     let msg = MessageParser::default().parse(&c.bytes).expect("parses");
     let reply_to: Vec<_> = msg.reply_to().expect("reply-to").iter().filter_map(|a| a.address()).collect();
     assert_eq!(reply_to, ["alice@example.net", "bob@example.org"]);
     assert!(msg.header_raw("Auto-Submitted").is_none());
-    assert_eq!(c.recipients, ["alice@example.net", "bob@example.org"]);
+    let recipients: Vec<&str> = c.recipients.iter().map(Address::as_str).collect();
+    assert_eq!(recipients, ["alice@example.net", "bob@example.org"]);
 }
 
 #[test]
@@ -144,11 +147,12 @@ fn addresses_in_the_note_and_summary_are_not_shown_to_parties() {
 #[test]
 fn notes_to_connectors_outside_intros() {
     let composer = composer();
-    let carol = Person::new("Carol Connor", "carol@example.com");
-    for (n, (template, extra)) in samples::connector_notes().into_iter().enumerate() {
+    let carol = samples::intro().connector;
+    let inbound = MessageId::new("cmd@example.com");
+    for (n, (kind, extra)) in samples::connector_notes().into_iter().enumerate() {
         let c = composer
-            .compose_to_connector(template, &carol, "status", Some("cmd@example.com"), extra, Timestamp::UNIX_EPOCH)
+            .compose_to_connector(kind, &carol, "status", Some(&inbound), extra, Timestamp::UNIX_EPOCH)
             .expect("composes");
-        insta::assert_snapshot!(format!("connector_note_{n}_{template}"), readable(&c));
+        insta::assert_snapshot!(format!("connector_note_{n}_{kind}"), readable(&c));
     }
 }

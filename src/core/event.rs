@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::address::Address;
+use super::ids::MessageId;
 use super::intro::Role;
 
 /// What a person's words amount to. Only `Yes` moves an intro forward, and
@@ -46,19 +48,19 @@ pub enum Event {
         /// The visible text (quotes and signature stripped).
         text: String,
         /// The reply's Message-ID.
-        message_id: String,
+        message_id: MessageId,
     },
     /// Mail came through a party's token from an address that is not theirs.
     /// It is held for the connector and never acted on.
     StrangerReplied {
         /// Whose token it used.
         role: Role,
-        /// The address it came from.
-        from: String,
+        /// The address it came from, when the mail gave one.
+        from: Option<Address>,
         /// The visible text.
         text: String,
         /// Its Message-ID.
-        message_id: String,
+        message_id: MessageId,
     },
     /// The connector decided for a party whose reply was unclear.
     ConnectorDecided {
@@ -67,12 +69,12 @@ pub enum Event {
         /// Yes, or one of the declines.
         decision: Decision,
         /// The connector's Message-ID.
-        message_id: String,
+        message_id: MessageId,
     },
     /// The connector called the intro off.
     CancelRequested {
         /// The connector's Message-ID (or a CLI-made id).
-        message_id: String,
+        message_id: MessageId,
     },
     /// Mail to a party could not be delivered.
     Bounced {
@@ -81,7 +83,7 @@ pub enum Event {
         /// The server's words, for the connector.
         reason: String,
         /// The bounce's Message-ID (or the outbox entry for a refused send).
-        message_id: String,
+        message_id: MessageId,
     },
     /// The clock moved; the pending timer may be due.
     DeadlineReached,
@@ -89,7 +91,7 @@ pub enum Event {
 
 impl Event {
     /// The inbound message this event came from, if it came from one.
-    pub fn message_id(&self) -> Option<&str> {
+    pub fn message_id(&self) -> Option<&MessageId> {
         match self {
             Event::ReplyReceived { message_id, .. }
             | Event::StrangerReplied { message_id, .. }

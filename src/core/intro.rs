@@ -10,86 +10,44 @@ use std::fmt;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-/// A short, human-typable id for one intro (`k7m2p9qx`), used in the CLI,
-/// in subjects and in Message-IDs. Not a secret: see [`Token`].
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct IntroId(String);
-
-impl IntroId {
-    /// Wraps an id made by the caller (the core makes no ids of its own).
-    pub fn new(id: impl Into<String>) -> Self {
-        Self(id.into())
-    }
-
-    /// The id as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for IntroId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// The unguessable secret in a reply address (`intros+TOKEN@example.com`).
-/// Holding it is what lets a reply act on one party of one intro, together
-/// with a matching `From`.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Token(String);
-
-impl Token {
-    /// Wraps a token made by the caller from a CSPRNG.
-    pub fn new(token: impl Into<String>) -> Self {
-        Self(token.into())
-    }
-
-    /// The token as text, for building the reply address.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Token {
-    // Tokens are capabilities: keep them out of debug logs.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Token(…)")
-    }
-}
+use super::address::{Address, AddressError};
+use super::ids::{IntroId, MessageId, Token};
 
 /// A person with a display name and an address.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Person {
     /// Display name as the connector or the mail gave it; may be empty.
     pub name: String,
-    /// The address, as written (compared case-insensitively).
-    pub email: String,
+    /// The address, as written; compared by mailbox ([`Address::same_mailbox`]).
+    pub email: Address,
 }
 
 impl Person {
     /// Builds a person.
-    pub fn new(name: impl Into<String>, email: impl Into<String>) -> Self {
-        Self { name: name.into(), email: email.into() }
+    pub fn new(name: impl Into<String>, email: Address) -> Self {
+        Self { name: name.into(), email }
+    }
+
+    /// A person from a name and an address found in text or a header: the
+    /// one way a candidate becomes a person, through [`Address::parse`].
+    pub fn parse(name: &str, email: &str) -> Result<Person, AddressError> {
+        Ok(Self::new(name, Address::parse(email)?))
     }
 
     /// The name to address them by: the first word of the display name, or
     /// the address's local part when there is no name.
     pub fn first_name(&self) -> &str {
-        self.name.split_whitespace().next().unwrap_or_else(|| self.email.split('@').next().unwrap_or(&self.email))
+        self.name.split_whitespace().next().unwrap_or_else(|| self.email.local_part())
     }
 
     /// The full display name, falling back to the address.
     pub fn display_name(&self) -> &str {
-        if self.name.trim().is_empty() { &self.email } else { self.name.trim() }
+        if self.name.trim().is_empty() { self.email.as_str() } else { self.name.trim() }
     }
 
-    /// Whether `address` is this person's address (ASCII case-insensitive;
-    /// local parts are case-sensitive in theory, never in practice).
-    pub fn has_address(&self, address: &str) -> bool {
-        self.email.trim().eq_ignore_ascii_case(address.trim())
+    /// Whether `address` reaches this person's mailbox.
+    pub fn has_address(&self, address: &Address) -> bool {
+        self.email.same_mailbox(address)
     }
 }
 
@@ -214,7 +172,7 @@ pub struct Party {
     pub sent: Sent,
     /// Message-ID of their latest reply, so our next note threads under it.
     #[serde(default)]
-    pub last_reply_id: Option<String>,
+    pub last_reply_id: Option<MessageId>,
     /// Visible text of their latest reply, for the connector and `show`.
     #[serde(default)]
     pub reply_text: Option<String>,
@@ -341,7 +299,7 @@ pub struct NewIntro {
     /// The connector's note: why this target, anything else.
     pub note: String,
     /// Message-ID of the connector's request, to thread our answers under it.
-    pub request_message_id: Option<String>,
+    pub request_message_id: Option<MessageId>,
 }
 
 /// One introduction and everything that happened to it.
@@ -364,14 +322,14 @@ pub struct Intro {
     /// The connector's note.
     pub note: String,
     /// Message-ID of the request, so our mail to the connector threads.
-    pub request_message_id: Option<String>,
+    pub request_message_id: Option<MessageId>,
     /// When the bot accepted the request.
     pub created_at: Timestamp,
     /// The pending timer, if any.
     pub deadline: Option<Deadline>,
     /// Inbound Message-IDs already acted on: the same mail twice is a no-op.
     #[serde(default)]
-    pub handled_messages: BTreeSet<String>,
+    pub handled_messages: BTreeSet<MessageId>,
     /// History for people.
     #[serde(default)]
     pub timeline: Vec<TimelineEntry>,
@@ -415,11 +373,6 @@ impl Intro {
     /// The parties the intro is still waiting for.
     pub fn waiting_for(&self) -> Vec<Role> {
         Role::BOTH.into_iter().filter(|r| self.party(*r).state.is_waiting()).collect()
-    }
-
-    /// The role whose token this is, if any.
-    pub fn role_of_token(&self, token: &str) -> Option<Role> {
-        Role::BOTH.into_iter().find(|r| self.party(*r).token.as_str() == token)
     }
 
     /// A one-line subject tag: "Alice <> Bob".

@@ -20,8 +20,9 @@
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
+use super::address::Address;
 use super::calendar::{Wait, add_wait};
-use super::effect::{Audience, Effect, EmailKind, Outcome, Outgoing};
+use super::effect::{Audience, Effect, Email, Outcome, Outgoing};
 use super::event::{Decision, Event};
 use super::intro::{Deadline, DeadlineKind, Intro, IntroState, NewIntro, PartyState, Role, Sent, TimelineEntry};
 
@@ -84,7 +85,7 @@ impl Step {
 pub fn open(new: NewIntro, policy: &Policy, now: Timestamp) -> Step {
     let mut m = Machine { intro: Intro::from_new(new, now), effects: Vec::new(), now };
     m.note(format!("request from {} accepted", m.intro.connector.email));
-    m.send(Audience::Connector, EmailKind::Acknowledgement);
+    m.send(Audience::Connector, Email::Acknowledgement);
     if policy.requester_consent == RequesterConsent::Implied {
         m.intro.requester.state = PartyState::Yes;
         m.note("requester's consent implied by the request".to_owned());
@@ -109,7 +110,7 @@ pub fn step(intro: &Intro, event: &Event, policy: &Policy, now: Timestamp) -> St
         if intro.handled_messages.contains(id) {
             return m.finish();
         }
-        m.intro.handled_messages.insert(id.to_owned());
+        m.intro.handled_messages.insert(id.clone());
     }
     match event {
         Event::ReplyReceived { role, decision, text, message_id } => {
@@ -126,8 +127,9 @@ pub fn step(intro: &Intro, event: &Event, policy: &Policy, now: Timestamp) -> St
             }
         }
         Event::StrangerReplied { role, from, text, .. } => {
-            m.note(format!("mail for the {role} from another address ({from}) held"));
-            m.send(Audience::Connector, EmailKind::HeldReply { role: *role, from: from.clone(), text: text.clone() });
+            let shown = from.as_ref().map_or("(no sender)", Address::as_str);
+            m.note(format!("mail for the {role} from another address ({shown}) held"));
+            m.send(Audience::Connector, Email::HeldReply { role: *role, from: from.clone(), text: text.clone() });
         }
         Event::CancelRequested { .. } => {
             m.end(IntroState::Cancelled, Outcome::Cancelled, None);
@@ -160,14 +162,14 @@ impl Machine {
     /// Queues an email unless the per-party cap forbids it. The cap is
     /// checked here, at the single place emails are made, so no rule can
     /// forget it.
-    fn send(&mut self, to: Audience, kind: EmailKind) {
-        let flag: fn(&mut Sent) -> &mut bool = match kind {
-            EmailKind::ConsentRequest => |s| &mut s.consent,
-            EmailKind::FollowUp => |s| &mut s.follow_up,
-            EmailKind::ThankYou { .. } | EmailKind::NothingNeeded => |s| &mut s.closing,
-            EmailKind::Introduction => |s| &mut s.introduction,
+    fn send(&mut self, to: Audience, email: Email) {
+        let flag: fn(&mut Sent) -> &mut bool = match email {
+            Email::ConsentRequest => |s| &mut s.consent,
+            Email::FollowUp => |s| &mut s.follow_up,
+            Email::ThankYou { .. } | Email::NothingNeeded => |s| &mut s.closing,
+            Email::Introduction => |s| &mut s.introduction,
             _ => {
-                self.effects.push(Effect::Send(Outgoing { to, kind }));
+                self.effects.push(Effect::Send(Outgoing { to, email }));
                 return;
             }
         };
@@ -183,13 +185,13 @@ impl Machine {
         for r in roles {
             *flag(&mut self.intro.party_mut(*r).sent) = true;
         }
-        self.effects.push(Effect::Send(Outgoing { to, kind }));
+        self.effects.push(Effect::Send(Outgoing { to, email }));
     }
 
     fn ask(&mut self, role: Role) {
         self.intro.party_mut(role).state = PartyState::Asked;
         self.note(format!("{role} asked"));
-        self.send(Audience::Party(role), EmailKind::ConsentRequest);
+        self.send(Audience::Party(role), Email::ConsentRequest);
     }
 
     fn decide(&mut self, role: Role, decision: Decision, text: &str, how: &str) {
@@ -214,8 +216,8 @@ impl Machine {
                     self.intro.state = IntroState::Introduced;
                     self.intro.deadline = None;
                     self.note("introduced".to_owned());
-                    self.send(Audience::BothParties, EmailKind::Introduction);
-                    self.send(Audience::Connector, EmailKind::Outcome(Outcome::Introduced));
+                    self.send(Audience::BothParties, Email::Introduction);
+                    self.send(Audience::Connector, Email::Outcome(Outcome::Introduced));
                 }
             }
             Decision::No | Decision::Later | Decision::Stop => {
@@ -228,12 +230,12 @@ impl Machine {
                     let email = self.intro.party(role).person.email.clone();
                     self.effects.push(Effect::Suppress { email });
                 }
-                self.send(Audience::Party(role), EmailKind::ThankYou { decision });
+                self.send(Audience::Party(role), Email::ThankYou { decision });
                 self.end(IntroState::Declined, Outcome::Declined { role, decision }, None);
             }
             Decision::Unclear => {
                 self.intro.party_mut(role).state = PartyState::Unclear;
-                self.send(Audience::Connector, EmailKind::UnclearReply { role, text: text.to_owned() });
+                self.send(Audience::Connector, Email::UnclearReply { role, text: text.to_owned() });
             }
         }
     }
@@ -250,10 +252,10 @@ impl Machine {
             let skipped = skip.is_some_and(|s| s.contains(&role));
             let told_already = party.state.is_decline() || party.state == PartyState::Bounced;
             if party.sent.consent && !skipped && !told_already {
-                self.send(Audience::Party(role), EmailKind::NothingNeeded);
+                self.send(Audience::Party(role), Email::NothingNeeded);
             }
         }
-        self.send(Audience::Connector, EmailKind::Outcome(outcome));
+        self.send(Audience::Connector, Email::Outcome(outcome));
     }
 
     fn deadline_reached(&mut self, policy: &Policy) {
@@ -269,7 +271,7 @@ impl Machine {
                     if self.intro.party(role).state == PartyState::Asked {
                         self.intro.party_mut(role).state = PartyState::FollowedUp;
                         self.note(format!("{role} followed up"));
-                        self.send(Audience::Party(role), EmailKind::FollowUp);
+                        self.send(Audience::Party(role), Email::FollowUp);
                     }
                 }
                 self.intro.deadline = Some(Deadline {

@@ -5,18 +5,24 @@
 //! the returned effects out. That is what lets the property tests in
 //! [`machine`] drive thousands of random event sequences in milliseconds and
 //! lets the daemon commit a state change together with the emails it causes.
+//!
+//! Besides the machine, the core holds the vocabulary every room shares:
+//! [`Address`], [`MessageId`], [`IntroId`], [`Token`] and [`EmailKind`].
 
-pub mod calendar;
-pub mod effect;
-pub mod event;
-pub mod intro;
-pub mod machine;
+pub mod address;
+mod calendar;
+mod effect;
+mod event;
+mod ids;
+mod intro;
+mod machine;
 
+pub use address::{Address, AddressError, CanonicalAddress};
 pub use calendar::{Wait, add_wait};
-pub use effect::{Audience, Effect, EmailKind, Outcome, Outgoing};
+pub use effect::{Audience, Effect, Email, EmailKind, Outcome, Outgoing};
 pub use event::{Decision, Event};
+pub use ids::{IntroId, MessageId, Token};
 pub use intro::{
-    Deadline, DeadlineKind, Intro, IntroId, IntroState, NewIntro, Party, PartyState, Person, Role, Sent, TimelineEntry,
-    Token,
+    Deadline, DeadlineKind, Intro, IntroState, NewIntro, Party, PartyState, Person, Role, Sent, TimelineEntry,
 };
 pub use machine::{Policy, RequesterConsent, Step, open, step};

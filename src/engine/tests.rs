@@ -2,7 +2,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::*;
-use crate::core::{IntroState, PartyState};
+use crate::core::{Intro, IntroState, PartyState};
+use crate::transport::Transport;
 
 const CONFIG: &str = r#"
 [bot]
@@ -63,7 +64,9 @@ impl Harness {
             .outbox()
             .expect("outbox")
             .into_iter()
-            .map(|(_, e)| (e.email.kind, e.email.recipients))
+            .map(|(_, e)| {
+                (e.email.kind.as_str().to_owned(), e.email.recipients.iter().map(|r| r.to_string()).collect())
+            })
             .collect()
     }
 
@@ -76,7 +79,11 @@ impl Harness {
     /// The reply address of the last email queued for `email`.
     fn reply_address(&self, email: &str) -> String {
         let entries = self.engine().store().outbox().expect("outbox");
-        let entry = entries.iter().rev().find(|(_, e)| e.email.recipients == [email]).expect("an email to them");
+        let entry = entries
+            .iter()
+            .rev()
+            .find(|(_, e)| e.email.recipients.len() == 1 && e.email.recipients[0].as_str() == email)
+            .expect("an email to them");
         let msg = mail_parser::MessageParser::default().parse(&entry.1.email.bytes).expect("parses");
         msg.reply_to().and_then(|a| a.first()).and_then(|a| a.address()).expect("reply-to").to_owned()
     }
@@ -425,7 +432,7 @@ fn a_permanent_refusal_bounces_the_party_and_tells_the_connector() {
 
 fn queued_text(h: &Harness, kind: &str) -> String {
     let entries = h.engine().store().outbox().expect("outbox");
-    let entry = entries.iter().find(|(_, e)| e.email.kind == kind).unwrap_or_else(|| panic!("a {kind} email"));
+    let entry = entries.iter().find(|(_, e)| e.email.kind.as_str() == kind).unwrap_or_else(|| panic!("a {kind} email"));
     let msg = mail_parser::MessageParser::default().parse(&entry.1.email.bytes).expect("parses");
     msg.body_text(0).expect("text").into_owned()
 }

@@ -25,6 +25,7 @@ use regex::Regex;
 
 use super::guarded::Guarded;
 
+use super::Mention;
 use crate::core::Person;
 
 /// A forwarded message, as far as it could be read.
@@ -33,11 +34,11 @@ pub struct Forward {
     /// The forwarder's own words above the forward.
     pub note: String,
     /// The original's author.
-    pub from: Option<Person>,
+    pub from: Option<Mention>,
     /// The original's `To`.
-    pub to: Vec<Person>,
+    pub to: Vec<Mention>,
     /// The original's `Cc`.
-    pub cc: Vec<Person>,
+    pub cc: Vec<Mention>,
     /// The original's subject.
     pub subject: String,
     /// The original's date, as written.
@@ -340,8 +341,10 @@ static ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
 /// Finds the forwarded original in a message.
 pub fn parse_forward(msg: &Message<'_>) -> Option<Forward> {
     if let Some(inner) = msg.attachments().find_map(|p| p.message()) {
-        let person = |a: &mail_parser::Addr<'_>| a.address().map(|e| person(a.name().unwrap_or_default(), e));
-        let list = |a: Option<&mail_parser::Address<'_>>| -> Vec<Person> {
+        let person = |a: &mail_parser::Addr<'_>| {
+            a.address().and_then(|e| person(a.name().unwrap_or_default(), e)).map(Mention::from)
+        };
+        let list = |a: Option<&mail_parser::Address<'_>>| -> Vec<Mention> {
             a.map(|a| a.iter().filter_map(person).collect()).unwrap_or_default()
         };
         return Some(Forward {
@@ -428,7 +431,7 @@ pub fn parse_forward_text(body: &str, subject: &str) -> Option<Forward> {
             let date = ATTRIBUTION_DATE.find(&joined).map(|m| m.as_str().to_owned()).unwrap_or_default();
             return Some(Forward {
                 note: note_before(&lines, start),
-                from: Some(from),
+                from: Some(from.into()),
                 subject,
                 date,
                 body,
@@ -575,7 +578,7 @@ fn read_headers_and_body(lines: &[&str], depth: usize) -> Option<Forward> {
                 seen += 1;
             }
             None if matches!(last, Some(Field::To | Field::Cc)) && line.contains('@') => {
-                let more = addresses(line);
+                let more = addresses(line).into_iter().map(Mention::from);
                 match last {
                     Some(Field::To) => fwd.to.extend(more),
                     _ => fwd.cc.extend(more),
@@ -596,7 +599,11 @@ fn set(fwd: &mut Forward, field: Field, value: &str) {
     // Some clients write only a name: keep it, with no address.
     let people = |value: &str| {
         let found = addresses(value);
-        if found.is_empty() && !value.trim().is_empty() { vec![Person::new(value.trim(), "")] } else { found }
+        if found.is_empty() && !value.trim().is_empty() {
+            vec![Mention::name_only(value.trim())]
+        } else {
+            found.into_iter().map(Mention::from).collect()
+        }
     };
     match field {
         Field::From => fwd.from = people(value).into_iter().next(),
@@ -652,10 +659,12 @@ fn note_before(lines: &[&str], i: usize) -> String {
     note.join("\n").trim().to_owned()
 }
 
-fn person(name: &str, email: &str) -> Person {
+/// A candidate found here becomes a person only through the one address
+/// parser ([`Person::parse`]); one it rejects is no candidate.
+fn person(name: &str, email: &str) -> Option<Person> {
     let name = name.trim().trim_matches(['"', '\'', ',', ';', ' ']).trim();
     let name = if name.eq_ignore_ascii_case(email) { "" } else { name };
-    Person::new(name, email.trim())
+    Person::parse(name, email).ok()
 }
 
 /// Every `Name <address>`, `Name [mailto:address]` or bare address in a text.
@@ -665,8 +674,10 @@ pub fn addresses(text: &str) -> Vec<Person> {
         let email = c[3].trim_end_matches('.').to_owned();
         let name = c.get(1).or_else(|| c.get(2)).map(|m| m.as_str()).unwrap_or_default();
         let name = if name.split_whitespace().count() <= 5 { name } else { "" };
-        if !out.iter().any(|p| p.email.eq_ignore_ascii_case(&email)) {
-            out.push(person(name, &email));
+        if !out.iter().any(|p| p.email.as_str().eq_ignore_ascii_case(&email))
+            && let Some(p) = person(name, &email)
+        {
+            out.push(p);
         }
     }
     out

@@ -4,22 +4,23 @@ use mail_parser::{HeaderValue, Message, MessageParser};
 
 use super::automatic::{self, Automatic};
 use super::reply;
-use crate::core::Person;
+use crate::core::{Address, MessageId, Person, Token};
 
 /// One inbound message, read.
 #[derive(Clone, Debug)]
 pub struct Inbound {
     /// Message-ID without angle brackets; a content hash when missing.
-    pub message_id: String,
+    pub message_id: MessageId,
     /// The author, when the `From` header has an address.
     pub from: Option<Person>,
     /// Decoded subject.
     pub subject: String,
     /// Plus-tags of the bot's address found among the recipients
-    /// (`To`, `Cc`, `Delivered-To`, `X-Original-To`), lowercased.
-    pub tokens: Vec<String>,
+    /// (`To`, `Cc`, `Delivered-To`, `X-Original-To`), lowercased: the reply
+    /// tokens this message may carry.
+    pub tokens: Vec<Token>,
     /// `In-Reply-To` and `References` ids, without brackets.
-    pub references: Vec<String>,
+    pub references: Vec<MessageId>,
     /// Set for machine-written mail.
     pub automatic: Option<Automatic>,
     /// The visible reply text.
@@ -35,22 +36,25 @@ pub fn parse(raw: &[u8]) -> Option<Message<'_>> {
 }
 
 impl Inbound {
-    /// Reads the routing facts from a parsed message.
-    pub fn read(msg: &Message<'_>, bot_address: &str) -> Inbound {
-        let from = msg.from().and_then(|a| a.first()).and_then(|a| {
-            let email = a.address()?.trim().to_owned();
-            email.contains('@').then(|| Person::new(a.name().unwrap_or_default().trim(), email))
-        });
+    /// Reads the routing facts from a parsed message; `bot` is the bot's
+    /// address, whose plus-tags are the tokens (none when `None`).
+    pub fn read(msg: &Message<'_>, bot: Option<&Address>) -> Inbound {
+        // A sender whose address does not parse has no address to act on.
+        let from = msg
+            .from()
+            .and_then(|a| a.first())
+            .and_then(|a| Person::parse(a.name().unwrap_or_default().trim(), a.address()?).ok());
         let message_id = msg
             .message_id()
-            .map(|id| id.trim().to_owned())
+            .map(str::trim)
             .filter(|id| !id.is_empty())
+            .map(MessageId::from)
             .unwrap_or_else(|| fallback_message_id(msg.raw_message()));
         let mut references = Vec::new();
         for value in [msg.in_reply_to(), msg.references()] {
             match value {
-                HeaderValue::Text(id) => references.push(id.to_string()),
-                HeaderValue::TextList(ids) => references.extend(ids.iter().map(|i| i.to_string())),
+                HeaderValue::Text(id) => references.push(MessageId::new(id.to_string())),
+                HeaderValue::TextList(ids) => references.extend(ids.iter().map(|i| MessageId::new(i.to_string()))),
                 _ => {}
             }
         }
@@ -58,7 +62,7 @@ impl Inbound {
             message_id,
             from,
             subject: msg.subject().unwrap_or_default().to_owned(),
-            tokens: tokens_for(msg, bot_address),
+            tokens: bot.map(|bot| tokens_for(msg, bot)).unwrap_or_default(),
             references,
             automatic: automatic::classify(msg),
             text: reply::visible_text(msg),
@@ -67,10 +71,7 @@ impl Inbound {
 }
 
 /// The plus-tags on the bot's address among a message's recipients.
-fn tokens_for(msg: &Message<'_>, bot_address: &str) -> Vec<String> {
-    let Some((bot_local, bot_domain)) = bot_address.split_once('@') else {
-        return Vec::new();
-    };
+fn tokens_for(msg: &Message<'_>, bot: &Address) -> Vec<Token> {
     let mut addresses: Vec<String> = Vec::new();
     for addr in msg.to().into_iter().chain(msg.cc()).flat_map(|a| a.iter()) {
         if let Some(a) = addr.address() {
@@ -85,17 +86,11 @@ fn tokens_for(msg: &Message<'_>, bot_address: &str) -> Vec<String> {
         }
     }
     let mut tokens = Vec::new();
-    for a in addresses {
-        let Some((local, domain)) = a.rsplit_once('@') else {
-            continue;
-        };
-        let Some((base, tag)) = local.split_once('+') else {
-            continue;
-        };
-        if base.eq_ignore_ascii_case(bot_local) && domain.eq_ignore_ascii_case(bot_domain) && !tag.is_empty() {
-            let tag = tag.to_ascii_lowercase();
-            if !tokens.contains(&tag) {
-                tokens.push(tag);
+    for a in addresses.iter().filter_map(|a| Address::parse(a).ok()) {
+        if let Some(tag) = a.tag().filter(|_| a.same_mailbox(bot)) {
+            let token = Token::new(tag.to_ascii_lowercase());
+            if !tokens.contains(&token) {
+                tokens.push(token);
             }
         }
     }
@@ -104,18 +99,22 @@ fn tokens_for(msg: &Message<'_>, bot_address: &str) -> Vec<String> {
 
 /// A stable id for a message without a Message-ID: FNV-1a over its bytes.
 /// Not cryptographic; it only has to make the same bytes the same id.
-pub fn fallback_message_id(raw: &[u8]) -> String {
+pub fn fallback_message_id(raw: &[u8]) -> MessageId {
     let mut h: u128 = 0x6c62272e07bb014262b821756295c58d;
     for b in raw {
         h ^= u128::from(*b);
         h = h.wrapping_mul(0x0000000001000000000000000000013B);
     }
-    format!("{h:032x}@no-message-id.introbot")
+    MessageId::new(format!("{h:032x}@no-message-id.introbot"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn bot() -> Address {
+        Address::parse("intros@example.com").expect("valid")
+    }
 
     #[test]
     fn reads_tokens_from_recipients_and_delivery_headers() {
@@ -123,11 +122,11 @@ mod tests {
             Delivered-To: Intros+XYZ@Example.com\r\nCc: other+nope@example.com\r\nMessage-ID: <m1@x>\r\n\
             In-Reply-To: <a@b>\r\nReferences: <r1@b> <a@b>\r\nSubject: Re: hi\r\n\r\nYes!\r\n\r\nOn Mon, X wrote:\r\n> q\r\n";
         let msg = parse(raw).expect("mail");
-        let inbound = Inbound::read(&msg, "intros@example.com");
-        assert_eq!(inbound.tokens, ["abc234", "xyz"]);
-        assert_eq!(inbound.message_id, "m1@x");
-        assert_eq!(inbound.from, Some(Person::new("Bob", "bob@example.org")));
-        assert_eq!(inbound.references, ["a@b", "r1@b", "a@b"]);
+        let inbound = Inbound::read(&msg, Some(&bot()));
+        assert_eq!(inbound.tokens, [Token::new("abc234"), Token::new("xyz")]);
+        assert_eq!(inbound.message_id.as_str(), "m1@x");
+        assert_eq!(inbound.from, Some(Person::parse("Bob", "bob@example.org").expect("valid")));
+        assert_eq!(inbound.references, [MessageId::new("a@b"), MessageId::new("r1@b"), MessageId::new("a@b")]);
         assert_eq!(inbound.text, "Yes!");
         assert_eq!(inbound.automatic, None);
     }
@@ -135,10 +134,10 @@ mod tests {
     #[test]
     fn missing_message_id_gets_a_stable_one() {
         let raw = b"From: a@x\r\nSubject: s\r\n\r\nbody\r\n";
-        let a = Inbound::read(&parse(raw).expect("mail"), "intros@example.com");
-        let b = Inbound::read(&parse(raw).expect("mail"), "intros@example.com");
+        let a = Inbound::read(&parse(raw).expect("mail"), Some(&bot()));
+        let b = Inbound::read(&parse(raw).expect("mail"), Some(&bot()));
         assert_eq!(a.message_id, b.message_id);
-        assert!(a.message_id.ends_with("@no-message-id.introbot"));
+        assert!(a.message_id.as_str().ends_with("@no-message-id.introbot"));
     }
 
     #[test]

@@ -30,6 +30,36 @@ use std::borrow::Cow;
 
 use mail_parser::{Message, PartType};
 
+use crate::core::{Address, Person};
+
+/// Someone a header or a line of text names: a name, and an address when
+/// one was written (some clients put only a name in a forwarded header).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Mention {
+    /// The name as written; may be empty.
+    pub name: String,
+    /// The address, when there was a valid one.
+    pub email: Option<Address>,
+}
+
+impl Mention {
+    /// A name without an address.
+    pub fn name_only(name: impl Into<String>) -> Self {
+        Self { name: name.into(), email: None }
+    }
+
+    /// The person, when there is an address to reach them at.
+    pub fn into_person(self) -> Option<Person> {
+        Some(Person::new(self.name, self.email?))
+    }
+}
+
+impl From<Person> for Mention {
+    fn from(p: Person) -> Self {
+        Self { name: p.name, email: Some(p.email) }
+    }
+}
+
 /// The first text body of `msg`: its plain-text part, or the text a reader
 /// sees in its HTML part when it has no plain one (block-aware, unlike
 /// mail-parser's own conversion, which glues `<div>Thanks,</div><div>Alex`

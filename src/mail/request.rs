@@ -20,7 +20,8 @@ use std::sync::LazyLock;
 use mail_parser::Message;
 use regex::Regex;
 
-use crate::core::Person;
+use super::Mention;
+use crate::core::{Address, CanonicalAddress, Person};
 
 /// A request the bot can act on.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,7 +78,7 @@ pub enum RequestProblem {
         /// Who.
         name: String,
         /// The address.
-        email: String,
+        email: Address,
     },
     /// The connector named themselves as a party.
     #[error("You appear as {role} yourself ({email}). Forward the requester's own email, so I can tell you apart.")]
@@ -85,7 +86,7 @@ pub enum RequestProblem {
         /// `the requester` or `the target`.
         role: String,
         /// The connector's address.
-        email: String,
+        email: Address,
     },
 }
 
@@ -113,10 +114,10 @@ pub fn parse_subject(subject: &str) -> Option<(String, String)> {
     (!a.is_empty() && !b.is_empty()).then_some((a, b))
 }
 
-/// Reads an intro request sent by `connector`. `bot_address` is excluded
-/// from the candidates.
-pub fn parse_request(msg: &Message<'_>, connector: &Person, bot_address: &str) -> Result<Request, RequestProblem> {
-    parse_request_with_contacts(msg, connector, bot_address, &[])
+/// Reads an intro request sent by `connector`. The bot's own mailbox
+/// (`bot`, with any `+tag`) is excluded from the candidates.
+pub fn parse_request(msg: &Message<'_>, connector: &Person, bot: Option<&Address>) -> Result<Request, RequestProblem> {
+    parse_request_with_contacts(msg, connector, bot, &[])
 }
 
 /// [`parse_request`], falling back to the connector's contacts (from the
@@ -124,7 +125,7 @@ pub fn parse_request(msg: &Message<'_>, connector: &Person, bot_address: &str) -
 pub fn parse_request_with_contacts(
     msg: &Message<'_>,
     connector: &Person,
-    bot_address: &str,
+    bot: Option<&Address>,
     contacts: &[Person],
 ) -> Result<Request, RequestProblem> {
     let (requester_name, target_name) =
@@ -134,9 +135,9 @@ pub fn parse_request_with_contacts(
 
     let (requester, summary, note, mut candidates) = match forwarded {
         Some(f) => {
-            let mut candidates: Vec<Person> = f.to.into_iter().chain(f.cc).filter(|p| !p.email.is_empty()).collect();
+            let mut candidates: Vec<Person> = f.to.into_iter().chain(f.cc).filter_map(Mention::into_person).collect();
             candidates.extend(addresses_in(&f.note));
-            let requester = f.from.filter(|p| !p.email.is_empty() && !p.has_address(&connector.email));
+            let requester = f.from.and_then(Mention::into_person).filter(|p| !p.has_address(&connector.email));
             (requester, f.body, f.note, candidates)
         }
         None => {
@@ -160,11 +161,7 @@ pub fn parse_request_with_contacts(
     candidates.retain(|p| {
         !p.has_address(&requester.email)
             && !p.has_address(&connector.email)
-            && !p.has_address(bot_address)
-            && !p
-                .email
-                .to_ascii_lowercase()
-                .starts_with(&format!("{}+", bot_address.split('@').next().unwrap_or_default().to_ascii_lowercase()))
+            && !bot.is_some_and(|bot| p.has_address(bot))
     });
     dedupe(&mut candidates);
     let from_contacts = || -> Option<Person> {
@@ -187,7 +184,7 @@ pub fn parse_request_with_contacts(
             None => {
                 return Err(RequestProblem::AmbiguousTarget {
                     name: target_name,
-                    candidates: candidates.iter().map(|c| c.email.clone()).collect::<Vec<_>>().join(", "),
+                    candidates: candidates.iter().map(|c| c.email.as_str()).collect::<Vec<_>>().join(", "),
                 });
             }
         },
@@ -239,9 +236,9 @@ fn addresses_in(text: &str) -> Vec<Person> {
 }
 
 fn dedupe(people: &mut Vec<Person>) {
-    let mut seen: Vec<String> = Vec::new();
+    let mut seen: Vec<CanonicalAddress> = Vec::new();
     people.retain(|p| {
-        let key = p.email.to_ascii_lowercase();
+        let key = p.email.canonical().clone();
         if seen.contains(&key) {
             false
         } else {
@@ -259,7 +256,7 @@ fn name_tokens(s: &str) -> Vec<String> {
 fn name_matches(p: &Person, name: &str) -> bool {
     let wanted = name_tokens(name);
     let have = name_tokens(&p.name);
-    let local = p.email.split('@').next().unwrap_or_default().to_lowercase();
+    let local = p.email.local_part().to_lowercase();
     wanted.iter().any(|w| have.contains(w)) || wanted.first().is_some_and(|first| local.contains(first.as_str()))
 }
 
@@ -269,7 +266,7 @@ fn pick_by_name(candidates: &[Person], name: &str) -> Result<Option<Person>, Str
     match matching.as_slice() {
         [] => Ok(None),
         [one] => Ok(Some((*one).clone())),
-        many => Err(many.iter().map(|p| p.email.clone()).collect::<Vec<_>>().join(", ")),
+        many => Err(many.iter().map(|p| p.email.as_str()).collect::<Vec<_>>().join(", ")),
     }
 }
 
@@ -279,12 +276,16 @@ mod tests {
     use mail_parser::MessageParser;
 
     fn carol() -> Person {
-        Person::new("Carol Connector", "carol@example.com")
+        Person::parse("Carol Connector", "carol@example.com").expect("valid")
+    }
+
+    fn bot() -> Address {
+        Address::parse("intros@example.com").expect("valid")
     }
 
     fn request(raw: &str) -> Result<Request, RequestProblem> {
         let msg = MessageParser::default().parse(raw.as_bytes()).expect("parses");
-        parse_request(&msg, &carol(), "intros@example.com")
+        parse_request(&msg, &carol(), Some(&bot()))
     }
 
     #[test]
@@ -307,8 +308,8 @@ mod tests {
             Date: Mon, 23 Nov 2026 at 09:00\r\nSubject: Intro: Alice <> Bob\r\nTo: Carol <carol@example.com>\r\n\r\n\
             Hi Carol, I build mail tools and would love Bob's view on IDLE.\r\n";
         let r = request(raw).expect("a request");
-        assert_eq!(r.requester, Person::new("Alice Able", "alice@example.net"));
-        assert_eq!(r.target, Person::new("Bob Busy", "bob@example.org"));
+        assert_eq!(r.requester, Person::parse("Alice Able", "alice@example.net").expect("valid"));
+        assert_eq!(r.target, Person::parse("Bob Busy", "bob@example.org").expect("valid"));
         assert_eq!(r.summary, "Hi Carol, I build mail tools and would love Bob's view on IDLE.");
         assert!(r.note.starts_with("Bob is the IMAP person"));
     }
@@ -319,7 +320,7 @@ mod tests {
             Begin forwarded message:\r\n\r\nFrom: Alice <alice@example.net>\r\nSubject: Intro: Alice <> Bob\r\n\
             Date: 23 November 2026\r\nTo: Carol <carol@example.com>\r\nCc: Bob Busy <bob@example.org>\r\n\r\nSummary here.\r\n";
         let r = request(raw).expect("a request");
-        assert_eq!(r.target.email, "bob@example.org");
+        assert_eq!(r.target.email.as_str(), "bob@example.org");
         assert_eq!(r.summary, "Summary here.");
     }
 
@@ -339,8 +340,8 @@ mod tests {
         let raw = "From: carol@example.com\r\nSubject: Intro: Alice <> Bob\r\n\r\n\
             Alice Able <alice@example.net> wants to meet Bob Busy <bob@example.org> about IMAP.\r\n";
         let r = request(raw).expect("a request");
-        assert_eq!(r.requester.email, "alice@example.net");
-        assert_eq!(r.target.email, "bob@example.org");
+        assert_eq!(r.requester.email.as_str(), "alice@example.net");
+        assert_eq!(r.target.email.as_str(), "bob@example.org");
     }
 
     #[test]
@@ -348,9 +349,12 @@ mod tests {
         let raw = "From: carol@example.com\r\nSubject: Fwd: Intro: Alice <> Bob Busy\r\n\r\n\
             ---------- Forwarded message ---------\r\nFrom: Alice <alice@example.net>\r\nTo: carol@example.com\r\n\r\nHi\r\n";
         let msg = MessageParser::default().parse(raw.as_bytes()).expect("parses");
-        let contacts = [Person::new("Bob Busy", "bob@example.org"), Person::new("Bobby Tables", "bobby@example.org")];
-        let r = parse_request_with_contacts(&msg, &carol(), "intros@example.com", &contacts).expect("found");
-        assert_eq!(r.target.email, "bob@example.org");
+        let contacts = [
+            Person::parse("Bob Busy", "bob@example.org").expect("valid"),
+            Person::parse("Bobby Tables", "bobby@example.org").expect("valid"),
+        ];
+        let r = parse_request_with_contacts(&msg, &carol(), Some(&bot()), &contacts).expect("found");
+        assert_eq!(r.target.email.as_str(), "bob@example.org");
     }
 
     #[test]
@@ -361,8 +365,8 @@ mod tests {
             Passing this on.\r\n\r\n---------- Forwarded message ---------\r\nFrom: Alice Able <alice@example.net>\r\n\
             To: dan@example.com\r\nSubject: Intro: Alice <> Bob\r\n\r\nHi, I'd love to meet Bob.\r\n";
         let r = request(raw).expect("a request");
-        assert_eq!(r.requester.email, "alice@example.net");
-        assert_eq!(r.target.email, "bob@example.org");
+        assert_eq!(r.requester.email.as_str(), "alice@example.net");
+        assert_eq!(r.target.email.as_str(), "bob@example.org");
         assert_eq!(r.summary, "Hi, I'd love to meet Bob.");
         assert!(r.note.contains("Carol here") && r.note.contains("Passing this on."), "{}", r.note);
     }

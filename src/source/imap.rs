@@ -27,7 +27,9 @@ use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tracing::{debug, info};
 
+use super::{Uid, UidValidity};
 use crate::config::{ImapConfig, Security, ServerConfig};
+use crate::core::MessageId;
 use crate::store::Disposition;
 
 /// How long one IMAP command may take.
@@ -118,7 +120,7 @@ type Session = async_imap::Session<MailStream>;
 #[derive(Debug, Clone)]
 pub struct Fetched {
     /// Its UID in the selected mailbox.
-    pub uid: u32,
+    pub uid: Uid,
     /// The raw message.
     pub raw: Vec<u8>,
 }
@@ -129,7 +131,7 @@ pub struct ImapSource {
     config: ImapConfig,
     label: String,
     /// UIDVALIDITY of the selected mailbox.
-    pub uid_validity: u32,
+    pub uid_validity: UidValidity,
     can_move: bool,
     can_uidplus: bool,
     can_idle: bool,
@@ -156,7 +158,7 @@ async fn timed<T, E: std::fmt::Display>(
 }
 
 /// A rustls client config trusting Mozilla's roots and `ca_file`.
-pub fn tls_config(server: &ServerConfig) -> Result<Arc<rustls::ClientConfig>, String> {
+pub(crate) fn tls_config(server: &ServerConfig) -> Result<Arc<rustls::ClientConfig>, String> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
@@ -233,8 +235,8 @@ impl ImapSource {
             names.first().and_then(|n| n.delimiter().map(str::to_owned)).unwrap_or_else(|| "/".into())
         };
         let mailbox = timed(&label, "SELECT", session.select(&config.mailbox)).await?;
-        let uid_validity = mailbox.uid_validity.unwrap_or(0);
-        info!(server = %label, user = %server.username, mailbox = %config.mailbox, uid_validity, can_move, can_idle, "imap connected");
+        let uid_validity = UidValidity::new(mailbox.uid_validity.unwrap_or(0));
+        info!(server = %label, user = %server.username, mailbox = %config.mailbox, uid_validity = uid_validity.get(), can_move, can_idle, "imap connected");
         Ok(ImapSource {
             session,
             config: config.clone(),
@@ -258,7 +260,7 @@ impl ImapSource {
     /// Looks for a message by Message-ID in `folders` and deletes it where
     /// found (the `check` probe); the configured mailbox is selected again
     /// afterwards.
-    pub async fn take_probe(&mut self, message_id: &str, folders: &[String]) -> Result<bool, ImapError> {
+    pub async fn take_probe(&mut self, message_id: &MessageId, folders: &[String]) -> Result<bool, ImapError> {
         let label = self.label.clone();
         let mut found = false;
         for folder in folders {
@@ -296,7 +298,8 @@ impl ImapSource {
 
     /// Messages with a UID above `after` (all when `None`), oldest first,
     /// at most `limit` of them.
-    pub async fn fetch_new(&mut self, after: Option<u32>, limit: usize) -> Result<Vec<Fetched>, ImapError> {
+    pub async fn fetch_new(&mut self, after: Option<Uid>, limit: usize) -> Result<Vec<Fetched>, ImapError> {
+        let after = after.map(Uid::get);
         let query = match after {
             Some(uid) => format!("UID {}:*", uid.saturating_add(1)),
             None => "ALL".to_owned(),
@@ -319,7 +322,7 @@ impl ImapSource {
         })
         .await?;
         let mut out: Vec<Fetched> =
-            fetches.iter().filter_map(|f| Some(Fetched { uid: f.uid?, raw: f.body()?.to_vec() })).collect();
+            fetches.iter().filter_map(|f| Some(Fetched { uid: Uid::new(f.uid?), raw: f.body()?.to_vec() })).collect();
         out.sort_by_key(|f| f.uid);
         debug!(count = out.len(), "fetched");
         Ok(out)
@@ -351,13 +354,13 @@ impl ImapSource {
     }
 
     /// Moves handled messages into their folder.
-    pub async fn file(&mut self, uids: &[u32], d: Disposition) -> Result<(), ImapError> {
+    pub async fn file(&mut self, uids: &[Uid], d: Disposition) -> Result<(), ImapError> {
         if uids.is_empty() {
             return Ok(());
         }
         let folder = self.folder(d);
         self.ensure_folder(&folder).await?;
-        let set = uid_set(uids);
+        let set = uid_set(&uids.iter().map(|u| u.get()).collect::<Vec<_>>());
         let label = self.label.clone();
         if self.can_move {
             return timed(&label, "UID MOVE", self.session.uid_mv(&set, &folder)).await;

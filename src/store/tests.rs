@@ -4,14 +4,18 @@ use super::*;
 use crate::compose::samples;
 use crate::core::{Deadline, DeadlineKind};
 
+fn address(s: &str) -> Address {
+    Address::parse(s).expect("valid")
+}
+
 fn email(id: &str) -> Composed {
     Composed {
         message_id: id.into(),
-        kind: "consent_request".into(),
+        kind: EmailKind::ConsentRequest,
         role: Some(Role::Target),
         subject: "s".into(),
-        envelope_from: "intros@example.com".into(),
-        recipients: vec!["bob@example.org".into()],
+        envelope_from: address("intros@example.com"),
+        recipients: vec![address("bob@example.org")],
         bytes: b"Subject: s\r\n\r\nbody\r\n".to_vec(),
     }
 }
@@ -38,22 +42,23 @@ fn a_commit_survives_reopening() {
                     note: "n".into(),
                 },
             )),
-            suppress: vec!["Bob@Example.org".into()],
+            suppress: vec![address("Bob+intros@Example.org")],
         };
         store.commit(&change, at(1)).expect("commit");
         store.flush().expect("flush");
     }
     let store = when_unlocked(|| Store::open(dir.path()), |e| matches!(e, StoreError::Locked { .. })).expect("reopen");
     assert_eq!(store.intro(&intro.id).expect("read"), Some(intro.clone()));
-    let (found, owner) = store.by_token(intro.target.token.as_str()).expect("read").expect("indexed");
+    let (found, owner) = store.by_token(&intro.target.token).expect("read").expect("indexed");
     assert_eq!((found.id, owner), (intro.id.clone(), TokenOwner::Party(Role::Target)));
-    let (_, owner) = store.by_token(intro.connector_token.as_str()).expect("read").expect("indexed");
+    let (_, owner) = store.by_token(&intro.connector_token).expect("read").expect("indexed");
     assert_eq!(owner, TokenOwner::Connector);
-    assert!(store.by_token("nope").expect("read").is_none());
-    assert_eq!(store.by_sent_message_id("b@x").expect("read").map(|i| i.id), Some(intro.id.clone()));
-    assert_eq!(store.processed("in-1@x").expect("read").map(|p| p.disposition), Some(Disposition::Processed));
-    assert!(store.is_suppressed("bob@example.org").expect("read"));
-    let outbox: Vec<String> = store.outbox().expect("read").into_iter().map(|(_, e)| e.email.message_id).collect();
+    assert!(store.by_token(&Token::new("nope")).expect("read").is_none());
+    assert_eq!(store.by_sent_message_id(&"b@x".into()).expect("read").map(|i| i.id), Some(intro.id.clone()));
+    assert_eq!(store.processed(&"in-1@x".into()).expect("read").map(|p| p.disposition), Some(Disposition::Processed));
+    assert!(store.is_suppressed(&address("bob@example.org")).expect("read"), "the same mailbox");
+    let outbox: Vec<String> =
+        store.outbox().expect("read").into_iter().map(|(_, e)| e.email.message_id.as_str().to_owned()).collect();
     assert_eq!(outbox, ["a@x", "b@x"]);
 }
 
@@ -100,7 +105,7 @@ fn outbox_entries_leave_only_when_removed() {
     let left = store.outbox().expect("read");
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].1.attempts, 3);
-    assert_eq!(left[0].1.email.message_id, "2@x");
+    assert_eq!(left[0].1.email.message_id.as_str(), "2@x");
 }
 
 #[test]
@@ -136,4 +141,36 @@ fn a_corrupt_record_names_itself() {
     let store = Store::open(dir.path()).expect("open");
     let err = store.intro(&IntroId::new("zzzzzzzz")).expect_err("corrupt");
     assert!(err.to_string().contains("intro zzzzzzzz"), "{err}");
+}
+
+#[test]
+fn suppressions_written_before_canonical_keys_still_count() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let db = sled::open(dir.path()).expect("sled");
+        // An older build keyed the list by the address lowercased as written.
+        db.open_tree("suppressed").expect("tree").insert("bob+old@example.org", b"null").expect("insert");
+        db.flush().expect("flush");
+    }
+    let store = Store::open(dir.path()).expect("open");
+    let old = address("Bob+Old@example.org");
+    assert!(store.is_suppressed(&old).expect("read"));
+    assert!(store.unsuppress(&old).expect("remove"));
+    assert!(!store.is_suppressed(&old).expect("read"));
+    assert!(!store.unsuppress(&old).expect("remove"), "nothing left to remove");
+}
+
+#[test]
+fn malformed_keys_are_reported_not_sliced() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let db = sled::open(dir.path()).expect("sled");
+        db.open_tree("deadlines").expect("tree").insert([0u8, 0, 0], b"").expect("insert");
+        db.open_tree("outbox").expect("tree").insert([9u8; 3], b"").expect("insert");
+        db.flush().expect("flush");
+    }
+    let store = Store::open(dir.path()).expect("open");
+    assert!(matches!(store.next_deadline(), Err(StoreError::Corrupt { .. })));
+    assert!(matches!(store.due(at(10)), Err(StoreError::Corrupt { .. })));
+    assert!(matches!(store.outbox(), Err(StoreError::Corrupt { .. })));
 }

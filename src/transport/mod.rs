@@ -7,9 +7,9 @@ mod outbox_dir;
 mod sendmail;
 mod smtp;
 
-pub use outbox_dir::OutboxDir;
-pub use sendmail::Sendmail;
-pub use smtp::Smtp;
+pub(crate) use outbox_dir::OutboxDir;
+pub(crate) use sendmail::Sendmail;
+pub(crate) use smtp::Smtp;
 
 use crate::compose::Composed;
 use crate::config::TransportConfig;

@@ -28,6 +28,7 @@ impl OutboxDir {
     pub fn file_for(&self, email: &Composed) -> PathBuf {
         let safe: String = email
             .message_id
+            .as_str()
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@') { c } else { '_' })
             .collect();
@@ -47,7 +48,8 @@ impl OutboxDir {
         let write = || -> std::io::Result<()> {
             let mut f = std::fs::File::create(&tmp)?;
             // The envelope, as a delivery agent would record it.
-            write!(f, "Return-Path: <{}>\r\nEnvelope-To: {}\r\n", email.envelope_from, email.recipients.join(", "))?;
+            let to: Vec<&str> = email.recipients.iter().map(|r| r.as_str()).collect();
+            write!(f, "Return-Path: <{}>\r\nEnvelope-To: {}\r\n", email.envelope_from, to.join(", "))?;
             f.write_all(&email.bytes)?;
             std::fs::rename(&tmp, &path)
         };

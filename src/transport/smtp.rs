@@ -7,7 +7,7 @@ use std::time::Duration;
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use super::{SendError, TransportError};
 use crate::compose::Composed;
@@ -60,10 +60,8 @@ impl Smtp {
     }
 
     pub(super) async fn send(&self, email: &Composed) -> Result<(), SendError> {
-        let parse =
-            |a: &str| a.parse::<Address>().map_err(|e| SendError::Permanent(format!("invalid address {a:?}: {e}")));
-        let to = email.recipients.iter().map(|r| parse(r)).collect::<Result<Vec<_>, _>>()?;
-        let envelope = Envelope::new(Some(parse(&email.envelope_from)?), to)
+        let to = email.recipients.iter().map(|r| r.lettre().clone()).collect();
+        let envelope = Envelope::new(Some(email.envelope_from.lettre().clone()), to)
             .map_err(|e| SendError::Permanent(format!("invalid envelope: {e}")))?;
         match self.transport.send_raw(&envelope, &email.bytes).await {
             Ok(_) => Ok(()),

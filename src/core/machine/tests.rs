@@ -3,16 +3,20 @@ use std::time::Duration;
 use proptest::prelude::*;
 
 use super::*;
-use crate::core::intro::{IntroId, Person, Token};
+use crate::core::{Address, IntroId, MessageId, Person, Token};
+
+fn person(name: &str, email: &str) -> Person {
+    Person::parse(name, email).expect("valid address")
+}
 
 fn new_intro() -> NewIntro {
     NewIntro {
         id: IntroId::new("k7m2p9qx"),
-        connector: Person::new("Carol Connector", "carol@example.com"),
+        connector: person("Carol Connector", "carol@example.com"),
         connector_token: Token::new("ctok"),
-        requester: Person::new("Alice Able", "alice@example.com"),
+        requester: person("Alice Able", "alice@example.com"),
         requester_token: Token::new("atok"),
-        target: Person::new("Bob Busy", "bob@example.org"),
+        target: person("Bob Busy", "bob@example.org"),
         target_token: Token::new("btok"),
         summary: "Alice builds mail tools.".into(),
         note: "Bob knows IMAP.".into(),
@@ -44,7 +48,7 @@ fn kinds(step: &Step) -> Vec<(Audience, &'static str)> {
     step.effects
         .iter()
         .filter_map(|e| match e {
-            Effect::Send(o) => Some((o.to, o.kind.template())),
+            Effect::Send(o) => Some((o.to, o.email.kind().as_str())),
             Effect::Suppress { .. } => None,
         })
         .collect()
@@ -97,7 +101,7 @@ fn a_no_thanks_the_decliner_releases_the_other_and_tells_the_connector() {
     assert_eq!(kinds(&s), [(TGT, "thank_you"), (REQ, "nothing_needed"), (CON, "outcome")]);
     assert!(s.effects.contains(&Effect::Send(Outgoing {
         to: CON,
-        kind: EmailKind::Outcome(Outcome::Declined { role: Role::Target, decision: Decision::No }),
+        email: Email::Outcome(Outcome::Declined { role: Role::Target, decision: Decision::No }),
     })));
 }
 
@@ -106,7 +110,7 @@ fn stop_suppresses_the_address() {
     let p = fast_policy();
     let s = open(new_intro(), &p, t0());
     let s = step(&s.intro, &reply(Role::Target, Decision::Stop, "m1"), &p, later(1));
-    assert!(s.effects.contains(&Effect::Suppress { email: "bob@example.org".into() }));
+    assert!(s.effects.contains(&Effect::Suppress { email: Address::parse("bob@example.org").expect("valid") }));
     assert_eq!(s.intro.target.state, PartyState::Stop);
 }
 
@@ -165,7 +169,7 @@ fn mail_from_a_stranger_is_held_and_changes_nothing() {
     let s = open(new_intro(), &p, t0());
     let ev = Event::StrangerReplied {
         role: Role::Target,
-        from: "mallory@evil.example".into(),
+        from: Address::parse("mallory@evil.example").ok(),
         text: "yes".into(),
         message_id: "x1".into(),
     };
@@ -210,14 +214,14 @@ fn arb_decision() -> impl Strategy<Value = Decision> {
 
 fn arb_event() -> impl Strategy<Value = Event> {
     // A small pool of Message-IDs so duplicates happen often.
-    let id = (0u8..6).prop_map(|n| format!("m{n}"));
+    let id = (0u8..6).prop_map(|n| MessageId::new(format!("m{n}")));
     prop_oneof![
         4 => (arb_role(), arb_decision(), id.clone()).prop_map(|(role, decision, message_id)| {
             Event::ReplyReceived { role, decision, text: String::new(), message_id }
         }),
         1 => (arb_role(), id.clone()).prop_map(|(role, message_id)| Event::StrangerReplied {
             role,
-            from: "x@y".into(),
+            from: Address::parse("x@y.example").ok(),
             text: String::new(),
             message_id,
         }),
@@ -289,7 +293,7 @@ proptest! {
 
             for e in &s.effects {
                 if let Effect::Send(o) = e {
-                    if o.kind == EmailKind::Introduction {
+                    if o.email == Email::Introduction {
                         // Nobody is introduced without a recorded yes from both.
                         prop_assert!(yes_recorded[0] && yes_recorded[1], "introduced without two yeses");
                         prop_assert_eq!(o.to, Audience::BothParties);
@@ -309,18 +313,18 @@ proptest! {
         for role in Role::BOTH {
             for kind in ["consent_request", "follow_up", "introduction"] {
                 let n = sends.iter().filter(|o| {
-                    o.kind.template() == kind
+                    o.email.kind().as_str() == kind
                         && (o.to == Audience::Party(role) || o.to == Audience::BothParties)
                 }).count();
                 prop_assert!(n <= 1, "{n} × {kind} to the {role}");
             }
             let closings = sends.iter().filter(|o| {
                 o.to == Audience::Party(role)
-                    && matches!(o.kind, EmailKind::ThankYou { .. } | EmailKind::NothingNeeded)
+                    && matches!(o.email, Email::ThankYou { .. } | Email::NothingNeeded)
             }).count();
             prop_assert!(closings <= 1, "{closings} closing notes to the {role}");
         }
-        let outcomes = sends.iter().filter(|o| matches!(o.kind, EmailKind::Outcome(_))).count();
+        let outcomes = sends.iter().filter(|o| matches!(o.email, Email::Outcome(_))).count();
         prop_assert_eq!(outcomes, usize::from(intro.state.is_terminal()), "one outcome per ended intro");
     }
 }

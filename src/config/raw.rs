@@ -1,0 +1,124 @@
+//! The file as written: serde structs mirroring `config/introbot.example.toml`.
+//!
+//! Unknown keys are rejected, so a typo is an error rather than a silent
+//! default. Values whose validation can fail keep their place in the file
+//! (toml's [`Spanned`]), so an error names the line. Nothing here checks a
+//! value's meaning: that is `validate`'s job.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::Security;
+
+/// Parses the text of a config file (pure).
+pub(super) fn parse(text: &str) -> Result<RawConfig, toml::de::Error> {
+    toml::from_str(text)
+}
+
+/// A value and where it is written.
+pub(super) type At<T> = Spanned<T>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    pub(super) bot: RawBot,
+    pub(super) connectors: RawConnectors,
+    #[serde(default)]
+    pub(super) consent: RawConsent,
+    pub(super) imap: Option<At<RawServer>>,
+    pub(super) smtp: Option<At<RawServer>>,
+    pub(super) maildir: Option<At<RawMaildir>>,
+    pub(super) sendmail: Option<At<RawSendmail>>,
+    pub(super) outbox_dir: Option<At<RawPath>>,
+    #[serde(default)]
+    pub(super) timing: RawTiming,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBot {
+    pub(super) address: At<String>,
+    #[serde(default = "default_name")]
+    pub(super) name: String,
+    pub(super) data_dir: PathBuf,
+    pub(super) timezone: Option<At<String>>,
+    pub(super) templates: Option<PathBuf>,
+}
+
+fn default_name() -> String {
+    "Intro Bot".into()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConnectors {
+    pub(super) allow: At<Vec<String>>,
+    #[serde(default)]
+    pub(super) bcc_on_introduction: bool,
+    pub(super) contacts: Option<At<PathBuf>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConsent {
+    #[serde(default)]
+    pub(super) requester: RawRequesterConsent,
+}
+
+#[derive(Deserialize, Default, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum RawRequesterConsent {
+    #[default]
+    Ask,
+    Implied,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawServer {
+    pub(super) host: String,
+    pub(super) port: Option<u16>,
+    pub(super) security: Option<At<Security>>,
+    pub(super) username: String,
+    pub(super) password_env: Option<At<String>>,
+    pub(super) password_file: Option<At<PathBuf>>,
+    pub(super) ca_file: Option<PathBuf>,
+    // IMAP only; rejected under [smtp] by validation.
+    pub(super) mailbox: Option<String>,
+    pub(super) idle: Option<bool>,
+    pub(super) poll_interval: Option<At<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMaildir {
+    pub(super) path: PathBuf,
+    pub(super) poll_interval: Option<At<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSendmail {
+    #[serde(default = "default_sendmail")]
+    pub(super) command: PathBuf,
+}
+
+fn default_sendmail() -> PathBuf {
+    PathBuf::from("/usr/sbin/sendmail")
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPath {
+    pub(super) path: PathBuf,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTiming {
+    pub(super) follow_up_after: Option<At<String>>,
+    pub(super) expire_after: Option<At<String>>,
+    pub(super) backoff_max: Option<At<String>>,
+}

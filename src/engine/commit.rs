@@ -1,0 +1,119 @@
+//! A core step into the store: compose the emails its effects ask for and
+//! commit the intro, those emails, any suppressions and the processed
+//! marker in one transaction. Also the two ways a step starts without
+//! inbound mail: a due timer and a cancel from the CLI.
+
+use jiff::Timestamp;
+use tracing::{info, info_span};
+
+use super::{Engine, EngineError, Handled};
+use crate::compose::Composed;
+use crate::core::{self, Effect, Event, Intro, IntroId, MessageId, Step};
+use crate::store::{Change, Disposition, Processed};
+
+impl Engine {
+    /// Steps `intro` with an event from inbound message `message_id` and
+    /// commits; the processed note says `what` and what changed.
+    pub(super) fn apply(
+        &self,
+        intro: &Intro,
+        event: &Event,
+        message_id: &MessageId,
+        what: &str,
+        now: Timestamp,
+    ) -> Result<Handled, EngineError> {
+        let step = core::step(intro, event, &self.config.policy, now);
+        let note = match step.intro.timeline.last() {
+            Some(last) if step.intro.timeline.len() > intro.timeline.len() => {
+                format!("{what}: {}", last.what)
+            }
+            _ => format!("{what}: no change"),
+        };
+        self.commit_step(step, Some((message_id, &note)), now)
+    }
+
+    /// Composes a step's emails and commits everything in one transaction;
+    /// `inbound` is the message that caused it and its processed note.
+    pub(super) fn commit_step(
+        &self,
+        step: Step,
+        inbound: Option<(&MessageId, &str)>,
+        now: Timestamp,
+    ) -> Result<Handled, EngineError> {
+        self.commit_step_with(step, inbound, Vec::new(), now)
+    }
+
+    /// [`Self::commit_step`] with more emails from the shell in the same
+    /// transaction.
+    pub(super) fn commit_step_with(
+        &self,
+        step: Step,
+        inbound: Option<(&MessageId, &str)>,
+        extra: Vec<Composed>,
+        now: Timestamp,
+    ) -> Result<Handled, EngineError> {
+        let mut emails: Vec<Composed> = Vec::new();
+        let mut suppress = Vec::new();
+        for effect in &step.effects {
+            match effect {
+                Effect::Send(out) => {
+                    let email = self.composer.compose(&step.intro, out, now)?;
+                    info!(kind = %email.kind, message_id = %email.message_id, "queued");
+                    emails.push(email);
+                }
+                Effect::Suppress { email } => suppress.push(email.clone()),
+            }
+        }
+        emails.extend(extra);
+        let intro_id = step.intro.id.clone();
+        let handled = Handled {
+            message_id: inbound.map(|(id, _)| id.clone()).unwrap_or_else(|| MessageId::new("")),
+            disposition: Disposition::Processed,
+            intro: Some(intro_id.clone()),
+            note: inbound.map(|(_, note)| note.to_owned()).unwrap_or_default(),
+        };
+        let processed = inbound.map(|(id, note)| {
+            let processed = Processed {
+                at: now,
+                disposition: Disposition::Processed,
+                intro: Some(intro_id),
+                note: note.to_owned(),
+            };
+            (id.clone(), processed)
+        });
+        let change = Change { intro: Some(step.intro), emails, processed, suppress };
+        self.store.commit(&change, now)?;
+        Ok(handled)
+    }
+
+    /// Fires every timer due at `now`; returns the intros it touched.
+    pub fn fire_due(&self, now: Timestamp) -> Result<Vec<IntroId>, EngineError> {
+        let mut fired = Vec::new();
+        for id in self.store.due(now)? {
+            let Some(intro) = self.store.intro(&id)? else {
+                continue;
+            };
+            let span = info_span!("intro", intro = %id);
+            let _enter = span.enter();
+            let step = core::step(&intro, &Event::DeadlineReached, &self.config.policy, now);
+            if step.is_noop(&intro) {
+                continue;
+            }
+            self.commit_step(step, None, now)?;
+            fired.push(id);
+        }
+        Ok(fired)
+    }
+
+    /// Cancels an intro on the connector's behalf (CLI).
+    pub fn cancel(&self, id: &IntroId, now: Timestamp) -> Result<Option<Intro>, EngineError> {
+        let Some(intro) = self.store.intro(id)? else {
+            return Ok(None);
+        };
+        let message_id = MessageId::new(format!("cli-cancel-{}@introbot", now.as_millisecond()));
+        let step = core::step(&intro, &Event::CancelRequested { message_id }, &self.config.policy, now);
+        let next = step.intro.clone();
+        self.commit_step(step, None, now)?;
+        Ok(Some(next))
+    }
+}

@@ -1,0 +1,146 @@
+//! One inbound message or one due timer, end to end: read it, find the
+//! intro, step the core, compose the emails, commit it all at once. And the
+//! outbox: send what is queued, keep what failed for later.
+//!
+//! The engine owns no clock (callers pass `now`) and no mail connection
+//! (sources hand it bytes; transports are passed to [`Engine::drain_outbox`]).
+//!
+//! - [`route`] — what an inbound message is, first match wins (see there);
+//! - [`connector`] — connectors' commands by email and the notes answering
+//!   them;
+//! - [`commit`] — a core step and its emails into the store, in one
+//!   transaction; timers; cancelling;
+//! - [`drain`] — the outbox: send, retry with backoff, bounce on refusal.
+
+mod commit;
+mod connector;
+mod drain;
+mod route;
+
+use std::path::PathBuf;
+
+use jiff::Timestamp;
+use tracing::{debug, info, info_span};
+
+use crate::compose::{ComposeError, Composer};
+use crate::config::Config;
+use crate::core::{IntroId, MessageId};
+use crate::mail::{self, Inbound};
+use crate::store::{Change, Disposition, Processed, Store, StoreError};
+use crate::tokens::RandomError;
+pub(crate) use drain::{DrainReport, backoff};
+
+/// What can stop the engine from handling something.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An email could not be composed (a template failed).
+    #[error(transparent)]
+    Compose(#[from] ComposeError),
+    /// A new configuration moves the store, which cannot move while open.
+    #[error("data_dir changed from {} to {}; that needs a restart", from.display(), to.display())]
+    DataDirChanged {
+        /// The data directory in use.
+        from: PathBuf,
+        /// The one the new configuration names.
+        to: PathBuf,
+    },
+    /// No randomness for tokens.
+    #[error(transparent)]
+    Random(#[from] RandomError),
+}
+
+/// What the engine did with one inbound message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Handled {
+    /// Its Message-ID.
+    pub message_id: MessageId,
+    /// Where it is filed.
+    pub disposition: Disposition,
+    /// The intro it touched.
+    pub intro: Option<IntroId>,
+    /// What happened, in a few words.
+    pub note: String,
+}
+
+/// The engine: config, store and composer.
+#[derive(Debug)]
+pub struct Engine {
+    config: Config,
+    store: Store,
+    composer: Composer,
+}
+
+impl Engine {
+    /// Opens the store and loads the templates.
+    pub fn open(config: Config) -> Result<Engine, EngineError> {
+        let composer = Composer::new(&config)?;
+        let store = Store::open(&config.data_dir)?;
+        Ok(Engine { config, store, composer })
+    }
+
+    /// Takes a new configuration (SIGHUP): templates, rules, connectors.
+    /// The store cannot move while open, so a new `data_dir` is refused.
+    pub fn reload(&mut self, config: Config) -> Result<(), EngineError> {
+        if config.data_dir != self.config.data_dir {
+            return Err(EngineError::DataDirChanged { from: self.config.data_dir.clone(), to: config.data_dir });
+        }
+        self.composer = Composer::new(&config)?;
+        self.config = config;
+        Ok(())
+    }
+
+    /// The store, for reads (CLI, demo, tests).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The config in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Handles one inbound message (raw RFC 5322 bytes) and commits the
+    /// result. Call [`Store::flush`] before filing the message away.
+    pub fn handle_inbound(&self, raw: &[u8], now: Timestamp) -> Result<Handled, EngineError> {
+        let Some(msg) = mail::inbound::parse(raw) else {
+            let message_id = mail::inbound::fallback_message_id(raw);
+            return self.record(&message_id, Disposition::Failed, None, "not an email message", now);
+        };
+        let inbound = Inbound::read(&msg, Some(&self.config.address));
+        let span = info_span!("message", message_id = %inbound.message_id);
+        let _enter = span.enter();
+        if let Some(seen) = self.store.processed(&inbound.message_id)? {
+            debug!("seen before");
+            return Ok(Handled {
+                message_id: inbound.message_id,
+                disposition: seen.disposition,
+                intro: seen.intro,
+                note: format!("duplicate of a message already {}", seen.disposition.as_str()),
+            });
+        }
+        let handled = self.route(&msg, &inbound, now)?;
+        info!(disposition = handled.disposition.as_str(), intro = ?handled.intro, note = %handled.note, "handled");
+        Ok(handled)
+    }
+
+    /// Records what became of an inbound message that changes no intro.
+    fn record(
+        &self,
+        message_id: &MessageId,
+        disposition: Disposition,
+        intro: Option<IntroId>,
+        note: &str,
+        now: Timestamp,
+    ) -> Result<Handled, EngineError> {
+        let processed = Processed { at: now, disposition, intro: intro.clone(), note: note.to_owned() };
+        let change = Change { processed: Some((message_id.clone(), processed)), ..Change::default() };
+        self.store.commit(&change, now)?;
+        Ok(Handled { message_id: message_id.clone(), disposition, intro, note: note.to_owned() })
+    }
+}
+
+#[cfg(test)]
+mod tests;
