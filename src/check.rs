@@ -1,13 +1,23 @@
 //! `introbot check`: is everything in place for the daemon to run? Each
 //! check prints one line, `ok` or `FAIL` with the reason; the result is
 //! true only when all passed.
+//!
+//! It passes before the first start and while the daemon runs: a store,
+//! Maildir or outbox directory that does not exist yet is one the daemon
+//! (or systemd's `StateDirectory=`) creates, and a store held by a daemon
+//! that answers on its control socket for this config is in use, not
+//! broken. Nothing is created here, and an existing store is opened as its
+//! owner: `check` is run as root, and a root-owned file in the service's
+//! state directory would lock the service out.
+
+use std::path::Path;
 
 use lettre::message::Mailbox;
 
 use crate::compose::Composer;
 use crate::config::{Config, SourceConfig, TransportConfig};
 use crate::core::{Address, EmailKind, MessageId};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use crate::transport::{Smtp, Transport};
 
 /// Runs the checks, printing one line each; true when all passed.
@@ -24,14 +34,12 @@ pub async fn run(config: &Config) -> bool {
         Ok(_) => line(true, "templates render".into()),
         Err(e) => line(false, format!("templates: {e}")),
     }
-    match Store::open(&config.data_dir) {
-        Ok(_) => line(true, format!("store {}", config.data_dir.display())),
-        Err(e) => line(false, e.to_string()),
-    }
+    let (passed, what) = check_store(config);
+    line(passed, what);
     match &config.source {
         SourceConfig::Maildir { path, .. } => {
-            let readable = path.join("new").is_dir() && path.join("cur").is_dir();
-            line(readable, format!("maildir {}", path.display()));
+            let (passed, what) = check_dir(path, &["new", "cur", "tmp"]);
+            line(passed, format!("maildir {what}"));
         }
         SourceConfig::Imap(imap) => {
             let server = format!("imap {}:{} as {}", imap.server.host, imap.server.port, imap.server.username);
@@ -48,19 +56,32 @@ pub async fn run(config: &Config) -> bool {
         }
     }
     match &config.transport {
-        TransportConfig::OutboxDir { path } => line(true, format!("outbox directory {}", path.display())),
-        TransportConfig::Sendmail { command } => {
-            transport_ok = command.exists();
-            line(transport_ok, format!("sendmail {}", command.display()));
+        TransportConfig::OutboxDir { path } => {
+            let (passed, what) = check_dir(path, &[]);
+            line(passed, format!("outbox directory {what}"));
+        }
+        TransportConfig::Sendmail { command, timeout } => {
+            transport_ok = is_executable(command);
+            line(
+                transport_ok,
+                format!(
+                    "sendmail {}{}, killed after {timeout:?} (under the systemd unit's sandbox a setgid sendmail such as Postfix's cannot deliver: prefer [smtp] to the local MTA)",
+                    command.display(),
+                    if transport_ok { "" } else { " is not an executable file" }
+                ),
+            );
         }
         TransportConfig::Smtp(server) => match Smtp::new(server) {
-            Ok(smtp) => match smtp.check().await {
-                Ok(()) => {
-                    transport_ok = true;
-                    line(true, format!("smtp {}:{} login as {}", server.host, server.port, server.username));
+            Ok(smtp) => {
+                let who = if server.login { format!("login as {}", server.username) } else { "without login".into() };
+                match smtp.check().await {
+                    Ok(()) => {
+                        transport_ok = true;
+                        line(true, format!("smtp {}:{} {who}", server.host, server.port));
+                    }
+                    Err(e) => line(false, format!("smtp {who}: {e}")),
                 }
-                Err(e) => line(false, format!("smtp login as {}: {e}", server.username)),
-            },
+            }
             Err(e) => line(false, e.to_string()),
         },
     }
@@ -74,6 +95,59 @@ pub async fn run(config: &Config) -> bool {
         session.logout().await;
     }
     ok
+}
+
+/// The store: openable, in use by the daemon serving this config, or not
+/// there yet (created on first start).
+fn check_store(config: &Config) -> (bool, String) {
+    let dir = &config.data_dir;
+    if !dir.exists() {
+        return (true, format!("store {}: will be created on first start", dir.display()));
+    }
+    if let Err(e) = crate::control::become_store_owner(dir) {
+        return (false, format!("store {}: {e}", dir.display()));
+    }
+    match Store::open(dir) {
+        Ok(_) => (true, format!("store {}", dir.display())),
+        Err(StoreError::Locked { .. }) => {
+            let socket = crate::control::socket_path(config);
+            if crate::control::serves(&socket, config) {
+                (true, format!("store {}: in use by the running service (control socket {})", dir.display(), socket.display()))
+            } else {
+                (
+                    false,
+                    format!(
+                        "store {}: locked by another process, and no daemon answers for it on {} or {}",
+                        dir.display(),
+                        crate::control::SERVICE_SOCKET,
+                        config.data_dir.join("introbot.sock").display()
+                    ),
+                )
+            }
+        }
+        Err(e) => (false, e.to_string()),
+    }
+}
+
+/// A directory the daemon reads or writes: there with the given
+/// subdirectories, or missing (the daemon creates it on first start).
+fn check_dir(path: &Path, subdirs: &[&str]) -> (bool, String) {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            (true, format!("{}: will be created on first start", path.display()))
+        }
+        Err(e) => (false, format!("{}: {e}", path.display())),
+        Ok(meta) if !meta.is_dir() => (false, format!("{}: not a directory", path.display())),
+        Ok(_) => match subdirs.iter().find(|sub| !path.join(sub).is_dir()) {
+            None => (true, path.display().to_string()),
+            Some(sub) => (true, format!("{}: {sub}/ will be created on first start", path.display())),
+        },
+    }
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// Sends a probe to `bot+check-TOKEN@domain` and waits for it in the

@@ -5,7 +5,10 @@
 //!
 //! The socket is a unix stream socket, owner-only (0600), in the daemon's
 //! runtime directory (`$RUNTIME_DIRECTORY`, else the data directory). One
-//! JSON request line in, one JSON response line out.
+//! JSON request line in, one JSON response line out. The CLI finds it from
+//! the config alone: it tries the systemd unit's fixed runtime directory
+//! ([`SERVICE_SOCKET`]), then the data directory, and talks only to a daemon
+//! that answers [`Request::Ping`] with the same data directory.
 
 use std::path::{Path, PathBuf};
 
@@ -40,12 +43,22 @@ pub enum ControlError {
         /// Why asking failed.
         source: std::io::Error,
     },
+    /// Running as root, the process could not become the store's owner.
+    #[error("cannot act as the owner of the store at {}", store.display())]
+    Owner {
+        /// The data directory.
+        store: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 /// Runs a store command here when the store is free, or through the
 /// running daemon's control socket when the daemon holds it.
 pub fn run(config: Config, request: &Request, now: Timestamp) -> Result<Response, ControlError> {
     let socket = socket_path(&config);
+    become_store_owner(&config.data_dir)
+        .map_err(|source| ControlError::Owner { store: config.data_dir.clone(), source })?;
     match Engine::open(config) {
         Ok(engine) => Ok(execute(&engine, request, now)),
         Err(EngineError::Store(StoreError::Locked { path })) => {
@@ -90,6 +103,9 @@ pub enum Request {
         /// The address.
         email: String,
     },
+    /// Which store does this daemon hold? Answered with its data directory,
+    /// so a CLI never acts on another instance's store.
+    Ping,
 }
 
 impl Request {
@@ -102,6 +118,7 @@ impl Request {
             Request::SuppressList => "suppress list",
             Request::SuppressAdd { .. } => "suppress add",
             Request::SuppressRemove { .. } => "suppress remove",
+            Request::Ping => "ping",
         }
     }
 }
@@ -125,8 +142,12 @@ impl Response {
     }
 }
 
-/// Where the daemon listens.
-pub fn socket_path(config: &Config) -> PathBuf {
+/// Where the systemd unit's daemon listens: its `RuntimeDirectory=introbot`.
+pub const SERVICE_SOCKET: &str = "/run/introbot/introbot.sock";
+
+/// Where the daemon listens: `$RUNTIME_DIRECTORY` under systemd, else the
+/// data directory.
+pub fn listen_path(config: &Config) -> PathBuf {
     match std::env::var_os("RUNTIME_DIRECTORY") {
         // systemd may list several directories, separated by ':'.
         Some(dirs) => {
@@ -135,6 +156,71 @@ pub fn socket_path(config: &Config) -> PathBuf {
         }
         None => config.data_dir.join("introbot.sock"),
     }
+}
+
+/// Where the CLI finds the daemon that holds this config's store: the first
+/// socket whose daemon answers for the same data directory (the unit's, then
+/// one in the data directory); when none answers, the data directory's, for
+/// the error message.
+pub fn socket_path(config: &Config) -> PathBuf {
+    let own = config.data_dir.join("introbot.sock");
+    [PathBuf::from(SERVICE_SOCKET), own.clone()]
+        .into_iter()
+        .find(|socket| socket.exists() && serves(socket, config))
+        .unwrap_or(own)
+}
+
+/// Whether the daemon behind `socket` holds this config's store.
+pub fn serves(socket: &Path, config: &Config) -> bool {
+    ask_daemon(socket, &Request::Ping)
+        .is_ok_and(|answer| answer.ok && Path::new(&answer.output) == config.data_dir.as_path())
+}
+
+/// Makes this process the owner of the store before it opens it directly:
+/// root opening the systemd service's store (owned by its dynamic user)
+/// would leave root-owned files there (sled writes a snapshot even for
+/// `list`), and the service, which runs without privileges, could not open
+/// them. A no-op unless running as root on a store owned by another user.
+///
+/// The process keeps one privilege, `CAP_DAC_READ_SEARCH`, to read and walk
+/// what root could: the service's store is reached through systemd's
+/// root-only `/var/lib/private/`, and `check` goes on to read the Maildir and
+/// credentials. The switch is the calling thread's (threads started later
+/// inherit it), so it refuses in a process that already has other threads.
+pub fn become_store_owner(data_dir: &Path) -> std::io::Result<()> {
+    use rustix::process::{Gid, Uid};
+    use rustix::thread::{CapabilitySet, CapabilitySets};
+    use std::os::unix::fs::MetadataExt;
+    if !rustix::process::geteuid().is_root() {
+        return Ok(());
+    }
+    let meta = match std::fs::metadata(data_dir) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if meta.uid() == 0 {
+        return Ok(());
+    }
+    let threads = std::fs::read_dir("/proc/self/task")?.count();
+    if threads != 1 {
+        return Err(std::io::Error::other(format!(
+            "cannot switch to the owner of {} with {threads} threads running",
+            data_dir.display()
+        )));
+    }
+    let (uid, gid) = (Uid::from_raw(meta.uid()), Gid::from_raw(meta.gid()));
+    rustix::thread::set_keep_capabilities(true)?;
+    rustix::thread::set_thread_groups(&[])?;
+    rustix::thread::set_thread_res_gid(gid, gid, gid)?;
+    rustix::thread::set_thread_res_uid(uid, uid, uid)?;
+    let read = CapabilitySet::DAC_READ_SEARCH;
+    rustix::thread::set_capabilities(
+        None,
+        CapabilitySets { effective: read, permitted: read, inheritable: CapabilitySet::empty() },
+    )?;
+    rustix::thread::set_keep_capabilities(false)?;
+    Ok(())
 }
 
 /// Runs a command against an open engine.
@@ -186,6 +272,7 @@ fn run_here(engine: &Engine, request: &Request, now: Timestamp) -> Result<Respon
             store.flush()?;
             Response::ok(format!("{} will not be asked again\n", email.trim().to_ascii_lowercase()))
         }
+        Request::Ping => Response::ok(engine.config().data_dir.display().to_string()),
         Request::SuppressRemove { email } => {
             // What does not parse was never added.
             let removed = match Address::parse(email) {

@@ -141,7 +141,7 @@ pub async fn run(config: Config, once: bool) -> Result<(), DaemonError> {
     let mut signals = Signals::install()?;
     let mut transport = Transport::from_config(&config.transport)?;
     let mut engine = Engine::open(config)?;
-    let socket = crate::control::socket_path(engine.config());
+    let socket = crate::control::listen_path(engine.config());
     let control =
         ControlSocket::bind(&socket).map_err(|e| DaemonError::Control(format!("{}: {e}", socket.display())))?;
     info!(store = %engine.store().path().display(), control = %socket.display(), "introbot started");

@@ -101,6 +101,14 @@ enum Command {
         #[command(flatten)]
         config: ConfigArg,
     },
+    /// Write the man pages and shell completions (for packaging:
+    /// `deploy/build-deb` runs it on the binary it ships, so the docs match
+    /// that binary and no build script slows every build).
+    #[command(hide = true)]
+    GenerateDocs {
+        /// Directory for `man1/*.1` and `completions/{bash,zsh,fish}/`.
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -192,6 +200,24 @@ fn store_command(config: &ConfigArg, request: Request) -> anyhow::Result<ExitCod
     }
 }
 
+/// One man page per visible (sub)command, generated from the clap
+/// definitions, and completion scripts where each shell looks for them.
+fn generate_docs(out: &std::path::Path) -> anyhow::Result<()> {
+    use clap::CommandFactory;
+    use clap_complete::Shell;
+    let man = out.join("man1");
+    std::fs::create_dir_all(&man).with_context(|| format!("cannot create {}", man.display()))?;
+    clap_mangen::generate_to(Cli::command(), &man).with_context(|| format!("cannot write man pages to {}", man.display()))?;
+    for (shell, name) in [(Shell::Bash, "introbot"), (Shell::Zsh, "_introbot"), (Shell::Fish, "introbot.fish")] {
+        let dir = out.join("completions").join(shell.to_string());
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let path = dir.join(name);
+        let mut file = std::fs::File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
+        clap_complete::generate(shell, &mut Cli::command(), "introbot", &mut file);
+    }
+    Ok(())
+}
+
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")
 }
@@ -223,6 +249,10 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 InspectWhat::Reply { files } => (Inspect::Reply, files),
             };
             run(kind, &files, &mut std::io::stdout().lock(), jobs)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::GenerateDocs { out } => {
+            generate_docs(&out)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Suppress { action, config } => store_command(

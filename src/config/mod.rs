@@ -82,9 +82,12 @@ pub struct ServerConfig {
     pub port: u16,
     /// TLS mode.
     pub security: Security,
-    /// Login name.
+    /// Whether to log in at all: false only for an `[smtp]` relay given no
+    /// `username` (the local MTA on loopback, which takes mail without AUTH).
+    pub login: bool,
+    /// Login name (empty without `login`).
     pub username: String,
-    /// Password, from the environment or a file.
+    /// Password, from the environment, a file or a systemd credential.
     pub password: Secret,
     /// An extra CA certificate (PEM) to trust, for private servers.
     pub ca_file: Option<PathBuf>,
@@ -126,6 +129,8 @@ pub enum TransportConfig {
     Sendmail {
         /// The program (`/usr/sbin/sendmail`).
         command: PathBuf,
+        /// How long one run may take before it is killed (a transient failure).
+        timeout: Duration,
     },
     /// A directory that receives one `.eml` file per email (no sending).
     OutboxDir {
@@ -222,6 +227,15 @@ fn syntax(path: &Path, e: toml::de::Error) -> ConfigError {
 pub(crate) struct Outside {
     vars: HashMap<String, String>,
     files: HashMap<PathBuf, Result<String, String>>,
+    /// Where `password_credential`s were looked for.
+    credentials: PathBuf,
+}
+
+/// Where the admin keeps credential files: `credentials/` beside the config
+/// (`/etc/introbot/credentials/`), the files the unit's `LoadCredential=`
+/// lines read.
+pub fn credentials_dir(config_path: &Path) -> PathBuf {
+    config_path.parent().unwrap_or(Path::new(".")).join("credentials")
 }
 
 impl Outside {
@@ -229,7 +243,12 @@ impl Outside {
     /// that is not set or a file that cannot be read is left for validation
     /// to report with the key that named it.
     fn read(raw: &raw::RawConfig, base: &Path) -> Outside {
-        let mut outside = Outside::default();
+        // Inside the service systemd has copied the credentials in; anywhere
+        // else (`introbot check` before the first start) they are read where
+        // the admin put them.
+        let credentials = std::env::var_os("CREDENTIALS_DIRECTORY")
+            .map_or_else(|| base.join("credentials"), PathBuf::from);
+        let mut outside = Outside { credentials: credentials.clone(), ..Outside::default() };
         let mut read_file = |p: &Path| {
             let path = if p.is_absolute() { p.to_owned() } else { base.join(p) };
             let text = std::fs::read_to_string(&path).map_err(|e| e.to_string());
@@ -238,6 +257,11 @@ impl Outside {
         for server in [&raw.imap, &raw.smtp].into_iter().flatten() {
             if let Some(file) = &server.get_ref().password_file {
                 read_file(file.get_ref().as_path());
+            }
+            if let Some(name) = &server.get_ref().password_credential
+                && secrets::is_credential_name(name.get_ref())
+            {
+                read_file(&credentials.join(name.get_ref()));
             }
         }
         if let Some(contacts) = &raw.connectors.contacts {
@@ -265,6 +289,20 @@ impl Outside {
             Some(Err(e)) => Err(e.clone()),
             None => Err("not read".into()),
         }
+    }
+
+    /// A credential's file, and its text or why it could not be read.
+    fn credential(&self, name: &str) -> (PathBuf, Result<&str, String>) {
+        let path = self.credentials.join(name);
+        let text = self.file(&path);
+        (path, text)
+    }
+
+    /// This, with a file read (for tests).
+    #[cfg(test)]
+    pub(crate) fn with_file(mut self, path: &Path, text: &str) -> Outside {
+        self.files.insert(path.to_owned(), Ok(text.to_owned()));
+        self
     }
 
     /// This, with an environment variable set (for tests).

@@ -81,9 +81,12 @@ pub(super) struct RawServer {
     pub(super) host: String,
     pub(super) port: Option<u16>,
     pub(super) security: Option<At<Security>>,
-    pub(super) username: String,
+    /// Optional only under `[smtp]`: without it, mail goes out without
+    /// logging in (the local MTA on loopback).
+    pub(super) username: Option<String>,
     pub(super) password_env: Option<At<String>>,
     pub(super) password_file: Option<At<PathBuf>>,
+    pub(super) password_credential: Option<At<String>>,
     pub(super) ca_file: Option<PathBuf>,
     // IMAP only; rejected under [smtp] by validation.
     pub(super) mailbox: Option<String>,
@@ -103,6 +106,7 @@ pub(super) struct RawMaildir {
 pub(super) struct RawSendmail {
     #[serde(default = "default_sendmail")]
     pub(super) command: PathBuf,
+    pub(super) timeout: Option<At<String>>,
 }
 
 fn default_sendmail() -> PathBuf {

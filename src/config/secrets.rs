@@ -1,7 +1,9 @@
 //! Passwords: never in the config file itself, but named by it, as an
-//! environment variable (`password_env`) or a file (`password_file`, e.g. a
-//! systemd credential). The loader reads what is named ([`super::Outside`]);
-//! this module only picks the value and keeps it out of logs.
+//! environment variable (`password_env`), a file (`password_file`) or a
+//! systemd credential (`password_credential`: `$CREDENTIALS_DIRECTORY/NAME`
+//! inside the service, the admin's file in [`super::credentials_dir`]
+//! elsewhere). The loader reads what is named ([`super::Outside`]); this
+//! module only picks the value and keeps it out of logs.
 
 use std::fmt;
 
@@ -33,6 +35,14 @@ pub(super) fn from_file(text: &str) -> Secret {
     Secret::new(text.trim_end_matches(['\r', '\n']))
 }
 
+/// Whether `name` can name a credential: a plain file name (systemd's
+/// rule), so it never reaches outside the credentials directory.
+pub(super) fn is_credential_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -42,5 +52,13 @@ mod tests {
         let s = from_file("hunter2 \n");
         assert_eq!(s.expose(), "hunter2 ");
         assert_eq!(format!("{s:?}"), "Secret(…)");
+    }
+
+    #[test]
+    fn credential_names_stay_inside_their_directory() {
+        assert!(is_credential_name("imap") && is_credential_name("smtp.pw") && is_credential_name("a_b-c"));
+        for bad in ["", ".", "..", "../imap", "a/b", ".hidden", "imap pw"] {
+            assert!(!is_credential_name(bad), "{bad:?}");
+        }
     }
 }

@@ -127,7 +127,15 @@ impl Validator<'_> {
                 }
                 TransportConfig::Smtp(self.server("smtp", s, 465)?)
             }
-            (None, Some(s), None) => TransportConfig::Sendmail { command: s.into_inner().command },
+            (None, Some(s), None) => {
+                let s = s.into_inner();
+                let timeout = match &s.timeout {
+                    None => Duration::from_secs(60),
+                    Some(v) => parse_duration(v.get_ref())
+                        .map_err(|e| self.invalid("sendmail.timeout", Some(v.span()), e))?,
+                };
+                TransportConfig::Sendmail { command: s.command, timeout }
+            }
             (None, None, Some(o)) => TransportConfig::OutboxDir { path: self.resolve(o.into_inner().path) },
             (None, None, None) => {
                 return Err(self.invalid(
@@ -175,6 +183,31 @@ impl Validator<'_> {
         })
     }
 
+    /// A password from a systemd credential: read by the loader from the
+    /// service's credentials or, outside it, from the admin's file. The unit
+    /// gives an empty credential when the admin's file is missing.
+    fn credential(&self, key: &str, name: &At<String>) -> Result<Secret, ConfigError> {
+        let span = Some(name.span());
+        let name = name.get_ref();
+        if !secrets::is_credential_name(name) {
+            return Err(self.invalid(key, span, format!("{name:?} is not a credential name like \"imap\"")));
+        }
+        let (file, text) = self.outside.credential(name);
+        let text = text.map_err(|e| {
+            self.invalid(key, span.clone(), format!("cannot read credential {name} from {}: {e}", file.display()))
+        })?;
+        let password = secrets::from_file(text);
+        if password.expose().is_empty() {
+            let admin_file = super::credentials_dir(self.path).join(name);
+            return Err(self.invalid(
+                key,
+                span,
+                format!("credential {name} is empty: put the password in {} (mode 0600)", admin_file.display()),
+            ));
+        }
+        Ok(password)
+    }
+
     fn poll_interval(&self, key: &str, v: Option<At<String>>) -> Result<Duration, ConfigError> {
         match v {
             None => Ok(Duration::from_secs(60)),
@@ -208,15 +241,29 @@ impl Validator<'_> {
                 ),
             ));
         }
-        let password = match (&raw.password_env, &raw.password_file) {
-            (Some(var), None) => Secret::new(self.outside.var(var.get_ref()).ok_or_else(|| {
+        let login = match (&raw.username, section) {
+            (Some(_), _) => true,
+            (None, "smtp") => false,
+            (None, _) => return Err(self.invalid(&key("username"), None, "missing: IMAP needs a login name")),
+        };
+        let named = [raw.password_env.is_some(), raw.password_file.is_some(), raw.password_credential.is_some()];
+        let password = match (&raw.password_env, &raw.password_file, &raw.password_credential) {
+            (None, None, None) if !login => Secret::new(""),
+            _ if !login => {
+                return Err(self.invalid(
+                    &key("username"),
+                    None,
+                    "a password without a username: set both, or neither to send without logging in",
+                ));
+            }
+            (Some(var), None, None) => Secret::new(self.outside.var(var.get_ref()).ok_or_else(|| {
                 self.invalid(
                     &key("password_env"),
                     Some(var.span()),
                     format!("environment variable {} is not set", var.get_ref()),
                 )
             })?),
-            (None, Some(file)) => {
+            (None, Some(file), None) => {
                 let path = self.resolve(file.get_ref().clone());
                 let text = self.outside.file(&path).map_err(|e| {
                     self.invalid(
@@ -227,12 +274,14 @@ impl Validator<'_> {
                 })?;
                 secrets::from_file(text)
             }
+            (None, None, Some(name)) => self.credential(&key("password_credential"), name)?,
             _ => {
-                return Err(self.invalid(
-                    &key("password_env"),
-                    at(raw.password_env.as_ref()),
-                    "set exactly one of password_env or password_file (never the password itself)",
-                ));
+                let message = if named.contains(&true) {
+                    "set only one of password_env, password_file or password_credential"
+                } else {
+                    "set one of password_env, password_file or password_credential (never the password itself)"
+                };
+                return Err(self.invalid(&key("password_env"), at(raw.password_env.as_ref()), message));
             }
         };
         let default_port = match (security, section) {
@@ -244,7 +293,8 @@ impl Validator<'_> {
             host: raw.host,
             port: raw.port.unwrap_or(default_port),
             security,
-            username: raw.username,
+            login,
+            username: raw.username.unwrap_or_default(),
             password,
             ca_file: raw.ca_file.map(|p| self.resolve(p)),
         })

@@ -64,7 +64,9 @@ impl Transport {
     pub fn from_config(config: &TransportConfig) -> Result<Transport, TransportError> {
         Ok(match config {
             TransportConfig::OutboxDir { path } => Transport::OutboxDir(OutboxDir::open(path)?),
-            TransportConfig::Sendmail { command } => Transport::Sendmail(Sendmail::new(command.clone())),
+            TransportConfig::Sendmail { command, timeout } => {
+                Transport::Sendmail(Sendmail::new(command.clone(), *timeout))
+            }
             TransportConfig::Smtp(server) => Transport::Smtp(Box::new(Smtp::new(server)?)),
         })
     }

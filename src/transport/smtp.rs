@@ -38,15 +38,17 @@ impl Smtp {
             }
             builder.build_rustls().map_err(|e| err(format!("TLS setup: {e}")))
         };
-        let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(server.host.clone())
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(server.host.clone())
             .port(server.port)
             .tls(match server.security {
                 Security::Tls => Tls::Wrapper(tls()?),
                 Security::Starttls => Tls::Required(tls()?),
                 Security::Plain => Tls::None,
             })
-            .credentials(Credentials::new(server.username.clone(), server.password.expose().to_owned()))
             .timeout(Some(Duration::from_secs(30)));
+        if server.login {
+            builder = builder.credentials(Credentials::new(server.username.clone(), server.password.expose().to_owned()));
+        }
         Ok(Self { transport: builder.build(), label: format!("{}:{}", server.host, server.port) })
     }
 
