@@ -420,11 +420,58 @@ mod tests {
     }
 
     #[test]
+    fn passwords_from_systemd_credentials_and_smtp_without_login() {
+        let text = LOCAL.replace(
+            "[maildir]\n        path = \"/var/mail/intros\"",
+            "[imap]\nhost = \"imap.example.com\"\nusername = \"u\"\npassword_credential = \"imap\"",
+        );
+        let path = Path::new("/etc/introbot/introbot.toml");
+        let found = Outside::default().with_file(Path::new("imap"), "pw\n");
+        let c = Config::parse(&text, path, &found).expect("credential read");
+        let SourceConfig::Imap(imap) = c.source else { panic!("imap") };
+        assert_eq!(imap.server.password.expose(), "pw");
+        assert!(imap.server.login);
+        // The unit's fallback for a missing file is an empty credential: say where it belongs.
+        let empty = Outside::default().with_file(Path::new("imap"), "\n");
+        let err = Config::parse(&text, path, &empty).expect_err("empty").to_string();
+        assert!(
+            err.contains("line 11: imap.password_credential: credential imap is empty: put the password in /etc/introbot/credentials/imap"),
+            "{err}"
+        );
+        let err = parse(&text.replace("\"imap\"\n", "\"../imap\"\n")).expect_err("not a name").to_string();
+        assert!(err.contains("not a credential name"), "{err}");
+        let two = text.replace("password_credential", "password_env = \"X\"\npassword_credential");
+        assert!(parse(&two).expect_err("two").to_string().contains("only one of"));
+        assert!(parse(&text.replace("username = \"u\"\n", "")).expect_err("no user").to_string().contains("imap.username"));
+
+        // The local MTA on loopback: no username, no password, no AUTH.
+        let relay = LOCAL.replace(
+            "[outbox_dir]\n        path = \"out\"",
+            "[smtp]\nhost = \"127.0.0.1\"\nport = 25\nsecurity = \"plain\"",
+        );
+        let c = parse(&relay).expect("smtp without login");
+        let TransportConfig::Smtp(smtp) = c.transport else { panic!("smtp") };
+        assert!(!smtp.login);
+        let err = parse(&relay.replace("plain\"", "plain\"\npassword_env = \"X\"")).expect_err("password alone");
+        assert!(err.to_string().contains("a password without a username"), "{err}");
+    }
+
+    #[test]
+    fn sendmail_has_a_timeout() {
+        let sendmail = LOCAL.replace("[outbox_dir]\n        path = \"out\"", "[sendmail]");
+        let TransportConfig::Sendmail { timeout, .. } = parse(&sendmail).expect("valid").transport else {
+            panic!("sendmail")
+        };
+        assert_eq!(timeout, Duration::from_secs(60));
+        let c = parse(&sendmail.replace("[sendmail]", "[sendmail]\ntimeout = \"5s\"")).expect("valid");
+        assert!(matches!(c.transport, TransportConfig::Sendmail { timeout, .. } if timeout == Duration::from_secs(5)));
+        assert!(parse(&sendmail.replace("[sendmail]", "[sendmail]\ntimeout = \"soon\"")).is_err());
+    }
+
+    #[test]
     fn the_shipped_example_config_validates() {
-        // PATH is set in every environment; the example's variables are not.
         let text = include_str!("../../config/introbot.example.toml");
-        let outside =
-            Outside::default().with_var("INTROBOT_IMAP_PASSWORD", "i").with_var("INTROBOT_SMTP_PASSWORD", "s");
+        let outside = Outside::default().with_file(Path::new("imap"), "i").with_file(Path::new("smtp"), "s");
         let c = Config::parse(text, Path::new("/etc/introbot/introbot.toml"), &outside).expect("the example is valid");
         assert!(matches!(c.source, SourceConfig::Imap(_)));
         assert!(matches!(c.transport, TransportConfig::Smtp(_)));

@@ -108,13 +108,14 @@ mod tests {
     use super::*;
 
     fn email() -> Composed {
+        let address = |a: &str| crate::core::Address::parse(a).expect("valid");
         Composed {
-            message_id: "m@example.com".into(),
-            kind: "test".into(),
+            message_id: crate::core::MessageId::new("m@example.com"),
+            kind: crate::core::EmailKind::Acknowledgement,
             role: None,
             subject: "s".into(),
-            envelope_from: "intros@example.com".into(),
-            recipients: vec!["bob@example.org".into()],
+            envelope_from: address("intros@example.com"),
+            recipients: vec![address("bob@example.org")],
             bytes: b"Subject: s\r\n\r\nhi\r\n".to_vec(),
         }
     }
