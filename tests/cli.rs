@@ -104,9 +104,52 @@ fn check_reports_each_part() {
     let out = run(&["check", "--config", "introbot.toml"], dir.path());
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     let text = stdout(&out);
-    for line in ["ok   config", "ok   templates render", "ok   store", "ok   maildir", "ok   outbox directory"] {
+    for line in [
+        "ok   config",
+        "ok   templates render",
+        "ok   store state: will be created on first start",
+        "ok   maildir inbox",
+        "ok   outbox directory sent: will be created on first start",
+    ] {
         assert!(text.contains(line), "{line:?} missing:\n{text}");
     }
+    assert!(!dir.path().join("state").exists(), "check creates no store");
+}
+
+#[test]
+fn as_root_the_cli_leaves_a_store_owned_by_another_user_to_that_user() {
+    use std::os::unix::fs::MetadataExt;
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("skipped: only root can open another user's store (CI runs as root)");
+        return;
+    }
+    let dir = setup();
+    let d = dir.path();
+    deliver(d, "1.request", REQUEST);
+    assert!(run(&["run", "--once", "--config", "introbot.toml"], d).status.success());
+    // As systemd's StateDirectory= for the dynamic user: another owner, root-only parents.
+    let status = Command::new("chown").args(["-R", "65534:65534"]).arg(d.join("state")).status().expect("chown");
+    assert!(status.success());
+    let list = run(&["list", "--config", "introbot.toml"], d);
+    assert!(stdout(&list).contains("awaiting_consent"), "{}", stderr(&list));
+    let suppress = run(&["suppress", "add", "mallory@example.net", "--config", "introbot.toml"], d);
+    assert!(suppress.status.success(), "{}", stderr(&suppress));
+    let check = run(&["check", "--config", "introbot.toml"], d);
+    assert!(check.status.success(), "{}", stdout(&check));
+    let mut foreign = Vec::new();
+    let mut dirs = vec![d.join("state")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("readable").flatten() {
+            let meta = entry.metadata().expect("metadata");
+            if meta.uid() != 65534 {
+                foreign.push(entry.path());
+            }
+            if meta.is_dir() {
+                dirs.push(entry.path());
+            }
+        }
+    }
+    assert!(foreign.is_empty(), "files the store's owner cannot use: {foreign:?}");
 }
 
 #[test]
@@ -125,6 +168,9 @@ fn list_show_cancel_and_suppress_work_while_the_daemon_runs() {
     let id = intro["id"].as_str().expect("id").to_owned();
     let show = run(&["show", &id, "--config", "introbot.toml"], d);
     assert!(stdout(&show).contains("target asked"), "{}", stderr(&show));
+    let check = run(&["check", "--config", "introbot.toml"], d);
+    assert!(check.status.success(), "{}", stdout(&check));
+    assert!(stdout(&check).contains("ok   store state: in use by the running service"), "{}", stdout(&check));
     let suppress = run(&["suppress", "add", "Mallory@Example.net", "--config", "introbot.toml"], d);
     assert!(suppress.status.success(), "{}", stderr(&suppress));
     let listed = run(&["suppress", "list", "--config", "introbot.toml"], d);
