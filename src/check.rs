@@ -112,7 +112,14 @@ fn check_store(config: &Config) -> (bool, String) {
         Err(StoreError::Locked { .. }) => {
             let socket = crate::control::socket_path(config);
             if crate::control::serves(&socket, config) {
-                (true, format!("store {}: in use by the running service (control socket {})", dir.display(), socket.display()))
+                (
+                    true,
+                    format!(
+                        "store {}: in use by the running service (control socket {})",
+                        dir.display(),
+                        socket.display()
+                    ),
+                )
             } else {
                 (
                     false,

@@ -207,7 +207,8 @@ fn generate_docs(out: &std::path::Path) -> anyhow::Result<()> {
     use clap_complete::Shell;
     let man = out.join("man1");
     std::fs::create_dir_all(&man).with_context(|| format!("cannot create {}", man.display()))?;
-    clap_mangen::generate_to(Cli::command(), &man).with_context(|| format!("cannot write man pages to {}", man.display()))?;
+    clap_mangen::generate_to(Cli::command(), &man)
+        .with_context(|| format!("cannot write man pages to {}", man.display()))?;
     for (shell, name) in [(Shell::Bash, "introbot"), (Shell::Zsh, "_introbot"), (Shell::Fish, "introbot.fish")] {
         let dir = out.join("completions").join(shell.to_string());
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;

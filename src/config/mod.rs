@@ -246,8 +246,8 @@ impl Outside {
         // Inside the service systemd has copied the credentials in; anywhere
         // else (`introbot check` before the first start) they are read where
         // the admin put them.
-        let credentials = std::env::var_os("CREDENTIALS_DIRECTORY")
-            .map_or_else(|| base.join("credentials"), PathBuf::from);
+        let credentials =
+            std::env::var_os("CREDENTIALS_DIRECTORY").map_or_else(|| base.join("credentials"), PathBuf::from);
         let mut outside = Outside { credentials: credentials.clone(), ..Outside::default() };
         let mut read_file = |p: &Path| {
             let path = if p.is_absolute() { p.to_owned() } else { base.join(p) };
@@ -442,7 +442,9 @@ mod tests {
         assert!(err.contains("not a credential name"), "{err}");
         let two = text.replace("password_credential", "password_env = \"X\"\npassword_credential");
         assert!(parse(&two).expect_err("two").to_string().contains("only one of"));
-        assert!(parse(&text.replace("username = \"u\"\n", "")).expect_err("no user").to_string().contains("imap.username"));
+        assert!(
+            parse(&text.replace("username = \"u\"\n", "")).expect_err("no user").to_string().contains("imap.username")
+        );
 
         // The local MTA on loopback: no username, no password, no AUTH.
         let relay = LOCAL.replace(

@@ -131,8 +131,9 @@ impl Validator<'_> {
                 let s = s.into_inner();
                 let timeout = match &s.timeout {
                     None => Duration::from_secs(60),
-                    Some(v) => parse_duration(v.get_ref())
-                        .map_err(|e| self.invalid("sendmail.timeout", Some(v.span()), e))?,
+                    Some(v) => {
+                        parse_duration(v.get_ref()).map_err(|e| self.invalid("sendmail.timeout", Some(v.span()), e))?
+                    }
                 };
                 TransportConfig::Sendmail { command: s.command, timeout }
             }

@@ -161,7 +161,9 @@ mod tests {
             async move { sendmail.send(&email()).await }
         };
         assert_eq!(send("cat >/dev/null").await, Ok(()));
-        assert!(matches!(send("echo 'no such user' >&2; exit 67").await, Err(SendError::Permanent(m)) if m.contains("no such user")));
+        assert!(
+            matches!(send("echo 'no such user' >&2; exit 67").await, Err(SendError::Permanent(m)) if m.contains("no such user"))
+        );
         assert!(matches!(send("exit 75").await, Err(SendError::Transient(_))));
     }
 }

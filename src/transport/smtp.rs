@@ -47,7 +47,8 @@ impl Smtp {
             })
             .timeout(Some(Duration::from_secs(30)));
         if server.login {
-            builder = builder.credentials(Credentials::new(server.username.clone(), server.password.expose().to_owned()));
+            builder =
+                builder.credentials(Credentials::new(server.username.clone(), server.password.expose().to_owned()));
         }
         Ok(Self { transport: builder.build(), label: format!("{}:{}", server.host, server.port) })
     }
