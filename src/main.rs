@@ -203,20 +203,41 @@ fn store_command(config: &ConfigArg, request: Request) -> anyhow::Result<ExitCod
 /// One man page per visible (sub)command, generated from the clap
 /// definitions, and completion scripts where each shell looks for them.
 fn generate_docs(out: &std::path::Path) -> anyhow::Result<()> {
-    use clap::CommandFactory;
     use clap_complete::Shell;
     let man = out.join("man1");
     std::fs::create_dir_all(&man).with_context(|| format!("cannot create {}", man.display()))?;
-    clap_mangen::generate_to(Cli::command(), &man)
+    clap_mangen::generate_to(documented_cli(), &man)
         .with_context(|| format!("cannot write man pages to {}", man.display()))?;
     for (shell, name) in [(Shell::Bash, "introbot"), (Shell::Zsh, "_introbot"), (Shell::Fish, "introbot.fish")] {
         let dir = out.join("completions").join(shell.to_string());
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let path = dir.join(name);
         let mut file = std::fs::File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
-        clap_complete::generate(shell, &mut Cli::command(), "introbot", &mut file);
+        clap_complete::generate(shell, &mut documented_cli(), "introbot", &mut file);
     }
     Ok(())
+}
+
+/// The command line as documented: without the hidden `generate-docs`,
+/// which the completion generators would otherwise offer (clap has no way
+/// to remove a subcommand, so the top level is rebuilt around the rest).
+fn documented_cli() -> clap::Command {
+    use clap::CommandFactory;
+    let full = Cli::command();
+    let mut cmd = clap::Command::new("introbot").version(env!("CARGO_PKG_VERSION")).subcommand_required(true);
+    if let Some(about) = full.get_about() {
+        cmd = cmd.about(about.clone());
+    }
+    if let Some(after) = full.get_after_help() {
+        cmd = cmd.after_help(after.clone());
+    }
+    for arg in full.get_arguments() {
+        cmd = cmd.arg(arg.clone());
+    }
+    for sub in full.get_subcommands().filter(|sub| !sub.is_hide_set()) {
+        cmd = cmd.subcommand(sub.clone());
+    }
+    cmd
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

@@ -121,6 +121,9 @@ fn install_sh_puts_everything_where_a_sysadmin_expects_and_keeps_an_existing_con
     let mode = |p: &str| std::fs::metadata(dest.path().join(p)).expect("exists").permissions().mode() & 0o777;
     assert_eq!(mode("etc/introbot/credentials"), 0o700, "passwords: root only");
     assert_eq!(mode("etc/introbot/introbot.toml"), 0o644, "the service's dynamic user reads the config");
+    let bash =
+        std::fs::read_to_string(dest.path().join("usr/share/bash-completion/completions/introbot")).expect("read");
+    assert!(bash.contains("suppress") && !bash.contains("generate-docs"), "completions offer the documented commands");
     let config = dest.path().join("etc/introbot/introbot.toml");
     std::fs::write(&config, "# mine\n").expect("write");
     let again = install();
