@@ -17,6 +17,7 @@ use lettre::message::Mailbox;
 use crate::compose::Composer;
 use crate::config::{Config, SourceConfig, TransportConfig};
 use crate::core::{Address, EmailKind, MessageId};
+use crate::error::Chain;
 use crate::store::{Store, StoreError};
 use crate::transport::{Smtp, Transport};
 
@@ -32,7 +33,7 @@ pub async fn run(config: &Config) -> bool {
     line(true, format!("config {}", config.path.display()));
     match Composer::new(config) {
         Ok(_) => line(true, "templates render".into()),
-        Err(e) => line(false, format!("templates: {e}")),
+        Err(e) => line(false, format!("templates: {}", Chain(&e))),
     }
     let (passed, what) = check_store(config);
     line(passed, what);
@@ -51,7 +52,7 @@ pub async fn run(config: &Config) -> bool {
                     );
                     imap_session = Some(s);
                 }
-                Err(e) => line(false, e.to_string()),
+                Err(e) => line(false, Chain(&e).to_string()),
             }
         }
     }
@@ -79,10 +80,10 @@ pub async fn run(config: &Config) -> bool {
                         transport_ok = true;
                         line(true, format!("smtp {}:{} {who}", server.host, server.port));
                     }
-                    Err(e) => line(false, format!("smtp {who}: {e}")),
+                    Err(e) => line(false, format!("smtp {who}: {}", Chain(&e))),
                 }
             }
-            Err(e) => line(false, e.to_string()),
+            Err(e) => line(false, Chain(&e).to_string()),
         },
     }
     if let Some(mut session) = imap_session {
@@ -132,7 +133,7 @@ fn check_store(config: &Config) -> (bool, String) {
                 )
             }
         }
-        Err(e) => (false, e.to_string()),
+        Err(e) => (false, Chain(&e).to_string()),
     }
 }
 
@@ -164,10 +165,10 @@ async fn probe_plus_addressing(
     config: &Config,
     session: &mut crate::source::imap::ImapSource,
 ) -> Result<String, String> {
-    let token = crate::tokens::new_token().map_err(|e| e.to_string())?;
+    let token = crate::tokens::new_token().map_err(|e| Chain(&e).to_string())?;
     let to = config
         .reply_address(&format!("check-{}", token.as_str().get(..10).unwrap_or_default()))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| Chain(&e).to_string())?;
     let domain = config.address.domain();
     let message_id = MessageId::new(format!("check.{}@{domain}", token.as_str()));
     let mailbox = |a: &Address| Mailbox::new(None, a.lettre().clone());
@@ -181,7 +182,7 @@ async fn probe_plus_addressing(
             "auto-generated".into(),
         ))
         .body("introbot check sent this to itself to see that plus-addressed mail arrives.\n".to_owned())
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| Chain(&e).to_string())?;
     let probe = crate::compose::Composed {
         message_id: message_id.clone(),
         kind: EmailKind::Probe,
@@ -191,8 +192,11 @@ async fn probe_plus_addressing(
         recipients: vec![to.clone()],
         bytes: message.formatted(),
     };
-    let mut transport = Transport::from_config(&config.transport).map_err(|e| e.to_string())?;
-    transport.send(&probe).await.map_err(|e| format!("plus-addressing: cannot send the probe to {to}: {e}"))?;
+    let mut transport = Transport::from_config(&config.transport).map_err(|e| Chain(&e).to_string())?;
+    transport
+        .send(&probe)
+        .await
+        .map_err(|e| format!("plus-addressing: cannot send the probe to {to}: {}", Chain(&e)))?;
     let folders = match &config.source {
         SourceConfig::Imap(imap) => vec![imap.mailbox.clone(), session.folder_for(crate::store::Disposition::Ignored)],
         SourceConfig::Maildir { .. } => Vec::new(),
@@ -200,7 +204,7 @@ async fn probe_plus_addressing(
     let start = std::time::Instant::now();
     while start.elapsed() < std::time::Duration::from_secs(30) {
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        if session.take_probe(&message_id, &folders).await.map_err(|e| e.to_string())? {
+        if session.take_probe(&message_id, &folders).await.map_err(|e| Chain(&e).to_string())? {
             return Ok(format!("plus-addressing: mail to {to} arrived in {:.1} s", start.elapsed().as_secs_f64()));
         }
     }

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::Config;
 use crate::core::{Address, IntroId, IntroState};
 use crate::engine::{Engine, EngineError};
+use crate::error::Chain;
 use crate::report;
 use crate::store::StoreError;
 
@@ -227,7 +228,7 @@ pub fn become_store_owner(data_dir: &Path) -> std::io::Result<()> {
 pub(crate) fn execute(engine: &Engine, request: &Request, now: Timestamp) -> Response {
     match run_here(engine, request, now) {
         Ok(r) => r,
-        Err(e) => Response::err(e.to_string()),
+        Err(e) => Response::err(Chain(&e).to_string()),
     }
 }
 
@@ -237,7 +238,7 @@ fn run_here(engine: &Engine, request: &Request, now: Timestamp) -> Result<Respon
         let mut out = Vec::new();
         match write(&mut out) {
             Ok(()) => Response::ok(String::from_utf8_lossy(&out).into_owned()),
-            Err(e) => Response::err(e.to_string()),
+            Err(e) => Response::err(Chain(&e).to_string()),
         }
     };
     Ok(match request {
@@ -327,8 +328,8 @@ impl ControlSocket {
         self.listener.accept().await.map(|(s, _)| s)
     }
 
-    /// Answers one client: one request line, one response line.
-    pub async fn serve(engine: &Engine, stream: tokio::net::UnixStream) {
+    /// Answers one client at `now`: one request line, one response line.
+    pub(crate) async fn serve(engine: &Engine, stream: tokio::net::UnixStream, now: Timestamp) {
         use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
         let (read, mut write) = stream.into_split();
         let mut line = String::new();
@@ -339,7 +340,7 @@ impl ControlSocket {
                 Ok(request) => {
                     // The command only: its arguments may be an address.
                     tracing::info!(command = request.name(), "control request");
-                    execute(engine, &request, Timestamp::now())
+                    execute(engine, &request, now)
                 }
                 Err(e) => Response::err(format!("bad request: {e}")),
             },

@@ -2,18 +2,25 @@
 //! outbox; then sleep until the next poll or timer, or until asked to stop.
 //! `run --once` does one such cycle and returns.
 //!
+//! The daemon never reads the time itself: it asks the [`Clock`] it is given,
+//! once per cycle (every decision in the cycle uses that one `now`) and
+//! before each wait.
+//!
 //! Order inside a cycle matters for safety: a batch of inbound messages is
 //! committed, then the store is flushed, and only then are the messages
 //! filed away and their emails sent. A crash anywhere leaves each message
 //! either unprocessed (it is read again; dedupe makes that harmless) or
 //! processed with its emails safely in the outbox.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use tracing::{error, info, warn};
+use tracing::{Instrument, error, info, info_span, warn};
 
-use crate::config::{Config, ImapConfig, SourceConfig};
+use crate::clock::Clock;
+use crate::config::{Config, ConfigError, ImapConfig, SourceConfig};
+use crate::error::Chain;
 use crate::control::ControlSocket;
 use crate::engine::{DrainReport, Engine, EngineError};
 use crate::source::imap::{ImapError, ImapSource};
@@ -38,11 +45,16 @@ pub enum DaemonError {
     #[error(transparent)]
     Transport(#[from] TransportError),
     /// The control socket could not be set up.
-    #[error("cannot listen on the control socket {0}")]
-    Control(String),
+    #[error("cannot listen on the control socket {}", path.display())]
+    Control {
+        /// The socket's path.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The signal handlers could not be installed.
-    #[error("cannot listen for SIGTERM/SIGINT/SIGHUP: {0}")]
-    Signals(String),
+    #[error("cannot listen for SIGTERM/SIGINT/SIGHUP")]
+    Signals(#[source] std::io::Error),
     /// The IMAP source failed.
     #[error(transparent)]
     Imap(#[from] ImapError),
@@ -50,7 +62,7 @@ pub enum DaemonError {
 
 /// What one cycle did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct CycleReport {
+pub(crate) struct CycleReport {
     /// Inbound messages handled, by disposition.
     pub processed: usize,
     /// Ignored inbound messages.
@@ -67,7 +79,7 @@ pub struct CycleReport {
 /// a no-op otherwise.
 fn notify(state: &[sd_notify::NotifyState<'_>]) {
     if let Err(e) = sd_notify::notify(state) {
-        warn!("cannot notify systemd: {e}");
+        warn!(error = %Chain(&e), "cannot notify systemd");
     }
 }
 
@@ -94,7 +106,7 @@ fn handle_one(
 }
 
 /// Handles everything waiting in a Maildir, in batches.
-pub fn take_inbox(engine: &Engine, maildir: &Maildir, now: Timestamp) -> Result<CycleReport, DaemonError> {
+pub(crate) fn take_inbox(engine: &Engine, maildir: &Maildir, now: Timestamp) -> Result<CycleReport, DaemonError> {
     let mut report = CycleReport::default();
     let pending = maildir.pending()?;
     for chunk in pending.chunks(BATCH) {
@@ -104,11 +116,11 @@ pub fn take_inbox(engine: &Engine, maildir: &Maildir, now: Timestamp) -> Result<
                 Ok(Some(raw)) => raw,
                 Ok(None) => continue,
                 Err(e) => {
-                    error!("{e}; left in place");
+                    error!(error = %Chain(&e), "a message cannot be read; left in place");
                     continue;
                 }
             };
-            let span = tracing::info_span!("maildir", file = %p.path.display());
+            let span = info_span!("maildir", file = %p.path.display());
             let _enter = span.enter();
             done.push((p, handle_one(engine, &raw, now, &mut report)?));
         }
@@ -121,7 +133,7 @@ pub fn take_inbox(engine: &Engine, maildir: &Maildir, now: Timestamp) -> Result<
 }
 
 /// One full cycle: inbox, timers, outbox.
-pub async fn cycle(
+pub(crate) async fn cycle(
     engine: &Engine,
     maildir: &Maildir,
     transport: &mut Transport,
@@ -134,22 +146,24 @@ pub async fn cycle(
     Ok(report)
 }
 
-/// Runs the daemon until SIGTERM/SIGINT, or one cycle with `once`. SIGHUP
-/// re-reads the config file and templates; a bad new config is refused with
-/// an error in the log, and the old one stays in force.
-pub async fn run(config: Config, once: bool) -> Result<(), DaemonError> {
+/// Runs the daemon until SIGTERM/SIGINT, or one cycle with `once`, taking
+/// the time from `clock`. SIGHUP re-reads the config file and templates; a
+/// bad new config is refused with an error in the log, and the old one stays
+/// in force.
+pub async fn run(config: Config, once: bool, clock: &dyn Clock) -> Result<(), DaemonError> {
     let mut signals = Signals::install()?;
     let mut transport = Transport::from_config(&config.transport)?;
     let mut engine = Engine::open(config)?;
     let socket = crate::control::listen_path(engine.config());
     let control =
-        ControlSocket::bind(&socket).map_err(|e| DaemonError::Control(format!("{}: {e}", socket.display())))?;
+        ControlSocket::bind(&socket).map_err(|source| DaemonError::Control { path: socket.clone(), source })?;
     info!(store = %engine.store().path().display(), control = %socket.display(), "introbot started");
     loop {
-        let mut waker = Waker { signals: &mut signals, control: &control };
+        let mut waker = Waker { signals: &mut signals, control: &control, clock };
         let exit = match engine.config().source.clone() {
             SourceConfig::Maildir { path, poll_interval } => {
-                run_maildir(&engine, &Maildir::open(&path)?, &mut transport, poll_interval, once, &mut waker).await?
+                let maildir = Maildir::open(&path)?;
+                run_maildir(&engine, &maildir, &mut transport, poll_interval, once, &mut waker).await?
             }
             SourceConfig::Imap(imap) => run_imap(&engine, &imap, &mut transport, once, &mut waker).await?,
         };
@@ -168,18 +182,33 @@ enum Exit {
     Reload,
 }
 
+/// Why a new configuration was refused on SIGHUP.
+#[derive(Debug, thiserror::Error)]
+enum ReloadError {
+    /// The file does not validate.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Its transport cannot be set up.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// The engine cannot take it (templates, a moved store).
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
 fn reload(engine: &mut Engine, transport: &mut Transport) {
     notify(&[sd_notify::NotifyState::Reloading]);
     let path = engine.config().path.clone();
-    let result = Config::load(&path).map_err(|e| e.to_string()).and_then(|config| {
-        let new_transport = Transport::from_config(&config.transport).map_err(|e| e.to_string())?;
-        engine.reload(config).map_err(|e| e.to_string())?;
+    let result = (|| -> Result<(), ReloadError> {
+        let config = Config::load(&path)?;
+        let new_transport = Transport::from_config(&config.transport)?;
+        engine.reload(config)?;
         *transport = new_transport;
         Ok(())
-    });
+    })();
     match result {
         Ok(()) => info!(config = %path.display(), "configuration reloaded"),
-        Err(e) => error!(config = %path.display(), "new configuration refused, the old one stays in force: {e}"),
+        Err(e) => error!(config = %path.display(), error = %Chain(&e), "new configuration refused, the old one stays in force"),
     }
     notify(&[sd_notify::NotifyState::Ready]);
 }
@@ -194,18 +223,19 @@ async fn run_maildir(
 ) -> Result<Exit, DaemonError> {
     notify(&[sd_notify::NotifyState::Ready, sd_notify::NotifyState::Status("watching the maildir")]);
     loop {
-        let report = cycle(engine, maildir, transport, Timestamp::now()).await?;
+        let report = cycle(engine, maildir, transport, waker.clock.now()).await?;
         notify(&[sd_notify::NotifyState::Watchdog]);
         log_cycle(engine, &report, once);
         if once {
             return Ok(Exit::Stopped);
         }
+        let wait = watchdog_cap(next_wake(engine, poll, waker.clock.now())?);
         tokio::select! {
-            _ = tokio::time::sleep(watchdog_cap(next_wake(engine, poll))) => {}
+            _ = tokio::time::sleep(wait) => {}
             w = waker.wake() => match w {
                 Wake::Stop => return stop(engine, None).await,
                 Wake::Reload => return Ok(Exit::Reload),
-                Wake::Control(conn) => ControlSocket::serve(engine, conn).await,
+                Wake::Control(conn) => waker.serve(engine, conn).await,
             },
         }
     }
@@ -222,7 +252,7 @@ fn log_cycle(engine: &Engine, report: &CycleReport, once: bool) {
 
 /// Handles everything new in the IMAP mailbox, in batches: commit, flush,
 /// then file the batch away and remember the last UID.
-pub async fn take_imap(
+pub(crate) async fn take_imap(
     engine: &Engine,
     source: &mut ImapSource,
     mailbox: &str,
@@ -233,7 +263,10 @@ pub async fn take_imap(
     let mut after = match store.imap_position(mailbox).map_err(EngineError::from)? {
         Some((validity, last)) if validity == source.uid_validity => Some(last),
         Some(_) => {
-            warn!("UIDVALIDITY changed: rescanning the mailbox (already handled mail is recognised by Message-ID)");
+            warn!(
+                uid_validity = source.uid_validity.get(),
+                "UIDVALIDITY changed: rescanning the mailbox (already handled mail is recognised by Message-ID)"
+            );
             None
         }
         None => None,
@@ -247,7 +280,7 @@ pub async fn take_imap(
             (Disposition::Failed, Vec::new()),
         ];
         for msg in &batch {
-            let span = tracing::info_span!("imap", uid = msg.uid.get());
+            let span = info_span!("imap", uid = msg.uid.get());
             let _enter = span.enter();
             let d = handle_one(engine, &msg.raw, now, &mut report)?;
             if let Some((_, uids)) = filed.iter_mut().find(|(x, _)| *x == d) {
@@ -289,7 +322,7 @@ async fn run_imap(
                 Err(e) => {
                     failures += 1;
                     let wait = crate::engine::backoff(failures, engine.config().backoff_max);
-                    warn!(attempt = failures, ?wait, "{e}; reconnecting");
+                    warn!(attempt = failures, ?wait, error = %Chain(&e), "imap unavailable; reconnecting");
                     notify(&[sd_notify::NotifyState::Watchdog, sd_notify::NotifyState::Status("reconnecting to IMAP")]);
                     tokio::select! {
                         _ = tokio::time::sleep(wait) => continue,
@@ -297,7 +330,7 @@ async fn run_imap(
                             Wake::Stop => return stop(engine, None).await,
                             Wake::Reload => return Ok(Exit::Reload),
                             Wake::Control(conn) => {
-                                ControlSocket::serve(engine, conn).await;
+                                waker.serve(engine, conn).await;
                                 continue;
                             }
                         },
@@ -305,11 +338,12 @@ async fn run_imap(
                 }
             },
         };
-        let now = Timestamp::now();
-        let mut report = match take_imap(engine, &mut current, &imap.mailbox, now).await {
+        let now = waker.clock.now();
+        let session = current.span();
+        let mut report = match take_imap(engine, &mut current, &imap.mailbox, now).instrument(session.clone()).await {
             Ok(r) => r,
             Err(DaemonError::Imap(e)) if !once => {
-                warn!("{e}; reconnecting");
+                warn!(parent: &session, error = %Chain(&e), "imap failed; reconnecting");
                 continue;
             }
             Err(e) => return Err(e),
@@ -326,10 +360,10 @@ async fn run_imap(
         // With IDLE the server tells us of new mail; we only wake for our
         // own timers and retries (and renew IDLE well within 29 minutes).
         let idle = current.uses_idle();
-        let wait =
-            watchdog_cap(next_wake(engine, if idle { Duration::from_secs(25 * 60) } else { imap.poll_interval }));
+        let poll = if idle { Duration::from_secs(25 * 60) } else { imap.poll_interval };
+        let wait = watchdog_cap(next_wake(engine, poll, waker.clock.now())?);
         if idle {
-            match current.idle(wait, waker.wake()).await {
+            match current.idle(wait, waker.wake()).instrument(session.clone()).await {
                 Ok((s, None)) => source = Some(s),
                 Ok((s, Some(Wake::Stop))) => return stop(engine, Some(s)).await,
                 Ok((s, Some(Wake::Reload))) => {
@@ -337,10 +371,10 @@ async fn run_imap(
                     return Ok(Exit::Reload);
                 }
                 Ok((s, Some(Wake::Control(conn)))) => {
-                    ControlSocket::serve(engine, conn).await;
+                    waker.serve(engine, conn).await;
                     source = Some(s);
                 }
-                Err(e) => warn!("{e}; reconnecting"),
+                Err(e) => warn!(parent: &session, error = %Chain(&e), "imap failed; reconnecting"),
             }
         } else {
             tokio::select! {
@@ -352,7 +386,7 @@ async fn run_imap(
                         return Ok(Exit::Reload);
                     }
                     Wake::Control(conn) => {
-                        ControlSocket::serve(engine, conn).await;
+                        waker.serve(engine, conn).await;
                         source = Some(current);
                     }
                 },
@@ -371,19 +405,16 @@ async fn stop(engine: &Engine, source: Option<ImapSource>) -> Result<Exit, Daemo
     Ok(Exit::Stopped)
 }
 
-/// Sleep until the next poll, timer or send retry, whichever is first.
-fn next_wake(engine: &Engine, poll: Duration) -> Duration {
+/// How long to wait at `now` for the next poll, timer or send retry,
+/// whichever is first.
+fn next_wake(engine: &Engine, poll: Duration, now: Timestamp) -> Result<Duration, DaemonError> {
     let until = |at: Timestamp| {
-        let ms = at.as_millisecond().saturating_sub(Timestamp::now().as_millisecond());
+        let ms = at.as_millisecond().saturating_sub(now.as_millisecond());
         Duration::from_millis(u64::try_from(ms).unwrap_or(0))
     };
     let store = engine.store();
-    [store.next_deadline().ok().flatten(), store.next_retry().ok().flatten()]
-        .into_iter()
-        .flatten()
-        .map(until)
-        .fold(poll, Duration::min)
-        .max(Duration::from_millis(50))
+    let next = [store.next_deadline().map_err(EngineError::from)?, store.next_retry().map_err(EngineError::from)?];
+    Ok(next.into_iter().flatten().map(until).fold(poll, Duration::min).max(Duration::from_millis(50)))
 }
 
 /// Why the daemon's wait ended early.
@@ -396,20 +427,27 @@ enum Wake {
     Control(tokio::net::UnixStream),
 }
 
-/// What can end a wait: a signal or a control request.
+/// What can end a wait: a signal or a control request; and the clock the
+/// daemon runs on.
 struct Waker<'a> {
     signals: &'a mut Signals,
     control: &'a ControlSocket,
+    clock: &'a dyn Clock,
 }
 
 impl Waker<'_> {
+    /// Answers a control request at the clock's time.
+    async fn serve(&self, engine: &Engine, conn: tokio::net::UnixStream) {
+        ControlSocket::serve(engine, conn, self.clock.now()).await;
+    }
+
     async fn wake(&mut self) -> Wake {
         loop {
             tokio::select! {
                 w = self.signals.received() => return w,
                 conn = self.control.accept() => match conn {
                     Ok(c) => return Wake::Control(c),
-                    Err(e) => warn!("control socket: {e}"),
+                    Err(e) => warn!(error = %Chain(&e), "control socket: cannot accept"),
                 },
             }
         }
@@ -428,11 +466,10 @@ struct Signals {
 impl Signals {
     fn install() -> Result<Signals, DaemonError> {
         use tokio::signal::unix::{SignalKind, signal};
-        let io = |e: std::io::Error| DaemonError::Signals(e.to_string());
         Ok(Signals {
-            term: signal(SignalKind::terminate()).map_err(io)?,
-            int: signal(SignalKind::interrupt()).map_err(io)?,
-            hup: signal(SignalKind::hangup()).map_err(io)?,
+            term: signal(SignalKind::terminate()).map_err(DaemonError::Signals)?,
+            int: signal(SignalKind::interrupt()).map_err(DaemonError::Signals)?,
+            hup: signal(SignalKind::hangup()).map_err(DaemonError::Signals)?,
         })
     }
 

@@ -33,7 +33,7 @@ use crate::transport::{Transport, TransportError};
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
     /// Its files could not be written.
-    #[error("demo files: {0}")]
+    #[error("cannot write the demo's files")]
     Io(#[from] std::io::Error),
     /// Its config did not validate (a bug).
     #[error(transparent)]

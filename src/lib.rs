@@ -33,6 +33,7 @@
 //! IMAP client. Everything else is `pub(crate)`.
 
 pub mod check;
+pub mod clock;
 pub mod config;
 pub mod control;
 pub mod core;
@@ -43,6 +44,7 @@ pub mod mail;
 
 mod compose;
 mod engine;
+mod error;
 mod report;
 mod source;
 mod store;
@@ -53,7 +55,7 @@ mod transport;
 pub use compose::{ComposeError, TemplateError};
 pub use engine::EngineError;
 pub use report::ReportError;
-pub use source::imap::{ImapError, MailStream};
+pub use source::imap::{ImapError, MailStream, TlsError};
 pub use source::maildir::MaildirError;
 pub use store::StoreError;
 pub use tokens::RandomError;

@@ -248,7 +248,7 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Run { once, config } => {
             let config = config.load()?;
-            runtime()?.block_on(introbot::daemon::run(config, once))?;
+            runtime()?.block_on(introbot::daemon::run(config, once, &introbot::clock::SystemClock))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { config } => {

@@ -16,7 +16,7 @@ pub enum ReportError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// Writing the output failed.
-    #[error("cannot write output: {0}")]
+    #[error("cannot write output")]
     Io(#[from] std::io::Error),
 }
 

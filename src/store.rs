@@ -67,7 +67,7 @@ pub enum StoreError {
         detail: String,
     },
     /// sled failed.
-    #[error("store error at {path}: {source}")]
+    #[error("store error at {}", path.display())]
     Sled {
         /// The data directory.
         path: PathBuf,

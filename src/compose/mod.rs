@@ -45,7 +45,7 @@ pub enum ComposeError {
     #[error("cannot make a reply address: {0}")]
     ReplyAddress(AddressError),
     /// lettre refused the message.
-    #[error("cannot build the message: {0}")]
+    #[error("cannot build the message")]
     Build(#[from] lettre::error::Error),
 }
 

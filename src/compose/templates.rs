@@ -41,7 +41,7 @@ const LAYOUT: (&str, &str) = ("layout.html.j2", include_str!("../../config/templ
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
     /// An override file could not be read.
-    #[error("cannot read template {path}: {source}")]
+    #[error("cannot read template {}", path.display())]
     Read {
         /// The file.
         path: PathBuf,
@@ -49,12 +49,13 @@ pub enum TemplateError {
         source: std::io::Error,
     },
     /// A template does not compile or failed to render.
-    #[error("template {name}: {source:#}")]
+    #[error("template {name}: {detail:#}")]
     Render {
         /// The template's name (a file name in the templates directory).
         name: String,
-        /// minijinja's message, with the line.
-        source: minijinja::Error,
+        /// minijinja's message; its alternate form (in the message above)
+        /// shows the line, so it is not a separate source.
+        detail: minijinja::Error,
     },
     /// A text template lacks its `Subject:` line.
     #[error("template {name}: the first line must be \"Subject: …\"")]
@@ -94,7 +95,7 @@ impl Templates {
         let mut syntax = minijinja::syntax::SyntaxConfig::builder();
         syntax.trim_blocks(true);
         syntax.lstrip_blocks(true);
-        env.set_syntax(syntax.build().map_err(|source| TemplateError::Render { name: "syntax".into(), source })?);
+        env.set_syntax(syntax.build().map_err(|detail| TemplateError::Render { name: "syntax".into(), detail })?);
         env.add_filter("quote", quote);
         let text_templates = EmailKind::TEMPLATED.into_iter().filter_map(|k| Some((text_name(k), built_in(k)?)));
         for (name, source) in text_templates.chain([(LAYOUT.0.to_owned(), LAYOUT.1)]) {
@@ -102,7 +103,7 @@ impl Templates {
                 Some(path) => std::fs::read_to_string(&path).map_err(|source| TemplateError::Read { path, source })?,
                 None => source.to_owned(),
             };
-            env.add_template_owned(name.clone(), source).map_err(|source| TemplateError::Render { name, source })?;
+            env.add_template_owned(name.clone(), source).map_err(|detail| TemplateError::Render { name, detail })?;
         }
         if let Some(dir) = dir {
             for kind in EmailKind::TEMPLATED {
@@ -112,7 +113,7 @@ impl Templates {
                     let source =
                         std::fs::read_to_string(&path).map_err(|source| TemplateError::Read { path, source })?;
                     env.add_template_owned(name.clone(), source)
-                        .map_err(|source| TemplateError::Render { name, source })?;
+                        .map_err(|detail| TemplateError::Render { name, detail })?;
                 }
             }
         }
@@ -122,7 +123,7 @@ impl Templates {
     /// Renders one kind of email with `ctx`.
     pub(crate) fn render(&self, kind: EmailKind, ctx: &Value) -> Result<Rendered, TemplateError> {
         let name = text_name(kind);
-        let err = |source| TemplateError::Render { name: name.clone(), source };
+        let err = |detail| TemplateError::Render { name: name.clone(), detail };
         let out = self.env.get_template(&name).and_then(|t| t.render(ctx)).map_err(err)?;
         let out = out.trim_start();
         let (first, rest) = out.split_once('\n').unwrap_or((out, ""));
@@ -133,10 +134,10 @@ impl Templates {
         let text = tidy(rest);
         let html_name = html_name(kind);
         let body_html = match self.env.get_template(&html_name) {
-            Ok(t) => t.render(ctx).map_err(|source| TemplateError::Render { name: html_name, source })?,
+            Ok(t) => t.render(ctx).map_err(|detail| TemplateError::Render { name: html_name, detail })?,
             Err(_) => text_to_html(&text),
         };
-        let layout_err = |source| TemplateError::Render { name: "layout.html.j2".into(), source };
+        let layout_err = |detail| TemplateError::Render { name: "layout.html.j2".into(), detail };
         let html = self
             .env
             .get_template("layout.html.j2")

@@ -32,7 +32,7 @@ pub use secrets::Secret;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("cannot read config {path}: {source}")]
+    #[error("cannot read config {}", path.display())]
     Read {
         /// The file.
         path: PathBuf,

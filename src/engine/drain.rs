@@ -120,7 +120,7 @@ impl Engine {
         }
         if let Err(e) = transport.sync() {
             // Keep them queued; sending them again is harmless for a batched transport.
-            warn!("{e}; the emails stay queued");
+            warn!(error = %e, "cannot sync the sent emails; they stay queued");
             sent.clear();
             return Ok(());
         }

@@ -25,7 +25,7 @@ use futures_util::TryStreamExt;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
-use tracing::{debug, info};
+use tracing::{Instrument, Span, debug, info, info_span};
 
 use super::{Uid, UidValidity};
 use crate::config::{ImapConfig, Security, ServerConfig};
@@ -38,13 +38,27 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 /// What went wrong talking to the IMAP server.
 #[derive(Debug, thiserror::Error)]
 pub enum ImapError {
-    /// TCP or TLS could not be set up.
-    #[error("cannot connect to imap {server}: {message}")]
+    /// TCP could not be set up.
+    #[error("cannot connect to imap {server}")]
     Connect {
         /// `host:port`.
         server: String,
         /// Why.
-        message: String,
+        source: std::io::Error,
+    },
+    /// TLS could not be set up.
+    #[error("cannot connect to imap {server}")]
+    Tls {
+        /// `host:port`.
+        server: String,
+        /// Why.
+        source: TlsError,
+    },
+    /// The server closed the connection before greeting us.
+    #[error("cannot connect to imap {server}: closed before the greeting")]
+    NoGreeting {
+        /// `host:port`.
+        server: String,
     },
     /// The server refused the credentials: a person must fix the config.
     #[error("imap {server} refused the login for {user}: {message}")]
@@ -57,13 +71,58 @@ pub enum ImapError {
         message: String,
     },
     /// A command failed or the connection broke.
-    #[error("imap {server}: {message}")]
-    Protocol {
+    #[error("imap {server}: {command} failed")]
+    Command {
         /// `host:port`.
         server: String,
-        /// What happened.
-        message: String,
+        /// The command (`UID FETCH`, `IDLE`, …).
+        command: String,
+        /// async-imap's error.
+        source: async_imap::error::Error,
     },
+    /// A command got no answer in time.
+    #[error("imap {server}: {command} timed out")]
+    TimedOut {
+        /// `host:port`.
+        server: String,
+        /// The command.
+        command: String,
+    },
+}
+
+/// Why TLS could not be set up (for IMAP; lettre does SMTP's own).
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// The extra CA file cannot be read as PEM.
+    #[error("cannot read ca_file {}", path.display())]
+    CaFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: rustls::pki_types::pem::Error,
+    },
+    /// A certificate in the CA file is not usable.
+    #[error("ca_file {}: unusable certificate", path.display())]
+    Certificate {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: rustls::Error,
+    },
+    /// rustls refused the settings.
+    #[error("TLS setup")]
+    Setup(#[source] rustls::Error),
+    /// The host is not a name a certificate can be for.
+    #[error("{name:?} is not a valid server name")]
+    ServerName {
+        /// The host.
+        name: String,
+        /// Why.
+        source: rustls::pki_types::InvalidDnsNameError,
+    },
+    /// The handshake failed (certificate, protocol).
+    #[error("TLS")]
+    Handshake(#[source] std::io::Error),
 }
 
 impl ImapError {
@@ -127,6 +186,7 @@ pub struct Fetched {
 
 /// A logged-in, selected IMAP connection.
 pub struct ImapSource {
+    span: Span,
     session: Session,
     config: ImapConfig,
     label: String,
@@ -145,59 +205,73 @@ impl std::fmt::Debug for ImapSource {
     }
 }
 
-async fn timed<T, E: std::fmt::Display>(
+/// Runs one IMAP command with the command timeout.
+async fn timed<T>(
     label: &str,
-    what: &str,
-    fut: impl std::future::Future<Output = Result<T, E>>,
+    command: &str,
+    fut: impl std::future::Future<Output = Result<T, async_imap::error::Error>>,
 ) -> Result<T, ImapError> {
     match tokio::time::timeout(COMMAND_TIMEOUT, fut).await {
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(ImapError::Protocol { server: label.to_owned(), message: format!("{what}: {e}") }),
-        Err(_) => Err(ImapError::Protocol { server: label.to_owned(), message: format!("{what}: timed out") }),
+        Ok(Err(source)) => Err(ImapError::Command { server: label.to_owned(), command: command.to_owned(), source }),
+        Err(_) => Err(ImapError::TimedOut { server: label.to_owned(), command: command.to_owned() }),
     }
 }
 
 /// A rustls client config trusting Mozilla's roots and `ca_file`.
-pub(crate) fn tls_config(server: &ServerConfig) -> Result<Arc<rustls::ClientConfig>, String> {
+fn tls_config(server: &ServerConfig) -> Result<Arc<rustls::ClientConfig>, TlsError> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(ca) = &server.ca_file {
-        let certs = CertificateDer::pem_file_iter(ca).map_err(|e| format!("ca_file {}: {e}", ca.display()))?;
-        for cert in certs {
-            let cert = cert.map_err(|e| format!("ca_file {}: {e}", ca.display()))?;
-            roots.add(cert).map_err(|e| format!("ca_file {}: {e}", ca.display()))?;
+        let pem = |source| TlsError::CaFile { path: ca.clone(), source };
+        for cert in CertificateDer::pem_file_iter(ca).map_err(pem)? {
+            roots.add(cert.map_err(pem)?).map_err(|source| TlsError::Certificate { path: ca.clone(), source })?;
         }
     }
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
+        .map_err(TlsError::Setup)?
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(Arc::new(config))
 }
 
-async fn tls_wrap(server: &ServerConfig, tcp: TcpStream) -> Result<MailStream, String> {
+async fn tls_wrap(server: &ServerConfig, tcp: TcpStream) -> Result<MailStream, TlsError> {
     let config = tls_config(server)?;
-    let name = rustls::pki_types::ServerName::try_from(server.host.clone()).map_err(|e| e.to_string())?;
-    let tls = tokio_rustls::TlsConnector::from(config).connect(name, tcp).await.map_err(|e| format!("TLS: {e}"))?;
+    let name = rustls::pki_types::ServerName::try_from(server.host.clone())
+        .map_err(|source| TlsError::ServerName { name: server.host.clone(), source })?;
+    let tls = tokio_rustls::TlsConnector::from(config).connect(name, tcp).await.map_err(TlsError::Handshake)?;
     Ok(MailStream::Tls(Box::new(tls)))
 }
 
 impl ImapSource {
     /// Connects, logs in, selects the mailbox and learns the capabilities.
+    /// Everything on this connection is logged in one span, `imap`.
     pub async fn connect(config: &ImapConfig) -> Result<ImapSource, ImapError> {
+        let span = info_span!("imap", server = %format!("{}:{}", config.server.host, config.server.port));
+        let mut source = Self::log_in(config).instrument(span.clone()).await?;
+        source.span = span;
+        Ok(source)
+    }
+
+    /// The span of this connection, for the caller's work on it.
+    pub fn span(&self) -> Span {
+        self.span.clone()
+    }
+
+    async fn log_in(config: &ImapConfig) -> Result<ImapSource, ImapError> {
         let server = &config.server;
         let label = format!("{}:{}", server.host, server.port);
-        let connect_err = |message: String| ImapError::Connect { server: label.clone(), message };
+        let tls_err = |source| ImapError::Tls { server: label.clone(), source };
         let tcp = tokio::time::timeout(COMMAND_TIMEOUT, TcpStream::connect((server.host.as_str(), server.port)))
             .await
-            .map_err(|_| connect_err("timed out".into()))?
-            .map_err(|e| connect_err(e.to_string()))?;
+            .map_err(|_| ImapError::TimedOut { server: label.clone(), command: "connect".into() })?
+            .map_err(|source| ImapError::Connect { server: label.clone(), source })?;
         let client = match server.security {
             Security::Tls => {
-                let mut client = async_imap::Client::new(tls_wrap(server, tcp).await.map_err(connect_err)?);
+                let mut client = async_imap::Client::new(tls_wrap(server, tcp).await.map_err(tls_err)?);
                 greeting(&mut client, &label).await?;
                 client
             }
@@ -211,20 +285,21 @@ impl ImapSource {
                 greeting(&mut client, &label).await?;
                 timed(&label, "STARTTLS", client.run_command_and_check_ok("STARTTLS", None)).await?;
                 let MailStream::Plain(tcp) = client.into_inner() else {
-                    return Err(connect_err("STARTTLS on a TLS stream".into()));
+                    // Only a plain stream was made above.
+                    return Err(ImapError::NoGreeting { server: label });
                 };
-                async_imap::Client::new(tls_wrap(server, tcp).await.map_err(connect_err)?)
+                async_imap::Client::new(tls_wrap(server, tcp).await.map_err(tls_err)?)
             }
         };
         let login = tokio::time::timeout(COMMAND_TIMEOUT, client.login(&server.username, server.password.expose()))
             .await
-            .map_err(|_| ImapError::Protocol { server: label.clone(), message: "LOGIN timed out".into() })?;
+            .map_err(|_| ImapError::TimedOut { server: label.clone(), command: "LOGIN".into() })?;
         let mut session = match login {
             Ok(s) => s,
             Err((async_imap::error::Error::No(message), _)) | Err((async_imap::error::Error::Bad(message), _)) => {
                 return Err(ImapError::Login { server: label, user: server.username.clone(), message });
             }
-            Err((e, _)) => return Err(ImapError::Protocol { server: label, message: format!("LOGIN: {e}") }),
+            Err((source, _)) => return Err(ImapError::Command { server: label, command: "LOGIN".into(), source }),
         };
         let caps = timed(&label, "CAPABILITY", session.capabilities()).await?;
         let (can_move, can_uidplus, can_idle) = (caps.has_str("MOVE"), caps.has_str("UIDPLUS"), caps.has_str("IDLE"));
@@ -236,8 +311,10 @@ impl ImapSource {
         };
         let mailbox = timed(&label, "SELECT", session.select(&config.mailbox)).await?;
         let uid_validity = UidValidity::new(mailbox.uid_validity.unwrap_or(0));
-        info!(server = %label, user = %server.username, mailbox = %config.mailbox, uid_validity = uid_validity.get(), can_move, can_idle, "imap connected");
+        debug!(user = %server.username, "logged in");
+        info!(mailbox = %config.mailbox, uid_validity = uid_validity.get(), can_move, can_idle, "imap connected");
         Ok(ImapSource {
+            span: Span::none(),
             session,
             config: config.clone(),
             label,
@@ -336,18 +413,12 @@ impl ImapSource {
         if self.created.contains(name) {
             return Ok(());
         }
+        let command = format!("CREATE {name}");
         match tokio::time::timeout(COMMAND_TIMEOUT, self.session.create(name)).await {
             // NO [ALREADYEXISTS] is the usual answer after the first time.
             Ok(Ok(())) | Ok(Err(async_imap::error::Error::No(_))) => {}
-            Ok(Err(e)) => {
-                return Err(ImapError::Protocol { server: self.label.clone(), message: format!("CREATE {name}: {e}") });
-            }
-            Err(_) => {
-                return Err(ImapError::Protocol {
-                    server: self.label.clone(),
-                    message: format!("CREATE {name}: timed out"),
-                });
-            }
+            Ok(Err(source)) => return Err(ImapError::Command { server: self.label.clone(), command, source }),
+            Err(_) => return Err(ImapError::TimedOut { server: self.label.clone(), command }),
         }
         self.created.insert(name.to_owned());
         Ok(())
@@ -387,8 +458,18 @@ impl ImapSource {
         max: Duration,
         wake: impl std::future::Future<Output = T>,
     ) -> Result<(ImapSource, Option<T>), ImapError> {
-        let ImapSource { session, config, label, uid_validity, can_move, can_uidplus, can_idle, delimiter, created } =
-            self;
+        let ImapSource {
+            span,
+            session,
+            config,
+            label,
+            uid_validity,
+            can_move,
+            can_uidplus,
+            can_idle,
+            delimiter,
+            created,
+        } = self;
         let max = max.min(Duration::from_secs(25 * 60));
         // Mail that arrived after our last search is announced as untagged
         // EXISTS in the answer to some later command, possibly to IDLE
@@ -416,7 +497,9 @@ impl ImapSource {
                     match r {
                         Ok(Ok(IdleResponse::NewData(_))) => debug!("idle: new data"),
                         Ok(Ok(_)) | Err(_) => debug!("idle: timeout"),
-                        Ok(Err(e)) => return Err(ImapError::Protocol { server: label, message: format!("IDLE: {e}") }),
+                        Ok(Err(source)) => {
+                            return Err(ImapError::Command { server: label, command: "IDLE".into(), source });
+                        }
                     }
                 }
                 w = wake => {
@@ -426,23 +509,35 @@ impl ImapSource {
             }
         }
         let session = timed(&label, "DONE", handle.done()).await?;
-        let source =
-            ImapSource { session, config, label, uid_validity, can_move, can_uidplus, can_idle, delimiter, created };
+        let source = ImapSource {
+            span,
+            session,
+            config,
+            label,
+            uid_validity,
+            can_move,
+            can_uidplus,
+            can_idle,
+            delimiter,
+            created,
+        };
         Ok((source, woken))
     }
 
     /// Says goodbye.
     pub async fn logout(mut self) {
-        let _ = tokio::time::timeout(Duration::from_secs(5), self.session.logout()).await;
+        let span = self.span.clone();
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.session.logout()).instrument(span).await;
+        debug!(parent: &self.span, "logged out");
     }
 }
 
 async fn greeting(client: &mut async_imap::Client<MailStream>, label: &str) -> Result<(), ImapError> {
     match tokio::time::timeout(COMMAND_TIMEOUT, client.read_response()).await {
         Ok(Ok(Some(_))) => Ok(()),
-        Ok(Ok(None)) => Err(ImapError::Connect { server: label.into(), message: "closed before the greeting".into() }),
-        Ok(Err(e)) => Err(ImapError::Connect { server: label.into(), message: format!("greeting: {e}") }),
-        Err(_) => Err(ImapError::Connect { server: label.into(), message: "no greeting".into() }),
+        Ok(Ok(None)) => Err(ImapError::NoGreeting { server: label.into() }),
+        Ok(Err(source)) => Err(ImapError::Connect { server: label.into(), source }),
+        Err(_) => Err(ImapError::TimedOut { server: label.into(), command: "greeting".into() }),
     }
 }
 

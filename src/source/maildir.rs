@@ -14,7 +14,7 @@ use crate::store::Disposition;
 #[derive(Debug, thiserror::Error)]
 pub enum MaildirError {
     /// The directory is missing or unreadable.
-    #[error("maildir {path}: {source}")]
+    #[error("maildir {}", path.display())]
     Io {
         /// The path involved.
         path: PathBuf,

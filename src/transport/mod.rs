@@ -29,7 +29,7 @@ pub enum SendError {
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
     /// The outbox directory could not be created.
-    #[error("cannot use outbox directory {path}: {source}")]
+    #[error("cannot use outbox directory {}", path.display())]
     OutboxDir {
         /// The directory.
         path: std::path::PathBuf,

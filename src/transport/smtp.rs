@@ -9,9 +9,30 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
+use tracing::{Instrument, info_span};
+
 use super::{SendError, TransportError};
 use crate::compose::Composed;
 use crate::config::{Security, ServerConfig};
+
+/// Why `introbot check` could not log in to the SMTP server.
+#[derive(Debug, thiserror::Error)]
+pub enum SmtpCheckError {
+    /// The server answered but did not accept the connection.
+    #[error("{server} did not accept the connection")]
+    NotAccepted {
+        /// `host:port`.
+        server: String,
+    },
+    /// Connecting, TLS or the login failed.
+    #[error("{server}")]
+    Failed {
+        /// `host:port`.
+        server: String,
+        /// lettre's error.
+        source: lettre::transport::smtp::Error,
+    },
+}
 
 /// An SMTP submission server.
 pub struct Smtp {
@@ -54,11 +75,12 @@ impl Smtp {
     }
 
     /// Connects, says EHLO and logs in, to check the settings.
-    pub async fn check(&self) -> Result<(), String> {
-        match self.transport.test_connection().await {
+    pub async fn check(&self) -> Result<(), SmtpCheckError> {
+        let span = info_span!("smtp", server = %self.label);
+        match self.transport.test_connection().instrument(span).await {
             Ok(true) => Ok(()),
-            Ok(false) => Err(format!("{} did not accept the connection", self.label)),
-            Err(e) => Err(format!("{}: {e}", self.label)),
+            Ok(false) => Err(SmtpCheckError::NotAccepted { server: self.label.clone() }),
+            Err(source) => Err(SmtpCheckError::Failed { server: self.label.clone(), source }),
         }
     }
 
@@ -66,7 +88,9 @@ impl Smtp {
         let to = email.recipients.iter().map(|r| r.lettre().clone()).collect();
         let envelope = Envelope::new(Some(email.envelope_from.lettre().clone()), to)
             .map_err(|e| SendError::Permanent(format!("invalid envelope: {e}")))?;
-        match self.transport.send_raw(&envelope, &email.bytes).await {
+        // lettre pools connections; each submission gets its own span.
+        let span = info_span!("smtp", server = %self.label);
+        match self.transport.send_raw(&envelope, &email.bytes).instrument(span).await {
             Ok(_) => Ok(()),
             Err(e) if e.is_permanent() => Err(SendError::Permanent(format!("{}: {e}", self.label))),
             Err(e) => Err(SendError::Transient(format!("{}: {e}", self.label))),
