@@ -312,7 +312,7 @@ pub struct ControlSocket {
 
 impl ControlSocket {
     /// Binds the socket, owner-only, replacing a stale one.
-    pub fn bind(path: &Path) -> std::io::Result<ControlSocket> {
+    pub(crate) fn bind(path: &Path) -> std::io::Result<ControlSocket> {
         use std::os::unix::fs::PermissionsExt;
         if path.exists() {
             // We hold the store's lock, so no other daemon is using it.
@@ -324,7 +324,7 @@ impl ControlSocket {
     }
 
     /// Waits for the next client.
-    pub async fn accept(&self) -> std::io::Result<tokio::net::UnixStream> {
+    pub(crate) async fn accept(&self) -> std::io::Result<tokio::net::UnixStream> {
         self.listener.accept().await.map(|(s, _)| s)
     }
 

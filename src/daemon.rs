@@ -20,9 +20,9 @@ use tracing::{Instrument, error, info, info_span, warn};
 
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError, ImapConfig, SourceConfig};
-use crate::error::Chain;
 use crate::control::ControlSocket;
 use crate::engine::{DrainReport, Engine, EngineError};
+use crate::error::Chain;
 use crate::source::imap::{ImapError, ImapSource};
 use crate::source::maildir::MaildirError;
 use crate::source::{Maildir, Uid};
@@ -208,7 +208,9 @@ fn reload(engine: &mut Engine, transport: &mut Transport) {
     })();
     match result {
         Ok(()) => info!(config = %path.display(), "configuration reloaded"),
-        Err(e) => error!(config = %path.display(), error = %Chain(&e), "new configuration refused, the old one stays in force"),
+        Err(e) => {
+            error!(config = %path.display(), error = %Chain(&e), "new configuration refused, the old one stays in force")
+        }
     }
     notify(&[sd_notify::NotifyState::Ready]);
 }

@@ -79,7 +79,7 @@ pub enum StoreError {
 /// Whose reply address a token is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum TokenOwner {
+pub(crate) enum TokenOwner {
     /// A party of the intro.
     Party(Role),
     /// The connector who asked for it.
@@ -94,7 +94,7 @@ struct TokenRecord {
 
 /// What became of one inbound message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Processed {
+pub(crate) struct Processed {
     /// When.
     pub at: Timestamp,
     /// `processed`, `ignored` or `failed`: also the folder it is filed in.
@@ -108,7 +108,7 @@ pub struct Processed {
 /// Where an inbound message is filed once handled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Disposition {
+pub(crate) enum Disposition {
     /// It was for us and acted on (or answered).
     Processed,
     /// Not for us: unknown sender, automatic mail, duplicates.
@@ -119,7 +119,7 @@ pub enum Disposition {
 
 impl Disposition {
     /// The folder name under `introbot/`.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Disposition::Processed => "processed",
             Disposition::Ignored => "ignored",
@@ -130,7 +130,7 @@ impl Disposition {
 
 /// An email waiting to be sent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OutboxEntry {
+pub(crate) struct OutboxEntry {
     /// The intro it belongs to, if any.
     pub intro: Option<IntroId>,
     /// The email.
@@ -147,7 +147,7 @@ pub struct OutboxEntry {
 
 /// One email the bot queued for an intro, for `introbot show`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SentEmail {
+pub(crate) struct SentEmail {
     /// When it was queued.
     pub at: Timestamp,
     /// Which kind.
@@ -163,14 +163,14 @@ pub struct SentEmail {
 /// An email's place in the outbox queue: sled's monotonic id, stored
 /// big-endian so that key order is queue order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct OutboxSeq(u64);
+pub(crate) struct OutboxSeq(u64);
 
 impl OutboxSeq {
     /// Before every queued email.
-    pub const FIRST: OutboxSeq = OutboxSeq(0);
+    pub(crate) const FIRST: OutboxSeq = OutboxSeq(0);
 
     /// The sequence number right after this one.
-    pub fn next(self) -> OutboxSeq {
+    pub(crate) fn next(self) -> OutboxSeq {
         OutboxSeq(self.0.saturating_add(1))
     }
 
@@ -209,7 +209,7 @@ fn split_deadline_key(key: &[u8]) -> Result<(u64, IntroId), StoreError> {
 
 /// Everything one step writes, committed together.
 #[derive(Debug, Default)]
-pub struct Change {
+pub(crate) struct Change {
     /// The intro after the step (new or updated).
     pub intro: Option<Intro>,
     /// Emails to queue.
@@ -222,7 +222,7 @@ pub struct Change {
 
 /// The open store.
 #[derive(Debug)]
-pub struct Store {
+pub(crate) struct Store {
     path: PathBuf,
     db: sled::Db,
     intros: sled::Tree,
@@ -283,7 +283,7 @@ fn head_len(v: &[u8]) -> Result<usize, String> {
 
 impl Store {
     /// Opens (or creates) the store in `dir`.
-    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+    pub(crate) fn open(dir: &Path) -> Result<Store, StoreError> {
         let path = dir.to_owned();
         let sled_err = |source: sled::Error| {
             if matches!(source, sled::Error::Io(_)) && is_locked(dir) {
@@ -333,17 +333,17 @@ impl Store {
     }
 
     /// The data directory.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// Makes everything committed so far durable.
-    pub fn flush(&self) -> Result<(), StoreError> {
+    pub(crate) fn flush(&self) -> Result<(), StoreError> {
         self.db.flush().map(|_| ()).map_err(|e| self.err(e))
     }
 
     /// One intro by id.
-    pub fn intro(&self, id: &IntroId) -> Result<Option<Intro>, StoreError> {
+    pub(crate) fn intro(&self, id: &IntroId) -> Result<Option<Intro>, StoreError> {
         match self.intros.get(id.as_str()).map_err(|e| self.err(e))? {
             Some(v) => Self::decode(|| format!("intro {id}"), &v).map(Some),
             None => Ok(None),
@@ -351,12 +351,12 @@ impl Store {
     }
 
     /// Whether an id is already used.
-    pub fn has_intro(&self, id: &IntroId) -> Result<bool, StoreError> {
+    pub(crate) fn has_intro(&self, id: &IntroId) -> Result<bool, StoreError> {
         self.intros.contains_key(id.as_str()).map_err(|e| self.err(e))
     }
 
     /// The intro and owner of a reply token.
-    pub fn by_token(&self, token: &Token) -> Result<Option<(Intro, TokenOwner)>, StoreError> {
+    pub(crate) fn by_token(&self, token: &Token) -> Result<Option<(Intro, TokenOwner)>, StoreError> {
         let Some(v) = self.tokens.get(token.as_str()).map_err(|e| self.err(e))? else {
             return Ok(None);
         };
@@ -365,7 +365,7 @@ impl Store {
     }
 
     /// The intro one of our sent Message-IDs belongs to.
-    pub fn by_sent_message_id(&self, message_id: &MessageId) -> Result<Option<Intro>, StoreError> {
+    pub(crate) fn by_sent_message_id(&self, message_id: &MessageId) -> Result<Option<Intro>, StoreError> {
         let Some(v) = self.sent_ids.get(message_id.as_str()).map_err(|e| self.err(e))? else {
             return Ok(None);
         };
@@ -374,7 +374,7 @@ impl Store {
     }
 
     /// What was done with an inbound message, if it was seen before.
-    pub fn processed(&self, message_id: &MessageId) -> Result<Option<Processed>, StoreError> {
+    pub(crate) fn processed(&self, message_id: &MessageId) -> Result<Option<Processed>, StoreError> {
         match self.processed.get(message_id.as_str()).map_err(|e| self.err(e))? {
             Some(v) => Self::decode(|| format!("processed {message_id}"), &v).map(Some),
             None => Ok(None),
@@ -382,7 +382,7 @@ impl Store {
     }
 
     /// Whether an address asked never to be asked again.
-    pub fn is_suppressed(&self, email: &Address) -> Result<bool, StoreError> {
+    pub(crate) fn is_suppressed(&self, email: &Address) -> Result<bool, StoreError> {
         for key in suppression_keys(email) {
             if self.suppressed.contains_key(key).map_err(|e| self.err(e))? {
                 return Ok(true);
@@ -392,7 +392,7 @@ impl Store {
     }
 
     /// The suppression list: address and when it was added, sorted.
-    pub fn suppressed(&self) -> Result<Vec<(String, Option<Timestamp>)>, StoreError> {
+    pub(crate) fn suppressed(&self) -> Result<Vec<(String, Option<Timestamp>)>, StoreError> {
         let mut out = Vec::new();
         for kv in self.suppressed.iter() {
             let (k, v) = kv.map_err(|e| self.err(e))?;
@@ -402,13 +402,13 @@ impl Store {
     }
 
     /// Adds an address to the suppression list (an operator's decision).
-    pub fn suppress(&self, email: &Address, now: Timestamp) -> Result<(), StoreError> {
+    pub(crate) fn suppress(&self, email: &Address, now: Timestamp) -> Result<(), StoreError> {
         let change = Change { suppress: vec![email.clone()], ..Change::default() };
         self.commit(&change, now)
     }
 
     /// Removes an address from the suppression list; false if it was not on it.
-    pub fn unsuppress(&self, email: &Address) -> Result<bool, StoreError> {
+    pub(crate) fn unsuppress(&self, email: &Address) -> Result<bool, StoreError> {
         let mut removed = false;
         for key in suppression_keys(email) {
             removed |= self.suppressed.remove(key).map_err(|e| self.err(e))?.is_some();
@@ -417,7 +417,7 @@ impl Store {
     }
 
     /// Ids of intros whose timer is due at `now`, oldest first.
-    pub fn due(&self, now: Timestamp) -> Result<Vec<IntroId>, StoreError> {
+    pub(crate) fn due(&self, now: Timestamp) -> Result<Vec<IntroId>, StoreError> {
         let end = u64::try_from(now.as_millisecond()).unwrap_or(0).saturating_add(1).to_be_bytes();
         let mut ids = Vec::new();
         for kv in self.deadlines.range(..end.as_slice()) {
@@ -428,7 +428,7 @@ impl Store {
     }
 
     /// The earliest pending timer.
-    pub fn next_deadline(&self) -> Result<Option<Timestamp>, StoreError> {
+    pub(crate) fn next_deadline(&self) -> Result<Option<Timestamp>, StoreError> {
         let Some((k, _)) = self.deadlines.first().map_err(|e| self.err(e))? else {
             return Ok(None);
         };
@@ -437,7 +437,7 @@ impl Store {
     }
 
     /// All intros, optionally in one state.
-    pub fn intros(&self, state: Option<IntroState>) -> Result<Vec<Intro>, StoreError> {
+    pub(crate) fn intros(&self, state: Option<IntroState>) -> Result<Vec<Intro>, StoreError> {
         let mut out = Vec::new();
         for kv in self.intros.iter() {
             let (k, v) = kv.map_err(|e| self.err(e))?;
@@ -451,13 +451,17 @@ impl Store {
     }
 
     /// Emails waiting to be sent, in queue order.
-    pub fn outbox(&self) -> Result<Vec<(OutboxSeq, OutboxEntry)>, StoreError> {
+    pub(crate) fn outbox(&self) -> Result<Vec<(OutboxSeq, OutboxEntry)>, StoreError> {
         self.outbox_page(OutboxSeq::FIRST, usize::MAX)
     }
 
     /// Up to `limit` emails waiting to be sent, from sequence `from` on,
     /// in queue order; memory stays bounded however long the queue is.
-    pub fn outbox_page(&self, from: OutboxSeq, limit: usize) -> Result<Vec<(OutboxSeq, OutboxEntry)>, StoreError> {
+    pub(crate) fn outbox_page(
+        &self,
+        from: OutboxSeq,
+        limit: usize,
+    ) -> Result<Vec<(OutboxSeq, OutboxEntry)>, StoreError> {
         let mut out = Vec::new();
         for kv in self.outbox.range(from.key()..).take(limit) {
             let (k, v) = kv.map_err(|e| self.err(e))?;
@@ -472,23 +476,23 @@ impl Store {
     }
 
     /// Number of emails waiting.
-    pub fn outbox_len(&self) -> usize {
+    pub(crate) fn outbox_len(&self) -> usize {
         self.outbox.len()
     }
 
     /// Removes a sent email from the outbox.
-    pub fn remove_outbox(&self, seq: OutboxSeq) -> Result<(), StoreError> {
+    pub(crate) fn remove_outbox(&self, seq: OutboxSeq) -> Result<(), StoreError> {
         self.outbox.remove(seq.key()).map(|_| ()).map_err(|e| self.err(e))
     }
 
     /// Puts an outbox entry back with a new attempt count and backoff.
-    pub fn reschedule_outbox(&self, seq: OutboxSeq, entry: &OutboxEntry) -> Result<(), StoreError> {
+    pub(crate) fn reschedule_outbox(&self, seq: OutboxSeq, entry: &OutboxEntry) -> Result<(), StoreError> {
         self.outbox.insert(seq.key(), encode_outbox(entry)).map(|_| ()).map_err(|e| self.err(e))
     }
 
     /// Commits one step: the intro, its indexes and timer, its emails, the
     /// processed marker and suppressions, all or nothing.
-    pub fn commit(&self, change: &Change, now: Timestamp) -> Result<(), StoreError> {
+    pub(crate) fn commit(&self, change: &Change, now: Timestamp) -> Result<(), StoreError> {
         let trees = [
             &self.intros,
             &self.tokens,
@@ -570,7 +574,7 @@ impl Store {
     }
 
     /// The emails queued for an intro, oldest first.
-    pub fn emails_of(&self, id: &IntroId) -> Result<Vec<SentEmail>, StoreError> {
+    pub(crate) fn emails_of(&self, id: &IntroId) -> Result<Vec<SentEmail>, StoreError> {
         let mut prefix = id.as_str().as_bytes().to_vec();
         prefix.push(0);
         let mut out = Vec::new();
@@ -584,7 +588,7 @@ impl Store {
     /// Where the IMAP source stopped in `mailbox`: (UIDVALIDITY, last UID).
     /// A record of the wrong length is as good as none: the mailbox is
     /// rescanned, and Message-ID dedupe makes that harmless.
-    pub fn imap_position(&self, mailbox: &str) -> Result<Option<(UidValidity, Uid)>, StoreError> {
+    pub(crate) fn imap_position(&self, mailbox: &str) -> Result<Option<(UidValidity, Uid)>, StoreError> {
         let key = format!("imap:{mailbox}");
         let Some(v) = self.meta.get(key.as_bytes()).map_err(|e| self.err(e))? else { return Ok(None) };
         let Ok(b) = <[u8; 8]>::try_from(v.as_ref()) else { return Ok(None) };
@@ -596,7 +600,7 @@ impl Store {
     }
 
     /// Records where the IMAP source stopped in `mailbox`.
-    pub fn set_imap_position(&self, mailbox: &str, validity: UidValidity, last: Uid) -> Result<(), StoreError> {
+    pub(crate) fn set_imap_position(&self, mailbox: &str, validity: UidValidity, last: Uid) -> Result<(), StoreError> {
         let mut v = validity.get().to_be_bytes().to_vec();
         v.extend_from_slice(&last.get().to_be_bytes());
         self.meta.insert(format!("imap:{mailbox}").as_bytes(), v).map(|_| ()).map_err(|e| self.err(e))
@@ -604,7 +608,7 @@ impl Store {
 
     /// When the earliest email backing off after a failure may be retried.
     /// (Emails behind it in the queue wait with it: the server is down.)
-    pub fn next_retry(&self) -> Result<Option<Timestamp>, StoreError> {
+    pub(crate) fn next_retry(&self) -> Result<Option<Timestamp>, StoreError> {
         // Called before every wait: read only the small JSON heads, never
         // the message bytes beside them.
         let mut earliest = None;
@@ -617,11 +621,6 @@ impl Store {
             }
         }
         Ok(earliest)
-    }
-
-    /// Bytes the store takes on disk.
-    pub fn size_on_disk(&self) -> u64 {
-        self.db.size_on_disk().unwrap_or(0)
     }
 }
 

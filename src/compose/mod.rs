@@ -51,7 +51,7 @@ pub enum ComposeError {
 
 /// An email ready for the outbox: the bytes and the envelope.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Composed {
+pub(crate) struct Composed {
     /// Its Message-ID.
     pub message_id: MessageId,
     /// Which kind (and template) it is.

@@ -87,7 +87,7 @@ impl Engine {
     }
 
     /// Fires every timer due at `now`; returns the intros it touched.
-    pub fn fire_due(&self, now: Timestamp) -> Result<Vec<IntroId>, EngineError> {
+    pub(crate) fn fire_due(&self, now: Timestamp) -> Result<Vec<IntroId>, EngineError> {
         let mut fired = Vec::new();
         for id in self.store.due(now)? {
             let Some(intro) = self.store.intro(&id)? else {
@@ -106,7 +106,7 @@ impl Engine {
     }
 
     /// Cancels an intro on the connector's behalf (CLI).
-    pub fn cancel(&self, id: &IntroId, now: Timestamp) -> Result<Option<Intro>, EngineError> {
+    pub(crate) fn cancel(&self, id: &IntroId, now: Timestamp) -> Result<Option<Intro>, EngineError> {
         let Some(intro) = self.store.intro(id)? else {
             return Ok(None);
         };

@@ -22,7 +22,7 @@ const SYNC_EVERY: usize = 1024;
 
 /// What one outbox drain did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct DrainReport {
+pub(crate) struct DrainReport {
     /// Accepted by the transport.
     pub sent: usize,
     /// Kept for a retry.
@@ -46,7 +46,11 @@ pub(crate) fn backoff(attempt: u32, max: Duration) -> Duration {
 
 impl Engine {
     /// Sends what is due in the outbox at `now`.
-    pub async fn drain_outbox(&self, transport: &mut Transport, now: Timestamp) -> Result<DrainReport, EngineError> {
+    pub(crate) async fn drain_outbox(
+        &self,
+        transport: &mut Transport,
+        now: Timestamp,
+    ) -> Result<DrainReport, EngineError> {
         let mut report = DrainReport::default();
         // For batched transports: accepted, but not durable until synced.
         let mut unsynced: Vec<OutboxSeq> = Vec::new();

@@ -54,7 +54,7 @@ pub enum EngineError {
 
 /// What the engine did with one inbound message.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Handled {
+pub(crate) struct Handled {
     /// Its Message-ID.
     pub message_id: MessageId,
     /// Where it is filed.
@@ -67,7 +67,7 @@ pub struct Handled {
 
 /// The engine: config, store and composer.
 #[derive(Debug)]
-pub struct Engine {
+pub(crate) struct Engine {
     config: Config,
     store: Store,
     composer: Composer,
@@ -75,7 +75,7 @@ pub struct Engine {
 
 impl Engine {
     /// Opens the store and loads the templates.
-    pub fn open(config: Config) -> Result<Engine, EngineError> {
+    pub(crate) fn open(config: Config) -> Result<Engine, EngineError> {
         let composer = Composer::new(&config)?;
         let store = Store::open(&config.data_dir)?;
         Ok(Engine { config, store, composer })
@@ -83,7 +83,7 @@ impl Engine {
 
     /// Takes a new configuration (SIGHUP): templates, rules, connectors.
     /// The store cannot move while open, so a new `data_dir` is refused.
-    pub fn reload(&mut self, config: Config) -> Result<(), EngineError> {
+    pub(crate) fn reload(&mut self, config: Config) -> Result<(), EngineError> {
         if config.data_dir != self.config.data_dir {
             return Err(EngineError::DataDirChanged { from: self.config.data_dir.clone(), to: config.data_dir });
         }
@@ -93,18 +93,18 @@ impl Engine {
     }
 
     /// The store, for reads (CLI, demo, tests).
-    pub fn store(&self) -> &Store {
+    pub(crate) fn store(&self) -> &Store {
         &self.store
     }
 
     /// The config in force.
-    pub fn config(&self) -> &Config {
+    pub(crate) fn config(&self) -> &Config {
         &self.config
     }
 
     /// Handles one inbound message (raw RFC 5322 bytes) and commits the
     /// result. Call [`Store::flush`] before filing the message away.
-    pub fn handle_inbound(&self, raw: &[u8], now: Timestamp) -> Result<Handled, EngineError> {
+    pub(crate) fn handle_inbound(&self, raw: &[u8], now: Timestamp) -> Result<Handled, EngineError> {
         let Some(msg) = mail::inbound::parse(raw) else {
             let message_id = mail::inbound::fallback_message_id(raw);
             return self.record(&message_id, Disposition::Failed, None, "not an email message", now);

@@ -177,7 +177,7 @@ type Session = async_imap::Session<MailStream>;
 
 /// One fetched message.
 #[derive(Debug, Clone)]
-pub struct Fetched {
+pub(crate) struct Fetched {
     /// Its UID in the selected mailbox.
     pub uid: Uid,
     /// The raw message.
@@ -185,7 +185,7 @@ pub struct Fetched {
 }
 
 /// A logged-in, selected IMAP connection.
-pub struct ImapSource {
+pub(crate) struct ImapSource {
     span: Span,
     session: Session,
     config: ImapConfig,
@@ -249,7 +249,7 @@ async fn tls_wrap(server: &ServerConfig, tcp: TcpStream) -> Result<MailStream, T
 impl ImapSource {
     /// Connects, logs in, selects the mailbox and learns the capabilities.
     /// Everything on this connection is logged in one span, `imap`.
-    pub async fn connect(config: &ImapConfig) -> Result<ImapSource, ImapError> {
+    pub(crate) async fn connect(config: &ImapConfig) -> Result<ImapSource, ImapError> {
         let span = info_span!("imap", server = %format!("{}:{}", config.server.host, config.server.port));
         let mut source = Self::log_in(config).instrument(span.clone()).await?;
         source.span = span;
@@ -257,7 +257,7 @@ impl ImapSource {
     }
 
     /// The span of this connection, for the caller's work on it.
-    pub fn span(&self) -> Span {
+    pub(crate) fn span(&self) -> Span {
         self.span.clone()
     }
 
@@ -328,7 +328,7 @@ impl ImapSource {
     }
 
     /// "IDLE, MOVE, UIDPLUS" as offered, for `introbot check`.
-    pub fn capability_summary(&self) -> String {
+    pub(crate) fn capability_summary(&self) -> String {
         let caps = [("IDLE", self.can_idle), ("MOVE", self.can_move), ("UIDPLUS", self.can_uidplus)];
         let have: Vec<&str> = caps.iter().filter(|(_, on)| *on).map(|(n, _)| *n).collect();
         if have.is_empty() { "no IDLE, MOVE or UIDPLUS (polling, COPY + EXPUNGE)".into() } else { have.join(", ") }
@@ -337,7 +337,7 @@ impl ImapSource {
     /// Looks for a message by Message-ID in `folders` and deletes it where
     /// found (the `check` probe); the configured mailbox is selected again
     /// afterwards.
-    pub async fn take_probe(&mut self, message_id: &MessageId, folders: &[String]) -> Result<bool, ImapError> {
+    pub(crate) async fn take_probe(&mut self, message_id: &MessageId, folders: &[String]) -> Result<bool, ImapError> {
         let label = self.label.clone();
         let mut found = false;
         for folder in folders {
@@ -364,18 +364,18 @@ impl ImapSource {
     }
 
     /// The folder handled mail of a kind is filed in.
-    pub fn folder_for(&self, d: Disposition) -> String {
+    pub(crate) fn folder_for(&self, d: Disposition) -> String {
         self.folder(d)
     }
 
     /// Whether this session will wait with IDLE.
-    pub fn uses_idle(&self) -> bool {
+    pub(crate) fn uses_idle(&self) -> bool {
         self.can_idle && self.config.idle
     }
 
     /// Messages with a UID above `after` (all when `None`), oldest first,
     /// at most `limit` of them.
-    pub async fn fetch_new(&mut self, after: Option<Uid>, limit: usize) -> Result<Vec<Fetched>, ImapError> {
+    pub(crate) async fn fetch_new(&mut self, after: Option<Uid>, limit: usize) -> Result<Vec<Fetched>, ImapError> {
         let after = after.map(Uid::get);
         let query = match after {
             Some(uid) => format!("UID {}:*", uid.saturating_add(1)),
@@ -425,7 +425,7 @@ impl ImapSource {
     }
 
     /// Moves handled messages into their folder.
-    pub async fn file(&mut self, uids: &[Uid], d: Disposition) -> Result<(), ImapError> {
+    pub(crate) async fn file(&mut self, uids: &[Uid], d: Disposition) -> Result<(), ImapError> {
         if uids.is_empty() {
             return Ok(());
         }
@@ -453,7 +453,7 @@ impl ImapSource {
     /// Waits for new mail with IDLE for at most `max` (capped at 25
     /// minutes, inside RFC 2177's 29), or until `wake` resolves. Returns the
     /// source, ready for commands again, and `wake`'s value if it woke us.
-    pub async fn idle<T>(
+    pub(crate) async fn idle<T>(
         self,
         max: Duration,
         wake: impl std::future::Future<Output = T>,
@@ -525,7 +525,7 @@ impl ImapSource {
     }
 
     /// Says goodbye.
-    pub async fn logout(mut self) {
+    pub(crate) async fn logout(mut self) {
         let span = self.span.clone();
         let _ = tokio::time::timeout(Duration::from_secs(5), self.session.logout()).instrument(span).await;
         debug!(parent: &self.span, "logged out");

@@ -25,20 +25,20 @@ pub enum MaildirError {
 
 /// A Maildir inbox.
 #[derive(Debug, Clone)]
-pub struct Maildir {
+pub(crate) struct Maildir {
     root: PathBuf,
 }
 
 /// One waiting message.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pending {
+pub(crate) struct Pending {
     /// Its file.
     pub path: PathBuf,
 }
 
 impl Maildir {
     /// Opens a Maildir, creating `new/`, `cur/` and `tmp/` if missing.
-    pub fn open(root: &Path) -> Result<Self, MaildirError> {
+    pub(crate) fn open(root: &Path) -> Result<Self, MaildirError> {
         for sub in ["new", "cur", "tmp"] {
             let p = root.join(sub);
             std::fs::create_dir_all(&p).map_err(|source| MaildirError::Io { path: p, source })?;
@@ -46,14 +46,9 @@ impl Maildir {
         Ok(Self { root: root.to_owned() })
     }
 
-    /// The root directory.
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
     /// Waiting messages, oldest first (Maildir names start with the
     /// delivery time, so name order within equal mtimes is delivery order).
-    pub fn pending(&self) -> Result<Vec<Pending>, MaildirError> {
+    pub(crate) fn pending(&self) -> Result<Vec<Pending>, MaildirError> {
         let mut found: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
         for sub in ["new", "cur"] {
             let dir = self.root.join(sub);
@@ -75,7 +70,7 @@ impl Maildir {
     }
 
     /// Reads a message; `Ok(None)` when it disappeared meanwhile.
-    pub fn read(&self, p: &Pending) -> Result<Option<Vec<u8>>, MaildirError> {
+    pub(crate) fn read(&self, p: &Pending) -> Result<Option<Vec<u8>>, MaildirError> {
         match std::fs::read(&p.path) {
             Ok(bytes) => Ok(Some(bytes)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -84,12 +79,12 @@ impl Maildir {
     }
 
     /// The folder a disposition files into.
-    pub fn folder(&self, d: Disposition) -> PathBuf {
+    pub(crate) fn folder(&self, d: Disposition) -> PathBuf {
         self.root.join(format!(".introbot.{}", d.as_str()))
     }
 
     /// Files a handled message into its folder's `cur/`, marked seen.
-    pub fn file(&self, p: &Pending, d: Disposition) -> Result<(), MaildirError> {
+    pub(crate) fn file(&self, p: &Pending, d: Disposition) -> Result<(), MaildirError> {
         let cur = self.folder(d).join("cur");
         for sub in ["cur", "new", "tmp"] {
             let dir = self.folder(d).join(sub);
@@ -109,7 +104,7 @@ impl Maildir {
 
     /// Delivers a message into `new/` the way an MDA does (tmp, then
     /// rename); used by the demo, tests and benchmarks.
-    pub fn deliver(&self, raw: &[u8], unique: &str) -> Result<PathBuf, MaildirError> {
+    pub(crate) fn deliver(&self, raw: &[u8], unique: &str) -> Result<PathBuf, MaildirError> {
         let name = format!("{}.{unique}.introbot", jiff::Timestamp::now().as_millisecond());
         let tmp = self.root.join("tmp").join(&name);
         let new = self.root.join("new").join(&name);

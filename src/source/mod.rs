@@ -13,16 +13,16 @@ pub(crate) use maildir::Maildir;
 /// A message's IMAP UID in the selected mailbox: stable while the
 /// mailbox's [`UidValidity`] is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Uid(u32);
+pub(crate) struct Uid(u32);
 
 impl Uid {
     /// Wraps a UID the server gave.
-    pub fn new(uid: u32) -> Self {
+    pub(crate) fn new(uid: u32) -> Self {
         Self(uid)
     }
 
     /// The number, for IMAP commands.
-    pub fn get(self) -> u32 {
+    pub(crate) fn get(self) -> u32 {
         self.0
     }
 }
@@ -35,16 +35,16 @@ impl fmt::Display for Uid {
 
 /// A mailbox's UIDVALIDITY: when it changes, every UID before it is void.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct UidValidity(u32);
+pub(crate) struct UidValidity(u32);
 
 impl UidValidity {
     /// Wraps a UIDVALIDITY the server gave.
-    pub fn new(validity: u32) -> Self {
+    pub(crate) fn new(validity: u32) -> Self {
         Self(validity)
     }
 
     /// The number, for the store.
-    pub fn get(self) -> u32 {
+    pub(crate) fn get(self) -> u32 {
         self.0
     }
 }

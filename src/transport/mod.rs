@@ -16,7 +16,7 @@ use crate::config::TransportConfig;
 
 /// Why a send did not go through.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum SendError {
+pub(crate) enum SendError {
     /// Try again later: a 4xx, a lost connection, a full disk.
     #[error("temporary failure: {0}")]
     Transient(String),
@@ -50,7 +50,7 @@ pub enum TransportError {
 
 /// The configured transport.
 #[derive(Debug)]
-pub enum Transport {
+pub(crate) enum Transport {
     /// Files in a directory.
     OutboxDir(OutboxDir),
     /// A sendmail program.
@@ -61,7 +61,7 @@ pub enum Transport {
 
 impl Transport {
     /// Sets up the transport the config names.
-    pub fn from_config(config: &TransportConfig) -> Result<Transport, TransportError> {
+    pub(crate) fn from_config(config: &TransportConfig) -> Result<Transport, TransportError> {
         Ok(match config {
             TransportConfig::OutboxDir { path } => Transport::OutboxDir(OutboxDir::open(path)?),
             TransportConfig::Sendmail { command, timeout } => {
@@ -72,7 +72,7 @@ impl Transport {
     }
 
     /// Sends one email.
-    pub async fn send(&mut self, email: &Composed) -> Result<(), SendError> {
+    pub(crate) async fn send(&mut self, email: &Composed) -> Result<(), SendError> {
         match self {
             Transport::OutboxDir(t) => t.send(email),
             Transport::Sendmail(t) => t.send(email).await,
@@ -83,13 +83,13 @@ impl Transport {
     /// Whether a send is only durable after [`Transport::sync`] (and
     /// sending the same email twice has the effect of sending it once), so
     /// the engine may batch: send many, sync once, then forget them.
-    pub fn is_batched(&self) -> bool {
+    pub(crate) fn is_batched(&self) -> bool {
         matches!(self, Transport::OutboxDir(_))
     }
 
     /// Makes every send so far durable; a no-op for transports whose
     /// sends are durable when accepted.
-    pub fn sync(&mut self) -> Result<(), SendError> {
+    pub(crate) fn sync(&mut self) -> Result<(), SendError> {
         match self {
             Transport::OutboxDir(t) => t.sync(),
             Transport::Sendmail(_) | Transport::Smtp(_) => Ok(()),

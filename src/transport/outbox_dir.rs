@@ -13,19 +13,19 @@ use crate::compose::Composed;
 
 /// A directory receiving `.eml` files.
 #[derive(Debug)]
-pub struct OutboxDir {
+pub(crate) struct OutboxDir {
     path: PathBuf,
 }
 
 impl OutboxDir {
     /// Creates the directory if needed.
-    pub fn open(path: &Path) -> Result<Self, TransportError> {
+    pub(crate) fn open(path: &Path) -> Result<Self, TransportError> {
         std::fs::create_dir_all(path).map_err(|source| TransportError::OutboxDir { path: path.to_owned(), source })?;
         Ok(Self { path: path.to_owned() })
     }
 
     /// The file an email is written to.
-    pub fn file_for(&self, email: &Composed) -> PathBuf {
+    pub(crate) fn file_for(&self, email: &Composed) -> PathBuf {
         let safe: String = email
             .message_id
             .as_str()

@@ -17,7 +17,7 @@ use crate::config::{Security, ServerConfig};
 
 /// Why `introbot check` could not log in to the SMTP server.
 #[derive(Debug, thiserror::Error)]
-pub enum SmtpCheckError {
+pub(crate) enum SmtpCheckError {
     /// The server answered but did not accept the connection.
     #[error("{server} did not accept the connection")]
     NotAccepted {
@@ -35,7 +35,7 @@ pub enum SmtpCheckError {
 }
 
 /// An SMTP submission server.
-pub struct Smtp {
+pub(crate) struct Smtp {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     label: String,
 }
@@ -48,7 +48,7 @@ impl std::fmt::Debug for Smtp {
 
 impl Smtp {
     /// Prepares the connection settings (nothing is dialled yet).
-    pub fn new(server: &ServerConfig) -> Result<Self, TransportError> {
+    pub(crate) fn new(server: &ServerConfig) -> Result<Self, TransportError> {
         let err = |message: String| TransportError::Smtp { host: server.host.clone(), port: server.port, message };
         let tls = || -> Result<TlsParameters, TransportError> {
             let mut builder = TlsParameters::builder(server.host.clone());
@@ -75,7 +75,7 @@ impl Smtp {
     }
 
     /// Connects, says EHLO and logs in, to check the settings.
-    pub async fn check(&self) -> Result<(), SmtpCheckError> {
+    pub(crate) async fn check(&self) -> Result<(), SmtpCheckError> {
         let span = info_span!("smtp", server = %self.label);
         match self.transport.test_connection().instrument(span).await {
             Ok(true) => Ok(()),
