@@ -484,3 +484,70 @@ impl Signals {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::store::{StoreError, when_unlocked};
+
+    const CONFIG: &str = "[bot]\naddress = \"intros@example.com\"\ndata_dir = \"state\"\n\
+        [connectors]\nallow = [\"carol@example.com\"]\n[maildir]\npath = \"inbox\"\n[outbox_dir]\npath = \"sent\"\n\
+        [timing]\nfollow_up_after = \"2 business days\"\n";
+
+    const REQUEST: &str = "From: Carol Connor <carol@example.com>\r\nTo: intros@example.com\r\n\
+        Subject: Fwd: Intro: Alice <> Bob\r\nMessage-ID: <req-1@example.com>\r\n\r\nBob Busy <bob@example.org>\r\n\r\n\
+        ---------- Forwarded message ---------\r\nFrom: Alice Able <alice@example.net>\r\nSubject: Intro: Alice <> Bob\r\n\
+        To: carol@example.com\r\n\r\nHi Carol, I'd love to meet Bob.\r\n";
+
+    /// `run --once` on `clock`, reopening the store once the previous run's
+    /// flusher let go of it.
+    fn run_once(dir: &Path, clock: &ManualClock) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let locked = |e: &DaemonError| matches!(e, DaemonError::Engine(EngineError::Store(StoreError::Locked { .. })));
+        let config = || Config::load(&dir.join("introbot.toml")).expect("valid config");
+        when_unlocked(|| rt.block_on(run(config(), true, clock)), locked).expect("a clean cycle");
+    }
+
+    /// (file name, Date header) of every email sent so far.
+    fn sent(dir: &Path) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = std::fs::read_dir(dir.join("sent"))
+            .expect("sent dir")
+            .map(|e| e.expect("entry").path())
+            .map(|p| {
+                let raw = std::fs::read(&p).expect("read");
+                let msg = mail_parser::MessageParser::default().parse(&raw).expect("our mail parses");
+                let name = p.file_name().expect("name").to_string_lossy().into_owned();
+                (name, msg.date().map(|d| d.to_rfc3339()).unwrap_or_default())
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn the_daemon_takes_its_time_from_the_clock_it_is_given() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        std::fs::write(d.join("introbot.toml"), CONFIG).expect("config");
+        Maildir::open(&d.join("inbox")).expect("maildir").deliver(REQUEST.as_bytes(), "request").expect("deliver");
+        // Monday 09:00 in UTC; two business days later is Wednesday.
+        let clock = ManualClock::new("2026-11-30T09:00:00Z".parse().expect("timestamp"));
+        run_once(d, &clock);
+        let first = sent(d);
+        assert_eq!(first.len(), 3, "acknowledgement and two consent notes: {first:?}");
+        assert!(first.iter().all(|(_, date)| date == "2026-11-30T09:00:00Z"), "dated by the clock: {first:?}");
+
+        clock.set("2026-12-02T08:59:59Z".parse().expect("timestamp"));
+        run_once(d, &clock);
+        assert_eq!(sent(d), first, "a second before the timer, nothing is due");
+
+        clock.set("2026-12-02T09:00:00Z".parse().expect("timestamp"));
+        run_once(d, &clock);
+        let follow_ups: Vec<_> = sent(d).into_iter().filter(|(name, _)| name.contains(".follow_up@")).collect();
+        assert_eq!(follow_ups.len(), 2, "one follow-up per silent party, on the clock's word alone");
+        assert!(follow_ups.iter().all(|(_, date)| date == "2026-12-02T09:00:00Z"), "{follow_ups:?}");
+    }
+}

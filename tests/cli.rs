@@ -27,13 +27,48 @@ fn setup() -> tempfile::TempDir {
     dir
 }
 
+/// Starts the daemon in `dir`, its log appended to `dir/daemon.log`.
 fn spawn_daemon(dir: &Path) -> std::process::Child {
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("daemon.log")).expect("log");
     introbot()
         .args(["run", "--config", "introbot.toml"])
         .current_dir(dir)
-        .stderr(std::process::Stdio::null())
+        .env("RUST_LOG", "introbot=debug")
+        .stderr(log)
         .spawn()
         .expect("daemon starts")
+}
+
+/// Waits until the daemon's log in `dir` holds `needle` `n` times (or 20 s);
+/// returns how many times it does.
+fn wait_log(dir: &Path, needle: &str, n: usize) -> usize {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let found = std::fs::read_to_string(dir.join("daemon.log")).unwrap_or_default().matches(needle).count();
+        if found >= n || std::time::Instant::now() >= deadline {
+            return found;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Waits until the daemon filed away everything in its inbox, then until it
+/// is between cycles (it serves `list` only then), so the cycle that filed
+/// the last message has sent its emails too.
+fn wait_settled(dir: &Path) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let waiting = || {
+        ["new", "cur"]
+            .iter()
+            .map(|s| std::fs::read_dir(dir.join("inbox").join(s)).map_or(0, |d| d.count()))
+            .sum::<usize>()
+    };
+    while waiting() > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(waiting(), 0, "the daemon took everything in its inbox");
+    let list = run(&["list", "--config", "introbot.toml"], dir);
+    assert!(list.status.success(), "{}", stderr(&list));
 }
 
 fn deliver(dir: &Path, name: &str, raw: &str) {
@@ -243,6 +278,8 @@ fn sighup_reloads_a_good_config_and_keeps_the_old_one_when_the_new_is_bad() {
     let d = dir.path();
     let mut daemon = spawn_daemon(d);
     let hup = |pid: u32| Command::new("kill").args(["-HUP", &pid.to_string()]).status().expect("kill");
+    // Running, and listening for signals: a HUP now reloads rather than kills.
+    assert_eq!(wait_log(d, "introbot started", 1), 1);
     // New config: Dan may ask too, and the acknowledgement has new words.
     std::fs::create_dir_all(d.join("templates")).expect("mkdir");
     std::fs::write(
@@ -254,9 +291,8 @@ fn sighup_reloads_a_good_config_and_keeps_the_old_one_when_the_new_is_bad() {
         .replace("allow = [\"carol@example.com\"]", "allow = [\"carol@example.com\", \"dan@example.com\"]")
         .replace("data_dir = \"state\"", "data_dir = \"state\"\ntemplates = \"templates\"");
     std::fs::write(d.join("introbot.toml"), reloaded).expect("config");
-    std::thread::sleep(std::time::Duration::from_millis(300));
     hup(daemon.id());
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(wait_log(d, "configuration reloaded", 1), 1, "the daemon says it took the new config");
     deliver(d, "1.request", &REQUEST.replace("carol@example.com>\r\nTo: intros", "dan@example.com>\r\nTo: intros"));
     assert_eq!(wait_for_emails(d, 3), 3, "Dan is a connector now");
     assert!(emails_in(&d.join("sent")).iter().any(|(_, _, s, _)| s == "Reloaded ack"), "new template in use");
@@ -264,7 +300,7 @@ fn sighup_reloads_a_good_config_and_keeps_the_old_one_when_the_new_is_bad() {
     // A broken config is refused; the daemon keeps going with the last good one.
     std::fs::write(d.join("introbot.toml"), "[bot]\nthis is not toml").expect("config");
     hup(daemon.id());
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(wait_log(d, "new configuration refused", 1), 1, "the daemon says it kept the old config");
     deliver(
         d,
         "2.request",
@@ -304,7 +340,9 @@ fn sigterm_mid_run_then_restart_loses_nothing_and_doubles_nothing() {
     deliver(d, "4.request-again", REQUEST);
     let mut daemon = spawn_daemon(d);
     assert_eq!(wait_for_emails(d, 5), 5);
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    // All three handled (the request again recognised), their cycle done.
+    wait_settled(d);
+    assert_eq!(wait_log(d, "seen before", 1), 1, "the request's second copy was recognised");
     let _ = Command::new("kill").args(["-TERM", &daemon.id().to_string()]).status();
     assert!(daemon.wait().expect("exits").success());
     let emails = emails_in(&d.join("sent"));

@@ -140,9 +140,14 @@ fn canonical_form(local: &str, domain: &str) -> CanonicalAddress {
         Some((base, _)) if !base.is_empty() => base,
         _ => local,
     };
-    // A domain lettre accepted is ASCII already or converts; an IP literal
-    // (`[192.0.2.1]`) does not convert and is kept, lowercased.
-    let domain = idna::domain_to_ascii(domain).unwrap_or_else(|_| domain.to_owned()).to_ascii_lowercase();
+    // An ASCII domain (nearly all of them) only needs lowercasing: IDNA's
+    // tables are touched only for the others. A domain lettre accepted
+    // converts; an IP literal (`[192.0.2.1]`) is ASCII and kept.
+    let domain = if domain.is_ascii() {
+        domain.to_ascii_lowercase()
+    } else {
+        idna::domain_to_ascii(domain).unwrap_or_else(|_| domain.to_owned()).to_ascii_lowercase()
+    };
     CanonicalAddress(format!("{}@{domain}", base.to_ascii_lowercase()))
 }
 

@@ -5,7 +5,7 @@
 //! started an intro can change it (checked by `route`).
 
 use jiff::Timestamp;
-use tracing::info;
+use tracing::{debug, info};
 
 use super::{Engine, EngineError, Handled};
 use crate::core::{self, Decision, EmailKind, Event, Intro, Person, Role};
@@ -155,7 +155,9 @@ impl Engine {
         problem: &str,
         now: Timestamp,
     ) -> Result<Handled, EngineError> {
-        info!("request refused: {problem}");
+        info!("request refused");
+        // The problem names people, so only at debug.
+        debug!(%problem, "request refused");
         let extra = minijinja::context! { problem => problem };
         let note = format!("request problem: {problem}");
         self.answer_connector(EmailKind::RequestProblem, to, inbound, extra, note, now)

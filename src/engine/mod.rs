@@ -122,7 +122,13 @@ impl Engine {
             });
         }
         let handled = self.route(&msg, &inbound, now)?;
-        info!(disposition = handled.disposition.as_str(), intro = ?handled.intro, note = %handled.note, "handled");
+        info!(
+            disposition = handled.disposition.as_str(),
+            intro = handled.intro.as_ref().map(IntroId::as_str),
+            "handled"
+        );
+        // The note may name a person (a request problem, a stranger's address).
+        debug!(note = %handled.note, "what happened");
         Ok(handled)
     }
 

@@ -135,6 +135,16 @@ pub(crate) fn start_bot(acc: &Accounts, timing: &str) -> Bot {
 
 /// Starts the daemon with IDLE on or off and a poll interval.
 pub(crate) fn start_bot_with(acc: &Accounts, timing: &str, idle: bool, poll: Option<&str>) -> Bot {
+    let filter = std::env::var("INTROBOT_TEST_LOG").unwrap_or_else(|_| "introbot=debug".into());
+    spawn_bot(acc, &config_with(acc, timing, idle, poll), &filter)
+}
+
+/// Starts the daemon with its log filtered by `filter` (`RUST_LOG`).
+pub(crate) fn start_bot_logging(acc: &Accounts, filter: &str) -> Bot {
+    spawn_bot(acc, &config(acc, ""), filter)
+}
+
+fn spawn_bot(acc: &Accounts, config: &str, filter: &str) -> Bot {
     // A daemon left over from an aborted earlier run would steal this set's
     // mail: end it first.
     let pidfile = stack().dir.join(format!("test-bot{}.pid", acc.n));
@@ -142,13 +152,13 @@ pub(crate) fn start_bot_with(acc: &Accounts, timing: &str, idle: bool, poll: Opt
         let _ = std::process::Command::new("kill").arg(pid.trim()).status();
     }
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("introbot.toml"), config_with(acc, timing, idle, poll)).expect("config");
+    std::fs::write(dir.path().join("introbot.toml"), config).expect("config");
     let log = std::fs::File::create(dir.path().join("introbot.log")).expect("log file");
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_introbot"))
         .args(["run", "--config", "introbot.toml"])
         .current_dir(dir.path())
         .env("MAILSTACK_PASSWORD", &stack().password)
-        .env("RUST_LOG", std::env::var("INTROBOT_TEST_LOG").unwrap_or_else(|_| "introbot=debug".into()))
+        .env("RUST_LOG", filter)
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
@@ -160,6 +170,83 @@ pub(crate) fn start_bot_with(acc: &Accounts, timing: &str, idle: bool, poll: Opt
 impl Bot {
     pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("introbot.log")).unwrap_or_default()
+    }
+
+    /// Waits until the log holds `needle` at least `n` times (or the
+    /// timeout); returns how many times it does.
+    pub(crate) fn wait_log(&self, needle: &str, n: usize, timeout: Duration) -> usize {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let found = self.log().matches(needle).count();
+            if found >= n || Instant::now() >= deadline {
+                return found;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Runs an `introbot` command against the running daemon (through its
+    /// control socket) and returns its stdout; panics when it fails.
+    pub(crate) fn cli(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_introbot"))
+            .args(args)
+            .args(["--config", "introbot.toml"])
+            .current_dir(self.dir.path())
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("introbot runs");
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Returns once the daemon is between cycles: it serves control
+    /// requests only then, so a cycle under way when this is called has
+    /// finished, its emails sent, when this returns.
+    pub(crate) fn settled(&self) {
+        self.cli(&["list", "--json"]);
+    }
+
+    /// The one intro, as `introbot show --json` prints it (with every email
+    /// the daemon queued for it).
+    pub(crate) fn intro(&self) -> serde_json::Value {
+        let list = self.cli(&["list", "--json"]);
+        let lines: Vec<&str> = list.lines().collect();
+        assert_eq!(lines.len(), 1, "one intro: {list}");
+        let intro: serde_json::Value = serde_json::from_str(lines[0]).expect("json");
+        let id = intro["id"].as_str().expect("an id").to_owned();
+        serde_json::from_str(self.cli(&["show", &id, "--json"]).trim()).expect("json")
+    }
+}
+
+/// The kinds of the emails queued for an intro (from [`Bot::intro`]), to
+/// recipients containing `to` (all when empty), in order.
+pub(crate) fn kinds_to(intro: &serde_json::Value, to: &str) -> Vec<String> {
+    intro["emails"]
+        .as_array()
+        .expect("emails")
+        .iter()
+        .filter(|e| e["to"].as_array().is_some_and(|r| r.iter().any(|a| a.as_str().is_some_and(|a| a.contains(to)))))
+        .map(|e| e["kind"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// Waits until Postfix has delivered everything it accepted (its queue is
+/// empty), or the timeout.
+pub(crate) fn postfix_settled(timeout: Duration) -> bool {
+    let conf = stack().dir.join("postfix");
+    let deadline = Instant::now() + timeout;
+    loop {
+        let out = std::process::Command::new("postqueue")
+            .args(["-c", conf.to_str().expect("utf-8"), "-j"])
+            .output()
+            .expect("postqueue runs");
+        if out.status.success() && out.stdout.iter().all(u8::is_ascii_whitespace) {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
