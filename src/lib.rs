@@ -19,8 +19,10 @@
 //! - `transport` — where mail goes (a directory of `.eml`, sendmail, SMTP).
 //! - `engine` — one inbound message or timer, end to end: route, step,
 //!   commit; then drain the outbox.
-//! - [`daemon`] — the long-running loop and `run --once`.
-//! - [`config`] — the TOML file, validated.
+//! - [`daemon`] — the long-running loop and `run --once`, on the [`clock`]
+//!   it is given (the system's, or a manual one in tests).
+//! - [`config`] — the TOML file, validated; reading it is the only IO.
+//! - `error` — printing an error with each cause once.
 //! - [`control`] — the store commands (`list`, `show`, `cancel`,
 //!   `suppress`), run directly or through the running daemon's socket.
 //! - [`check`], `report`, [`inspect`], [`demo`] — the `check`,
@@ -29,8 +31,8 @@
 //!
 //! The public surface is what the binary, the tests, the benches and the
 //! fuzz targets use: the commands' modules, the pure [`core`] and [`mail`],
-//! the errors the commands return, and [`MailStream`] for the tests' own
-//! IMAP client. Everything else is `pub(crate)`.
+//! the [`clock`], the errors the commands return, and [`MailStream`] for
+//! the tests' own IMAP client. Everything else is `pub(crate)`.
 
 pub mod check;
 pub mod clock;

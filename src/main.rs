@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use introbot::clock::{Clock as _, SystemClock};
 use introbot::config::Config;
 use introbot::control::Request;
 use introbot::core::IntroState;
@@ -191,7 +192,7 @@ fn main() -> ExitCode {
 /// Runs a store command here when the store is free, or through the
 /// running daemon's control socket when the daemon holds it.
 fn store_command(config: &ConfigArg, request: Request) -> anyhow::Result<ExitCode> {
-    let response = introbot::control::run(config.load()?, &request, jiff::Timestamp::now())?;
+    let response = introbot::control::run(config.load()?, &request, SystemClock.now())?;
     if response.ok {
         print!("{}", response.output);
         Ok(ExitCode::SUCCESS)
@@ -248,7 +249,7 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Run { once, config } => {
             let config = config.load()?;
-            runtime()?.block_on(introbot::daemon::run(config, once, &introbot::clock::SystemClock))?;
+            runtime()?.block_on(introbot::daemon::run(config, once, &SystemClock))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { config } => {
