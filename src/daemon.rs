@@ -263,10 +263,10 @@ pub(crate) async fn take_imap(
     let mut report = CycleReport::default();
     let store = engine.store();
     let mut after = match store.imap_position(mailbox).map_err(EngineError::from)? {
-        Some((validity, last)) if validity == source.uid_validity => Some(last),
+        Some((validity, last)) if validity == source.uid_validity() => Some(last),
         Some(_) => {
             warn!(
-                uid_validity = source.uid_validity.get(),
+                uid_validity = source.uid_validity().get(),
                 "UIDVALIDITY changed: rescanning the mailbox (already handled mail is recognised by Message-ID)"
             );
             None
@@ -293,7 +293,7 @@ pub(crate) async fn take_imap(
         for (d, uids) in &filed {
             source.file(uids, *d).await?;
         }
-        store.set_imap_position(mailbox, source.uid_validity, last).map_err(EngineError::from)?;
+        store.set_imap_position(mailbox, source.uid_validity(), last).map_err(EngineError::from)?;
         after = Some(last);
     }
     Ok(report)

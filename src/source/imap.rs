@@ -186,12 +186,17 @@ pub(crate) struct Fetched {
 
 /// A logged-in, selected IMAP connection.
 pub(crate) struct ImapSource {
-    span: Span,
     session: Session,
+    /// All but the session, which IDLE takes and gives back.
+    at: Selected,
+}
+
+/// What is known about the connection and its selected mailbox.
+struct Selected {
+    span: Span,
     config: ImapConfig,
     label: String,
-    /// UIDVALIDITY of the selected mailbox.
-    pub uid_validity: UidValidity,
+    uid_validity: UidValidity,
     can_move: bool,
     can_uidplus: bool,
     can_idle: bool,
@@ -201,7 +206,7 @@ pub(crate) struct ImapSource {
 
 impl std::fmt::Debug for ImapSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ImapSource").field("server", &self.label).field("mailbox", &self.config.mailbox).finish()
+        f.debug_struct("ImapSource").field("server", &self.at.label).field("mailbox", &self.at.config.mailbox).finish()
     }
 }
 
@@ -252,13 +257,18 @@ impl ImapSource {
     pub(crate) async fn connect(config: &ImapConfig) -> Result<ImapSource, ImapError> {
         let span = info_span!("imap", server = %format!("{}:{}", config.server.host, config.server.port));
         let mut source = Self::log_in(config).instrument(span.clone()).await?;
-        source.span = span;
+        source.at.span = span;
         Ok(source)
+    }
+
+    /// UIDVALIDITY of the selected mailbox.
+    pub(crate) fn uid_validity(&self) -> UidValidity {
+        self.at.uid_validity
     }
 
     /// The span of this connection, for the caller's work on it.
     pub(crate) fn span(&self) -> Span {
-        self.span.clone()
+        self.at.span.clone()
     }
 
     async fn log_in(config: &ImapConfig) -> Result<ImapSource, ImapError> {
@@ -313,9 +323,8 @@ impl ImapSource {
         let uid_validity = UidValidity::new(mailbox.uid_validity.unwrap_or(0));
         debug!(user = %server.username, "logged in");
         info!(mailbox = %config.mailbox, uid_validity = uid_validity.get(), can_move, can_idle, "imap connected");
-        Ok(ImapSource {
+        let at = Selected {
             span: Span::none(),
-            session,
             config: config.clone(),
             label,
             uid_validity,
@@ -324,12 +333,13 @@ impl ImapSource {
             can_idle,
             delimiter,
             created: BTreeSet::new(),
-        })
+        };
+        Ok(ImapSource { session, at })
     }
 
     /// "IDLE, MOVE, UIDPLUS" as offered, for `introbot check`.
     pub(crate) fn capability_summary(&self) -> String {
-        let caps = [("IDLE", self.can_idle), ("MOVE", self.can_move), ("UIDPLUS", self.can_uidplus)];
+        let caps = [("IDLE", self.at.can_idle), ("MOVE", self.at.can_move), ("UIDPLUS", self.at.can_uidplus)];
         let have: Vec<&str> = caps.iter().filter(|(_, on)| *on).map(|(n, _)| *n).collect();
         if have.is_empty() { "no IDLE, MOVE or UIDPLUS (polling, COPY + EXPUNGE)".into() } else { have.join(", ") }
     }
@@ -338,7 +348,7 @@ impl ImapSource {
     /// found (the `check` probe); the configured mailbox is selected again
     /// afterwards.
     pub(crate) async fn take_probe(&mut self, message_id: &MessageId, folders: &[String]) -> Result<bool, ImapError> {
-        let label = self.label.clone();
+        let label = self.at.label.clone();
         let mut found = false;
         for folder in folders {
             if timed(&label, "SELECT", self.session.select(folder)).await.is_err() {
@@ -359,7 +369,7 @@ impl ImapSource {
             timed(&label, "EXPUNGE", async { self.session.expunge().await?.try_collect::<Vec<_>>().await }).await?;
             break;
         }
-        timed(&label, "SELECT", self.session.select(&self.config.mailbox)).await?;
+        timed(&label, "SELECT", self.session.select(&self.at.config.mailbox)).await?;
         Ok(found)
     }
 
@@ -370,7 +380,7 @@ impl ImapSource {
 
     /// Whether this session will wait with IDLE.
     pub(crate) fn uses_idle(&self) -> bool {
-        self.can_idle && self.config.idle
+        self.at.can_idle && self.at.config.idle
     }
 
     /// Messages with a UID above `after` (all when `None`), oldest first,
@@ -383,8 +393,8 @@ impl ImapSource {
         };
         // NOOP is IMAP's "anything new?": Dovecot, for one, brings the
         // session's view of the mailbox up to date on it, not on SEARCH.
-        timed(&self.label, "NOOP", self.session.noop()).await?;
-        let found = timed(&self.label, "UID SEARCH", self.session.uid_search(&query)).await?;
+        timed(&self.at.label, "NOOP", self.session.noop()).await?;
+        let found = timed(&self.at.label, "UID SEARCH", self.session.uid_search(&query)).await?;
         // `n:*` always matches the highest UID, even when it is below n.
         let mut uids: Vec<u32> = found.into_iter().filter(|u| after.is_none_or(|a| *u > a)).collect();
         uids.sort_unstable();
@@ -393,7 +403,7 @@ impl ImapSource {
             return Ok(Vec::new());
         }
         let set = uid_set(&uids);
-        let label = self.label.clone();
+        let label = self.at.label.clone();
         let fetches: Vec<async_imap::types::Fetch> = timed(&label, "UID FETCH", async {
             self.session.uid_fetch(&set, "(UID BODY.PEEK[])").await?.try_collect().await
         })
@@ -406,21 +416,21 @@ impl ImapSource {
     }
 
     fn folder(&self, d: Disposition) -> String {
-        format!("introbot{}{}", self.delimiter, d.as_str())
+        format!("introbot{}{}", self.at.delimiter, d.as_str())
     }
 
     async fn ensure_folder(&mut self, name: &str) -> Result<(), ImapError> {
-        if self.created.contains(name) {
+        if self.at.created.contains(name) {
             return Ok(());
         }
         let command = format!("CREATE {name}");
         match tokio::time::timeout(COMMAND_TIMEOUT, self.session.create(name)).await {
             // NO [ALREADYEXISTS] is the usual answer after the first time.
             Ok(Ok(())) | Ok(Err(async_imap::error::Error::No(_))) => {}
-            Ok(Err(source)) => return Err(ImapError::Command { server: self.label.clone(), command, source }),
-            Err(_) => return Err(ImapError::TimedOut { server: self.label.clone(), command }),
+            Ok(Err(source)) => return Err(ImapError::Command { server: self.at.label.clone(), command, source }),
+            Err(_) => return Err(ImapError::TimedOut { server: self.at.label.clone(), command }),
         }
-        self.created.insert(name.to_owned());
+        self.at.created.insert(name.to_owned());
         Ok(())
     }
 
@@ -432,8 +442,8 @@ impl ImapSource {
         let folder = self.folder(d);
         self.ensure_folder(&folder).await?;
         let set = uid_set(&uids.iter().map(|u| u.get()).collect::<Vec<_>>());
-        let label = self.label.clone();
-        if self.can_move {
+        let label = self.at.label.clone();
+        if self.at.can_move {
             return timed(&label, "UID MOVE", self.session.uid_mv(&set, &folder)).await;
         }
         timed(&label, "UID COPY", self.session.uid_copy(&set, &folder)).await?;
@@ -441,7 +451,7 @@ impl ImapSource {
             self.session.uid_store(&set, "+FLAGS.SILENT (\\Deleted)").await?.try_collect::<Vec<_>>().await
         })
         .await?;
-        if self.can_uidplus {
+        if self.at.can_uidplus {
             timed(&label, "UID EXPUNGE", async { self.session.uid_expunge(&set).await?.try_collect::<Vec<_>>().await })
                 .await?;
         } else {
@@ -458,18 +468,8 @@ impl ImapSource {
         max: Duration,
         wake: impl std::future::Future<Output = T>,
     ) -> Result<(ImapSource, Option<T>), ImapError> {
-        let ImapSource {
-            span,
-            session,
-            config,
-            label,
-            uid_validity,
-            can_move,
-            can_uidplus,
-            can_idle,
-            delimiter,
-            created,
-        } = self;
+        let ImapSource { session, at } = self;
+        let label = at.label.clone();
         let max = max.min(Duration::from_secs(25 * 60));
         // Mail that arrived after our last search is announced as untagged
         // EXISTS in the answer to some later command, possibly to IDLE
@@ -509,26 +509,14 @@ impl ImapSource {
             }
         }
         let session = timed(&label, "DONE", handle.done()).await?;
-        let source = ImapSource {
-            span,
-            session,
-            config,
-            label,
-            uid_validity,
-            can_move,
-            can_uidplus,
-            can_idle,
-            delimiter,
-            created,
-        };
-        Ok((source, woken))
+        Ok((ImapSource { session, at }, woken))
     }
 
     /// Says goodbye.
     pub(crate) async fn logout(mut self) {
-        let span = self.span.clone();
+        let span = self.at.span.clone();
         let _ = tokio::time::timeout(Duration::from_secs(5), self.session.logout()).instrument(span).await;
-        debug!(parent: &self.span, "logged out");
+        debug!(parent: &self.at.span, "logged out");
     }
 }
 
