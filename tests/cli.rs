@@ -130,7 +130,9 @@ fn a_bad_config_names_the_file_and_key() {
     assert!(err.contains("bad.toml") && err.contains("alow"), "{err}");
     let out = run(&["check", "--config", "missing.toml"], dir.path());
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("cannot read config missing.toml"), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("cannot read config missing.toml"), "{err}");
+    assert_eq!(err.matches("os error 2").count(), 1, "each cause once: {err}");
 }
 
 #[test]
