@@ -20,14 +20,14 @@ use crate::compose::Composed;
 
 /// A sendmail program.
 #[derive(Debug)]
-pub struct Sendmail {
+pub(crate) struct Sendmail {
     command: PathBuf,
     timeout: Duration,
 }
 
 impl Sendmail {
     /// Uses `command` (usually `/usr/sbin/sendmail`), killed after `timeout`.
-    pub fn new(command: PathBuf, timeout: Duration) -> Self {
+    pub(crate) fn new(command: PathBuf, timeout: Duration) -> Self {
         Self { command, timeout }
     }
 
