@@ -14,7 +14,7 @@
 //! 7. anything else → ignored, no reply (no backscatter).
 
 use jiff::Timestamp;
-use tracing::{info, info_span};
+use tracing::{debug, info, info_span};
 
 use super::connector::{Command, parse_command, quote_lines};
 use super::{Engine, EngineError, Handled};
@@ -46,6 +46,19 @@ impl Engine {
                 (Automatic::AutoReply, t) => {
                     self.record(id, Disposition::Ignored, t.as_ref().map(|(i, _)| i.id.clone()), "auto-reply", now)
                 }
+                (Automatic::Delayed { reason }, t) => {
+                    // The server still tries: nothing to do but wait. The
+                    // reason may name an address: debug only.
+                    debug!(reason = %reason, "delivery delayed");
+                    self.record(id, Disposition::Ignored, t.as_ref().map(|(i, _)| i.id.clone()), "delivery delayed", now)
+                }
+                (Automatic::Report, t) => self.record(
+                    id,
+                    Disposition::Ignored,
+                    t.as_ref().map(|(i, _)| i.id.clone()),
+                    "delivery or read report",
+                    now,
+                ),
                 (Automatic::List, _) => self.record(id, Disposition::Ignored, None, "list or bulk mail", now),
             };
         }

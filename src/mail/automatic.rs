@@ -1,12 +1,40 @@
-//! Mail written by machines: RFC 3834 auto-replies, vacation notices, list
-//! traffic and delivery status notifications (RFC 3464). The bot never
-//! answers these and never reads them as a person's decision; a bounce of
-//! its own mail marks that party `bounced`.
+//! Mail written by machines: RFC 3834 auto-replies, out-of-office and
+//! vacation notices, list traffic, and reports about delivery (RFC 3464
+//! DSNs) or reading (RFC 8098 MDNs). The bot never answers these and never
+//! reads them as a person's decision; only a report that a delivery
+//! *failed* marks that party `bounced`.
 //!
-//! Exchange's `X-Auto-Response-Suppress` asks *us* not to auto-reply; it does
-//! not make the message itself automatic, so it is ignored here.
+//! How a message is recognised, in this order:
+//! 1. a `multipart/report`: a delivery-status report is a bounce when a
+//!    recipient's `Action` is `failed`, delayed when one is `delayed` (the
+//!    server still tries), and an ignorable report for `delivered`,
+//!    `relayed` or `expanded`; any other report (read receipts, abuse
+//!    feedback) is ignorable too;
+//! 2. mail from `MAILER-DAEMON`/`postmaster` that is not such a report (old
+//!    style bounces): by its subject, failed, delayed or delivered;
+//! 3. headers: `Auto-Submitted` other than `no`, `X-Autoreply`,
+//!    `X-Autorespond` and their kin, `Precedence: auto_reply|bulk|junk|list`,
+//!    `List-*`, an empty return path (`Return-Path: <>`, which RFC 3834 asks
+//!    auto-responders to use);
+//! 4. the words, for auto-replies that carry none of those headers: the
+//!    subject ("Automatic reply:", "Auto:", "Out of Office", "Abwesenheitsnotiz",
+//!    "Réponse automatique", … in the twelve languages the decisions know),
+//!    or sentences near the top of the body that only auto-replies write
+//!    ("This is an automatic reply", "I have received your message and will
+//!    reply as soon as possible"). The words live in
+//!    [`automatic_phrases.txt`](../../src/mail/automatic_phrases.txt).
+//!
+//! Exchange's `X-Auto-Response-Suppress` asks the *receiver* not to
+//! auto-reply; Exchange sets it on its own auto-replies but also on meeting
+//! answers and mail from lists, and help desks that filtered on it alone lost
+//! people's mail. So it is a supporting sign only: with it (or with an empty
+//! return path), a body saying "I am out of the office" is an auto-reply;
+//! without, a person may have written that and the reply is read as usual.
+
+use std::sync::LazyLock;
 
 use mail_parser::{Message, MimeHeaders};
+use regex::Regex;
 
 /// Why a message counts as machine-written.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -16,22 +44,99 @@ pub enum Automatic {
         /// `Diagnostic-Code`/`Status` from the report, or the subject.
         reason: String,
     },
+    /// A report that delivery is delayed: the server keeps trying, so there
+    /// is nothing to do yet but note it.
+    Delayed {
+        /// `Diagnostic-Code`/`Status` from the report, or the subject.
+        reason: String,
+    },
+    /// A report that needs nothing: delivered, relayed or expanded (RFC
+    /// 3464), a read receipt (RFC 8098) or another report type.
+    Report,
     /// An auto-reply (out-of-office, vacation, ticket systems…).
     AutoReply,
     /// Mailing-list or bulk mail.
     List,
 }
 
+/// How many characters of the body are read for auto-reply sentences: they
+/// open the message; a person's reply quoting one further down is not one.
+const BODY_PREFIX: usize = 3000;
+
+/// The phrase table's sections, compiled once.
+struct Phrases {
+    subject: Regex,
+    body: Regex,
+    body_hint: Regex,
+    bounce_subject: Regex,
+    delay_subject: Regex,
+    report_subject: Regex,
+}
+
+static PHRASES: LazyLock<Phrases> = LazyLock::new(|| {
+    Phrases::parse(include_str!("automatic_phrases.txt")).expect("the built-in phrase table is valid")
+});
+
+impl Phrases {
+    fn parse(text: &str) -> Result<Phrases, regex::Error> {
+        let mut sections: Vec<(&str, Vec<&str>)> = Vec::new();
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                sections.push((name, Vec::new()));
+            } else if let (Some((lang, row)), Some((_, rows))) = (line.split_once(':'), sections.last_mut())
+                && lang.len() == 2
+            {
+                rows.push(row.trim());
+            }
+        }
+        let section = |name: &str| {
+            let rows = sections.iter().find(|(n, _)| *n == name).map(|(_, r)| r.as_slice()).unwrap_or_default();
+            // A missing section must not match everything.
+            let body = if rows.is_empty() { "[^\\s\\S]".to_owned() } else { rows.join("|") };
+            Regex::new(&format!("(?:{body})"))
+        };
+        Ok(Phrases {
+            subject: section("subject")?,
+            body: section("body")?,
+            body_hint: section("body-hint")?,
+            bounce_subject: section("bounce-subject")?,
+            delay_subject: section("delay-subject")?,
+            report_subject: section("report-subject")?,
+        })
+    }
+}
+
 /// Classifies a message as automatic, or `None` for a person's mail.
 pub fn classify(msg: &Message<'_>) -> Option<Automatic> {
-    if let Some(reason) = bounce_reason(msg) {
-        return Some(Automatic::Bounce { reason });
+    let phrases = &*PHRASES;
+    let subject = fold(msg.subject().unwrap_or_default());
+    if let Some(report) = report(msg, &subject) {
+        return Some(report);
+    }
+    let from = msg.from().and_then(|a| a.first()).and_then(|a| a.address()).unwrap_or_default().to_ascii_lowercase();
+    let local = from.split('@').next().unwrap_or_default();
+    let null_sender =
+        msg.header_raw("Return-Path").is_some_and(|v| v.trim().trim_matches(['<', '>']).trim().is_empty());
+    if matches!(local, "mailer-daemon" | "postmaster" | "mail-daemon")
+        || (null_sender && phrases.bounce_subject.is_match(&subject))
+    {
+        return Some(by_subject(&subject).unwrap_or(Automatic::Bounce { reason: reason_from_subject(msg) }));
     }
     let text = |name: &str| msg.header_raw(name).map(|v| v.trim().to_ascii_lowercase());
     if text("Auto-Submitted").is_some_and(|v| !v.is_empty() && !v.starts_with("no")) {
         return Some(Automatic::AutoReply);
     }
-    if ["X-Autoreply", "X-Autorespond", "X-Autoresponse", "X-Vacation"].iter().any(|h| msg.header_raw(*h).is_some()) {
+    const AUTO_HEADERS: [&str; 8] = [
+        "X-Autoreply",
+        "X-Autorespond",
+        "X-Autoresponse",
+        "X-Autoresponder",
+        "X-Autoreply-From",
+        "X-Auto-Reply",
+        "X-Vacation",
+        "X-Mail-Autoreply",
+    ];
+    if AUTO_HEADERS.iter().any(|h| msg.header_raw(*h).is_some()) {
         return Some(Automatic::AutoReply);
     }
     match text("Precedence").as_deref() {
@@ -39,42 +144,141 @@ pub fn classify(msg: &Message<'_>) -> Option<Automatic> {
         Some("bulk" | "junk" | "list") => return Some(Automatic::List),
         _ => {}
     }
-    if msg.header_raw("List-Id").is_some() || msg.header_raw("List-Unsubscribe").is_some() {
+    const LIST_HEADERS: [&str; 7] =
+        ["List-Id", "List-Unsubscribe", "List-Post", "List-Help", "List-Subscribe", "List-Owner", "List-Archive"];
+    if LIST_HEADERS.iter().any(|h| msg.header_raw(*h).is_some()) {
         return Some(Automatic::List);
+    }
+    if null_sender {
+        return Some(Automatic::AutoReply);
+    }
+    if phrases.subject.is_match(&subject) {
+        return Some(Automatic::AutoReply);
+    }
+    let body = super::body_text(msg).map(|b| fold(prefix(&b, BODY_PREFIX))).unwrap_or_default();
+    if phrases.body.is_match(&body) {
+        return Some(Automatic::AutoReply);
+    }
+    let suppress = text("X-Auto-Response-Suppress").is_some_and(|v| !v.is_empty() && v != "none");
+    if suppress && phrases.body_hint.is_match(&body) {
+        return Some(Automatic::AutoReply);
     }
     None
 }
 
-fn bounce_reason(msg: &Message<'_>) -> Option<String> {
-    let is_report = msg.content_type().is_some_and(|ct| {
-        ct.ctype().eq_ignore_ascii_case("multipart")
-            && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
-            && ct.attribute("report-type").is_some_and(|r| r.eq_ignore_ascii_case("delivery-status"))
-    });
-    let from = msg.from().and_then(|a| a.first()).and_then(|a| a.address()).unwrap_or_default().to_ascii_lowercase();
-    let local = from.split('@').next().unwrap_or_default();
-    let daemon = matches!(local, "mailer-daemon" | "postmaster");
-    if !is_report && !daemon {
+/// A `multipart/report`, classified; `None` for any other message.
+fn report(msg: &Message<'_>, subject: &str) -> Option<Automatic> {
+    let ct = msg.content_type()?;
+    if !(ct.ctype().eq_ignore_ascii_case("multipart") && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report")))
+    {
         return None;
     }
-    let reason = msg
+    let kind = ct.attribute("report-type").unwrap_or_default().to_ascii_lowercase();
+    if kind != "delivery-status" && kind != "global-delivery-status" {
+        // Read receipts (disposition-notification), abuse feedback, …
+        return Some(Automatic::Report);
+    }
+    let recipients: Vec<Vec<(String, String)>> = msg
         .parts
         .iter()
         .filter(|p| {
-            p.content_type().is_some_and(|ct| ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("delivery-status")))
+            p.content_type().is_some_and(|ct| {
+                ct.subtype().is_some_and(|s| {
+                    s.eq_ignore_ascii_case("delivery-status") || s.eq_ignore_ascii_case("global-delivery-status")
+                })
+            })
         })
-        .find_map(|p| {
-            let text = String::from_utf8_lossy(p.contents()).into_owned();
-            let field = |name: &str| {
-                text.lines()
-                    .find(|l| l.to_ascii_lowercase().starts_with(name))
-                    .map(|l| l[name.len()..].trim().to_owned())
-            };
-            field("diagnostic-code:").or_else(|| field("status:"))
-        })
-        .or_else(|| msg.subject().map(str::to_owned))
-        .unwrap_or_else(|| "undeliverable".into());
-    Some(reason)
+        .flat_map(|p| recipient_blocks(&String::from_utf8_lossy(p.contents())))
+        .collect();
+    let with_action = |action: &str| {
+        recipients.iter().find(|fields| field(fields, "action").is_some_and(|a| a.eq_ignore_ascii_case(action)))
+    };
+    let reason = |fields: &[(String, String)]| {
+        field(fields, "diagnostic-code")
+            .or_else(|| field(fields, "status"))
+            .map(str::to_owned)
+            .unwrap_or_else(|| reason_from_subject(msg))
+    };
+    if let Some(failed) = with_action("failed") {
+        return Some(Automatic::Bounce { reason: reason(failed) });
+    }
+    if let Some(delayed) = with_action("delayed") {
+        return Some(Automatic::Delayed { reason: reason(delayed) });
+    }
+    if recipients.iter().any(|f| field(f, "action").is_some()) {
+        // delivered, relayed, expanded.
+        return Some(Automatic::Report);
+    }
+    // A report without a recipient's Action (malformed): go by its subject,
+    // and never call it a bounce without a word of failure.
+    Some(by_subject(subject).unwrap_or(Automatic::Report))
+}
+
+/// What a delivery report's subject says, when it says something.
+fn by_subject(subject: &str) -> Option<Automatic> {
+    let phrases = &*PHRASES;
+    if phrases.delay_subject.is_match(subject) {
+        Some(Automatic::Delayed { reason: subject.to_owned() })
+    } else if phrases.report_subject.is_match(subject) {
+        Some(Automatic::Report)
+    } else if phrases.bounce_subject.is_match(subject) {
+        Some(Automatic::Bounce { reason: subject.to_owned() })
+    } else {
+        None
+    }
+}
+
+fn reason_from_subject(msg: &Message<'_>) -> String {
+    msg.subject().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).unwrap_or_else(|| "undeliverable".into())
+}
+
+/// The per-recipient field blocks of a `message/delivery-status` body (the
+/// first block is about the message; the others each about one recipient),
+/// field names lowercased, folded lines joined.
+fn recipient_blocks(text: &str) -> Vec<Vec<(String, String)>> {
+    let mut blocks: Vec<Vec<(String, String)>> = vec![Vec::new()];
+    for line in text.lines() {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            if blocks.last().is_some_and(|b| !b.is_empty()) {
+                blocks.push(Vec::new());
+            }
+            continue;
+        }
+        let Some(block) = blocks.last_mut() else { continue };
+        if line.starts_with([' ', '\t']) {
+            if let Some((_, value)) = block.last_mut() {
+                value.push(' ');
+                value.push_str(line.trim());
+            }
+        } else if let Some((name, value)) = line.split_once(':') {
+            block.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+        }
+    }
+    blocks.retain(|b| !b.is_empty());
+    // The per-message block has no Action; keep it out only when there are
+    // recipient blocks after it.
+    if blocks.len() > 1 {
+        blocks.remove(0);
+    }
+    blocks
+}
+
+fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
+}
+
+/// Lowercase, with runs of white space as one space.
+fn fold(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
+/// The first `max` characters of `text`, cut at a character boundary.
+fn prefix(text: &str, max: usize) -> &str {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => &text[..i],
+        None => text,
+    }
 }
 
 #[cfg(test)]
@@ -87,32 +291,142 @@ mod tests {
         classify(&msg)
     }
 
+    fn mail(headers: &str, subject: &str, body: &str) -> String {
+        format!("From: Bob <bob@example.test>\r\n{headers}Subject: {subject}\r\n\r\n{body}\r\n")
+    }
+
     #[test]
     fn people_are_not_automatic() {
         let raw = "From: a@x\r\nAuto-Submitted: no\r\nX-Auto-Response-Suppress: All\r\nSubject: hi\r\n\r\nyes\r\n";
         assert_eq!(classify_raw(raw), None);
+        for (subject, body) in [
+            ("Re: Would you like to meet Priya?", "Yes, happy to."),
+            ("Re: Would you like to meet Priya?", "I'm on vacation until Monday, but yes, happy to."),
+            ("AW: Möchten Sie Priya kennenlernen?", "Ja, gerne."),
+            ("Re: Intro", "Sure. I will reply to her as soon as I can."),
+            ("Re: Out of the blue", "No thanks."),
+        ] {
+            assert_eq!(classify_raw(&mail("", subject, body)), None, "{subject} / {body}");
+        }
     }
 
     #[test]
     fn auto_replies_and_lists_are() {
-        for h in ["Auto-Submitted: auto-replied", "X-Autoreply: yes", "X-Autorespond: 1", "Precedence: auto_reply"] {
+        for h in [
+            "Auto-Submitted: auto-replied",
+            "X-Autoreply: yes",
+            "X-Autorespond: 1",
+            "Precedence: auto_reply",
+            "Return-Path: <>",
+        ] {
             let raw = format!("From: a@x\r\n{h}\r\nSubject: Out of office\r\n\r\naway\r\n");
             assert_eq!(classify_raw(&raw), Some(Automatic::AutoReply), "{h}");
         }
-        for h in ["Precedence: bulk", "Precedence: list", "List-Id: <x.lists.example>"] {
+        for h in ["Precedence: bulk", "Precedence: list", "List-Id: <x.lists.example>", "List-Post: <mailto:l@x>"] {
             let raw = format!("From: a@x\r\n{h}\r\n\r\nnews\r\n");
             assert_eq!(classify_raw(&raw), Some(Automatic::List), "{h}");
         }
     }
 
+    /// The auto-reply that fooled the engine: no header, a "yes" in the body.
     #[test]
-    fn a_dsn_is_a_bounce_with_its_diagnostic() {
-        let raw = "From: MAILER-DAEMON@example.test\r\nSubject: Undelivered Mail Returned to Sender\r\n\
+    fn an_automatic_reply_by_its_subject_or_body_alone() {
+        let raw = mail(
+            "",
+            "Automatic reply: Would you like to meet Priya?",
+            "Yes, I have received your message and will reply as soon as possible.",
+        );
+        assert_eq!(classify_raw(&raw), Some(Automatic::AutoReply));
+        let raw = mail(
+            "",
+            "Re: Would you like to meet Priya?",
+            "Yes, I have received your message and will reply as soon as possible.",
+        );
+        assert_eq!(classify_raw(&raw), Some(Automatic::AutoReply));
+        for subject in [
+            "Auto: Would you like to meet Priya?",
+            "AUTO: Bob Baker is out of the office (returning 12/01/2026)",
+            "Out of Office: Would you like to meet Priya?",
+            "Abwesenheitsnotiz: Möchten Sie Priya kennenlernen?",
+            "Automatische Antwort: Möchten Sie Priya kennenlernen?",
+            "Réponse automatique : Souhaitez-vous rencontrer Priya ?",
+            "Risposta automatica: Vuoi conoscere Priya?",
+            "Respuesta automática: ¿Te gustaría conocer a Priya?",
+            "Resposta automática: Gostaria de conhecer a Priya?",
+            "Automatisch antwoord: Wil je Priya ontmoeten?",
+            "Automatiskt svar: Vill du träffa Priya?",
+            "Automatisk svar: Vil du møde Priya?",
+            "Odpowiedź automatyczna: Czy chcesz poznać Priyę?",
+            "Автоматический ответ: Хотите познакомиться с Прией?",
+        ] {
+            assert_eq!(classify_raw(&mail("", subject, "Sure.")), Some(Automatic::AutoReply), "{subject}");
+        }
+    }
+
+    #[test]
+    fn out_of_office_wording_needs_a_supporting_header() {
+        let body = "I am currently out of the office until 5 January.";
+        assert_eq!(classify_raw(&mail("", "Re: Would you like to meet Priya?", body)), None);
+        let with = mail("X-Auto-Response-Suppress: All\r\n", "Re: Would you like to meet Priya?", body);
+        assert_eq!(classify_raw(&with), Some(Automatic::AutoReply));
+    }
+
+    fn dsn(action: &str, subject: &str) -> String {
+        format!(
+            "From: MAILER-DAEMON@example.test\r\nSubject: {subject}\r\n\
             MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n\
             --b\r\nContent-Type: text/plain\r\n\r\nsorry\r\n\
             --b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx\r\n\r\n\
-            Final-Recipient: rfc822; bob@example.test\r\nAction: failed\r\nStatus: 5.1.1\r\n\
-            Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n\r\n--b--\r\n";
-        assert_eq!(classify_raw(raw), Some(Automatic::Bounce { reason: "smtp; 550 5.1.1 User unknown".into() }));
+            Final-Recipient: rfc822; bob@example.test\r\nAction: {action}\r\nStatus: 5.1.1\r\n\
+            Diagnostic-Code: smtp; 550 5.1.1\r\n User unknown\r\n\r\n--b--\r\n"
+        )
+    }
+
+    #[test]
+    fn only_a_failed_action_is_a_bounce() {
+        assert_eq!(
+            classify_raw(&dsn("failed", "Undelivered Mail Returned to Sender")),
+            Some(Automatic::Bounce { reason: "smtp; 550 5.1.1 User unknown".into() })
+        );
+        assert_eq!(
+            classify_raw(&dsn("delayed", "Delayed Mail (still being retried)")),
+            Some(Automatic::Delayed { reason: "smtp; 550 5.1.1 User unknown".into() })
+        );
+        for action in ["delivered", "relayed", "expanded", "Delivered"] {
+            assert_eq!(classify_raw(&dsn(action, "Delivery Status Notification")), Some(Automatic::Report), "{action}");
+        }
+    }
+
+    #[test]
+    fn other_reports_and_old_style_bounces() {
+        let mdn = "From: bob@example.test\r\nSubject: Read: Would you like to meet Priya?\r\nMIME-Version: 1.0\r\n\
+            Content-Type: multipart/report; report-type=disposition-notification; boundary=\"b\"\r\n\r\n\
+            --b\r\nContent-Type: text/plain\r\n\r\nYes, it was read.\r\n--b--\r\n";
+        assert_eq!(classify_raw(mdn), Some(Automatic::Report));
+        let old = "From: Mail Delivery System <MAILER-DAEMON@mx.example>\r\nSubject: Mail delivery failed: returning message to sender\r\n\r\nThis message was created automatically.\r\n";
+        assert!(matches!(classify_raw(old), Some(Automatic::Bounce { .. })));
+        let delayed =
+            "From: postmaster@mx.example\r\nSubject: Warning: could not send message for past 4 hours\r\n\r\n...\r\n";
+        assert!(matches!(classify_raw(delayed), Some(Automatic::Delayed { .. })));
+    }
+
+    #[test]
+    fn the_phrase_table_compiles_with_every_language() {
+        let text = include_str!("automatic_phrases.txt");
+        Phrases::parse(text).expect("compiles");
+        for lang in ["en", "de", "fr", "es", "pt", "it", "nl", "sv", "da", "no", "pl", "ru"] {
+            for section in ["subject", "body", "body-hint", "bounce-subject", "delay-subject"] {
+                let mut current = "";
+                let mut found = false;
+                for line in text.lines() {
+                    if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                        current = name;
+                    } else if current == section && line.starts_with(&format!("{lang}:")) {
+                        found = true;
+                    }
+                }
+                assert!(found, "[{section}] has no {lang} row");
+            }
+        }
     }
 }

@@ -2,170 +2,388 @@
 //!
 //! Precision comes first: a wrong yes introduces people who did not agree,
 //! while a wrong "unclear" only costs the connector a glance. So:
-//! - `stop` when the person asks never to be contacted again;
+//! - `stop` when the person asks never to be contacted again ("unsubscribe",
+//!   "Please don't send me these intro requests again.");
 //! - `later` when they say not now (a time, "ask me again", "swamped");
-//! - `no` for a plain refusal;
-//! - `yes` only for a short, plain acceptance with no negation, condition,
-//!   hedge, question or contrast anywhere in it;
-//! - everything else, including mixed signals, is `unclear`.
+//! - `no` for a refusal: a clause that refuses ("No", "Not really", "I'd
+//!   rather not", "I wouldn't say so", "I'm not interested in …");
+//! - `yes` only when a clause of its own accepts ("Sure", "That would be
+//!   great", "I'd love to meet her") and nothing anywhere in the reply
+//!   negates, hedges, sets a condition, contrasts, asks back or names a time;
+//! - everything else, including lukewarm answers ("It's OK.") and mixed
+//!   signals, is `unclear`.
 //!
-//! Only the visible reply text is read (see [`super::reply`]). Words are
-//! matched whole, case-insensitively, after folding curly apostrophes.
-//! English, German, French, Spanish, Portuguese, Italian and Dutch have
-//! their plain yes and no, and so do Swedish, Danish, Norwegian, Polish and
-//! Russian, whose negations are words of their own ("nie", "не", "inte").
+//! The words live in a data file, [`decision_phrases.txt`](../../src/mail/decision_phrases.txt),
+//! with its syntax explained at its top: phrases that must be a whole clause
+//! (accept, refuse, …) and phrases that count anywhere (negation, doubt, stop
+//! …), for English, German, French, Spanish, Portuguese, Italian, Dutch,
+//! Swedish, Danish, Norwegian, Polish and Russian. A yes-phrase inside a
+//! longer sentence ("I'm in the garden", "I love to read", "I gladly pay
+//! someone else to do it") is not a clause of its own, so it is not a yes.
 //! Czech (negation fused into the verb: "nemůžu") and the languages written
-//! without spaces (Chinese, Japanese) are left to the connector: a word
-//! list cannot see their "not".
+//! without spaces (Chinese, Japanese) are left to the connector: a word list
+//! cannot see their "not".
+//!
+//! Measured on Circa's indirect answers by `cargo bench --bench decisions`
+//! (see BENCHMARKS.md). Pure: no IO, no clock.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use aho_corasick::AhoCorasick;
+use regex::bytes::{RegexSet, RegexSetBuilder};
 
 use crate::core::Decision;
 
-/// The phrase lists below, found in [`tokens`] by one automaton in one
-/// pass: whole words only, because the text is split into
-/// single-space-separated tokens and every phrase is looked for with the
-/// spaces around it. Punctuation is its own token (`no , thanks`).
-///
-/// The lists are written with a small syntax, expanded into plain phrases
-/// when first used: `a|b` either, `(a|b)` a group, `?` after a letter or a
-/// group makes it optional, and a closing `*` lets the last word go on
-/// (`désinscri*`).
-static PHRASES: LazyLock<(AhoCorasick, Vec<Phrase>)> = LazyLock::new(|| {
-    let lists = [
-        (Phrase::Stop, STOP),
-        (Phrase::Later, LATER),
-        (Phrase::No, NO),
-        (Phrase::Yes, YES),
-        (Phrase::StrongNo, STRONG_NO),
-        (Phrase::NegatedNo, NEGATED_NO),
-        (Phrase::Hedge, HEDGE),
-    ];
-    let mut needles = Vec::new();
-    let mut kinds = Vec::new();
-    for (kind, list) in lists {
-        for phrase in expand(list) {
-            let needle = match phrase.strip_suffix('*') {
-                Some(prefix) => format!(" {prefix}"),
-                None => format!(" {phrase} "),
-            };
-            needles.push(needle);
-            kinds.push(kind);
-        }
-    }
-    (AhoCorasick::new(needles).expect("static phrases"), kinds)
-});
+/// The phrase table, compiled once.
+static TABLE: LazyLock<Table> = LazyLock::new(|| Table::parse(PHRASES).expect("the built-in phrase table is valid"));
 
-/// Which of the phrase lists a text has.
-#[derive(Clone, Copy)]
-enum Phrase {
+/// The phrase table's text (see the module docs).
+const PHRASES: &str = include_str!("decision_phrases.txt");
+
+/// Sections whose phrases count anywhere in the reply, in the order of the
+/// compiled set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Anywhere {
     Stop,
-    Later,
-    No,
-    Yes,
     StrongNo,
     NegatedNo,
+    Deferral,
+    Time,
+    Negation,
     Hedge,
+    Doubt,
 }
 
-impl Phrase {
-    /// How many lists there are (`Hedge` is the last).
-    const COUNT: usize = Phrase::Hedge as usize + 1;
+impl Anywhere {
+    const ALL: [Anywhere; 8] = [
+        Anywhere::Stop,
+        Anywhere::StrongNo,
+        Anywhere::NegatedNo,
+        Anywhere::Deferral,
+        Anywhere::Time,
+        Anywhere::Negation,
+        Anywhere::Hedge,
+        Anywhere::Doubt,
+    ];
+
+    fn section(self) -> &'static str {
+        match self {
+            Anywhere::Stop => "stop",
+            Anywhere::StrongNo => "strong-no",
+            Anywhere::NegatedNo => "negated-no",
+            Anywhere::Deferral => "deferral",
+            Anywhere::Time => "time",
+            Anywhere::Negation => "negation",
+            Anywhere::Hedge => "hedge",
+            Anywhere::Doubt => "doubt",
+        }
+    }
 }
 
-/// Every phrase a list stands for (see [`PHRASES`] for the syntax).
-fn expand(list: &str) -> Vec<String> {
-    fn alternatives(chars: &[char], at: &mut usize) -> Vec<String> {
-        let mut all = Vec::new();
-        let mut current = vec![String::new()];
-        while let Some(&c) = chars.get(*at) {
-            *at += 1;
-            let piece = match c {
-                '|' => {
-                    all.append(&mut current);
-                    current = vec![String::new()];
-                    continue;
-                }
-                ')' => break,
-                '(' => alternatives(chars, at),
-                c => vec![c.to_string()],
-            };
-            let optional = chars.get(*at) == Some(&'?');
-            if optional {
-                *at += 1;
+/// Sections whose phrases must be a whole clause, in order of precedence
+/// (a clause that is both a time and a refusal is a not-now).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Clause {
+    Stop,
+    Later,
+    Time,
+    Refuse,
+    Accept,
+    Neutral,
+}
+
+impl Clause {
+    const ALL: [Clause; 6] =
+        [Clause::Stop, Clause::Later, Clause::Time, Clause::Refuse, Clause::Accept, Clause::Neutral];
+
+    fn section(self) -> &'static str {
+        match self {
+            Clause::Stop => "stop-clause",
+            Clause::Later => "later",
+            Clause::Time => "time",
+            Clause::Refuse => "refuse",
+            Clause::Accept => "accept",
+            Clause::Neutral => "neutral",
+        }
+    }
+}
+
+/// What one clause is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Stop,
+    Later,
+    Refuse,
+    Accept,
+    Neutral,
+    Other,
+}
+
+/// The compiled phrase table.
+struct Table {
+    /// One pattern per [`Anywhere`], searched in `" tok tok , tok "`.
+    anywhere: RegexSet,
+    /// One anchored pattern per [`Clause`], matched against a clause's
+    /// `"tok tok"`.
+    clause: RegexSet,
+    /// Words (one or two tokens) that start a new clause; `true` for a
+    /// contrast ("but"), after which what follows is what counts.
+    joiners: HashMap<String, bool>,
+}
+
+/// A table that does not parse or compile: a mistake in
+/// `decision_phrases.txt`, caught by the tests.
+#[derive(Debug, thiserror::Error)]
+enum TableError {
+    #[error("decision_phrases.txt line {line}: {problem}")]
+    Line { line: usize, problem: String },
+    #[error("decision_phrases.txt: section [{0}] is missing")]
+    Missing(&'static str),
+    #[error("decision_phrases.txt: {0}")]
+    Regex(#[from] regex::Error),
+}
+
+impl Table {
+    fn parse(text: &str) -> Result<Table, TableError> {
+        let mut macros: HashMap<&str, &str> = HashMap::new();
+        let mut sections: HashMap<&str, Vec<&str>> = HashMap::new();
+        let mut current: Option<&str> = None;
+        for (n, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            let bad = |problem: &str| TableError::Line { line: n + 1, problem: problem.to_owned() };
+            if line.is_empty() || line.starts_with('#') {
+                continue;
             }
-            let mut next = Vec::new();
-            for head in &current {
-                if optional {
-                    next.push(head.clone());
+            if let Some(def) = line.strip_prefix('@') {
+                let (name, value) = def.split_once('=').ok_or_else(|| bad("a list needs `@name = …`"))?;
+                macros.insert(name.trim(), value.trim());
+            } else if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                current = Some(name);
+                sections.entry(name).or_default();
+            } else {
+                let (lang, pattern) = line.split_once(':').ok_or_else(|| bad("a row needs `xx: pattern`"))?;
+                if lang.len() != 2 {
+                    return Err(bad("a row starts with a two-letter language"));
                 }
-                for tail in &piece {
-                    next.push(format!("{head}{tail}"));
+                let section = current.ok_or_else(|| bad("a row before any [section]"))?;
+                sections.entry(section).or_default().push(pattern.trim());
+            }
+        }
+        let rows = |name: &'static str| sections.get(name).ok_or(TableError::Missing(name));
+        let mut anywhere = Vec::new();
+        for a in Anywhere::ALL {
+            let body = alternatives(rows(a.section())?, &macros, 6)?;
+            anywhere.push(format!(" (?:{body}) "));
+        }
+        let mut clause = Vec::new();
+        for c in Clause::ALL {
+            let body = alternatives(rows(c.section())?, &macros, 40)?;
+            clause.push(format!("^(?:{body})$"));
+        }
+        let build =
+            |patterns: &[String]| RegexSetBuilder::new(patterns).size_limit(64 << 20).dfa_size_limit(16 << 20).build();
+        let mut joiners = HashMap::new();
+        for (name, contrast) in [("joiner", false), ("contrast", true)] {
+            for row in rows(name)? {
+                for word in row.split('|') {
+                    joiners.insert(word.trim().to_owned(), contrast);
                 }
             }
-            current = next;
         }
-        all.append(&mut current);
-        all
+        Ok(Table { anywhere: build(&anywhere)?, clause: build(&clause)?, joiners })
     }
-    let chars: Vec<char> = list.chars().collect();
-    let mut phrases = alternatives(&chars, &mut 0);
-    // "(ever )?" leaves a double space where it is left out.
-    for p in &mut phrases {
-        while p.contains("  ") {
-            *p = p.replace("  ", " ");
-        }
-    }
-    phrases
 }
 
-/// The text as lowercase tokens, each surrounded by single spaces: a word
-/// is a run of letters, digits and apostrophes (curly ones folded); any
-/// other visible character stands alone.
-fn tokens(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push(' ');
-    let mut in_word = false;
-    for c in text.chars() {
-        let c = if matches!(c, '\u{2019}' | '\u{2018}') { '\'' } else { c };
-        if c.is_alphanumeric() || c == '\'' {
-            out.extend(c.to_lowercase());
-            in_word = true;
-            continue;
-        }
-        if in_word {
-            out.push(' ');
-            in_word = false;
-        }
-        if !c.is_whitespace() {
-            out.push(c);
-            out.push(' ');
-        }
+/// The rows of a section as one regex alternation.
+fn alternatives(rows: &[&str], macros: &HashMap<&str, &str>, max_words: usize) -> Result<String, TableError> {
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(to_regex(&expand_macros(row, macros, 0)?, max_words));
     }
-    if in_word {
-        out.push(' ');
+    Ok(out.join("|"))
+}
+
+/// Replaces `{name}` by its list, recursively.
+fn expand_macros(row: &str, macros: &HashMap<&str, &str>, depth: usize) -> Result<String, TableError> {
+    if depth > 4 {
+        return Err(TableError::Line { line: 0, problem: format!("lists nest too deep in {row:?}") });
+    }
+    let mut out = String::with_capacity(row.len());
+    let mut rest = row;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let end = rest[start..]
+            .find('}')
+            .ok_or_else(|| TableError::Line { line: 0, problem: format!("unclosed {{ in {row:?}") })?;
+        let name = &rest[start + 1..start + end];
+        let value = macros
+            .get(name)
+            .ok_or_else(|| TableError::Line { line: 0, problem: format!("unknown list {{{name}}}") })?;
+        out.push('(');
+        out.push_str(&expand_macros(value, macros, depth + 1)?);
+        out.push(')');
+        rest = &rest[start + end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// One token of the matched text: any bytes but a space, a clause break or
+/// a question mark.
+const WORD: &str = "(?-u:[^ ,?])+";
+
+/// The table's syntax as a regex: `(` a non-capturing group, `~` one to
+/// `max_words` words, `word*` a word that goes on, other regex syntax
+/// characters literal (but `|`, `?`, `+` and `)`).
+fn to_regex(pattern: &str, max_words: usize) -> String {
+    let mut out = String::with_capacity(pattern.len() * 2);
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '(' => out.push_str("(?:"),
+            ')' | '|' | '?' | '+' => out.push(c),
+            ' ' if chars.get(i + 1) == Some(&'~') => {
+                // " ~" (words after), " ~?" (maybe words after).
+                let optional = chars.get(i + 2) == Some(&'?');
+                let min = if optional { 0 } else { 1 };
+                out.push_str(&format!("(?: {WORD}){{{min},{max_words}}}"));
+                i += if optional { 3 } else { 2 };
+                continue;
+            }
+            '~' => {
+                // "~ " at the start: words before.
+                out.push_str(&format!("(?:{WORD} ){{1,{max_words}}}"));
+                i += if chars.get(i + 1) == Some(&' ') { 2 } else { 1 };
+                continue;
+            }
+            '*' => out.push_str("(?-u:[^ ,?])*"),
+            c if c.is_alphanumeric() || c == ' ' || c == '\'' || c == '-' || c == ',' => out.push(c),
+            c => {
+                let mut buf = [0u8; 4];
+                out.push_str(&regex::escape(c.encode_utf8(&mut buf)));
+            }
+        }
+        i += 1;
     }
     out
 }
 
-const STOP: &str = r"unsubscribe|stop (emailing|e - mailing|writing|contacting|sending)|don't (ever )?(contact|email|e - mail|write to) me|do not (ever )?(contact|email|e - mail|write to) me|never (ask|contact|email|write)|remove me|take me off|no more (intro|introduction)s?|abmelden|désinscri*|darse de baja";
+/// The text as lowercase tokens: a word is a run of letters, digits and
+/// apostrophes (curly ones and backticks folded; a hyphen or a semicolon
+/// between two letters stays in the word: "e-mail", "can;t"); a clause break
+/// (`. ! ; : , …` dashes, brackets, quotes, slashes) becomes `,`, a line
+/// break [`LINE_BREAK`] and a question mark `?`; other symbols (emoji) are
+/// dropped.
+fn tokens(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut Vec<String>| {
+        let w = word.trim_matches('\'');
+        if !w.is_empty() {
+            out.push(w.to_owned());
+        }
+        word.clear();
+    };
+    for (i, &c) in chars.iter().enumerate() {
+        let c = if matches!(c, '\u{2019}' | '\u{2018}' | '`' | '\u{b4}') { '\'' } else { c };
+        let between_letters =
+            word.chars().last().is_some_and(char::is_alphabetic) && chars.get(i + 1).is_some_and(|n| n.is_alphabetic());
+        if c.is_alphanumeric() || c == '\'' || ((c == '-' || c == ';') && between_letters) {
+            if c == ';' {
+                word.push('\'');
+            } else {
+                word.extend(c.to_lowercase());
+            }
+            continue;
+        }
+        flush(&mut word, &mut out);
+        if c == '?' || c == '\u{ff1f}' {
+            out.push("?".into());
+        } else if c == '\n' {
+            out.push(LINE_BREAK.into());
+        } else if is_break(c) {
+            out.push(",".into());
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
 
-const LATER: &str = r"not (right )?now|not at the moment|not at this time|not this (week|month|quarter|year)|maybe later|later this year|ask (me )?again|try (me )?again|reach out again|circle back|next (week|month|quarter|year)|in a (few|couple of) (weeks|months)|after the holidays|nicht jetzt|nächste woche|pas maintenant|no ahora|não agora|non ora|niet nu|next week|(too|really|very|super) (busy|swamped)|swamped|not a good time|bad time|(in|until|after|before|by) (january|february|march|april|may|june|july|august|september|october|november|december)|später|plus tard|más tarde|mais tarde|più tardi|later|inte nu|ikke nu|ikke nå|nie teraz|не сейчас|senare|senere|później|позже|попозже|inte förrän|nästa (vecka|månad)|ikke denne måned|ikke før|næste (uge|måned)|neste (uke|måned)|nie w tym (tygodniu|miesiącu)|w przyszłym (tygodniu|miesiącu)|на следующей неделе|в следующем месяце";
+/// The token of a line break: it ends a clause, but a phrase looked for
+/// anywhere may be wrapped across it ("Not\nnow").
+const LINE_BREAK: &str = "\n";
 
-const NO: &str = r"no|nope|nah|no thanks|no thank you|not interested|i'll pass|i will pass|pass|decline|i decline|i'd rather not|i would rather not|rather not|nein|nee|non|não|nao|no grazie|no gracias|non merci|nein danke|nee bedankt|no , thanks|nej|nei|nej tack|nie|nie , dziękuję|nie dziękuję|нет|нет , спасибо|нет спасибо";
+/// Characters that end a clause (but a line break: see [`LINE_BREAK`]).
+fn is_break(c: char) -> bool {
+    matches!(
+        c,
+        '.' | '!'
+            | ';'
+            | ':'
+            | ','
+            | '-'
+            | '\u{2026}'
+            | '\u{2013}'
+            | '\u{2014}'
+            | '('
+            | ')'
+            | '['
+            | ']'
+            | '"'
+            | '\u{ab}'
+            | '\u{bb}'
+            | '\u{201e}'
+            | '\u{201c}'
+            | '\u{201d}'
+            | '/'
+            | '|'
+            | '\u{3002}'
+            | '\u{ff0c}'
+            | '\u{3001}'
+            | '\u{ff01}'
+    )
+}
 
-const YES: &str = r"go for it|yes|yep|yeah|yup|sure|ok|okay|absolutely|definitely|of course|certainly|gladly|happy to|glad to|would love to|i'd love to|love to|sounds good|sounds great|please do|go ahead|i'm in|count me in|let's do it|ja|gerne|gern|klar|oui|avec plaisir|volontiers|sí|si|claro|con gusto|sim|com certeza|com prazer|certo|volentieri|ja graag|graag|prima|ja tack|gärna|självklart|visst|ja tak|ja takk|selvfølgelig|absolutt|chętnie|oczywiście|jasne|z przyjemnością|да|конечно|с удовольствием|давайте";
-
-/// A refusal that outweighs any yes-word in it ("absolutely not").
-const STRONG_NO: &str = r"(definitely|absolutely|certainly|of course) not|not for me|kein interesse|pas intéressée?|no me interesa|não tenho interesse|non mi interessa|geen interesse|nej tak|nej tack|nei takk|nie , dziękuję|nie dziękuję|нет , спасибо|нет спасибо|не интересно|nie jestem zainteresowan(y|a)|inte intresserad|ikke interesseret|ikke interessert";
-
-/// A "no" that is itself negated ("I never say no to Carol").
-const NEGATED_NO: &str = r"(never|n't|not|cannot) (say|said|saying) no";
-
-/// Anything that makes an apparent yes less than plain.
-const HEDGE: &str = r"not|n't|never|no|but|however|although|though|unless|if|only if|maybe|perhaps|possibly|might|not sure|unsure|depends|who|what|why|which|would have|would've|wish|can't|cannot|cant|won't|wont|don't|dont|didn't|aber|nicht|kein|mais|pas|pero|mas|ma|não|nao|non|niet|maar|vielleicht|peut - être|quizás|talvez|forse|misschien|inte|men|kanske|om|dock|ikke|måske|kanskje|hvis|nie|ale|może|jeśli|jeżeli|chyba|не|но|однако|может|если|нет|наверное|возможно|или";
+/// The clauses of a token list, each with whether a contrast came before
+/// it ("Thanks, but no": `thanks` false, `no` true).
+fn clauses<'a>(tokens: &'a [String], joiners: &HashMap<String, bool>) -> Vec<(String, bool)> {
+    let mut out = Vec::new();
+    let mut current: Vec<&'a str> = Vec::new();
+    let mut after_contrast = false;
+    let end = |current: &mut Vec<&'a str>, out: &mut Vec<(String, bool)>, after: bool| {
+        if !current.is_empty() {
+            out.push((current.join(" "), after));
+            current.clear();
+        }
+    };
+    let mut i = 0;
+    while i < tokens.len() {
+        let t = tokens[i].as_str();
+        if t == "," || t == "?" || t == LINE_BREAK {
+            end(&mut current, &mut out, after_contrast);
+            i += 1;
+            continue;
+        }
+        let two = tokens.get(i + 1).map(|next| format!("{t} {next}"));
+        let joiner = two
+            .as_ref()
+            .and_then(|two| joiners.get(two.as_str()).map(|c| (*c, 2)))
+            .or_else(|| joiners.get(t).map(|c| (*c, 1)));
+        if let Some((contrast, width)) = joiner {
+            end(&mut current, &mut out, after_contrast);
+            after_contrast |= contrast;
+            i += width;
+            continue;
+        }
+        current.push(t);
+        i += 1;
+    }
+    end(&mut current, &mut out, after_contrast);
+    out
+}
 
 /// Decides what a reply's visible text amounts to.
 pub fn decide(text: &str) -> Decision {
@@ -173,37 +391,86 @@ pub fn decide(text: &str) -> Decision {
     if text.is_empty() {
         return Decision::Unclear;
     }
-    let (automaton, kinds) = &*PHRASES;
-    let mut found = [false; Phrase::COUNT];
-    for m in automaton.find_overlapping_iter(&tokens(text)) {
-        found[kinds[m.pattern().as_usize()] as usize] = true;
+    let table = &*TABLE;
+    let toks = tokens(text);
+    let mut whole = String::with_capacity(text.len() + 16);
+    whole.push(' ');
+    for t in toks.iter().filter(|t| *t != LINE_BREAK) {
+        whole.push_str(t);
+        whole.push(' ');
     }
-    let has = |p: Phrase| found[p as usize];
-    if has(Phrase::Stop) {
+    let found = table.anywhere.matches(whole.as_bytes());
+    let has = |a: Anywhere| found.matched(a as usize);
+    if has(Anywhere::Stop) {
         return Decision::Stop;
     }
-    let yes = has(Phrase::Yes);
-    let no = has(Phrase::No);
-    let later = has(Phrase::Later);
-    if has(Phrase::NegatedNo) {
+    let clauses = clauses(&toks, &table.joiners);
+    let kinds: Vec<(Kind, bool)> = clauses.iter().map(|(c, after)| (kind(table, c), *after)).collect();
+    let any = |k: Kind| kinds.iter().any(|(kind, _)| *kind == k);
+    if any(Kind::Stop) {
+        return Decision::Stop;
+    }
+    if has(Anywhere::NegatedNo) {
         return Decision::Unclear;
     }
-    if has(Phrase::StrongNo) {
+    if has(Anywhere::StrongNo) {
         return Decision::No;
     }
-    if later {
-        // A yes with a time attached ("yes, but not until January") is a
-        // not-now: asking again later is the connector's call.
+    let question = toks.iter().any(|t| t == "?");
+    let negation = has(Anywhere::Negation);
+    if has(Anywhere::Deferral) || any(Kind::Later) {
         return Decision::Later;
     }
-    if no && !yes {
-        // "No problem, happy to" has a yes: stays unclear below.
-        return Decision::No;
+    let time = has(Anywhere::Time);
+    if time && negation && !question {
+        // "Yes, but not before March": a not-now.
+        return Decision::Later;
     }
-    if yes && !no && !later && !has(Phrase::Hedge) && !text.contains('?') && is_short(text) {
+    let doubt = has(Anywhere::Doubt);
+    let contrast = kinds.iter().any(|(_, after)| *after);
+    let accept = any(Kind::Accept);
+    let refuse = any(Kind::Refuse);
+    if refuse && !accept && !question && !doubt {
+        // After a contrast, what follows counts: "Thanks, but no" is a
+        // no; "No, but ask Bob" is not plain.
+        let plain = !contrast || {
+            let tail: Vec<Kind> = kinds.iter().filter(|(_, after)| *after).map(|(k, _)| *k).collect();
+            tail.contains(&Kind::Refuse) && tail.iter().all(|k| matches!(k, Kind::Refuse | Kind::Neutral))
+        };
+        if plain {
+            return Decision::No;
+        }
+    }
+    if accept
+        && !refuse
+        && !negation
+        && !has(Anywhere::Hedge)
+        && !doubt
+        && !contrast
+        && !question
+        && !time
+        && is_short(text)
+    {
         return Decision::Yes;
     }
     Decision::Unclear
+}
+
+/// What one clause is, by the first of the clause sections it matches.
+fn kind(table: &Table, clause: &str) -> Kind {
+    let m = table.clause.matches(clause.as_bytes());
+    for c in Clause::ALL {
+        if m.matched(c as usize) {
+            return match c {
+                Clause::Stop => Kind::Stop,
+                Clause::Later | Clause::Time => Kind::Later,
+                Clause::Refuse => Kind::Refuse,
+                Clause::Accept => Kind::Accept,
+                Clause::Neutral => Kind::Neutral,
+            };
+        }
+    }
+    Kind::Other
 }
 
 /// Long replies carry conditions a word list cannot see; leave them to the
@@ -247,23 +514,120 @@ mod tests {
         assert!(wrong_yes.is_empty(), "WRONG YES:\n{}", wrong_yes.join("\n"));
         assert!(other.is_empty(), "{} of {rows} wrong:\n{}", other.len(), other.join("\n"));
     }
+
     #[test]
-    fn phrase_lists_expand_to_plain_phrases() {
-        assert_eq!(
-            expand("no more (intro|introduction)s?|ab"),
-            ["no more intro", "no more intros", "no more introduction", "no more introductions", "ab"]
-        );
-        assert_eq!(expand("don't (ever )?email me"), ["don't email me", "don't ever email me"]);
-        assert_eq!(expand("pas intéressée?|désinscri*"), ["pas intéressé", "pas intéressée", "désinscri*"]);
+    fn the_phrase_table_compiles() {
+        let table = Table::parse(PHRASES).expect("parses");
+        assert_eq!(table.anywhere.len(), Anywhere::ALL.len());
+        assert_eq!(table.clause.len(), Clause::ALL.len());
+        assert!(table.joiners.get("but") == Some(&true) && table.joiners.get("and") == Some(&false));
+    }
+
+    #[test]
+    fn every_language_has_every_kind_of_answer() {
+        let langs = ["en", "de", "fr", "es", "pt", "it", "nl", "sv", "da", "no", "pl", "ru"];
+        let mut section = "";
+        let mut seen: HashMap<(&str, &str), usize> = HashMap::new();
+        for line in PHRASES.lines() {
+            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                section = name;
+            } else if let Some((lang, _)) = line.split_once(':').filter(|(l, _)| l.len() == 2) {
+                *seen.entry((section, lang)).or_default() += 1;
+            }
+        }
+        for lang in langs {
+            for s in ["accept", "refuse", "stop", "stop-clause", "deferral", "negation", "doubt", "neutral", "contrast"]
+            {
+                assert!(seen.contains_key(&(s, lang)), "[{s}] has no {lang} row");
+            }
+        }
+    }
+
+    #[test]
+    fn the_table_syntax_becomes_regex() {
+        assert_eq!(to_regex("a|(b|c)? d", 6), "a|(?:b|c)? d");
+        assert_eq!(to_regex("take me off ~", 6), format!("take me off(?: {WORD}){{1,6}}"));
+        assert_eq!(to_regex("remove me ~?", 2), format!("remove me(?: {WORD}){{0,2}}"));
+        assert_eq!(to_regex("désinscri*", 6), "désinscri(?-u:[^ ,?])*");
+        assert_eq!(to_regex("a.b", 6), r"a\.b");
     }
 
     #[test]
     fn words_are_whole_lowercase_tokens() {
-        assert_eq!(tokens("Yes,  I\u{2019}m IN!\nÉtienne"), " yes , i'm in ! étienne ");
+        assert_eq!(tokens("Yes,  I\u{2019}m IN!\nÉtienne"), ["yes", ",", "i'm", "in", ",", "\n", "étienne"]);
+        assert_eq!(tokens("e-mail can;t 'sure' 👍 ok?"), ["e-mail", "can't", "sure", "ok", "?"]);
         // Whole words only: "nobody" holds no "no".
-        assert_eq!(decide("Nobody could say it better: yes."), Yes);
+        assert_eq!(decide("Nobody could say it better: yes."), Unclear);
+        assert_eq!(decide("Yes, nobody could say it better."), Unclear);
         // A phrase may be wrapped over two lines.
         assert_eq!(decide("Not\nnow, sorry"), Later);
         assert_eq!(decide("Please stop e-mailing me"), Stop);
+    }
+
+    #[test]
+    fn clauses_split_at_punctuation_and_joiners() {
+        let table = &*TABLE;
+        let toks = tokens("Thanks, but no. Sure and why");
+        let got = clauses(&toks, &table.joiners);
+        assert_eq!(
+            got,
+            [
+                ("thanks".to_owned(), false),
+                ("no".to_owned(), true),
+                ("sure".to_owned(), true),
+                ("why".to_owned(), true)
+            ]
+        );
+    }
+
+    /// The rules the issue names, one by one.
+    #[test]
+    fn a_phrase_counts_only_as_a_clause_of_its_own() {
+        for yes in
+            ["Sure", "That would be great.", "I'd love to meet her.", "Sounds like a plan!", "Thanks Carol, happy to."]
+        {
+            assert_eq!(decide(yes), Yes, "{yes}");
+        }
+        for not_yes in ["I'm in the garden right now.", "I love to read.", "I gladly pay someone else to do it."] {
+            assert_ne!(decide(not_yes), Yes, "{not_yes}");
+        }
+        // Negation and hedges anywhere win.
+        for not_yes in ["I definitely wouldn't.", "Sure, I guess.", "Sounds great, I think.", "Yes, if she's quick."] {
+            assert_ne!(decide(not_yes), Yes, "{not_yes}");
+        }
+        for no in ["I definitely wouldn't", "I'd rather not", "Not really", "I wouldn't say so", "Nope, sorry."] {
+            assert_eq!(decide(no), No, "{no}");
+        }
+        // Lukewarm stays unclear.
+        for lukewarm in ["It's OK.", "It's fine.", "That would be interesting.", "Not bad."] {
+            assert_eq!(decide(lukewarm), Unclear, "{lukewarm}");
+        }
+    }
+
+    #[test]
+    fn stop_in_every_language() {
+        for stop in [
+            "Please don't send me these intro requests again.",
+            "Stop sending me these.",
+            "Take me off your list.",
+            "Unsubscribe",
+            "Never again.",
+            "Bitte schicken Sie mir keine Anfragen mehr.",
+            "Ne m'envoyez plus ces demandes, merci.",
+            "Por favor, no me envíes más solicitudes.",
+            "Por favor, não me envie mais pedidos.",
+            "Per favore non mandatemi più queste richieste.",
+            "Stuur me geen verzoeken meer.",
+            "Skicka inte fler förfrågningar.",
+            "Send mig ikke flere forespørgsler.",
+            "Ikke send meg flere forespørsler.",
+            "Nie wysyłajcie mi więcej takich próśb.",
+            "Пожалуйста, не присылайте мне больше такие письма.",
+        ] {
+            assert_eq!(decide(stop), Stop, "{stop}");
+        }
+        // Not a stop: "stop" inside another sentence.
+        assert_ne!(decide("I can't stop smiling, yes!"), Stop);
+        assert_ne!(decide("Deadlines don't bother me."), Stop);
     }
 }

@@ -9,8 +9,9 @@
 //! - [`request`] — an intro request (`Intro: Alice <> Bob`) from a connector.
 //! - [`reply`] — the visible part of a reply: quotes and signature removed.
 //! - [`decision`] — what a reply's words amount to (yes/no/later/stop/unclear).
-//! - [`automatic`] — out-of-office, bounces and list mail, which never count
-//!   as an answer and never get one.
+//! - [`automatic`] — out-of-office, bounces, delivery reports and list mail,
+//!   which never count as an answer and never get one.
+//! - [`out_of_office`] — the return date an out-of-office notice names.
 
 pub mod automatic;
 pub mod decision;
@@ -18,6 +19,7 @@ pub mod forward;
 mod guarded;
 pub mod html;
 pub mod inbound;
+pub mod out_of_office;
 pub mod reply;
 pub mod request;
 
