@@ -410,6 +410,36 @@ mod tests {
         assert!(matches!(classify_raw(delayed), Some(Automatic::Delayed { .. })));
     }
 
+    /// The mails in `tests/fixtures/automatic`, each with what it must be
+    /// called; every mismatch is listed, a person's mail called automatic or
+    /// a machine's called a person's alike.
+    #[test]
+    fn fixtures() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/automatic");
+        let expected = std::fs::read_to_string(dir.join("expected.tsv")).expect("expected.tsv");
+        let mut wrong = Vec::new();
+        let mut n = 0;
+        for line in expected.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+            let (file, want) = line.split_once('\t').expect("file<TAB>kind");
+            let raw = std::fs::read(dir.join(file)).expect("fixture file");
+            let msg = MessageParser::default().parse(&raw).expect("fixture parses");
+            let got = match classify(&msg) {
+                None => "person",
+                Some(Automatic::AutoReply) => "auto-reply",
+                Some(Automatic::List) => "list",
+                Some(Automatic::Bounce { .. }) => "bounce",
+                Some(Automatic::Delayed { .. }) => "delayed",
+                Some(Automatic::Report) => "report",
+            };
+            if got != want {
+                wrong.push(format!("{file}: {got}, want {want}"));
+            }
+            n += 1;
+        }
+        assert!(n >= 40, "only {n} fixtures ran");
+        assert!(wrong.is_empty(), "{} of {n} wrong:\n{}", wrong.len(), wrong.join("\n"));
+    }
+
     #[test]
     fn the_phrase_table_compiles_with_every_language() {
         let text = include_str!("automatic_phrases.txt");

@@ -198,6 +198,14 @@ impl Table {
 fn alternatives(rows: &[&str], macros: &HashMap<&str, &str>, max_words: usize) -> Result<String, TableError> {
     let mut out = Vec::new();
     for row in rows {
+        // `~` stands between words: a space on at least one side.
+        let bytes = row.as_bytes();
+        for (i, _) in row.match_indices('~') {
+            let spaced = (i > 0 && bytes[i - 1] == b' ') || bytes.get(i + 1) == Some(&b' ');
+            if !spaced {
+                return Err(TableError::Line { line: 0, problem: format!("`~` needs a space beside it in {row:?}") });
+            }
+        }
         out.push(to_regex(&expand_macros(row, macros, 0)?, max_words));
     }
     Ok(out.join("|"))
