@@ -21,26 +21,16 @@
 //! `wrong-no`, `missed-yes`, `missed-no`) lists those rows **of the tuning
 //! part only**: the held-back part is only ever counted.
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use introbot::core::Decision;
 use introbot::mail::decide;
+use introbot::mail::decision::read;
 
-/// One Circa row, as the bench needs it.
-struct Row {
-    id: u64,
-    question: String,
-    answer: String,
-    gold: Gold,
-}
+#[path = "support/circa.rs"]
+mod circa;
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Gold {
-    Yes,
-    No,
-    Unclear,
-}
+use circa::{Gold, Row, is_held_back, is_invitation};
 
 /// Counts for one part of the file.
 #[derive(Default)]
@@ -60,10 +50,8 @@ struct Score {
 }
 
 fn main() {
-    let path = circa_path();
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let rows: Vec<Row> = text.lines().filter(|l| !l.trim().is_empty()).map(parse_row).collect();
-    assert!(!rows.is_empty(), "{} has no rows", path.display());
+    let path = circa::path();
+    let rows = circa::load(&path);
     let show = std::env::var("SHOW").ok();
 
     let mut tuning = Score::default();
@@ -74,28 +62,33 @@ fn main() {
         let held_back = is_held_back(row.id);
         let score = if held_back { &mut held } else { &mut tuning };
         let kind = score.add(row, got);
-        if !held_back && let (Some(show), Some(kind)) = (&show, kind) {
-            if show == kind {
-                listed.push(format!("{}\t{}\t{}\t{:?}", row.id, row.question, row.answer, got));
-            }
+        if !held_back
+            && let (Some(show), Some(kind)) = (&show, kind)
+            && show == kind
+        {
+            listed.push(format!("{}\t{}\t{}\t{:?}", row.id, row.question, row.answer, got));
         }
     }
     for line in &listed {
         println!("{line}");
     }
 
-    // Speed: every answer through `decide`, a few passes, one thread.
+    // Speed: every answer through `decide`, and through the phrase table
+    // alone (`read`), a few passes each, one thread.
     let passes = 5;
-    let start = Instant::now();
-    let mut yes = 0usize;
-    for _ in 0..passes {
-        for row in &rows {
-            yes += usize::from(decide(std::hint::black_box(&row.answer)) == Decision::Yes);
+    let time = |f: &dyn Fn(&str) -> bool| {
+        let start = Instant::now();
+        let mut n = 0usize;
+        for _ in 0..passes {
+            for row in &rows {
+                n += usize::from(f(std::hint::black_box(&row.answer)));
+            }
         }
-    }
-    let secs = start.elapsed().as_secs_f64();
-    let per_sec = (passes * rows.len()) as f64 / secs;
-    std::hint::black_box(yes);
+        std::hint::black_box(n);
+        (passes * rows.len()) as f64 / start.elapsed().as_secs_f64()
+    };
+    let per_sec = time(&|a| decide(a) == Decision::Yes);
+    let table_per_sec = time(&|a| read(a).decision == Decision::Yes);
 
     println!("decisions over {} ({} rows)", path.display(), rows.len());
     println!();
@@ -122,6 +115,7 @@ fn main() {
     }
     println!();
     println!("decide: {:.0} answers/s ({:.2} µs each), {passes} passes, one thread", per_sec, 1e6 / per_sec);
+    println!("phrase table alone (read): {:.0} answers/s ({:.2} µs each)", table_per_sec, 1e6 / table_per_sec);
 }
 
 impl Score {
@@ -181,57 +175,9 @@ impl Score {
     }
 }
 
-/// The held-back quarter: FNV-1a (64 bit) of the row's id in decimal.
-/// Fixed before any tuning; changing it would leak the held-back rows.
-fn is_held_back(id: u64) -> bool {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in id.to_string().bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h % 4 == 0
-}
-
-/// Questions that invite, as the corpus README names them: the closest to
-/// "would you like to meet Alice?".
-fn is_invitation(question: &str) -> bool {
-    let q = question.trim_start().to_lowercase();
-    ["do you want to", "would you like to", "are you up for", "are you interested in"].iter().any(|p| q.starts_with(p))
-}
-
 fn pct(n: usize, of: usize) -> String {
     if of == 0 {
         return "n/a".into();
     }
     format!("{:.2} % ({n}/{of})", 100.0 * n as f64 / of as f64)
-}
-
-fn parse_row(line: &str) -> Row {
-    let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("bad row {line:?}: {e}"));
-    let field = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or_default().to_owned();
-    let gold = match field("label").as_str() {
-        "yes" => Gold::Yes,
-        "no" => Gold::No,
-        _ => Gold::Unclear,
-    };
-    Row {
-        id: v.get("id").and_then(serde_json::Value::as_u64).unwrap_or_else(|| panic!("row without an id: {line:?}")),
-        question: field("question"),
-        answer: field("answer"),
-        gold,
-    }
-}
-
-/// `CIRCA`, or `shared/corpus/decisions/circa-dev.jsonl` in the nearest
-/// ancestor of the crate that has it.
-fn circa_path() -> PathBuf {
-    if let Some(p) = std::env::var_os("CIRCA") {
-        return PathBuf::from(p);
-    }
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .map(|a| a.join("shared/corpus/decisions/circa-dev.jsonl"))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("no shared/corpus/decisions/circa-dev.jsonl above {}; set CIRCA", manifest.display()))
 }

@@ -131,14 +131,18 @@ struct Table {
     joiners: HashMap<String, bool>,
 }
 
-/// A table that does not parse or compile: a mistake in
-/// `decision_phrases.txt`, caught by the tests.
+/// A table or model that does not parse or compile: a mistake in
+/// `decision_phrases.txt` or `decision_model.txt`, caught by the tests.
 #[derive(Debug, thiserror::Error)]
 enum TableError {
     #[error("decision_phrases.txt line {line}: {problem}")]
     Line { line: usize, problem: String },
+    #[error("decision_model.txt line {line}: want `feature<TAB>number`")]
+    Model { line: usize },
     #[error("decision_phrases.txt: section [{0}] is missing")]
     Missing(&'static str),
+    #[error("decision_phrases.txt: {problem} in {row:?}")]
+    Row { row: String, problem: &'static str },
     #[error("decision_phrases.txt: {0}")]
     Regex(#[from] regex::Error),
 }
@@ -203,7 +207,7 @@ fn alternatives(rows: &[&str], macros: &HashMap<&str, &str>, max_words: usize) -
         for (i, _) in row.match_indices('~') {
             let spaced = (i > 0 && bytes[i - 1] == b' ') || bytes.get(i + 1) == Some(&b' ');
             if !spaced {
-                return Err(TableError::Line { line: 0, problem: format!("`~` needs a space beside it in {row:?}") });
+                return Err(TableError::Row { row: (*row).to_owned(), problem: "`~` needs a space beside it" });
             }
         }
         out.push(to_regex(&expand_macros(row, macros, 0)?, max_words));
@@ -214,19 +218,17 @@ fn alternatives(rows: &[&str], macros: &HashMap<&str, &str>, max_words: usize) -
 /// Replaces `{name}` by its list, recursively.
 fn expand_macros(row: &str, macros: &HashMap<&str, &str>, depth: usize) -> Result<String, TableError> {
     if depth > 4 {
-        return Err(TableError::Line { line: 0, problem: format!("lists nest too deep in {row:?}") });
+        return Err(TableError::Row { row: row.to_owned(), problem: "lists nest too deep" });
     }
     let mut out = String::with_capacity(row.len());
     let mut rest = row;
     while let Some(start) = rest.find('{') {
         out.push_str(&rest[..start]);
-        let end = rest[start..]
-            .find('}')
-            .ok_or_else(|| TableError::Line { line: 0, problem: format!("unclosed {{ in {row:?}") })?;
+        let end =
+            rest[start..].find('}').ok_or_else(|| TableError::Row { row: row.to_owned(), problem: "unclosed {" })?;
         let name = &rest[start + 1..start + end];
-        let value = macros
-            .get(name)
-            .ok_or_else(|| TableError::Line { line: 0, problem: format!("unknown list {{{name}}}") })?;
+        let value =
+            macros.get(name).ok_or_else(|| TableError::Row { row: row.to_owned(), problem: "unknown {list}" })?;
         out.push('(');
         out.push_str(&expand_macros(value, macros, depth + 1)?);
         out.push(')');
@@ -393,14 +395,72 @@ fn clauses<'a>(tokens: &'a [String], joiners: &HashMap<String, bool>) -> Vec<(St
     out
 }
 
-/// Decides what a reply's visible text amounts to.
+/// Decides what a reply's visible text amounts to: the phrase table first,
+/// then, for a reply it leaves unclear and that may be read as a refusal at
+/// all (see [`Reading::model_may_refuse`]), the refusal model.
 pub fn decide(text: &str) -> Decision {
-    let text = text.trim();
-    if text.is_empty() {
-        return Decision::Unclear;
+    let reading = read(text);
+    if reading.decision == Decision::Unclear && reading.model_may_refuse && MODEL.refuses(&reading) {
+        return Decision::No;
     }
-    let table = &*TABLE;
+    reading.decision
+}
+
+/// What the phrase table makes of a reply, before the refusal model.
+#[derive(Clone, Debug)]
+pub struct Reading {
+    /// The decision by the phrase table alone.
+    pub decision: Decision,
+    /// Whether the refusal model may turn an unclear reply into a no: one
+    /// of at most 25 words, with no accepting clause, question, condition or
+    /// doubt, contrast, time or negated "no" in it, and, unless it negates
+    /// something, not about the meeting itself ("I prefer email" is a
+    /// condition, not a refusal; the model learnt on other questions).
+    pub model_may_refuse: bool,
+    tokens: Vec<String>,
+    kinds: Vec<Kind>,
+}
+
+/// Words about the meeting itself: without a negation, a reply that speaks
+/// of them is a condition or a plan, never left to the model.
+const ABOUT_THE_MEETING: &[&str] = &[
+    "meet",
+    "meeting",
+    "intro",
+    "intros",
+    "introduce",
+    "introduced",
+    "introduction",
+    "introductions",
+    "call",
+    "chat",
+    "talk",
+    "email",
+    "e-mail",
+    "mail",
+    "connect",
+    "coffee",
+    "zoom",
+    "phone",
+];
+
+/// Reads a reply with the phrase table.
+pub fn read(text: &str) -> Reading {
+    let text = text.trim();
     let toks = tokens(text);
+    let table = &*TABLE;
+    let clauses = clauses(&toks, &table.joiners);
+    let kinds: Vec<(Kind, bool)> = clauses.iter().map(|(c, after)| (kind(table, c), *after)).collect();
+    let mut reading = Reading {
+        decision: Decision::Unclear,
+        model_may_refuse: false,
+        tokens: Vec::new(),
+        kinds: kinds.iter().map(|(k, _)| *k).collect(),
+    };
+    if text.is_empty() {
+        reading.tokens = toks;
+        return reading;
+    }
     let mut whole = String::with_capacity(text.len() + 16);
     whole.push(' ');
     for t in toks.iter().filter(|t| *t != LINE_BREAK) {
@@ -409,13 +469,30 @@ pub fn decide(text: &str) -> Decision {
     }
     let found = table.anywhere.matches(whole.as_bytes());
     let has = |a: Anywhere| found.matched(a as usize);
-    if has(Anywhere::Stop) {
-        return Decision::Stop;
-    }
-    let clauses = clauses(&toks, &table.joiners);
-    let kinds: Vec<(Kind, bool)> = clauses.iter().map(|(c, after)| (kind(table, c), *after)).collect();
     let any = |k: Kind| kinds.iter().any(|(kind, _)| *kind == k);
-    if any(Kind::Stop) {
+    let question = toks.iter().any(|t| t == "?");
+    let negation = has(Anywhere::Negation);
+    let time = has(Anywhere::Time);
+    let doubt = has(Anywhere::Doubt);
+    let contrast = kinds.iter().any(|(_, after)| *after);
+    let accept = any(Kind::Accept);
+    reading.decision = rules(&kinds, &has, question, text);
+    reading.model_may_refuse = !accept
+        && !question
+        && !doubt
+        && !contrast
+        && !time
+        && !has(Anywhere::NegatedNo)
+        && text.split_whitespace().count() <= 25
+        && (negation || !toks.iter().any(|t| ABOUT_THE_MEETING.contains(&t.as_str())));
+    reading.tokens = toks;
+    reading
+}
+
+/// The phrase table's decision (see the module docs for the order).
+fn rules(kinds: &[(Kind, bool)], has: &dyn Fn(Anywhere) -> bool, question: bool, text: &str) -> Decision {
+    let any = |k: Kind| kinds.iter().any(|(kind, _)| *kind == k);
+    if has(Anywhere::Stop) || any(Kind::Stop) {
         return Decision::Stop;
     }
     if has(Anywhere::NegatedNo) {
@@ -424,7 +501,6 @@ pub fn decide(text: &str) -> Decision {
     if has(Anywhere::StrongNo) {
         return Decision::No;
     }
-    let question = toks.iter().any(|t| t == "?");
     let negation = has(Anywhere::Negation);
     if has(Anywhere::Deferral) || any(Kind::Later) {
         return Decision::Later;
@@ -462,6 +538,113 @@ pub fn decide(text: &str) -> Decision {
         return Decision::Yes;
     }
     Decision::Unclear
+}
+
+/// The features the refusal model reads (public for its trainer,
+/// `examples/train_decisions.rs`): the words, a word after a negation in the
+/// same clause marked `!` ("I don't drink" has `!drink`), pairs of
+/// neighbouring words within a clause, the length, how many negations, and
+/// what kind each clause is by the phrase table.
+pub fn features(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    each_feature(&read(text), |f| out.push(f.to_owned()));
+    out
+}
+
+/// Calls `visit` with each feature of a reading, in one reused buffer (the
+/// model scores without allocating a string per feature).
+fn each_feature(reading: &Reading, mut visit: impl FnMut(&str)) {
+    let mut buf = String::with_capacity(64);
+    let mut emit = |parts: &[&str], visit: &mut dyn FnMut(&str)| {
+        buf.clear();
+        for p in parts {
+            buf.push_str(p);
+        }
+        visit(&buf);
+    };
+    // Words, those after a negation in the same clause marked with `!`;
+    // "|" stands for a clause break.
+    let mut words: Vec<(&str, bool)> = Vec::with_capacity(reading.tokens.len());
+    let mut in_negation = false;
+    let mut negations = 0;
+    for t in &reading.tokens {
+        if t == "," || t == "?" || t == LINE_BREAK {
+            in_negation = false;
+            words.push(("|", false));
+            continue;
+        }
+        let negates = matches!(
+            t.as_str(),
+            "not" | "no" | "never" | "nothing" | "none" | "nobody" | "nor" | "cannot" | "without" | "neither"
+        ) || t.ends_with("n't");
+        words.push((t.as_str(), in_negation && !negates));
+        if negates {
+            in_negation = true;
+            negations += 1;
+        }
+    }
+    let mark = |negated: bool| if negated { "!" } else { "" };
+    let mut count = 0;
+    for (w, negated) in words.iter().filter(|(w, _)| *w != "|") {
+        emit(&["u:", mark(*negated), w], &mut visit);
+        count += 1;
+    }
+    let mut previous = ("<s>", false);
+    for word in words.iter().copied().chain([("</s>", false)]) {
+        if previous.0 != "|" && word.0 != "|" {
+            emit(&["b:", mark(previous.1), previous.0, " ", mark(word.1), word.0], &mut visit);
+        }
+        previous = word;
+    }
+    emit(&["len:", &count.min(12).to_string()], &mut visit);
+    emit(&["neg:", &(negations.min(2) as usize).to_string()], &mut visit);
+    for k in &reading.kinds {
+        emit(&["cl:", &format!("{k:?}")], &mut visit);
+    }
+}
+
+/// The refusal model: a logistic regression over [`features`], trained on
+/// Circa's tuning part by `examples/train_decisions.rs`, its threshold set
+/// there by cross-validation (see that file and BENCHMARKS.md).
+struct Model {
+    bias: f64,
+    threshold: f64,
+    weights: HashMap<String, f64>,
+}
+
+static MODEL: LazyLock<Model> =
+    LazyLock::new(|| Model::parse(include_str!("decision_model.txt")).expect("the built-in model is valid"));
+
+impl Model {
+    fn parse(text: &str) -> Result<Model, TableError> {
+        let mut model = Model { bias: 0.0, threshold: f64::INFINITY, weights: HashMap::new() };
+        for (n, line) in text.lines().enumerate() {
+            if line.starts_with('#') || line.trim().is_empty() {
+                continue;
+            }
+            let bad = || TableError::Model { line: n + 1 };
+            let (name, value) = line.rsplit_once('\t').ok_or_else(bad)?;
+            let value: f64 = value.trim().parse().map_err(|_| bad())?;
+            match name {
+                "bias" => model.bias = value,
+                "threshold" => model.threshold = value,
+                _ => {
+                    model.weights.insert(name.to_owned(), value);
+                }
+            }
+        }
+        Ok(model)
+    }
+
+    fn score(&self, reading: &Reading) -> f64 {
+        let mut sum = self.bias;
+        each_feature(reading, |f| sum += self.weights.get(f).copied().unwrap_or(0.0));
+        sum
+    }
+
+    fn refuses(&self, reading: &Reading) -> bool {
+        self.score(reading) >= self.threshold
+    }
 }
 
 /// What one clause is, by the first of the clause sections it matches.
@@ -549,6 +732,45 @@ mod tests {
                 assert!(seen.contains_key(&(s, lang)), "[{s}] has no {lang} row");
             }
         }
+    }
+
+    #[test]
+    fn features_mark_what_a_negation_covers() {
+        assert_eq!(
+            features("I don't drink, thanks"),
+            [
+                "u:i",
+                "u:don't",
+                "u:!drink",
+                "u:thanks",
+                "b:<s> i",
+                "b:i don't",
+                "b:don't !drink",
+                "b:thanks </s>",
+                "len:4",
+                "neg:1",
+                "cl:Other",
+                "cl:Neutral",
+            ]
+        );
+    }
+
+    /// The model only ever turns an unclear reply into a no, and never one
+    /// about the meeting itself without a negation, nor a question or an
+    /// accepting clause.
+    #[test]
+    fn the_refusal_model_stays_in_its_lane() {
+        let model = Model::parse(include_str!("decision_model.txt")).expect("parses");
+        assert!(model.threshold.is_finite() && model.weights.len() > 1000, "a trained model is shipped");
+        for text in
+            ["I prefer to meet in person.", "I'd prefer a call to coffee.", "Who is Priya?", "That would be great."]
+        {
+            assert_ne!(decide(text), No, "{text}");
+        }
+        // Indirect refusals the table cannot list.
+        let indirect = "I prefer fiction.";
+        assert_eq!(read(indirect).decision, Unclear);
+        assert_eq!(decide(indirect), No);
     }
 
     #[test]

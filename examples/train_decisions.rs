@@ -1,0 +1,180 @@
+//! Trains the refusal model that `mail::decide` consults for replies the
+//! phrase table leaves unclear, and writes `src/mail/decision_model.txt`.
+//!
+//! Run: `cargo run --release --example train_decisions` (`CIRCA=PATH` as
+//! for `cargo bench --bench decisions`). Deterministic: the same file and
+//! code give the same weights.
+//!
+//! - Data: Circa's rows **of the tuning part only** (the split is
+//!   `benches/support/circa.rs`'s; the held-back quarter is never read here).
+//!   Label: the gold answer is a no.
+//! - Model: logistic regression over `mail::decision::features`, features
+//!   seen in at least [`MIN_ROWS`] rows, AdaGrad, L2, [`EPOCHS`] passes in a
+//!   fixed pseudo-random order.
+//! - Threshold: by 5-fold cross-validation on the tuning part, the lowest
+//!   score at which the rows the model may refuse (see
+//!   `mail::decision::Reading::model_may_refuse`) add refusals while all
+//!   wrong refusals (gold yes or unclear read as no, later or stop, the phrase
+//!   table's included) stay at most [`WRONG_NO_BUDGET`] of the yes and unclear
+//!   answers; the target is 1 %, the rest is margin for rows not seen.
+//!
+//! Circa is © Google LLC, CC BY-SA 4.0 (see the corpus README); the weights
+//! are an adaptation of it and carry that licence in their file header.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use introbot::core::Decision;
+use introbot::mail::decision::{features, read};
+
+#[path = "../benches/support/circa.rs"]
+mod circa;
+
+use circa::{Gold, is_held_back};
+
+/// A feature must occur in this many training rows to get a weight.
+const MIN_ROWS: usize = 3;
+const EPOCHS: usize = 6;
+const LEARNING_RATE: f64 = 0.05;
+const L2: f64 = 1e-4;
+const FOLDS: usize = 5;
+/// Wrong refusals allowed on the tuning part, as a share of its yes and
+/// unclear answers.
+const WRONG_NO_BUDGET: f64 = 0.0075;
+
+/// Weights, with AdaGrad's sums of squared gradients.
+#[derive(Default)]
+struct Lr {
+    bias: f64,
+    bias_g2: f64,
+    w: HashMap<u32, (f64, f64)>,
+}
+
+impl Lr {
+    fn score(&self, x: &[u32]) -> f64 {
+        self.bias + x.iter().filter_map(|f| self.w.get(f)).map(|(w, _)| w).sum::<f64>()
+    }
+
+    fn train(rows: &[(&[u32], bool)], seed: u64) -> Lr {
+        let mut lr = Lr { bias_g2: 1e-8, ..Lr::default() };
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        let mut state = seed.max(1);
+        for _ in 0..EPOCHS {
+            // Fisher-Yates with xorshift64: the same order on every machine.
+            for i in (1..order.len()).rev() {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                order.swap(i, (state % (i as u64 + 1)) as usize);
+            }
+            for &i in &order {
+                let (x, y) = rows[i];
+                let z = lr.score(x).clamp(-30.0, 30.0);
+                let g = 1.0 / (1.0 + (-z).exp()) - if y { 1.0 } else { 0.0 };
+                lr.bias_g2 += g * g;
+                lr.bias -= LEARNING_RATE * g / lr.bias_g2.sqrt();
+                for f in x {
+                    let (w, g2) = lr.w.entry(*f).or_insert((0.0, 1e-8));
+                    let gk = g + L2 * *w;
+                    *g2 += gk * gk;
+                    *w -= LEARNING_RATE * gk / g2.sqrt();
+                }
+            }
+        }
+        lr
+    }
+}
+
+fn main() {
+    let path = circa::path();
+    let rows: Vec<circa::Row> = circa::load(&path).into_iter().filter(|r| !is_held_back(r.id)).collect();
+    eprintln!("training on the tuning part: {} rows of {}", rows.len(), path.display());
+
+    // Features as ids, kept when seen in enough rows.
+    let raw: Vec<Vec<String>> = rows.iter().map(|r| features(&r.answer)).collect();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for x in &raw {
+        let mut unique: Vec<&str> = x.iter().map(String::as_str).collect();
+        unique.sort_unstable();
+        unique.dedup();
+        for f in unique {
+            *seen.entry(f).or_default() += 1;
+        }
+    }
+    let mut names: Vec<&str> = seen.iter().filter(|(_, n)| **n >= MIN_ROWS).map(|(f, _)| *f).collect();
+    names.sort_unstable();
+    let ids: HashMap<&str, u32> = names.iter().enumerate().map(|(i, f)| (*f, i as u32)).collect();
+    let x: Vec<Vec<u32>> =
+        raw.iter().map(|fs| fs.iter().filter_map(|f| ids.get(f.as_str()).copied()).collect()).collect();
+    let y: Vec<bool> = rows.iter().map(|r| r.gold == Gold::No).collect();
+    let readings: Vec<_> = rows.iter().map(|r| read(&r.answer)).collect();
+
+    // Out-of-fold scores.
+    let fold = |i: usize| (i.wrapping_mul(2_654_435_761) >> 7) % FOLDS;
+    let mut oof = vec![0.0; rows.len()];
+    for k in 0..FOLDS {
+        let train: Vec<(&[u32], bool)> =
+            (0..rows.len()).filter(|i| fold(*i) != k).map(|i| (x[i].as_slice(), y[i])).collect();
+        let lr = Lr::train(&train, 0x9e37_79b9 + k as u64);
+        for i in (0..rows.len()).filter(|i| fold(*i) == k) {
+            oof[i] = lr.score(&x[i]);
+        }
+    }
+
+    // The threshold: walk down the candidates' scores within the budget.
+    let refusal = |d: Decision| matches!(d, Decision::No | Decision::Later | Decision::Stop);
+    let not_no = rows.iter().filter(|r| r.gold != Gold::No).count() as f64;
+    let gold_no = rows.iter().filter(|r| r.gold == Gold::No).count() as f64;
+    let mut wrong = (0..rows.len()).filter(|i| !y[*i] && refusal(readings[*i].decision)).count();
+    let mut right = (0..rows.len()).filter(|i| y[*i] && refusal(readings[*i].decision)).count();
+    eprintln!(
+        "phrase table alone: wrong-no {:.2} %, no-recall {:.2} %",
+        100.0 * wrong as f64 / not_no,
+        100.0 * right as f64 / gold_no
+    );
+    let mut candidates: Vec<usize> = (0..rows.len())
+        .filter(|i| readings[*i].decision == Decision::Unclear && readings[*i].model_may_refuse)
+        .collect();
+    candidates.sort_by(|a, b| oof[*b].total_cmp(&oof[*a]));
+    let mut threshold = f64::INFINITY;
+    for i in candidates {
+        let (w, r) = if y[i] { (wrong, right + 1) } else { (wrong + 1, right) };
+        if w as f64 > WRONG_NO_BUDGET * not_no {
+            break;
+        }
+        (wrong, right) = (w, r);
+        threshold = oof[i];
+    }
+    eprintln!(
+        "with the model (cross-validated): wrong-no {:.2} %, no-recall {:.2} %, threshold {threshold:.4}",
+        100.0 * wrong as f64 / not_no,
+        100.0 * right as f64 / gold_no
+    );
+
+    // The model itself, on every tuning row.
+    let all: Vec<(&[u32], bool)> = (0..rows.len()).map(|i| (x[i].as_slice(), y[i])).collect();
+    let lr = Lr::train(&all, 0x5eed);
+    let mut out = String::new();
+    out.push_str(
+        "# The refusal model of src/mail/decision.rs: a logistic regression, written by\n\
+         # `cargo run --release --example train_decisions` (see that file). Do not edit.\n\
+         #\n\
+         # Learnt from the tuning part of Circa (Annie Louis, Dan Roth, Filip Radlinski,\n\
+         # \"I'd rather just go to bed\": Understanding Indirect Answers, EMNLP 2020;\n\
+         # (c) Google LLC, google-research-datasets/circa). These weights are an adaptation\n\
+         # of that data and are shared under its licence, CC BY-SA 4.0\n\
+         # (https://creativecommons.org/licenses/by-sa/4.0/), not the crate's.\n",
+    );
+    let _ = writeln!(out, "bias\t{:.4}", lr.bias);
+    let _ = writeln!(out, "threshold\t{threshold:.4}");
+    let mut weights: Vec<(&str, f64)> =
+        names.iter().enumerate().filter_map(|(i, f)| lr.w.get(&(i as u32)).map(|(w, _)| (*f, *w))).collect();
+    weights.retain(|(_, w)| w.abs() >= 0.005);
+    weights.sort_by(|a, b| a.0.cmp(b.0));
+    for (f, w) in &weights {
+        let _ = writeln!(out, "{f}\t{w:.4}");
+    }
+    let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/mail/decision_model.txt");
+    std::fs::write(&target, out).unwrap_or_else(|e| panic!("cannot write {}: {e}", target.display()));
+    eprintln!("wrote {} ({} weights)", target.display(), weights.len());
+}
