@@ -9,7 +9,8 @@
 //!   rather not", "I wouldn't say so", "I'm not interested in …");
 //! - `yes` only when a clause of its own accepts ("Sure", "That would be
 //!   great", "I'd love to meet her") and nothing anywhere in the reply
-//!   negates, hedges, sets a condition, contrasts, asks back or names a time;
+//!   negates, hedges, sets a condition, contrasts or asks back ("Happy to
+//!   talk to her next week" is a yes; "Yes, but not before March" a not-now);
 //! - everything else, including lukewarm answers ("It's OK.") and mixed
 //!   signals, is `unclear`.
 //!
@@ -23,6 +24,15 @@
 //! Czech (negation fused into the verb: "nemůžu") and the languages written
 //! without spaces (Chinese, Japanese) are left to the connector: a word list
 //! cannot see their "not".
+//!
+//! A reply the table leaves unclear may still be a refusal no list can hold
+//! ("I prefer fiction", to "Do you like non-fiction?"): a small logistic
+//! regression, [`decision_model.txt`](../../src/mail/decision_model.txt),
+//! trained on Circa by `examples/train_decisions.rs`, makes it a no when it
+//! is confident, and only for a reply of at most 25 words with no accepting
+//! clause, question, condition, contrast or time in it, and none about the
+//! meeting itself unless it negates something ([`Reading::model_may_refuse`]).
+//! It never makes a yes.
 //!
 //! Measured on Circa's indirect answers by `cargo bench --bench decisions`
 //! (see BENCHMARKS.md). Pure: no IO, no clock.
@@ -525,16 +535,7 @@ fn rules(kinds: &[(Kind, bool)], has: &dyn Fn(Anywhere) -> bool, question: bool,
             return Decision::No;
         }
     }
-    if accept
-        && !refuse
-        && !negation
-        && !has(Anywhere::Hedge)
-        && !doubt
-        && !contrast
-        && !question
-        && !time
-        && is_short(text)
-    {
+    if accept && !refuse && !negation && !has(Anywhere::Hedge) && !doubt && !contrast && !question && is_short(text) {
         return Decision::Yes;
     }
     Decision::Unclear
