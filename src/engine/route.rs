@@ -50,7 +50,13 @@ impl Engine {
                     // The server still tries: nothing to do but wait. The
                     // reason may name an address: debug only.
                     debug!(reason = %reason, "delivery delayed");
-                    self.record(id, Disposition::Ignored, t.as_ref().map(|(i, _)| i.id.clone()), "delivery delayed", now)
+                    self.record(
+                        id,
+                        Disposition::Ignored,
+                        t.as_ref().map(|(i, _)| i.id.clone()),
+                        "delivery delayed",
+                        now,
+                    )
                 }
                 (Automatic::Report, t) => self.record(
                     id,
