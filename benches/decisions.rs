@@ -12,8 +12,15 @@
 //! - **yes-recall**: gold yes read as yes, overall and on invitation-style
 //!   questions ("Do you want to …", "Would you like to …", "Are you up for
 //!   …", "Are you interested in …", the closest to a consent request);
-//! - **no-recall**: gold no read as a refusal (no, later or stop);
-//! - the time `decide` takes per answer (single thread, text in memory).
+//! - **no-recall**: gold no read as a refusal (no, later or stop), overall
+//!   and on invitation-style questions;
+//! - the same for the phrase table alone (`mail::decision::read`, without
+//!   the refusal model);
+//! - the time `decide` and the phrase table alone take per answer (single
+//!   thread, text in memory).
+//!
+//! With another file (`CIRCA=`), the two parts are still printed; for rows
+//! that were never in the tuning file, both are unseen.
 //!
 //! Run: `cargo bench --bench decisions`. `CIRCA=PATH` reads another file of
 //! the same shape (by default `shared/corpus/decisions/circa-dev.jsonl` in
@@ -40,11 +47,13 @@ struct Score {
     gold_no: usize,
     gold_unclear: usize,
     inv_yes: usize,
+    inv_no: usize,
     false_yes: usize,
     wrong_no: usize,
     yes_hit: usize,
     inv_yes_hit: usize,
     no_hit: usize,
+    inv_no_hit: usize,
     /// Decisions by gold label: [yes, no, later, stop, unclear].
     by_gold: [[usize; 5]; 3],
 }
@@ -54,14 +63,15 @@ fn main() {
     let rows = circa::load(&path);
     let show = std::env::var("SHOW").ok();
 
-    let mut tuning = Score::default();
-    let mut held = Score::default();
+    // [tuning, held back] for decide, then for the phrase table alone.
+    let mut scores: [[Score; 2]; 2] = Default::default();
     let mut listed = Vec::new();
     for row in &rows {
         let got = decide(&row.answer);
         let held_back = is_held_back(row.id);
-        let score = if held_back { &mut held } else { &mut tuning };
-        let kind = score.add(row, got);
+        let part = usize::from(held_back);
+        scores[1][part].add(row, read(&row.answer).decision);
+        let kind = scores[0][part].add(row, got);
         if !held_back
             && let (Some(show), Some(kind)) = (&show, kind)
             && show == kind
@@ -76,8 +86,10 @@ fn main() {
     // Speed: every answer through `decide`, and through the phrase table
     // alone (`read`), a few passes each, one thread.
     let passes = 5;
+    // Rates by the thread's CPU time (`/proc/thread-self/schedstat`, in ns):
+    // on a shared machine wall time mostly measures the neighbours.
     let time = |f: &dyn Fn(&str) -> bool| {
-        let start = Instant::now();
+        let (start, cpu) = (Instant::now(), thread_cpu_ns());
         let mut n = 0usize;
         for _ in 0..passes {
             for row in &rows {
@@ -85,37 +97,53 @@ fn main() {
             }
         }
         std::hint::black_box(n);
-        (passes * rows.len()) as f64 / start.elapsed().as_secs_f64()
+        let answers = (passes * rows.len()) as f64;
+        let wall = start.elapsed().as_secs_f64();
+        let cpu = thread_cpu_ns().zip(cpu).map(|(b, a)| (b - a) as f64 / 1e9).unwrap_or(wall);
+        (answers / cpu, answers / wall)
     };
     let per_sec = time(&|a| decide(a) == Decision::Yes);
     let table_per_sec = time(&|a| read(a).decision == Decision::Yes);
 
     println!("decisions over {} ({} rows)", path.display(), rows.len());
-    println!();
-    println!("| part | rows | false-yes | wrong-no | yes-recall | invitation yes-recall | no-recall |");
-    println!("| --- | --- | --- | --- | --- | --- | --- |");
-    for (name, s) in [("tuning (3/4)", &tuning), ("held back (1/4)", &held)] {
+    for (title, [tuning, held]) in
+        [("decide (phrase table, then the refusal model)", &scores[0]), ("the phrase table alone", &scores[1])]
+    {
+        println!();
+        println!("{title}:");
+        println!();
         println!(
-            "| {name} | {} | {} | {} | {} | {} | {} |",
-            s.rows,
-            pct(s.false_yes, s.gold_no + s.gold_unclear),
-            pct(s.wrong_no, s.gold_yes + s.gold_unclear),
-            pct(s.yes_hit, s.gold_yes),
-            pct(s.inv_yes_hit, s.inv_yes),
-            pct(s.no_hit, s.gold_no),
+            "| part | rows | false-yes | wrong-no | yes-recall | invitation yes-recall | no-recall | invitation no-recall |"
         );
+        println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+        for (name, s) in [("tuning (3/4)", tuning), ("held back (1/4)", held)] {
+            println!(
+                "| {name} | {} | {} | {} | {} | {} | {} | {} |",
+                s.rows,
+                pct(s.false_yes, s.gold_no + s.gold_unclear),
+                pct(s.wrong_no, s.gold_yes + s.gold_unclear),
+                pct(s.yes_hit, s.gold_yes),
+                pct(s.inv_yes_hit, s.inv_yes),
+                pct(s.no_hit, s.gold_no),
+                pct(s.inv_no_hit, s.inv_no),
+            );
+        }
     }
     println!();
-    println!("Decisions by gold label (yes / no / later / stop / unclear):");
-    for (name, s) in [("tuning", &tuning), ("held back", &held)] {
+    println!("decide, by gold label (yes / no / later / stop / unclear):");
+    for (name, s) in [("tuning", &scores[0][0]), ("held back", &scores[0][1])] {
         for (g, label) in ["yes", "no", "unclear"].iter().enumerate() {
             let d = s.by_gold[g];
             println!("  {name:<9} gold {label:<7} {:>5} / {:>5} / {:>5} / {:>5} / {:>5}", d[0], d[1], d[2], d[3], d[4]);
         }
     }
     println!();
-    println!("decide: {:.0} answers/s ({:.2} µs each), {passes} passes, one thread", per_sec, 1e6 / per_sec);
-    println!("phrase table alone (read): {:.0} answers/s ({:.2} µs each)", table_per_sec, 1e6 / table_per_sec);
+    for (name, (cpu, wall)) in [("decide", per_sec), ("phrase table alone (read)", table_per_sec)] {
+        println!(
+            "{name}: {cpu:.0} answers/s of CPU time ({:.2} µs each; {wall:.0}/s by the wall clock), {passes} passes, one thread",
+            1e6 / cpu
+        );
+    }
 }
 
 impl Score {
@@ -149,11 +177,13 @@ impl Score {
             }
             Gold::No => {
                 self.gold_no += 1;
+                self.inv_no += usize::from(invitation);
                 if got == Decision::Yes {
                     self.false_yes += 1;
                     Some("false-yes")
                 } else if refusal {
                     self.no_hit += 1;
+                    self.inv_no_hit += usize::from(invitation);
                     None
                 } else {
                     Some("missed-no")
@@ -173,6 +203,12 @@ impl Score {
             }
         }
     }
+}
+
+/// This thread's time on a CPU so far, in ns, where Linux says it.
+fn thread_cpu_ns() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    stat.split_whitespace().next()?.parse().ok()
 }
 
 fn pct(n: usize, of: usize) -> String {
