@@ -19,9 +19,10 @@
 //! 4. the words, for auto-replies that carry none of those headers: the
 //!    subject ("Automatic reply:", "Auto:", "Out of Office", "Abwesenheitsnotiz",
 //!    "Réponse automatique", … in the twelve languages the decisions know),
-//!    or sentences near the top of the body that only auto-replies write
-//!    ("This is an automatic reply", "I have received your message and will
-//!    reply as soon as possible"). The words live in
+//!    or sentences near the top of what the sender wrote (quotes and
+//!    forwarded mail left out) that only auto-replies write ("This is an
+//!    automatic reply", "I have received your message and will reply as soon
+//!    as possible"). The words live in
 //!    [`automatic_phrases.txt`](../../src/mail/automatic_phrases.txt).
 //!
 //! Exchange's `X-Auto-Response-Suppress` asks the *receiver* not to
@@ -155,12 +156,13 @@ pub fn classify(msg: &Message<'_>) -> Option<Automatic> {
     if phrases.subject.is_match(&subject) {
         return Some(Automatic::AutoReply);
     }
-    let body = super::body_text(msg).map(|b| fold(prefix(&b, BODY_PREFIX))).unwrap_or_default();
-    if phrases.body.is_match(&body) {
-        return Some(Automatic::AutoReply);
-    }
     let suppress = text("X-Auto-Response-Suppress").is_some_and(|v| !v.is_empty() && v != "none");
-    if suppress && phrases.body_hint.is_match(&body) {
+    let says_so = |body: &str| phrases.body.is_match(body) || (suppress && phrases.body_hint.is_match(body));
+    let body = super::body_text(msg).map(|b| fold(prefix(&b, BODY_PREFIX))).unwrap_or_default();
+    // Confirmed on what the sender wrote themselves: a reply quoting an
+    // auto-reply, or a request forwarding a thread with one, is not one.
+    // (The raw body first: stripping quotes costs more, and is rarely needed.)
+    if says_so(&body) && says_so(&fold(prefix(&super::reply::visible_text(msg), BODY_PREFIX))) {
         return Some(Automatic::AutoReply);
     }
     None
