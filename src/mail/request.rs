@@ -1,42 +1,94 @@
 //! Intro requests: a connector forwards the requester's summary with the
 //! subject `Intro: Requester <> Target`, or writes a fresh one naming both.
 //!
-//! - Subject: reply/forward prefixes in many languages are peeled off; the
-//!   separator may be `<>`, `< >`, `<->`, `<=>` or `↔`; a parenthesized part of
-//!   a name (a company, a title) is dropped.
-//! - The requester is the forwarded message's author (an inline forward or a
-//!   `message/rfc822` attachment); in a fresh email, the address written next
-//!   to the requester's name.
-//! - The target's address comes from the original's `To`/`Cc`, or the
-//!   connector's note, matched by name; a single unnamed address in the note
-//!   is taken as the target's.
-//! - The summary is the requester's own text; the note is the connector's.
+//! - Names come from the subject, the names the connector chose: reply and
+//!   forward prefixes in many languages are peeled off; the separator may be
+//!   `<>`, `< >`, `<->`, `<=>` or `↔`; a parenthesized part (a company) is
+//!   dropped. A header's display name may complete a subject's name
+//!   ("Priya" → "Priya Shah"); words in prose never make a name.
+//! - The requester's address is the forwarded message's author (an inline
+//!   forward or a `message/rfc822` attachment); in a fresh email, the address
+//!   the text puts next to the requester's name.
+//! - The target's address comes from the connector's note (the address the
+//!   words around it give to the target, or its only address), else the
+//!   original's `To`/`Cc`, else the connector's contacts; the last two are
+//!   guesses.
+//! - The summary is the requester's blurb (see [`blurb`]); the note is the
+//!   connector's, private but for the lines marked for a party (see
+//!   [`note`]).
 //!
-//! When anything is missing or ambiguous, a [`RequestProblem`] says what and
-//! how to fix it, in words for the connector.
+//! What had to be guessed is listed in [`Request::guesses`], so the
+//! connector can see what each party would read first. When anything is
+//! missing or ambiguous, a [`RequestProblem`] says what and how to fix it.
+
+mod blurb;
+pub(crate) mod names;
+mod note;
 
 use std::sync::LazyLock;
 
 use mail_parser::Message;
 use regex::Regex;
+use serde::Serialize;
 
+use self::names::Parties;
 use super::Mention;
-use crate::core::{Address, CanonicalAddress, Person};
+use crate::core::{Address, Person, Role};
 
 /// A request the bot can act on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Request {
     /// Who forwarded it.
     pub connector: Person,
-    /// Who wants the introduction.
+    /// Who wants the introduction (the name may be empty: never an address).
     pub requester: Person,
-    /// Whom they want to meet.
+    /// Whom they want to meet (the name may be empty: never an address).
     pub target: Person,
-    /// The requester's own words.
+    /// The requester's blurb: no greeting to the connector, chatter about
+    /// the forwarding, sign-off, signature or quoted history.
     pub summary: String,
-    /// The connector's words above the forward.
+    /// The connector's words, whole: for the bot and the connector only.
     pub note: String,
+    /// What the connector marked for the requester (`For Priya: …`).
+    pub for_requester: String,
+    /// What the connector marked for the target (`For Bob: …`, `Why: …`).
+    pub for_target: String,
+    /// What the bot had to guess, in the order it guessed.
+    pub guesses: Vec<Guess>,
 }
+
+/// Something about a request the bot inferred rather than read, so the
+/// connector should see what the parties would get before they get it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "guess")]
+pub enum Guess {
+    /// The subject gave no name for this party (only an address, say).
+    Name {
+        /// Whose.
+        role: Role,
+    },
+    /// This party's address came from the forwarded mail's `To`/`Cc` or
+    /// text, not from the connector.
+    AddressFromMail {
+        /// Whose.
+        role: Role,
+    },
+    /// This party's address came from the connector's contacts file.
+    AddressFromContacts {
+        /// Whose.
+        role: Role,
+    },
+    /// More than a greeting and a signature was cut from the summary.
+    SummaryCut,
+    /// The summary is longer than a forwardable blurb.
+    LongSummary {
+        /// Its length in words.
+        words: usize,
+    },
+}
+
+/// A summary longer than this many words is more than a forwardable blurb.
+pub const LONG_SUMMARY_WORDS: usize = 200;
 
 /// Why a message could not be read as a request.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -67,6 +119,16 @@ pub enum RequestProblem {
         "I found more than one possible address for {name} ({candidates}). Send it again with only the right one in your note, written as \"{name} <their@address>\"."
     )]
     AmbiguousTarget {
+        /// The name from the subject.
+        name: String,
+        /// The addresses, comma-separated.
+        candidates: String,
+    },
+    /// More than one address could be the requester's.
+    #[error(
+        "I found more than one possible address for {name} ({candidates}). Send it again with only the right one next to their name, written as \"{name} <their@address>\"."
+    )]
+    AmbiguousRequester {
         /// The name from the subject.
         name: String,
         /// The addresses, comma-separated.
@@ -103,15 +165,29 @@ static SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
 static PARENTHESIZED: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\([^)]*\)").expect("static regex"));
 
 /// Parses the names out of an intro subject: `("Alice Able", "Bob Busy")`.
+/// A side may be an address when the connector had no name for them.
 pub fn parse_subject(subject: &str) -> Option<(String, String)> {
     let mut s = subject.trim();
     while let Some(m) = SUBJECT_PREFIX.find(s) {
         s = &s[m.end()..];
     }
     let caps = SUBJECT.captures(s)?;
-    let clean = |n: &str| PARENTHESIZED.replace_all(n, "").split_whitespace().collect::<Vec<_>>().join(" ");
+    let clean = |n: &str| {
+        let n = PARENTHESIZED.replace_all(n, "");
+        n.split_whitespace().collect::<Vec<_>>().join(" ").trim_matches(['"', '\'', '<', '>']).trim().to_owned()
+    };
     let (a, b) = (clean(&caps[1]), clean(&caps[2]));
     (!a.is_empty() && !b.is_empty()).then_some((a, b))
+}
+
+/// One side of the subject: a name, or an address standing in for one.
+fn side(subject_part: &str) -> (String, Option<Address>) {
+    if subject_part.contains('@') {
+        let email = subject_part.split_whitespace().find(|w| w.contains('@')).unwrap_or(subject_part);
+        (String::new(), Address::parse(email.trim_matches(['<', '>', '"', '(', ')', ','])).ok())
+    } else {
+        (subject_part.to_owned(), None)
+    }
 }
 
 /// Reads an intro request sent by `connector`. The bot's own mailbox
@@ -128,83 +204,239 @@ pub fn parse_request_with_contacts(
     bot: Option<&Address>,
     contacts: &[Person],
 ) -> Result<Request, RequestProblem> {
-    let (requester_name, target_name) =
+    let (requester_part, target_part) =
         parse_subject(msg.subject().unwrap_or_default()).ok_or(RequestProblem::NotARequest)?;
+    let (requester_name, requester_in_subject) = side(&requester_part);
+    let (target_name, target_in_subject) = side(&target_part);
+    let parties = Parties::new(&requester_name, &target_name);
+    let mut guesses = Vec::new();
     let body = crate::mail::body_text(msg).map(|b| b.into_owned()).unwrap_or_default();
     let forwarded = super::forward::parse_forward(msg).map(innermost);
+    // The name for a problem note: the subject's, or what stood in for it.
+    let label = |name: &str, part: &str| if name.is_empty() { part.to_owned() } else { name.to_owned() };
 
-    let (requester, summary, note, mut candidates) = match forwarded {
-        Some(f) => {
-            let mut candidates: Vec<Person> = f.to.into_iter().chain(f.cc).filter_map(Mention::into_person).collect();
-            candidates.extend(addresses_in(&f.note));
-            let requester = f.from.and_then(Mention::into_person).filter(|p| !p.has_address(&connector.email));
-            (requester, f.body, f.note, candidates)
-        }
-        None => {
-            let candidates = addresses_in(&body);
-            let requester = pick_by_name(&candidates, &requester_name).ok().flatten();
-            (requester, body.trim().to_owned(), String::new(), candidates)
-        }
+    let usable = |email: &Address| !connector.has_address(email) && !bot.is_some_and(|b| b.same_mailbox(email));
+
+    let (author, recipients, note, original) = match forwarded {
+        Some(f) => (
+            f.from.and_then(Mention::into_person),
+            f.to.into_iter().chain(f.cc).filter_map(Mention::into_person).collect::<Vec<_>>(),
+            f.note,
+            f.body,
+        ),
+        None => (None, Vec::new(), body.trim().to_owned(), String::new()),
     };
-    let requester = match requester {
-        Some(r) => r,
-        None => {
-            if name_matches(connector, &requester_name) {
-                return Err(RequestProblem::ConnectorIsParty {
-                    role: "the requester".into(),
-                    email: connector.email.clone(),
-                });
+    let blurb = blurb::cut(&original, &connector.name, &requester_name, &target_name);
+    let in_note = note::addresses(&note, &parties);
+
+    // The requester.
+    let requester_email = match (&author, &requester_in_subject) {
+        (Some(a), _) if usable(&a.email) => a.email.clone(),
+        (_, Some(email)) if usable(email) => email.clone(),
+        (_, _) => {
+            let owned: Vec<&note::Found> =
+                in_note.iter().filter(|f| f.owner == Some(Role::Requester) && usable(&f.email)).collect();
+            match owned.as_slice() {
+                [one] => one.email.clone(),
+                [] => {
+                    if connector_is(&parties, Role::Requester, connector) {
+                        return Err(RequestProblem::ConnectorIsParty {
+                            role: "the requester".into(),
+                            email: connector.email.clone(),
+                        });
+                    }
+                    return Err(RequestProblem::NoRequesterAddress { name: label(&requester_name, &requester_part) });
+                }
+                many => {
+                    return Err(RequestProblem::AmbiguousRequester {
+                        name: label(&requester_name, &requester_part),
+                        candidates: join_emails(many.iter().map(|f| &f.email)),
+                    });
+                }
             }
-            return Err(RequestProblem::NoRequesterAddress { name: requester_name });
         }
     };
-    candidates.retain(|p| {
-        !p.has_address(&requester.email)
-            && !p.has_address(&connector.email)
-            && !bot.is_some_and(|bot| p.has_address(bot))
-    });
-    dedupe(&mut candidates);
-    let from_contacts = || -> Option<Person> {
-        // A full-name match first, then a unique first-name match.
-        let full: Vec<&Person> = contacts.iter().filter(|p| p.name.eq_ignore_ascii_case(target_name.trim())).collect();
-        if let [one] = full.as_slice() {
-            return Some((*one).clone());
+    let not_requester = |email: &Address| usable(email) && !email.same_mailbox(&requester_email);
+
+    // The target: the connector's word first, then the mail, then contacts.
+    let from_note: Vec<&Address> =
+        in_note.iter().filter(|f| f.owner == Some(Role::Target) && not_requester(&f.email)).map(|f| &f.email).collect();
+    let unowned: Vec<&Address> =
+        in_note.iter().filter(|f| f.owner.is_none() && not_requester(&f.email)).map(|f| &f.email).collect();
+    let target_email = match (from_note.as_slice(), &target_in_subject) {
+        ([one], _) => (*one).clone(),
+        ([], Some(email)) if not_requester(email) => email.clone(),
+        ([], _) if unowned.len() == 1 => unowned[0].clone(),
+        ([], _) if !unowned.is_empty() => {
+            return Err(RequestProblem::AmbiguousTarget {
+                name: label(&target_name, &target_part),
+                candidates: join_emails(unowned.iter().copied()),
+            });
         }
-        match pick_by_name(contacts, &target_name) {
-            Ok(Some(p)) => Some(p),
-            _ => None,
-        }
-    };
-    let target = match pick_by_name(&candidates, &target_name) {
-        Ok(Some(t)) => t,
-        Ok(None) if candidates.len() == 1 => candidates.remove(0),
-        Ok(None) => match from_contacts() {
-            Some(t) => t,
-            None if candidates.is_empty() => return Err(RequestProblem::NoTargetAddress { name: target_name }),
-            None => {
+        ([], _) => match from_the_mail(&recipients, &blurb.tail, &original, &parties, &not_requester) {
+            Ok(Some(email)) => {
+                guesses.push(Guess::AddressFromMail { role: Role::Target });
+                email
+            }
+            Ok(None) => match from_contacts(contacts, &target_name) {
+                Some(p) if not_requester(&p.email) => {
+                    guesses.push(Guess::AddressFromContacts { role: Role::Target });
+                    p.email.clone()
+                }
+                _ if connector_is(&parties, Role::Target, connector) => {
+                    return Err(RequestProblem::ConnectorIsParty {
+                        role: "the target".into(),
+                        email: connector.email.clone(),
+                    });
+                }
+                _ => return Err(RequestProblem::NoTargetAddress { name: label(&target_name, &target_part) }),
+            },
+            Err(many) => {
                 return Err(RequestProblem::AmbiguousTarget {
-                    name: target_name,
-                    candidates: candidates.iter().map(|c| c.email.as_str()).collect::<Vec<_>>().join(", "),
+                    name: label(&target_name, &target_part),
+                    candidates: many,
                 });
             }
         },
-        Err(many) => {
-            return Err(RequestProblem::AmbiguousTarget { name: target_name, candidates: many });
+        (many, _) => {
+            return Err(RequestProblem::AmbiguousTarget {
+                name: label(&target_name, &target_part),
+                candidates: join_emails(many.iter().copied()),
+            });
         }
     };
-    if target.has_address(&requester.email) {
-        return Err(RequestProblem::SamePerson { name: target_name, email: target.email });
+    if target_email.same_mailbox(&requester_email) {
+        return Err(RequestProblem::SamePerson { name: label(&target_name, &target_part), email: target_email });
     }
-    let named = |p: Person, name: &str| {
-        if p.name.trim().is_empty() { Person::new(name, p.email) } else { p }
+
+    // Names: the subject's, completed by a display name from a header or
+    // the contacts file (never from prose).
+    let display_names = |email: &Address| -> Vec<String> {
+        author
+            .iter()
+            .chain(recipients.iter())
+            .chain(contacts.iter())
+            .filter(|p| p.has_address(email))
+            .map(|p| p.name.clone())
+            .collect()
     };
+    let requester_full = complete(&requester_name, &display_names(&requester_email));
+    let target_full = complete(&target_name, &display_names(&target_email));
+    // What each party may read of the connector's words.
+    let mut marked = note::marked(&note, &parties);
+    marked.extend(note::marked(&blurb.tail, &parties));
+
+    let mut guessed = Vec::new();
+    for (role, name) in [(Role::Requester, &requester_name), (Role::Target, &target_name)] {
+        if name.is_empty() {
+            guessed.push(Guess::Name { role });
+        }
+    }
+    guessed.extend(guesses);
+    if blurb.chatter {
+        guessed.push(Guess::SummaryCut);
+    }
+    let words = blurb.text.split_whitespace().count();
+    if words > LONG_SUMMARY_WORDS {
+        guessed.push(Guess::LongSummary { words });
+    }
     Ok(Request {
         connector: connector.clone(),
-        requester: named(requester, &requester_name),
-        target: named(target, &target_name),
-        summary: super::reply::without_trailing_footers(&summary).trim().to_owned(),
+        requester: Person::new(requester_full, requester_email),
+        target: Person::new(target_full, target_email),
+        summary: super::reply::without_trailing_footers(&blurb.text).trim().to_owned(),
         note: note.trim().to_owned(),
+        for_requester: marked.for_requester,
+        for_target: marked.for_target,
+        guesses: guessed,
     })
+}
+
+/// The subject's `name`, or a display name that completes it ("Priya" →
+/// "Priya Shah"); a display name alone when the subject had none.
+fn complete(name: &str, display_names: &[String]) -> String {
+    let usable = display_names.iter().map(|n| n.trim()).filter(|n| !n.is_empty() && !n.contains('@'));
+    if name.is_empty() {
+        return usable.into_iter().next().unwrap_or_default().to_owned();
+    }
+    let have = names::tokens(name);
+    for full in usable {
+        let words = names::tokens(full);
+        if words.len() > have.len() && words.starts_with(&have) {
+            return full.to_owned();
+        }
+    }
+    name.to_owned()
+}
+
+/// Whether the connector is the one the subject names for `role`.
+fn connector_is(parties: &Parties, role: Role, connector: &Person) -> bool {
+    !connector.name.trim().is_empty() && parties.fits(role, &connector.name)
+}
+
+/// The target's address from the forwarded mail itself: its recipients,
+/// matched by display name or local part (or the only one), then what the
+/// words around an address in the text say. `Err` lists several.
+fn from_the_mail(
+    recipients: &[Person],
+    tail: &str,
+    original: &str,
+    parties: &Parties,
+    usable: &dyn Fn(&Address) -> bool,
+) -> Result<Option<Address>, String> {
+    let mut candidates: Vec<&Person> = recipients.iter().filter(|p| usable(&p.email)).collect();
+    let mut seen = Vec::new();
+    candidates.retain(|p| {
+        let key = p.email.canonical().clone();
+        let new = !seen.contains(&key);
+        seen.push(key);
+        new
+    });
+    let named: Vec<&&Person> = candidates
+        .iter()
+        .filter(|p| {
+            parties.fits(Role::Target, &p.name) || parties.in_local_part(p.email.local_part()) == Some(Role::Target)
+        })
+        .collect();
+    match (named.as_slice(), candidates.as_slice()) {
+        ([one], _) => return Ok(Some(one.email.clone())),
+        ([], [one]) => return Ok(Some(one.email.clone())),
+        ([], []) => {}
+        (_, many) => return Err(join_emails(many.iter().map(|p| &p.email))),
+    }
+    // "Bob's address is …" under the signature or in the text.
+    for text in [tail, original] {
+        let owned: Vec<Address> = note::addresses(text, parties)
+            .into_iter()
+            .filter(|f| f.owner == Some(Role::Target) && usable(&f.email))
+            .map(|f| f.email)
+            .collect();
+        if let [one] = owned.as_slice() {
+            return Ok(Some(one.clone()));
+        }
+    }
+    Ok(None)
+}
+
+/// A contact by full name, or by a first name only one contact has.
+fn from_contacts<'a>(contacts: &'a [Person], name: &str) -> Option<&'a Person> {
+    if name.trim().is_empty() {
+        return None;
+    }
+    let full: Vec<&Person> = contacts.iter().filter(|p| p.name.trim().eq_ignore_ascii_case(name.trim())).collect();
+    if let [one] = full.as_slice() {
+        return Some(one);
+    }
+    let parties = Parties::new("", name);
+    let by_word: Vec<&Person> = contacts.iter().filter(|p| parties.fits(Role::Target, &p.name)).collect();
+    match by_word.as_slice() {
+        [one] => Some(one),
+        _ => None,
+    }
+}
+
+fn join_emails<'a>(emails: impl Iterator<Item = &'a Address>) -> String {
+    emails.map(Address::as_str).collect::<Vec<_>>().join(", ")
 }
 
 /// A forward of a forward: the request is the innermost message, the one the
@@ -230,53 +462,17 @@ fn innermost(mut fwd: super::forward::Forward) -> super::forward::Forward {
     fwd
 }
 
-/// Every `Name <address>` or bare address in a text.
-fn addresses_in(text: &str) -> Vec<Person> {
-    super::forward::addresses(text)
-}
-
-fn dedupe(people: &mut Vec<Person>) {
-    let mut seen: Vec<CanonicalAddress> = Vec::new();
-    people.retain(|p| {
-        let key = p.email.canonical().clone();
-        if seen.contains(&key) {
-            false
-        } else {
-            seen.push(key);
-            true
-        }
-    });
-}
-
-fn name_tokens(s: &str) -> Vec<String> {
-    s.split(|c: char| !c.is_alphanumeric()).filter(|t| t.chars().count() >= 2).map(str::to_lowercase).collect()
-}
-
-/// Whether a person's display name or address fits a name from the subject.
-fn name_matches(p: &Person, name: &str) -> bool {
-    let wanted = name_tokens(name);
-    let have = name_tokens(&p.name);
-    let local = p.email.local_part().to_lowercase();
-    wanted.iter().any(|w| have.contains(w)) || wanted.first().is_some_and(|first| local.contains(first.as_str()))
-}
-
-/// The one candidate matching `name`; `Err` with the list when several do.
-fn pick_by_name(candidates: &[Person], name: &str) -> Result<Option<Person>, String> {
-    let matching: Vec<&Person> = candidates.iter().filter(|p| name_matches(p, name)).collect();
-    match matching.as_slice() {
-        [] => Ok(None),
-        [one] => Ok(Some((*one).clone())),
-        many => Err(many.iter().map(|p| p.email.as_str()).collect::<Vec<_>>().join(", ")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use mail_parser::MessageParser;
 
     fn carol() -> Person {
-        Person::parse("Carol Connector", "carol@example.com").expect("valid")
+        person("Carol Connector", "carol@example.com")
+    }
+
+    fn person(name: &str, email: &str) -> Person {
+        Person::parse(name, email).expect("valid")
     }
 
     fn bot() -> Address {
@@ -308,10 +504,11 @@ mod tests {
             Date: Mon, 23 Nov 2026 at 09:00\r\nSubject: Intro: Alice <> Bob\r\nTo: Carol <carol@example.com>\r\n\r\n\
             Hi Carol, I build mail tools and would love Bob's view on IDLE.\r\n";
         let r = request(raw).expect("a request");
-        assert_eq!(r.requester, Person::parse("Alice Able", "alice@example.net").expect("valid"));
-        assert_eq!(r.target, Person::parse("Bob Busy", "bob@example.org").expect("valid"));
-        assert_eq!(r.summary, "Hi Carol, I build mail tools and would love Bob's view on IDLE.");
+        assert_eq!(r.requester, person("Alice Able", "alice@example.net"));
+        assert_eq!(r.target, person("Bob", "bob@example.org"));
+        assert_eq!(r.summary, "I build mail tools and would love Bob's view on IDLE.");
         assert!(r.note.starts_with("Bob is the IMAP person"));
+        assert_eq!((r.for_target.as_str(), r.guesses.as_slice()), ("", &[][..]));
     }
 
     #[test]
@@ -321,7 +518,9 @@ mod tests {
             Date: 23 November 2026\r\nTo: Carol <carol@example.com>\r\nCc: Bob Busy <bob@example.org>\r\n\r\nSummary here.\r\n";
         let r = request(raw).expect("a request");
         assert_eq!(r.target.email.as_str(), "bob@example.org");
+        assert_eq!(r.target.name, "Bob Busy", "the header's name completes the subject's");
         assert_eq!(r.summary, "Summary here.");
+        assert_eq!(r.guesses, [Guess::AddressFromMail { role: Role::Target }]);
     }
 
     #[test]
@@ -340,8 +539,11 @@ mod tests {
         let raw = "From: carol@example.com\r\nSubject: Intro: Alice <> Bob\r\n\r\n\
             Alice Able <alice@example.net> wants to meet Bob Busy <bob@example.org> about IMAP.\r\n";
         let r = request(raw).expect("a request");
-        assert_eq!(r.requester.email.as_str(), "alice@example.net");
-        assert_eq!(r.target.email.as_str(), "bob@example.org");
+        assert_eq!(r.requester, person("Alice", "alice@example.net"));
+        assert_eq!(r.target, person("Bob", "bob@example.org"));
+        // The connector's words are theirs: nothing of them is a summary.
+        assert_eq!(r.summary, "");
+        assert!(r.note.contains("about IMAP"));
     }
 
     #[test]
@@ -349,12 +551,10 @@ mod tests {
         let raw = "From: carol@example.com\r\nSubject: Fwd: Intro: Alice <> Bob Busy\r\n\r\n\
             ---------- Forwarded message ---------\r\nFrom: Alice <alice@example.net>\r\nTo: carol@example.com\r\n\r\nHi\r\n";
         let msg = MessageParser::default().parse(raw.as_bytes()).expect("parses");
-        let contacts = [
-            Person::parse("Bob Busy", "bob@example.org").expect("valid"),
-            Person::parse("Bobby Tables", "bobby@example.org").expect("valid"),
-        ];
+        let contacts = [person("Bob Busy", "bob@example.org"), person("Bobby Tables", "bobby@example.org")];
         let r = parse_request_with_contacts(&msg, &carol(), Some(&bot()), &contacts).expect("found");
-        assert_eq!(r.target.email.as_str(), "bob@example.org");
+        assert_eq!(r.target, person("Bob Busy", "bob@example.org"));
+        assert_eq!(r.guesses, [Guess::AddressFromContacts { role: Role::Target }]);
     }
 
     #[test]
@@ -367,7 +567,7 @@ mod tests {
         let r = request(raw).expect("a request");
         assert_eq!(r.requester.email.as_str(), "alice@example.net");
         assert_eq!(r.target.email.as_str(), "bob@example.org");
-        assert_eq!(r.summary, "Hi, I'd love to meet Bob.");
+        assert_eq!(r.summary, "I'd love to meet Bob.");
         assert!(r.note.contains("Carol here") && r.note.contains("Passing this on."), "{}", r.note);
     }
 
@@ -381,5 +581,45 @@ mod tests {
         let raw = "From: carol@example.com\r\nSubject: Intro: Alice <> Bob\r\n\r\n\
             alice@example.net, bob@example.org, bob.busy@example.org\r\n";
         assert!(matches!(request(raw), Err(RequestProblem::AmbiguousTarget { .. })));
+    }
+
+    /// The issue's first example: words next to an address are not a name.
+    #[test]
+    fn regression_bobs_email_is_is_not_a_name() {
+        let raw = "From: Carol Connor <carol@example.com>\r\nSubject: Fwd: Intro: Priya Shah <> Bob Martin\r\n\r\n\
+            Hey, Bob's email is bob@x.com - he ran partnerships at a bank\r\n\r\n\
+            ---------- Forwarded message ---------\r\nFrom: Priya Shah <priya@startup.io>\r\nTo: Carol Connor <carol@example.com>\r\n\
+            Subject: Intro: Priya Shah <> Bob Martin\r\n\r\n\
+            Hi Carol,\r\n\r\nThanks so much for offering! Here's a short blurb you can forward:\r\n\r\n\
+            I'm the founder of Startup, a payments API for small banks.\r\n\r\nThanks,\r\nPriya\r\n\r\n\
+            Priya Shah\r\nCEO, Startup\r\n+1 415 555 0199 | priya@startup.io\r\n";
+        let r = request(raw).expect("a request");
+        assert_eq!(r.requester, person("Priya Shah", "priya@startup.io"));
+        assert_eq!(r.target, person("Bob Martin", "bob@x.com"));
+        assert_eq!(r.summary, "I'm the founder of Startup, a payments API for small banks.");
+        assert_eq!(r.guesses, [Guess::SummaryCut]);
+        assert_eq!((r.for_target.as_str(), r.for_requester.as_str()), ("", ""));
+    }
+
+    #[test]
+    fn a_party_known_only_by_address_has_no_name() {
+        let raw = "From: carol@example.com\r\nSubject: Fwd: Intro: ps1987@startup.io <> Bob\r\n\r\nFor Bob: she's great.\r\nbob@x.com\r\n\r\n\
+            ---------- Forwarded message ---------\r\nFrom: ps1987@startup.io\r\nTo: carol@example.com\r\n\r\nI build payments.\r\n";
+        let r = request(raw).expect("a request");
+        assert_eq!(r.requester, person("", "ps1987@startup.io"));
+        assert_eq!(r.guesses, [Guess::Name { role: Role::Requester }]);
+        assert_eq!(r.for_target, "she's great.");
+    }
+
+    #[test]
+    fn a_long_summary_is_kept_and_flagged() {
+        let long = "word ".repeat(1000);
+        let raw = format!(
+            "From: carol@example.com\r\nSubject: Fwd: Intro: Alice <> Bob\r\n\r\nbob@example.org\r\n\r\n\
+            ---------- Forwarded message ---------\r\nFrom: Alice <alice@example.net>\r\nTo: carol@example.com\r\n\r\n{long}\r\n"
+        );
+        let r = request(&raw).expect("a request");
+        assert_eq!(r.summary.split_whitespace().count(), 1000);
+        assert_eq!(r.guesses, [Guess::LongSummary { words: 1000 }]);
     }
 }
