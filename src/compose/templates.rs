@@ -187,31 +187,107 @@ fn quote(text: &str) -> String {
         .join("\n")
 }
 
-/// The HTML form of a plain-text body: blank-line paragraphs, `>` quotes as
-/// blockquotes, `- ` lines as a list, everything escaped.
+/// The HTML form of a plain-text body: blank-line paragraphs, `>` quotes
+/// as blockquotes (with their own paragraphs and lists inside), runs of
+/// `- `/`* `/`• ` or `1. ` lines as lists wherever they start, web
+/// addresses as links, everything else escaped. No colours: the reader's
+/// client picks text and background together, light or dark.
 pub(super) fn text_to_html(text: &str) -> String {
     let mut html = String::new();
-    for block in text.split("\n\n").map(str::trim).filter(|b| !b.is_empty()) {
-        let lines: Vec<&str> = block.lines().collect();
-        if lines.iter().all(|l| l.starts_with('>')) {
-            let inner: Vec<String> = lines.iter().map(|l| escape(l.trim_start_matches('>').trim_start())).collect();
-            html.push_str(
-                "<blockquote style=\"margin:0 0 1em 0;padding:0 0 0 12px;border-left:3px solid #ccc;color:#444;\">",
-            );
-            html.push_str(&inner.join("<br>\n"));
-            html.push_str("</blockquote>\n");
-        } else if lines.iter().skip(1).all(|l| l.starts_with("- ")) && lines.len() > 1 {
-            html.push_str(&format!("<p>{}</p>\n<ul>\n", escape(lines[0])));
-            for l in &lines[1..] {
-                html.push_str(&format!("<li>{}</li>\n", escape(&l[2..])));
-            }
-            html.push_str("</ul>\n");
-        } else {
-            let inner: Vec<String> = lines.iter().map(|l| escape(l)).collect();
-            html.push_str(&format!("<p>{}</p>\n", inner.join("<br>\n")));
+    let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
+    let mut i = 0;
+    while i < lines.len() {
+        if lines[i].trim().is_empty() {
+            i += 1;
+            continue;
         }
+        if is_quoted(lines[i]) {
+            // The quote runs over blank `>` lines and ends at the first
+            // line without one.
+            let mut inner = Vec::new();
+            while i < lines.len() && is_quoted(lines[i]) {
+                let l = lines[i].trim_start().trim_start_matches('>');
+                inner.push(l.strip_prefix(' ').unwrap_or(l));
+                i += 1;
+            }
+            html.push_str(BLOCKQUOTE);
+            html.push_str(text_to_html(&inner.join("\n")).trim_end());
+            html.push_str("</blockquote>\n");
+            continue;
+        }
+        if let Some(kind) = list_kind(lines[i]) {
+            let tag = if kind == List::Numbered { "ol" } else { "ul" };
+            html.push_str(&format!("<{tag} style=\"margin:0 0 1em 0;padding-left:1.5em;\">\n"));
+            while i < lines.len() && list_kind(lines[i]) == Some(kind) {
+                let mut item = vec![item_text(lines[i])];
+                i += 1;
+                // An item a client wrapped continues on indented lines.
+                while i < lines.len() && lines[i].starts_with("  ") && list_kind(lines[i]).is_none() {
+                    item.push(lines[i].trim());
+                    i += 1;
+                }
+                let item: Vec<String> = item.iter().map(|l| inline(l)).collect();
+                html.push_str(&format!("<li>{}</li>\n", item.join(" ")));
+            }
+            html.push_str(&format!("</{tag}>\n"));
+            continue;
+        }
+        let mut para = Vec::new();
+        while i < lines.len() && !lines[i].trim().is_empty() && !is_quoted(lines[i]) && list_kind(lines[i]).is_none() {
+            para.push(inline(lines[i]));
+            i += 1;
+        }
+        html.push_str(&format!("<p style=\"margin:0 0 1em 0;\">{}</p>\n", para.join("<br>\n")));
     }
     html
+}
+
+const BLOCKQUOTE: &str = "<blockquote style=\"margin:0 0 1em 0;padding:0 0 0 12px;border-left:3px solid #8888;\">\n";
+
+fn is_quoted(line: &str) -> bool {
+    line.trim_start().starts_with('>')
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum List {
+    Bullets,
+    Numbered,
+}
+
+fn list_kind(line: &str) -> Option<List> {
+    let l = line.trim_start();
+    if ["- ", "* ", "• ", "– "].iter().any(|b| l.starts_with(b)) && l.len() > 2 {
+        return Some(List::Bullets);
+    }
+    let digits = l.chars().take_while(char::is_ascii_digit).count();
+    let rest = &l[digits..];
+    ((1..=3).contains(&digits) && (rest.starts_with(". ") || rest.starts_with(") "))).then_some(List::Numbered)
+}
+
+fn item_text(line: &str) -> &str {
+    let l = line.trim_start();
+    match list_kind(l) {
+        Some(List::Bullets) => l.split_once(' ').map_or(l, |(_, rest)| rest).trim_start(),
+        Some(List::Numbered) => l.split_once(' ').map_or(l, |(_, rest)| rest).trim_start(),
+        None => l,
+    }
+}
+
+/// One line of text as HTML: escaped, with `http(s)://` addresses as links.
+fn inline(line: &str) -> String {
+    static URL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"https?://[^\s<>"()]+[^\s<>"().,;:!?']"#).expect("static regex")
+    });
+    let mut out = String::new();
+    let mut last = 0;
+    for m in URL.find_iter(line) {
+        out.push_str(&escape(&line[last..m.start()]));
+        let url = escape(m.as_str());
+        out.push_str(&format!("<a href=\"{url}\">{url}</a>"));
+        last = m.end();
+    }
+    out.push_str(&escape(&line[last..]));
+    out
 }
 
 fn escape(s: &str) -> String {
@@ -238,8 +314,20 @@ mod tests {
         let html = text_to_html("Hi <Bob> & co,\n\n> quoted\n> more\n\nNext:\n- one\n- two\n");
         assert_eq!(
             html,
-            "<p>Hi &lt;Bob&gt; &amp; co,</p>\n<blockquote style=\"margin:0 0 1em 0;padding:0 0 0 12px;border-left:3px solid #ccc;color:#444;\">quoted<br>\nmore</blockquote>\n<p>Next:</p>\n<ul>\n<li>one</li>\n<li>two</li>\n</ul>\n"
+            "<p style=\"margin:0 0 1em 0;\">Hi &lt;Bob&gt; &amp; co,</p>\n<blockquote style=\"margin:0 0 1em 0;padding:0 0 0 12px;border-left:3px solid #8888;\">\n<p style=\"margin:0 0 1em 0;\">quoted<br>\nmore</p></blockquote>\n<p style=\"margin:0 0 1em 0;\">Next:</p>\n<ul style=\"margin:0 0 1em 0;padding-left:1.5em;\">\n<li>one</li>\n<li>two</li>\n</ul>\n"
         );
+    }
+
+    /// The issue's example: a list after a blank line rendered its first
+    /// item as a literal "- …" paragraph.
+    #[test]
+    fn regression_lists_anywhere_and_inside_quotes() {
+        let html = text_to_html("What we do:\n\n- payments\n- lending\n\n> Our asks:\n>\n> 1. an intro\n> 2. advice\n>\n> Deck (https://example.com/deck?id=1).");
+        assert!(!html.contains("- payments"), "{html}");
+        assert!(html.contains("<ul style=\"margin:0 0 1em 0;padding-left:1.5em;\">\n<li>payments</li>\n<li>lending</li>\n</ul>"), "{html}");
+        assert!(html.contains("<ol style=\"margin:0 0 1em 0;padding-left:1.5em;\">\n<li>an intro</li>\n<li>advice</li>\n</ol>"), "{html}");
+        assert!(html.contains("Deck (<a href=\"https://example.com/deck?id=1\">https://example.com/deck?id=1</a>)."), "{html}");
+        assert!(!html.contains("color"), "no text colour without a background: {html}");
     }
 
     #[test]

@@ -4,12 +4,14 @@
 //! Business days skip Saturdays and Sundays and keep the wall-clock time of
 //! day, so a note asked on Friday at 15:00 with one business day to go is due
 //! on Monday at 15:00, across a DST change too (the civil time is kept, not the
-//! number of elapsed hours). Holidays are not known here.
+//! number of elapsed hours). Holidays the operator lists (`[timing]
+//! holidays`) are skipped like weekends; no country's calendar is built in
+//! (no well-kept crate provides one), so the list is the whole truth.
 
 use std::fmt;
 use std::time::Duration;
 
-use jiff::civil::Weekday;
+use jiff::civil::{Date, Weekday};
 use jiff::tz::TimeZone;
 use jiff::{Span, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -42,6 +44,12 @@ impl fmt::Display for Wait {
 /// Saturates at jiff's maximum instant instead of failing: a timer that far
 /// away is as good as never.
 pub fn add_wait(start: Timestamp, wait: Wait, tz: &TimeZone) -> Timestamp {
+    add_wait_skipping(start, wait, tz, &[])
+}
+
+/// [`add_wait`], with `holidays` (dates in `tz`) not counted as business
+/// days. Calendar days and exact durations count them like any day.
+pub fn add_wait_skipping(start: Timestamp, wait: Wait, tz: &TimeZone, holidays: &[Date]) -> Timestamp {
     let zoned = start.to_zoned_datetime(tz.clone());
     let due = match wait {
         Wait::Exactly(d) => return start.saturating_add(d).unwrap_or(Timestamp::MAX),
@@ -54,7 +62,7 @@ pub fn add_wait(start: Timestamp, wait: Wait, tz: &TimeZone) -> Timestamp {
                     Ok(d) => d,
                     Err(_) => return Timestamp::MAX,
                 };
-                if !matches!(date.weekday(), Weekday::Saturday | Weekday::Sunday) {
+                if is_business_day(date, holidays) {
                     left -= 1;
                 }
             }
@@ -62,6 +70,11 @@ pub fn add_wait(start: Timestamp, wait: Wait, tz: &TimeZone) -> Timestamp {
         }
     };
     due.map(|z| z.timestamp()).unwrap_or(Timestamp::MAX)
+}
+
+/// Monday to Friday, and not one of `holidays`.
+pub fn is_business_day(date: Date, holidays: &[Date]) -> bool {
+    !matches!(date.weekday(), Weekday::Saturday | Weekday::Sunday) && !holidays.contains(&date)
 }
 
 #[cfg(test)]
@@ -137,6 +150,24 @@ mod tests {
         assert_eq!(add_wait(start, Wait::Days(2), &ny()), at("2026-11-29T20:00:00Z"));
         assert_eq!(add_wait(start, Wait::Exactly(Duration::from_secs(90)), &ny()), at("2026-11-27T20:01:30Z"));
         assert_eq!(add_wait(start, Wait::BusinessDays(0), &ny()), start);
+    }
+
+    #[test]
+    fn holidays_are_skipped_like_weekends() {
+        // Wednesday 2026-12-23, 09:00 EST; Christmas is a Friday.
+        let start = at("2026-12-23T14:00:00Z");
+        let christmas: Date = "2026-12-25".parse().expect("date");
+        let new_year: Date = "2027-01-01".parse().expect("date");
+        let due = add_wait_skipping(start, Wait::BusinessDays(2), &ny(), &[christmas]);
+        assert_eq!(local(due, &ny()), "2026-12-28T09:00:00", "Thursday, then Monday");
+        let due = add_wait_skipping(start, Wait::BusinessDays(7), &ny(), &[christmas, new_year]);
+        assert_eq!(local(due, &ny()), "2027-01-05T09:00:00");
+        // Calendar days do not care.
+        assert_eq!(add_wait_skipping(start, Wait::Days(2), &ny(), &[christmas]), add_wait(start, Wait::Days(2), &ny()));
+        // A start on a holiday counts from the next business day, as on a weekend.
+        let on_christmas = at("2026-12-25T15:00:00Z");
+        let due = add_wait_skipping(on_christmas, Wait::BusinessDays(1), &ny(), &[christmas]);
+        assert_eq!(local(due, &ny()), "2026-12-28T10:00:00");
     }
 
     #[test]
