@@ -159,6 +159,23 @@ fn html_name(kind: EmailKind) -> String {
     format!("{kind}.html.j2")
 }
 
+/// The variable naming a directory where the email snapshot tests also
+/// write each email's HTML part, for `scripts/render-emails` to render.
+pub(crate) const REVIEW_DIR_VAR: &str = "INTROBOT_REVIEW_DIR";
+
+/// Writes `html` as `<name>.html` into the directory named by
+/// [`REVIEW_DIR_VAR`], when it is set (by `scripts/render-emails`); does
+/// nothing otherwise. For the snapshot tests: a failure is a panic.
+pub(crate) fn save_for_review(name: &str, html: &str) {
+    let Some(dir) = std::env::var_os(REVIEW_DIR_VAR) else { return };
+    let file: String =
+        name.chars().map(|c| if c.is_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    let path = Path::new(&dir).join(format!("{file}.html"));
+    if let Err(e) = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, html)) {
+        panic!("cannot write {}: {e}", path.display());
+    }
+}
+
 /// Trims the body and collapses runs of blank lines to one.
 fn tidy(text: &str) -> String {
     let mut out = String::new();
@@ -322,11 +339,26 @@ mod tests {
     /// item as a literal "- …" paragraph.
     #[test]
     fn regression_lists_anywhere_and_inside_quotes() {
-        let html = text_to_html("What we do:\n\n- payments\n- lending\n\n> Our asks:\n>\n> 1. an intro\n> 2. advice\n>\n> Deck (https://example.com/deck?id=1).");
+        let html = text_to_html(
+            "What we do:\n\n- payments\n- lending\n\n> Our asks:\n>\n> 1. an intro\n> 2. advice\n>\n> Deck (https://example.com/deck?id=1).",
+        );
         assert!(!html.contains("- payments"), "{html}");
-        assert!(html.contains("<ul style=\"margin:0 0 1em 0;padding-left:1.5em;\">\n<li>payments</li>\n<li>lending</li>\n</ul>"), "{html}");
-        assert!(html.contains("<ol style=\"margin:0 0 1em 0;padding-left:1.5em;\">\n<li>an intro</li>\n<li>advice</li>\n</ol>"), "{html}");
-        assert!(html.contains("Deck (<a href=\"https://example.com/deck?id=1\">https://example.com/deck?id=1</a>)."), "{html}");
+        assert!(
+            html.contains(
+                "<ul style=\"margin:0 0 1em 0;padding-left:1.5em;\">\n<li>payments</li>\n<li>lending</li>\n</ul>"
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains(
+                "<ol style=\"margin:0 0 1em 0;padding-left:1.5em;\">\n<li>an intro</li>\n<li>advice</li>\n</ol>"
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains("Deck (<a href=\"https://example.com/deck?id=1\">https://example.com/deck?id=1</a>)."),
+            "{html}"
+        );
         assert!(!html.contains("color"), "no text colour without a background: {html}");
     }
 

@@ -53,6 +53,14 @@ fn readable(c: &Composed) -> String {
     out
 }
 
+/// Snapshots an email as its reader sees it, and hands its HTML part to
+/// `scripts/render-emails`.
+fn snapshot(name: &str, c: &Composed) {
+    let msg = MessageParser::default().parse(&c.bytes).expect("our own mail parses");
+    templates::save_for_review(&format!("compose-{name}"), &msg.body_html(0).expect("an html part"));
+    insta::assert_snapshot!(name.to_owned(), readable(c));
+}
+
 #[test]
 fn every_kind_of_email() {
     let composer = composer();
@@ -75,7 +83,7 @@ fn every_kind_of_email() {
             Audience::Party(r) => format!("{name}_to_{}", r.as_str()),
             _ => name,
         };
-        insta::assert_snapshot!(name, readable(&c));
+        snapshot(&name, &c);
     }
 }
 
@@ -90,7 +98,7 @@ fn request_problem_email() {
             Timestamp::UNIX_EPOCH,
         )
         .expect("composes");
-    insta::assert_snapshot!(readable(&c));
+    snapshot("request_problem_email", &c);
 }
 
 #[test]
@@ -153,6 +161,6 @@ fn notes_to_connectors_outside_intros() {
         let c = composer
             .compose_to_connector(kind, &carol, "status", Some(&inbound), extra, Timestamp::UNIX_EPOCH)
             .expect("composes");
-        insta::assert_snapshot!(format!("connector_note_{n}_{kind}"), readable(&c));
+        snapshot(&format!("connector_note_{n}_{kind}"), &c);
     }
 }
