@@ -8,6 +8,7 @@ mod deploy;
 #[path = "support/mailstack.rs"]
 mod mailstack;
 mod real_mail;
+mod requests;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -444,7 +444,9 @@ fn join_emails<'a>(emails: impl Iterator<Item = &'a Address>) -> String {
 /// outermost first), since a target's address may be in any of them.
 fn innermost(mut fwd: super::forward::Forward) -> super::forward::Forward {
     for _ in 0..8 {
-        let Some(inner) = super::forward::parse_forward_text(&fwd.body, "Fwd:") else { break };
+        // The forwarded message's own subject says whether it was a forward
+        // too: an `On … wrote:` under a plain request is its quoted history.
+        let Some(inner) = super::forward::parse_forward_text(&fwd.body, &fwd.subject) else { break };
         if inner.from.is_none() {
             break;
         }
