@@ -315,7 +315,12 @@ fn non_ascii_names() {
 #[test]
 fn cjk_names() {
     let subject = "Intro: 王伟 <> 佐藤健";
-    let raw = gmail("佐藤健 <sato@example.jp>", "王伟 <wang.wei@example.cn>", subject, "我在做跨境支付，想请教佐藤先生银行合作的经验。");
+    let raw = gmail(
+        "佐藤健 <sato@example.jp>",
+        "王伟 <wang.wei@example.cn>",
+        subject,
+        "我在做跨境支付，想请教佐藤先生银行合作的经验。",
+    );
     let o = run_request("cjk", &raw);
     assert_eq!(o.person("target"), ("佐藤健".into(), "sato@example.jp".into()));
     assert!(o.one_to("sato@example.jp").text.contains("跨境支付"));
@@ -337,7 +342,10 @@ fn html_only_outlook_forward() {
     let html = "<html><head><style>p {margin:0}</style></head><body><div dir=\"ltr\"><div>Bob Martin &lt;bob@x.com&gt;, worth a chat.</div></div>\n<div id=\"appendonsend\"></div><hr style=\"display:inline-block;width:98%\" tabindex=\"-1\">\n<div id=\"divRplyFwdMsg\" dir=\"ltr\"><font face=\"Calibri, sans-serif\" style=\"font-size:11pt\" color=\"#000000\"><b>From:</b> Priya Shah &lt;priya@startup.io&gt;<br><b>Sent:</b> Monday, November 23, 2026 9:00 AM<br><b>To:</b> Carol Connor &lt;carol@example.com&gt;<br><b>Subject:</b> Intro: Priya Shah &lt;&gt; Bob Martin</font><div>&nbsp;</div></div>\n<div><div>Hi Carol,</div><div><br></div><div>I run Ledgerly, a payments API for small banks, and I&#39;d love Bob&#39;s advice on bank partnerships.</div><div><br></div><div>Best regards,</div><div>Priya Shah</div><div>CEO | Ledgerly</div></div></body></html>";
     let o = run_request("html_outlook", &html_only(SUBJECT, html));
     assert_eq!(o.person("target"), ("Bob Martin".into(), "bob@x.com".into()));
-    assert_eq!(o.summary(), "I run Ledgerly, a payments API for small banks, and I'd love Bob's advice on bank partnerships.");
+    assert_eq!(
+        o.summary(),
+        "I run Ledgerly, a payments API for small banks, and I'd love Bob's advice on bank partnerships."
+    );
 }
 
 #[test]
@@ -345,7 +353,10 @@ fn html_only_apple_mail_forward() {
     let html = "<html><head><meta http-equiv=\"content-type\" content=\"text/html; charset=utf-8\"></head><body style=\"overflow-wrap: break-word;\"><div>For Bob: she's the real deal.</div><div>bob@x.com</div><div><br><blockquote type=\"cite\"><div>Begin forwarded message:</div><br class=\"Apple-interchange-newline\"><div style=\"margin: 0px;\"><span><b>From: </b></span><span>Priya Shah &lt;<a href=\"mailto:priya@startup.io\">priya@startup.io</a>&gt;<br></span></div><div style=\"margin: 0px;\"><span><b>Subject: </b></span><span><b>Intro: Priya Shah &lt;&gt; Bob Martin</b><br></span></div><div style=\"margin: 0px;\"><span><b>Date: </b></span><span>23 November 2026 at 09:00:00 GMT<br></span></div><div style=\"margin: 0px;\"><span><b>To: </b></span><span>Carol Connor &lt;<a href=\"mailto:carol@example.com\">carol@example.com</a>&gt;<br></span></div><br><div><div>Hey Carol!</div><div><br></div><div>I run Ledgerly, a payments API for small banks, and I&#39;d love Bob&#39;s advice on bank partnerships.</div><div><br></div><div>Cheers,</div><div>Priya</div></div></blockquote></div></body></html>";
     let o = run_request("html_apple", &html_only(SUBJECT, html));
     assert_eq!(o.person("target"), ("Bob Martin".into(), "bob@x.com".into()));
-    assert_eq!(o.summary(), "I run Ledgerly, a payments API for small banks, and I'd love Bob's advice on bank partnerships.");
+    assert_eq!(
+        o.summary(),
+        "I run Ledgerly, a payments API for small banks, and I'd love Bob's advice on bank partnerships."
+    );
     assert!(o.one_to("bob@x.com").text.contains("she's the real deal."));
 }
 
@@ -429,7 +440,10 @@ fn the_target_from_the_contacts_file() {
     let raw = gmail("Would be great.", PRIYA, SUBJECT, BLURB);
     let o = run_request("contacts", &raw);
     // `inspect` reads no config, so only the daemon knows the contacts.
-    assert_eq!(o.read["error"], "I couldn't find an address for Bob Martin. Add a line like \"Bob Martin <their@address>\" to your note and send it again.");
+    assert_eq!(
+        o.read["error"],
+        "I couldn't find an address for Bob Martin. Add a line like \"Bob Martin <their@address>\" to your note and send it again."
+    );
     assert_target_note(&o, "bob.martin@bank.example", "Hi Bob,", "Priya Shah");
 }
 
@@ -458,7 +472,12 @@ fn a_german_blurb() {
 
 #[test]
 fn a_blurb_addressed_to_the_target_keeps_its_greeting() {
-    let raw = gmail("Bob: bob@x.com", PRIYA, SUBJECT, "Hi Bob,\r\n\r\nI run Ledgerly and would value your view on bank partnerships.\r\n\r\nPriya");
+    let raw = gmail(
+        "Bob: bob@x.com",
+        PRIYA,
+        SUBJECT,
+        "Hi Bob,\r\n\r\nI run Ledgerly and would value your view on bank partnerships.\r\n\r\nPriya",
+    );
     let o = run_request("blurb_to_target", &raw);
     assert_eq!(o.summary(), "Hi Bob,\n\nI run Ledgerly and would value your view on bank partnerships.");
 }

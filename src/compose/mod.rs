@@ -13,8 +13,17 @@
 //! - `Auto-Submitted: auto-generated` and `X-Auto-Response-Suppress: All` on
 //!   everything but the introduction, which is a real conversation starter;
 //! - the envelope sender of party mail carries the party's token, so a
-//!   bounce comes back to an address that says whose mail bounced.
+//!   bounce comes back to an address that says whose mail bounced;
+//! - mail to one party carries `List-Unsubscribe` (a `mailto:` to their
+//!   reply address saying "unsubscribe", which the bot reads as a stop) and
+//!   `List-Unsubscribe-Post` (RFC 8058), so mail clients offer their own
+//!   unsubscribe button.
+//!
+//! Subjects name the people, never an internal id, and a reply's subject
+//! gets one `Re:`, not one more each time.
 
+mod context;
+mod note;
 mod templates;
 
 use std::time::SystemTime;
@@ -27,10 +36,11 @@ use minijinja::Value;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::core::{
-    Address, AddressError, Audience, Email, EmailKind, Intro, MessageId, Outcome, Outgoing, Party, Person, Role,
-    address,
-};
+use crate::core::{Address, AddressError, Audience, Email, EmailKind, Intro, MessageId, Outgoing, Person, Role};
+use crate::mail::RequestProblem;
+pub(crate) use context::StatusLine;
+use context::{Reader, party_value, person_value};
+pub(crate) use note::Note;
 pub use templates::TemplateError;
 use templates::Templates;
 
@@ -101,12 +111,17 @@ impl Composer {
     /// Renders every kind against a sample intro, so a broken override fails
     /// at start-up and not in the middle of someone's intro.
     fn self_check(&self) -> Result<(), ComposeError> {
-        for (intro, out) in samples::all() {
-            self.compose(&intro, &out, Timestamp::UNIX_EPOCH)?;
+        for sample in samples::all() {
+            self.compose(&sample.intro, &sample.out, Timestamp::UNIX_EPOCH)?;
         }
         let carol = samples::intro().connector;
         let sample_id = MessageId::new("x@y");
-        self.compose_problem(&carol, "Intro: A <> B", Some(&sample_id), "sample", Timestamp::UNIX_EPOCH)?;
+        for problem in samples::problems() {
+            self.compose_problem(&carol, "Intro: A <> B", Some(&sample_id), &problem, Timestamp::UNIX_EPOCH)?;
+        }
+        for note in samples::notes() {
+            self.compose_note(&carol, "Re: A <> B", Some(&sample_id), &note, Timestamp::UNIX_EPOCH)?;
+        }
         for (kind, extra) in samples::connector_notes() {
             self.compose_to_connector(kind, &carol, "status", Some(&sample_id), extra, Timestamp::UNIX_EPOCH)?;
         }
@@ -130,7 +145,7 @@ impl Composer {
     /// Composes one effect's email.
     pub(crate) fn compose(&self, intro: &Intro, out: &Outgoing, now: Timestamp) -> Result<Composed, ComposeError> {
         let kind = out.email.kind();
-        let ctx = self.context(intro, out);
+        let ctx = self.context(intro, out)?;
         let rendered = self.templates.render(kind, &ctx)?;
         let via = format!("{} via {}", intro.connector.display_name(), self.bot_name);
         let domain = self.bot_address.domain();
@@ -148,6 +163,7 @@ impl Composer {
                     .from(self.bot_mailbox(via))
                     .to(person_mailbox(&party.person))
                     .reply_to(mailbox(&self.bot_name, &envelope_from));
+                b = unsubscribe_headers(b, &envelope_from);
                 if kind != EmailKind::ConsentRequest {
                     let consent = self.party_message_id(intro, r, EmailKind::ConsentRequest);
                     let mut refs = vec![consent.bracketed()];
@@ -210,11 +226,24 @@ impl Composer {
         connector: &Person,
         subject: &str,
         inbound_id: Option<&MessageId>,
-        problem: &str,
+        problem: &RequestProblem,
         now: Timestamp,
     ) -> Result<Composed, ComposeError> {
-        let extra = minijinja::context! { problem => problem };
+        let extra = minijinja::context! { problem => serde_value(problem) };
         self.compose_to_connector(EmailKind::RequestProblem, connector, subject, inbound_id, extra, now)
+    }
+
+    /// Composes a note answering a connector's command.
+    pub(crate) fn compose_note(
+        &self,
+        connector: &Person,
+        subject: &str,
+        inbound_id: Option<&MessageId>,
+        note: &Note,
+        now: Timestamp,
+    ) -> Result<Composed, ComposeError> {
+        let extra = minijinja::context! { note => serde_value(note) };
+        self.compose_to_connector(EmailKind::CommandReply, connector, subject, inbound_id, extra, now)
     }
 
     /// Composes a note to a connector that belongs to no intro (a request
@@ -262,83 +291,81 @@ impl Composer {
         })
     }
 
-    fn context(&self, intro: &Intro, out: &Outgoing) -> Value {
+    fn context(&self, intro: &Intro, out: &Outgoing) -> Result<Value, ComposeError> {
+        let reader = match out.to {
+            Audience::Party(r) => Reader::Party(r),
+            Audience::Connector => Reader::Connector,
+            Audience::BothParties => Reader::Both,
+        };
+        // Later notes to a party reply under the consent note's subject.
         let thread_subject = match out.to {
-            // Later notes to a party reply under the consent note's subject.
-            Audience::Party(role) if out.email != Email::ConsentRequest => {
-                let consent = Outgoing { to: out.to, email: Email::ConsentRequest };
-                self.templates
-                    .render(EmailKind::ConsentRequest, &self.base_context(intro, &consent, Some(role)))
-                    .map(|r| r.subject)
-                    .unwrap_or_default()
-            }
+            Audience::Party(role) if out.email != Email::ConsentRequest => self.consent_subject(intro, role)?,
             _ => String::new(),
         };
-        let role = match out.to {
-            Audience::Party(r) => Some(r),
-            _ => None,
+        let previews = match out.email {
+            Email::Preview => self.previews(intro)?,
+            _ => Vec::new(),
         };
-        let base = self.base_context(intro, out, role);
-        minijinja::context! { thread_subject => thread_subject, ..base }
+        let base = self.base_context(intro, &out.email, reader);
+        Ok(minijinja::context! { thread_subject => thread_subject, previews => previews, ..base })
     }
 
-    fn base_context(&self, intro: &Intro, out: &Outgoing, role: Option<Role>) -> Value {
-        let party_of = |r: Role| party_value(intro.party(r));
-        // Before both said yes, no party may see an address: the connector's
-        // note or the summary could carry one (a signature, "reach her at …").
-        let (summary, note) = match out.to {
-            Audience::Party(_) => (redact_addresses(&intro.summary), redact_addresses(&intro.note)),
-            _ => (intro.summary.clone(), intro.note.clone()),
-        };
-        let (me, other) = match role {
-            Some(r) => (party_of(r), party_of(r.other())),
-            None => (Value::UNDEFINED, Value::UNDEFINED),
-        };
-        let (outcome, decision, party, text, from, silent_names) = match &out.email {
-            Email::Outcome(o) => {
-                let silent = match o {
-                    Outcome::Expired { silent } => {
-                        silent.iter().map(|r| intro.party(*r).person.display_name().to_owned()).collect::<Vec<_>>()
-                    }
-                    _ => Vec::new(),
-                };
-                (
-                    Value::from(minijinja::value::Serde(o)),
-                    None,
-                    Value::UNDEFINED,
-                    String::new(),
-                    String::new(),
-                    join_names(&silent),
-                )
+    fn consent_subject(&self, intro: &Intro, role: Role) -> Result<String, ComposeError> {
+        let ctx = self.base_context(intro, &Email::ConsentRequest, Reader::Party(role));
+        Ok(self.templates.render(EmailKind::ConsentRequest, &ctx)?.subject)
+    }
+
+    /// Exactly what each party still to be asked would get, for the
+    /// connector's preview.
+    fn previews(&self, intro: &Intro) -> Result<Vec<Value>, ComposeError> {
+        let mut out = Vec::new();
+        for role in Role::BOTH {
+            let party = intro.party(role);
+            if party.state != crate::core::PartyState::Pending {
+                continue;
             }
-            Email::ThankYou { decision } => (
-                Value::UNDEFINED,
-                Some(decision.as_str()),
-                Value::UNDEFINED,
-                String::new(),
-                String::new(),
-                String::new(),
-            ),
-            Email::UnclearReply { role, text } => {
-                (Value::UNDEFINED, None, party_of(*role), text.clone(), String::new(), String::new())
-            }
+            let ctx = self.base_context(intro, &Email::ConsentRequest, Reader::Party(role));
+            let rendered = self.templates.render(EmailKind::ConsentRequest, &ctx)?;
+            out.push(minijinja::context! {
+                party => party_value(intro, role, Reader::Connector),
+                subject => rendered.subject,
+                text => rendered.text.trim_end(),
+            });
+        }
+        Ok(out)
+    }
+
+    fn base_context(&self, intro: &Intro, email: &Email, reader: Reader) -> Value {
+        let party_of = |r: Role| party_value(intro, r, reader);
+        let (me, other) = match reader {
+            Reader::Party(r) => (party_of(r), party_of(r.other())),
+            _ => (Value::UNDEFINED, Value::UNDEFINED),
+        };
+        let (outcome, decision, party, text, from) = match email {
+            Email::Outcome(o) => (serde_value(o), None, Value::UNDEFINED, "", ""),
+            Email::ThankYou { decision } => (Value::UNDEFINED, Some(decision.as_str()), Value::UNDEFINED, "", ""),
+            Email::UnclearReply { role, text } => (Value::UNDEFINED, None, party_of(*role), text.as_str(), ""),
             Email::HeldReply { role, from, text } => {
-                let from = from.as_ref().map_or("(no sender)", Address::as_str).to_owned();
-                (Value::UNDEFINED, None, party_of(*role), text.clone(), from, String::new())
+                let from = from.as_ref().map_or("", Address::as_str);
+                (Value::UNDEFINED, None, party_of(*role), text.as_str(), from)
             }
-            _ => (Value::UNDEFINED, None, Value::UNDEFINED, String::new(), String::new(), String::new()),
+            _ => (Value::UNDEFINED, None, Value::UNDEFINED, "", ""),
         };
+        // The connector's note is theirs: only they see it whole.
+        let note = if reader == Reader::Connector { intro.note.as_str() } else { "" };
         minijinja::context! {
-            id => intro.id.as_str(),
             bot => minijinja::context! { name => &self.bot_name, address => self.bot_address.as_str() },
             connector => person_value(&intro.connector),
             requester => party_of(Role::Requester),
             target => party_of(Role::Target),
-            role => role.map(Role::as_str),
+            role => match reader { Reader::Party(r) => Some(r.as_str()), _ => None },
             me => me,
             other => other,
-            summary => summary,
+            state => intro.state.as_str(),
+            summary => context::summary_for(intro, reader),
+            summary_words => intro.summary.split_whitespace().count(),
             note => note,
+            guesses => if reader == Reader::Connector { context::guesses_value(intro) } else { Vec::new() },
             requester_implied => self.requester_implied,
             follow_up_after => &self.follow_up_after,
             expire_after => &self.expire_after,
@@ -347,47 +374,27 @@ impl Composer {
             party => party,
             text => text,
             from => from,
-            silent_names => silent_names,
         }
-    }
-}
-
-/// Removes email addresses (bare or in angle brackets) from a text: every
-/// span that reads as one ([`address::IN_PROSE`]), valid or not.
-fn redact_addresses(text: &str) -> String {
-    static ADDRESS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        let pattern = format!(r"[ \t]*(?:<\s*|\()?(?:mailto:)?{}(?:\s*>|\))?", address::IN_PROSE);
-        regex::Regex::new(&pattern).expect("static regex")
-    });
-    ADDRESS.replace_all(text, "").into_owned()
-}
-
-fn join_names(names: &[String]) -> String {
-    match names {
-        [] => "Nobody".into(),
-        [one] => one.clone(),
-        [a, b] => format!("{a} and {b}"),
-        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
-    }
-}
-
-fn person_value(p: &Person) -> Value {
-    minijinja::context! { name => p.display_name(), first_name => p.first_name(), email => p.email.as_str() }
-}
-
-fn party_value(p: &Party) -> Value {
-    minijinja::context! {
-        name => p.person.display_name(),
-        first_name => p.person.first_name(),
-        email => p.person.email.as_str(),
-        state => p.state.as_str(),
-        reply_text => p.reply_text.as_deref().unwrap_or_default(),
     }
 }
 
 fn automatic_headers(b: lettre::message::MessageBuilder) -> lettre::message::MessageBuilder {
     b.raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Auto-Submitted"), "auto-generated".into()))
         .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("X-Auto-Response-Suppress"), "All".into()))
+}
+
+/// Any serde value, for a template.
+fn serde_value<T: Serialize>(value: &T) -> Value {
+    Value::from(minijinja::value::Serde(value))
+}
+
+/// `List-Unsubscribe` (a `mailto:` to the party's own reply address that
+/// reads as a stop) and RFC 8058's `List-Unsubscribe-Post`.
+fn unsubscribe_headers(b: lettre::message::MessageBuilder, reply: &Address) -> lettre::message::MessageBuilder {
+    let mailto = format!("<mailto:{reply}?subject=unsubscribe&body=unsubscribe>");
+    b.raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe"), mailto)).raw_header(
+        HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe-Post"), "List-Unsubscribe=One-Click".into()),
+    )
 }
 
 fn mailbox(name: &str, address: &Address) -> Mailbox {
@@ -415,10 +422,12 @@ fn random_suffix(inbound_id: Option<&MessageId>, now: Timestamp) -> String {
 pub(crate) mod samples {
     use jiff::Timestamp;
 
+    use super::{Note, StatusLine};
     use crate::core::{
-        Address, Audience, Decision, Email, EmailKind, Intro, IntroId, MessageId, NewIntro, Outcome, Outgoing, Person,
-        Policy, Role, Token, open,
+        Address, Audience, Decision, Effect, EmailKind, Event, Guess, Intro, IntroId, MessageId, NewIntro, Outgoing,
+        Person, Policy, RequesterConsent, Role, Token, open,
     };
+    use crate::mail::RequestProblem;
 
     fn person(name: &str, email: &str) -> Person {
         // The samples' addresses are fixed and valid; a typo here fails every test at once.
@@ -427,7 +436,13 @@ pub(crate) mod samples {
 
     /// A fresh intro between Alice and Bob, asked by Carol.
     pub(crate) fn intro() -> Intro {
-        let new = NewIntro {
+        let mut intro = open(new_intro(), &Policy::default(), Timestamp::UNIX_EPOCH).intro;
+        intro.target.reply_text = Some("No thanks, not for me.".into());
+        intro
+    }
+
+    fn new_intro() -> NewIntro {
+        NewIntro {
             id: IntroId::new("k7m2p9qx"),
             connector: person("Carol Connor", "carol@example.com"),
             connector_token: Token::new("cccccccccccccccccccccccccc"),
@@ -438,57 +453,246 @@ pub(crate) mod samples {
             summary: "I'm building an open-source mail server in Rust and would love 20 minutes of Bob's \
                       time on how he scaled IMAP IDLE at Example Corp."
                 .into(),
-            note: "Bob ran the mail team at Example Corp for years; Alice's project is the most careful one I've seen."
+            note: "Bob Busy <bob@example.org> - he owes me one.\nFor Bob: you ran the mail team at Example Corp for \
+                   years, and Alice's project is the most careful one I've seen."
+                .into(),
+            for_requester: String::new(),
+            for_target: "you ran the mail team at Example Corp for years, and Alice's project is the most careful \
+                         one I've seen."
                 .into(),
             request_message_id: Some(MessageId::new("request-1@example.com")),
-        };
-        let mut intro = open(new, &Policy::default(), Timestamp::UNIX_EPOCH).intro;
-        intro.target.reply_text = Some("No thanks, not for me.".into());
-        intro
+            guesses: Vec::new(),
+            preview: false,
+        }
     }
 
     /// The notes to a connector outside any intro, with sample contexts.
     pub(crate) fn connector_notes() -> Vec<(EmailKind, minijinja::Value)> {
-        let open = vec![minijinja::context! {
-            id => "k7m2p9qx", title => "Alice Able <> Bob Busy", waiting_for => "Bob", age => "3 days",
-        }];
+        let line = |title: &str, waiting: &[&str], decide: &[&str], awaiting_send: bool, days: i64| StatusLine {
+            title: title.into(),
+            waiting_for: waiting.iter().map(|s| (*s).to_owned()).collect(),
+            yours_to_decide: decide.iter().map(|s| (*s).to_owned()).collect(),
+            awaiting_send,
+            days,
+        };
+        let open = vec![
+            line("Alice Able <> Bob Busy", &["Bob Busy"], &[], false, 3),
+            line("Priya Shah <> Dan Deputy", &["Priya Shah"], &["Dan Deputy"], false, 1),
+            line("Zoë Müller <> Jürgen Groß", &[], &[], true, 0),
+        ];
         vec![
-            (EmailKind::Status, minijinja::context! { intros => open }),
+            (EmailKind::Status, minijinja::context! { intros => super::serde_value(&open) }),
             (EmailKind::Status, minijinja::context! { intros => Vec::<minijinja::Value>::new() }),
             (EmailKind::Help, minijinja::context! {}),
-            (EmailKind::CommandReply, minijinja::context! { message => "Noted: I'll take Bob's reply as a yes." }),
         ]
     }
 
-    /// Every kind of email, with the intro it is written for.
-    pub(crate) fn all() -> Vec<(Intro, Outgoing)> {
-        let i = intro();
-        let party = |r: Role, email: Email| (i.clone(), Outgoing { to: Audience::Party(r), email });
-        let connector = |email: Email| (i.clone(), Outgoing { to: Audience::Connector, email });
+    /// One of every request problem.
+    pub(crate) fn problems() -> Vec<RequestProblem> {
+        let carol = || Address::parse("carol@example.com").unwrap_or_else(|e| panic!("sample address: {e}"));
         vec![
-            connector(Email::Acknowledgement),
-            party(Role::Target, Email::ConsentRequest),
-            party(Role::Requester, Email::ConsentRequest),
-            party(Role::Target, Email::FollowUp),
-            party(Role::Target, Email::ThankYou { decision: Decision::No }),
-            party(Role::Target, Email::ThankYou { decision: Decision::Later }),
-            party(Role::Target, Email::ThankYou { decision: Decision::Stop }),
-            party(Role::Requester, Email::NothingNeeded),
-            (i.clone(), Outgoing { to: Audience::BothParties, email: Email::Introduction }),
-            connector(Email::Outcome(Outcome::Introduced)),
-            connector(Email::Outcome(Outcome::Declined { role: Role::Target, decision: Decision::No })),
-            connector(Email::Outcome(Outcome::Declined { role: Role::Target, decision: Decision::Later })),
-            connector(Email::Outcome(Outcome::Declined { role: Role::Target, decision: Decision::Stop })),
-            connector(Email::Outcome(Outcome::Expired { silent: vec![Role::Target] })),
-            connector(Email::Outcome(Outcome::Cancelled)),
-            connector(Email::Outcome(Outcome::Bounced { role: Role::Target, reason: "550 5.1.1 User unknown".into() })),
-            connector(Email::UnclearReply { role: Role::Target, text: "Who is Alice?".into() }),
-            connector(Email::HeldReply {
-                role: Role::Target,
-                from: Address::parse("someone@else.example").ok(),
-                text: "yes".into(),
-            }),
+            RequestProblem::NotARequest,
+            RequestProblem::NoRequesterAddress { name: "Alice".into() },
+            RequestProblem::NoTargetAddress { name: "Bob".into() },
+            RequestProblem::AmbiguousTarget { name: "Bob".into(), candidates: "bm@x.example, b2@x.example".into() },
+            RequestProblem::AmbiguousRequester { name: "Alice".into(), candidates: "a@x.example, a2@x.example".into() },
+            RequestProblem::SamePerson { name: "Bob".into(), email: carol() },
+            RequestProblem::ConnectorIsParty { role: "the requester".into(), email: carol() },
+            RequestProblem::Suppressed { name: "Bob Busy".into() },
         ]
+    }
+
+    /// One of every note answering a command.
+    pub(crate) fn notes() -> Vec<Note> {
+        let title = || "Alice Able <> Bob Busy".to_owned();
+        vec![
+            Note::LateAnswer {
+                title: title(),
+                party: "Bob Busy".into(),
+                ended: "expired".into(),
+                text: "Sorry, only just saw this. Happy to meet!".into(),
+            },
+            Note::AlreadyEnded { title: title(), ended: "declined".into() },
+            Note::NothingToDecide { title: title() },
+            Note::WhichParty { title: title(), names: vec!["Alice Able".into(), "Bob Busy".into()] },
+            Note::Decided { party: "Bob Busy".into(), decision: "yes".into(), waiting_for: "Alice Able".into() },
+            Note::HeldAccepted { party: "Bob Busy".into(), decision: "yes".into(), waiting_for: "Alice Able".into() },
+            Note::HeldSetAside { party: "Bob Busy".into() },
+            Note::NothingToSend { title: title() },
+        ]
+    }
+
+    /// One email in a sample scenario: the intro as it was when the email
+    /// was made.
+    pub(crate) struct Sample {
+        /// `scenario_kind_to`, for snapshot names.
+        #[cfg_attr(not(test), expect(dead_code, reason = "only the snapshot tests name samples"))]
+        pub(crate) name: String,
+        /// The intro after the step that made the email.
+        pub(crate) intro: Intro,
+        /// The email.
+        pub(crate) out: Outgoing,
+    }
+
+    /// A named request, the policy it runs under, and what happens to it.
+    type Scenario<'a> = (&'static str, NewIntro, &'a Policy, Vec<(Event, Timestamp)>);
+
+    /// Every kind of email, in the scenarios that make them, each made by
+    /// the core itself: an intro stepped through real events.
+    pub(crate) fn all() -> Vec<Sample> {
+        let t0: Timestamp = "2026-11-23T14:00:00Z".parse().unwrap_or(Timestamp::UNIX_EPOCH);
+        let at = |days: i64| t0.saturating_add(jiff::SignedDuration::from_hours(24 * days)).unwrap_or(t0);
+        let id = |s: &str| MessageId::new(format!("{s}@example.net"));
+        let reply = |role, decision, text: &str, n: &str| Event::ReplyReceived {
+            role,
+            decision,
+            text: text.into(),
+            message_id: id(n),
+        };
+        let ask = Policy::default();
+        let implied = Policy { requester_consent: RequesterConsent::Implied, ..Policy::default() };
+        let deadline = |days| (Event::DeadlineReached, at(days));
+        let preview = NewIntro {
+            guesses: vec![Guess::AddressFromMail { role: Role::Target }, Guess::SummaryCut],
+            preview: true,
+            ..new_intro()
+        };
+        let decline = |decision, text: &str| vec![(reply(Role::Target, decision, text, "t1"), at(1))];
+        let scenarios: Vec<Scenario<'_>> = vec![
+            ("asked", new_intro(), &ask, vec![]),
+            ("preview", preview.clone(), &ask, vec![]),
+            ("preview_cancelled", preview, &ask, vec![(Event::CancelRequested { message_id: id("c1") }, at(1))]),
+            (
+                "introduced",
+                new_intro(),
+                &ask,
+                vec![
+                    (reply(Role::Requester, Decision::Yes, "Yes please!", "r1"), at(1)),
+                    (reply(Role::Target, Decision::Yes, "Yes, happy to. Mornings work best for me.", "t1"), at(2)),
+                ],
+            ),
+            (
+                "implied_with_a_condition",
+                new_intro(),
+                &implied,
+                vec![
+                    (
+                        reply(
+                            Role::Target,
+                            Decision::Unclear,
+                            "Maybe - could Alice send me a few questions by email first?",
+                            "t1",
+                        ),
+                        at(1),
+                    ),
+                    (
+                        Event::ConnectorDecided { role: Role::Target, decision: Decision::Yes, message_id: id("c1") },
+                        at(2),
+                    ),
+                ],
+            ),
+            ("declined_no", new_intro(), &ask, decline(Decision::No, "No thanks, not for me.")),
+            ("declined_later", new_intro(), &ask, decline(Decision::Later, "Not now, sorry - maybe in the spring.")),
+            ("declined_stop", new_intro(), &ask, decline(Decision::Stop, "Please don't send me these again.")),
+            (
+                "expired",
+                new_intro(),
+                &ask,
+                vec![deadline(10), (reply(Role::Requester, Decision::Yes, "Yes!", "r1"), at(11)), deadline(25)],
+            ),
+            (
+                "unclear_then_expired",
+                new_intro(),
+                &ask,
+                vec![
+                    (reply(Role::Target, Decision::Unclear, "Who is Alice?", "t1"), at(1)),
+                    deadline(10),
+                    deadline(25),
+                ],
+            ),
+            (
+                "away_then_expired",
+                new_intro(),
+                &implied,
+                vec![
+                    (
+                        Event::AwayUntil {
+                            role: Role::Target,
+                            until: jiff::civil::date(2026, 12, 14),
+                            message_id: id("a1"),
+                        },
+                        at(1),
+                    ),
+                    deadline(10),
+                    deadline(22),
+                    deadline(40),
+                ],
+            ),
+            (
+                "held_then_accepted",
+                new_intro(),
+                &implied,
+                vec![
+                    (
+                        Event::StrangerReplied {
+                            role: Role::Target,
+                            from: Address::parse("bob.busy@home.example").ok(),
+                            text: "Yes, glad to help. This is my personal address.".into(),
+                            decision: Decision::Yes,
+                            message_id: id("s1"),
+                        },
+                        at(1),
+                    ),
+                    (
+                        Event::ConnectorDecided { role: Role::Target, decision: Decision::Yes, message_id: id("c1") },
+                        at(2),
+                    ),
+                ],
+            ),
+            ("cancelled", new_intro(), &ask, vec![(Event::CancelRequested { message_id: id("c1") }, at(1))]),
+            (
+                "bounced",
+                new_intro(),
+                &ask,
+                vec![(
+                    Event::Bounced {
+                        role: Role::Target,
+                        reason: "550 5.1.1 <bob@example.org>: Recipient address rejected: User unknown".into(),
+                        message_id: id("b1"),
+                    },
+                    at(0),
+                )],
+            ),
+        ];
+        let mut out = Vec::new();
+        for (scenario, new, policy, events) in scenarios {
+            let mut step = open(new, policy, t0);
+            let mut emails = collect(scenario, &step);
+            for (event, now) in events {
+                step = crate::core::step(&step.intro, &event, policy, now);
+                emails.extend(collect(scenario, &step));
+            }
+            out.extend(emails);
+        }
+        out
+    }
+
+    fn collect(scenario: &str, step: &crate::core::Step) -> Vec<Sample> {
+        step.effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Send(out) => Some(out.clone()),
+                Effect::Suppress { .. } => None,
+            })
+            .map(|out| {
+                let to = match out.to {
+                    Audience::Party(r) => format!("to_{r}"),
+                    Audience::Connector => "to_connector".to_owned(),
+                    Audience::BothParties => "to_both".to_owned(),
+                };
+                Sample { name: format!("{scenario}_{}_{to}", out.email.kind()), intro: step.intro.clone(), out }
+            })
+            .collect()
     }
 }
 

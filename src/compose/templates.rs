@@ -18,6 +18,7 @@ use crate::core::EmailKind;
 fn built_in(kind: EmailKind) -> Option<&'static str> {
     Some(match kind {
         EmailKind::Acknowledgement => include_str!("../../config/templates/acknowledgement.txt.j2"),
+        EmailKind::Preview => include_str!("../../config/templates/preview.txt.j2"),
         EmailKind::ConsentRequest => include_str!("../../config/templates/consent_request.txt.j2"),
         EmailKind::FollowUp => include_str!("../../config/templates/follow_up.txt.j2"),
         EmailKind::ThankYou => include_str!("../../config/templates/thank_you.txt.j2"),
@@ -97,6 +98,7 @@ impl Templates {
         syntax.lstrip_blocks(true);
         env.set_syntax(syntax.build().map_err(|detail| TemplateError::Render { name: "syntax".into(), detail })?);
         env.add_filter("quote", quote);
+        env.add_filter("re", re);
         let text_templates = EmailKind::TEMPLATED.into_iter().filter_map(|k| Some((text_name(k), built_in(k)?)));
         for (name, source) in text_templates.chain([(LAYOUT.0.to_owned(), LAYOUT.1)]) {
             let source = match dir.map(|d| d.join(&name)).filter(|p| p.exists()) {
@@ -159,10 +161,12 @@ fn html_name(kind: EmailKind) -> String {
     format!("{kind}.html.j2")
 }
 
+#[cfg(test)]
 /// The variable naming a directory where the email snapshot tests also
 /// write each email's HTML part, for `scripts/render-emails` to render.
 pub(crate) const REVIEW_DIR_VAR: &str = "INTROBOT_REVIEW_DIR";
 
+#[cfg(test)]
 /// Writes `html` as `<name>.html` into the directory named by
 /// [`REVIEW_DIR_VAR`], when it is set (by `scripts/render-emails`); does
 /// nothing otherwise. For the snapshot tests: a failure is a panic.
@@ -193,6 +197,18 @@ fn tidy(text: &str) -> String {
     }
     out.push('\n');
     out
+}
+
+/// Template filter: the subject of a reply, with one `Re:` however many
+/// the subject had (`Re: Re: AW: x` → `Re: x`).
+fn re(subject: &str) -> String {
+    let mut rest = subject.trim();
+    loop {
+        let lower = rest.to_lowercase();
+        let Some(prefix) = ["re:", "aw:", "sv:", "antw:", "ref:"].iter().find(|p| lower.starts_with(*p)) else { break };
+        rest = rest[prefix.len()..].trim_start();
+    }
+    format!("Re: {rest}")
 }
 
 /// Template filter: quotes a text with `> ` on every line.
@@ -360,6 +376,13 @@ mod tests {
             "{html}"
         );
         assert!(!html.contains("color"), "no text colour without a background: {html}");
+    }
+
+    #[test]
+    fn a_reply_subject_has_one_re() {
+        assert_eq!(re("Re: Re: AW: Alice <> Bob: on it"), "Re: Alice <> Bob: on it");
+        assert_eq!(re("status"), "Re: status");
+        assert_eq!(re("Fwd: Intro: A <> B"), "Re: Fwd: Intro: A <> B");
     }
 
     #[test]

@@ -61,62 +61,71 @@ fn snapshot(name: &str, c: &Composed) {
     insta::assert_snapshot!(name.to_owned(), readable(c));
 }
 
+/// The sample consent note to the target.
+fn consent_to_bob() -> (Intro, Outgoing) {
+    samples::all()
+        .into_iter()
+        .find(|s| s.out.email == Email::ConsentRequest && s.out.to == Audience::Party(Role::Target))
+        .map(|s| (s.intro, s.out))
+        .expect("sample")
+}
+
+/// Every kind of email in every sample scenario, as its reader sees it.
 #[test]
-fn every_kind_of_email() {
+fn every_kind_of_email_in_every_scenario() {
     let composer = composer();
-    for (intro, out) in samples::all() {
-        let c = composer.compose(&intro, &out, Timestamp::UNIX_EPOCH).expect("composes");
-        let name = match &out.email {
-            Email::Outcome(o) => {
-                format!("outcome_{}", serde_json::to_value(o).expect("json")["outcome"].as_str().unwrap_or("x"))
-            }
-            Email::ThankYou { decision } => format!("thank_you_{}", decision.as_str()),
-            e => e.kind().as_str().to_owned(),
-        };
-        let name = match (&out.email, &out.email) {
-            (Email::Outcome(Outcome::Declined { decision, .. }), _) => {
-                format!("{name}_{}", decision.as_str())
-            }
-            _ => name,
-        };
-        let name = match out.to {
-            Audience::Party(r) => format!("{name}_to_{}", r.as_str()),
-            _ => name,
-        };
-        snapshot(&name, &c);
+    let samples = samples::all();
+    for kind in EmailKind::TEMPLATED {
+        let outside_intros = [EmailKind::RequestProblem, EmailKind::Status, EmailKind::Help, EmailKind::CommandReply];
+        assert!(
+            outside_intros.contains(&kind) || samples.iter().any(|s| s.out.email.kind() == kind),
+            "no sample makes a {kind}"
+        );
+    }
+    for s in samples {
+        let c = composer.compose(&s.intro, &s.out, Timestamp::UNIX_EPOCH).expect("composes");
+        snapshot(&s.name, &c);
     }
 }
 
 #[test]
-fn request_problem_email() {
-    let c = composer()
-        .compose_problem(
-            &samples::intro().connector,
-            "Fwd: Intro: Alice <> Bob",
-            Some(&MessageId::new("req-9@example.com")),
-            "I couldn't find an address for Bob. Add a line like \"Bob <their@address>\" to your note and send it again.",
-            Timestamp::UNIX_EPOCH,
-        )
-        .expect("composes");
-    snapshot("request_problem_email", &c);
+fn every_request_problem_and_command_note() {
+    let composer = composer();
+    let carol = samples::intro().connector;
+    let inbound = MessageId::new("req-9@example.com");
+    for problem in samples::problems() {
+        let c = composer
+            .compose_problem(&carol, "Fwd: Intro: Alice <> Bob", Some(&inbound), &problem, Timestamp::UNIX_EPOCH)
+            .expect("composes");
+        let kind = serde_json::to_value(&problem).expect("json")["kind"].as_str().unwrap_or("x").to_owned();
+        snapshot(&format!("request_problem_{kind}"), &c);
+    }
+    for note in samples::notes() {
+        let c = composer
+            .compose_note(&carol, "Re: Re: Alice Able <> Bob Busy: on it", Some(&inbound), &note, Timestamp::UNIX_EPOCH)
+            .expect("composes");
+        let kind = serde_json::to_value(&note).expect("json")["note"].as_str().unwrap_or("x").to_owned();
+        snapshot(&format!("command_reply_{kind}"), &c);
+    }
 }
 
 #[test]
 fn html_alternative_is_escaped_and_carries_the_same_words() {
-    let (intro, out) = samples::all().remove(1);
+    let (intro, out) = consent_to_bob();
     let c = composer().compose(&intro, &out, Timestamp::UNIX_EPOCH).expect("composes");
     let msg = MessageParser::default().parse(&c.bytes).expect("parses");
     let html = msg.body_html(0).expect("html part").into_owned();
     assert!(html.contains("<blockquote"), "{html}");
     assert!(html.contains("Would you like to meet Alice Able?"));
-    assert!(html.contains("If you&#39;re swamped, no worries"), "{html}");
+    assert!(html.contains("If you&#39;re busy or it&#39;s not for you, no worries"), "{html}");
     insta::assert_snapshot!(html);
 }
 
 #[test]
 fn consent_notes_never_show_the_other_partys_address() {
     let composer = composer();
-    for (intro, out) in samples::all() {
+    for sample in samples::all() {
+        let (intro, out) = (sample.intro, sample.out);
         let Audience::Party(role) = out.to else {
             continue;
         };
@@ -130,7 +139,11 @@ fn consent_notes_never_show_the_other_partys_address() {
 
 #[test]
 fn introduction_goes_to_both_with_replies_to_them_and_no_auto_headers() {
-    let (intro, out) = samples::all().into_iter().find(|(_, o)| o.email == Email::Introduction).expect("sample");
+    let (intro, out) = samples::all()
+        .into_iter()
+        .find(|s| s.out.email == Email::Introduction)
+        .map(|s| (s.intro, s.out))
+        .expect("sample");
     let c = composer().compose(&intro, &out, Timestamp::UNIX_EPOCH).expect("composes");
     let msg = MessageParser::default().parse(&c.bytes).expect("parses");
     let reply_to: Vec<_> = msg.reply_to().expect("reply-to").iter().filter_map(|a| a.address()).collect();
@@ -142,14 +155,17 @@ fn introduction_goes_to_both_with_replies_to_them_and_no_auto_headers() {
 
 #[test]
 fn addresses_in_the_note_and_summary_are_not_shown_to_parties() {
-    let (mut intro, out) = samples::all().remove(1);
-    intro.note = "Alice (alice@example.net) is great; reach Bob at <bob.private@example.org>.".into();
-    intro.summary = "Hi! Alice Able <alice@example.net>".into();
+    let (mut intro, out) = consent_to_bob();
+    intro.note = "Bob owes me a favour. bob.private@example.org".into();
+    intro.target.marked = "Alice (alice@example.net) is great; reach me at <carol.private@example.com>.".into();
+    intro.summary = "I build mail servers.\n\n+1 415 555 0199 | alice@example.net".into();
     let c = composer().compose(&intro, &out, Timestamp::UNIX_EPOCH).expect("composes");
     let text = String::from_utf8_lossy(&c.bytes);
-    assert!(!text.contains("alice@example.net"), "{text}");
-    assert!(!text.contains("bob.private@example.org"), "{text}");
-    assert!(text.contains("Alice is great; reach Bob at."), "{text}");
+    for hidden in ["alice@example.net", "bob.private@example.org", "carol.private@example.com", "favour"] {
+        assert!(!text.contains(hidden), "{hidden} in:\n{text}");
+    }
+    assert!(text.contains("Alice is great; reach me."), "{text}");
+    assert!(text.contains("+1 415 555 0199\r\n"), "nothing dangling: {text}");
 }
 
 #[test]

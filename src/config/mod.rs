@@ -164,12 +164,30 @@ pub struct Config {
     pub contacts: Vec<Person>,
     /// The state machine's rules.
     pub policy: Policy,
+    /// When the connector sees what each party would read before anyone
+    /// is written to.
+    pub preview: Preview,
     /// The mail source.
     pub source: SourceConfig,
     /// The mail transport.
     pub transport: TransportConfig,
     /// Longest wait between reconnects and send retries.
     pub backoff_max: Duration,
+}
+
+/// `[consent] preview`: when to show the connector exactly what each party
+/// would read, and wait for their `send`, before writing to anyone.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Preview {
+    /// Never: write to the parties at once.
+    Off,
+    /// When the bot had to guess a name, an address or the summary (the
+    /// default).
+    #[default]
+    Unsure,
+    /// For every request.
+    Always,
 }
 
 /// Who may start intros: one mailbox, or everyone at a domain.

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::Security;
+use super::{Preview, Security};
 
 /// Parses the text of a config file (pure).
 pub(super) fn parse(text: &str) -> Result<RawConfig, toml::de::Error> {
@@ -65,6 +65,8 @@ pub(super) struct RawConnectors {
 pub(super) struct RawConsent {
     #[serde(default)]
     pub(super) requester: RawRequesterConsent,
+    #[serde(default)]
+    pub(super) preview: Preview,
 }
 
 #[derive(Deserialize, Default, Clone, Copy)]
@@ -125,4 +127,6 @@ pub(super) struct RawTiming {
     pub(super) follow_up_after: Option<At<String>>,
     pub(super) expire_after: Option<At<String>>,
     pub(super) backoff_max: Option<At<String>>,
+    #[serde(default)]
+    pub(super) holidays: Option<At<Vec<String>>>,
 }

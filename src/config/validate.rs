@@ -100,6 +100,7 @@ impl Validator<'_> {
             follow_up_after: wait("timing.follow_up_after", raw.timing.follow_up_after.as_ref())?,
             expire_after: wait("timing.expire_after", raw.timing.expire_after.as_ref())?,
             timezone: timezone.clone(),
+            holidays: self.holidays(raw.timing.holidays.as_ref())?,
         };
 
         let source = match (raw.imap, raw.maildir) {
@@ -179,6 +180,7 @@ impl Validator<'_> {
             allow,
             bcc_connector_on_introduction: raw.connectors.bcc_on_introduction,
             policy,
+            preview: raw.consent.preview,
             source,
             transport,
         })
@@ -207,6 +209,21 @@ impl Validator<'_> {
             ));
         }
         Ok(password)
+    }
+
+    /// `[timing] holidays`: dates like `"2026-12-25"`, sorted, each once.
+    fn holidays(&self, v: Option<&At<Vec<String>>>) -> Result<Vec<jiff::civil::Date>, ConfigError> {
+        let Some(v) = v else { return Ok(Vec::new()) };
+        let mut dates = Vec::new();
+        for d in v.get_ref() {
+            let date = d.trim().parse::<jiff::civil::Date>().map_err(|_| {
+                self.invalid("timing.holidays", Some(v.span()), format!("{d:?} is not a date like \"2026-12-25\""))
+            })?;
+            dates.push(date);
+        }
+        dates.sort();
+        dates.dedup();
+        Ok(dates)
     }
 
     fn poll_interval(&self, key: &str, v: Option<At<String>>) -> Result<Duration, ConfigError> {

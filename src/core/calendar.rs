@@ -49,7 +49,7 @@ pub fn add_wait(start: Timestamp, wait: Wait, tz: &TimeZone) -> Timestamp {
 
 /// [`add_wait`], with `holidays` (dates in `tz`) not counted as business
 /// days. Calendar days and exact durations count them like any day.
-pub fn add_wait_skipping(start: Timestamp, wait: Wait, tz: &TimeZone, holidays: &[Date]) -> Timestamp {
+pub(crate) fn add_wait_skipping(start: Timestamp, wait: Wait, tz: &TimeZone, holidays: &[Date]) -> Timestamp {
     let zoned = start.to_zoned_datetime(tz.clone());
     let due = match wait {
         Wait::Exactly(d) => return start.saturating_add(d).unwrap_or(Timestamp::MAX),
@@ -72,8 +72,24 @@ pub fn add_wait_skipping(start: Timestamp, wait: Wait, tz: &TimeZone, holidays: 
     due.map(|z| z.timestamp()).unwrap_or(Timestamp::MAX)
 }
 
+/// 09:00 in `tz` on the first business day after `date`: when someone
+/// whose out-of-office says they are back on `date` may be written to.
+pub(crate) fn morning_after(date: Date, tz: &TimeZone, holidays: &[Date]) -> Timestamp {
+    let mut day = date;
+    loop {
+        day = match day.tomorrow() {
+            Ok(d) => d,
+            Err(_) => return Timestamp::MAX,
+        };
+        if is_business_day(day, holidays) {
+            break;
+        }
+    }
+    day.at(9, 0, 0, 0).to_zoned_datetime(tz.clone()).map_or(Timestamp::MAX, |z| z.timestamp())
+}
+
 /// Monday to Friday, and not one of `holidays`.
-pub fn is_business_day(date: Date, holidays: &[Date]) -> bool {
+pub(crate) fn is_business_day(date: Date, holidays: &[Date]) -> bool {
     !matches!(date.weekday(), Weekday::Saturday | Weekday::Sunday) && !holidays.contains(&date)
 }
 
@@ -168,6 +184,15 @@ mod tests {
         let on_christmas = at("2026-12-25T15:00:00Z");
         let due = add_wait_skipping(on_christmas, Wait::BusinessDays(1), &ny(), &[christmas]);
         assert_eq!(local(due, &ny()), "2026-12-28T10:00:00");
+    }
+
+    #[test]
+    fn the_morning_after_a_return_date_is_a_business_day() {
+        let christmas: Date = "2026-12-25".parse().expect("date");
+        // Back on Thursday 24 December: Friday is Christmas, so Monday.
+        let back: Date = "2026-12-24".parse().expect("date");
+        assert_eq!(local(morning_after(back, &ny(), &[christmas]), &ny()), "2026-12-28T09:00:00");
+        assert_eq!(local(morning_after(back, &ny(), &[]), &ny()), "2026-12-25T09:00:00");
     }
 
     #[test]

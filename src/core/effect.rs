@@ -61,6 +61,9 @@ pub enum Outcome {
 pub enum EmailKind {
     /// To the connector: got it, here is what happens next.
     Acknowledgement,
+    /// To the connector, when the bot had to guess: exactly what each party
+    /// would read; nothing goes out until they say `send`.
+    Preview,
     /// To one party: would you like to meet?
     ConsentRequest,
     /// To one party, once: a gentle nudge.
@@ -93,8 +96,9 @@ pub enum EmailKind {
 
 impl EmailKind {
     /// Every kind that has a template, in the order `check` renders them.
-    pub const TEMPLATED: [EmailKind; 13] = [
+    pub const TEMPLATED: [EmailKind; 14] = [
         EmailKind::Acknowledgement,
+        EmailKind::Preview,
         EmailKind::ConsentRequest,
         EmailKind::FollowUp,
         EmailKind::ThankYou,
@@ -114,6 +118,7 @@ impl EmailKind {
     pub fn as_str(self) -> &'static str {
         match self {
             EmailKind::Acknowledgement => "acknowledgement",
+            EmailKind::Preview => "preview",
             EmailKind::ConsentRequest => "consent_request",
             EmailKind::FollowUp => "follow_up",
             EmailKind::ThankYou => "thank_you",
@@ -144,6 +149,8 @@ impl fmt::Display for EmailKind {
 pub enum Email {
     /// To the connector: got it, here is what happens next.
     Acknowledgement,
+    /// To the connector: what each party would read; waiting for `send`.
+    Preview,
     /// To one party: would you like to meet?
     ConsentRequest,
     /// To one party, once: a gentle nudge.
@@ -183,6 +190,7 @@ impl Email {
     pub fn kind(&self) -> EmailKind {
         match self {
             Email::Acknowledgement => EmailKind::Acknowledgement,
+            Email::Preview => EmailKind::Preview,
             Email::ConsentRequest => EmailKind::ConsentRequest,
             Email::FollowUp => EmailKind::FollowUp,
             Email::ThankYou { .. } => EmailKind::ThankYou,

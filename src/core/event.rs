@@ -1,5 +1,6 @@
 //! What can happen to an intro once it is open: facts, in the past tense.
 
+use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 use super::address::Address;
@@ -59,10 +60,28 @@ pub enum Event {
         from: Option<Address>,
         /// The visible text.
         text: String,
+        /// What its words would amount to as the party's answer.
+        decision: Decision,
         /// Its Message-ID.
         message_id: MessageId,
     },
-    /// The connector decided for a party whose reply was unclear.
+    /// An out-of-office from a party gave the date they are back.
+    AwayUntil {
+        /// Whose.
+        role: Role,
+        /// The last day they are away.
+        until: Date,
+        /// The auto-reply's Message-ID.
+        message_id: MessageId,
+    },
+    /// The connector checked the preview and said `send`.
+    PreviewApproved {
+        /// The connector's Message-ID.
+        message_id: MessageId,
+    },
+    /// The connector decided for a party: for an unclear reply, yes or no;
+    /// for a reply held from another address, yes (it is theirs: it counts
+    /// as their answer) or no (it is not: set aside).
     ConnectorDecided {
         /// For whom.
         role: Role,
@@ -96,6 +115,8 @@ impl Event {
             Event::ReplyReceived { message_id, .. }
             | Event::StrangerReplied { message_id, .. }
             | Event::ConnectorDecided { message_id, .. }
+            | Event::AwayUntil { message_id, .. }
+            | Event::PreviewApproved { message_id }
             | Event::CancelRequested { message_id }
             | Event::Bounced { message_id, .. } => Some(message_id),
             Event::DeadlineReached => None,

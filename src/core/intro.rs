@@ -8,9 +8,11 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 use jiff::Timestamp;
+use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 use super::address::{Address, AddressError};
+use super::event::Decision;
 use super::ids::{IntroId, MessageId, Token};
 
 /// A person with a display name and an address.
@@ -35,9 +37,16 @@ impl Person {
     }
 
     /// The name to address them by: the first word of the display name, or
-    /// the address's local part when there is no name.
+    /// the address's local part when there is no name (for `list`; emails
+    /// use [`Person::greeting_name`]).
     pub fn first_name(&self) -> &str {
-        self.name.split_whitespace().next().unwrap_or_else(|| self.email.local_part())
+        self.greeting_name().unwrap_or_else(|| self.email.local_part())
+    }
+
+    /// The name to greet them by: the first word of their name that is not
+    /// a title ("Dr. Priya Shah" → "Priya"); none without a name.
+    pub fn greeting_name(&self) -> Option<&str> {
+        self.name.split_whitespace().find(|w| !is_title(w)).map(|w| w.trim_end_matches(','))
     }
 
     /// The full display name, falling back to the address.
@@ -49,6 +58,74 @@ impl Person {
     pub fn has_address(&self, address: &Address) -> bool {
         self.email.same_mailbox(address)
     }
+}
+
+/// Honorifics and academic titles, never a first name.
+const TITLES: &[&str] = &[
+    "dr",
+    "prof",
+    "professor",
+    "mr",
+    "mrs",
+    "ms",
+    "mx",
+    "miss",
+    "sir",
+    "dame",
+    "herr",
+    "frau",
+    "mme",
+    "mlle",
+    "sr",
+    "sra",
+    "srta",
+    "dott",
+    "dssa",
+    "ing",
+    "mag",
+    "rev",
+    "fru",
+    "hr",
+    "dipl",
+    "lic",
+    "doc",
+];
+
+/// Whether a word of a name is a title ("Dr.", "prof", "Frau", "M.").
+pub fn is_title(word: &str) -> bool {
+    let bare = word.trim_end_matches(['.', ',']).to_lowercase();
+    // "M." is Monsieur, but a bare "M" may be an initial.
+    TITLES.contains(&bare.as_str()) || (bare == "m" && word.ends_with('.'))
+}
+
+/// Something about a request the bot inferred rather than read, so the
+/// connector should see what the parties would get before they get it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "guess")]
+pub enum Guess {
+    /// The subject gave no name for this party (only an address, say).
+    Name {
+        /// Whose.
+        role: Role,
+    },
+    /// This party's address came from the forwarded mail's `To`/`Cc` or
+    /// text, not from the connector.
+    AddressFromMail {
+        /// Whose.
+        role: Role,
+    },
+    /// This party's address came from the connector's contacts file.
+    AddressFromContacts {
+        /// Whose.
+        role: Role,
+    },
+    /// More than a greeting and a signature was cut from the summary.
+    SummaryCut,
+    /// The summary is longer than a forwardable blurb.
+    LongSummary {
+        /// Its length in words.
+        words: usize,
+    },
 }
 
 /// Which side of the introduction a party is on.
@@ -176,12 +253,129 @@ pub struct Party {
     /// Visible text of their latest reply, for the connector and `show`.
     #[serde(default)]
     pub reply_text: Option<String>,
+    /// What the connector marked for this party to read (`For Bob: …`);
+    /// the rest of the connector's note is never shown to a party.
+    #[serde(default)]
+    pub marked: String,
+    /// How their yes was given, once they said yes: the introduction's
+    /// words must be true to it.
+    #[serde(default)]
+    pub yes_by: Option<ConsentBy>,
+    /// A reply through their address from another sender, held until the
+    /// connector says it is theirs; they are not chased meanwhile.
+    #[serde(default)]
+    pub held: Option<HeldReply>,
+    /// The return date their out-of-office gave; no follow-up before it.
+    #[serde(default)]
+    pub away_until: Option<Date>,
 }
 
 impl Party {
-    fn new(person: Person, token: Token) -> Self {
-        Self { person, token, state: PartyState::Pending, sent: Sent::default(), last_reply_id: None, reply_text: None }
+    fn new(person: Person, token: Token, marked: String) -> Self {
+        Self {
+            person,
+            token,
+            state: PartyState::Pending,
+            sent: Sent::default(),
+            last_reply_id: None,
+            reply_text: None,
+            marked,
+            yes_by: None,
+            held: None,
+            away_until: None,
+        }
     }
+
+    /// Their own words beyond a bare yes or no, when their latest reply had
+    /// any ("Yes! Happy to, mornings are best."), for the introduction.
+    pub fn own_words(&self) -> Option<&str> {
+        let text = self.reply_text.as_deref()?.trim();
+        let bare = text
+            .split(|c: char| !c.is_alphanumeric() && c != '\'')
+            .filter(|w| !w.is_empty())
+            .all(|w| BARE_WORDS.contains(&w.to_lowercase().as_str()));
+        (!text.is_empty() && !bare).then_some(text)
+    }
+}
+
+/// Words that add nothing to a yes: "Yes, sure, happy to!" says only yes.
+const BARE_WORDS: &[&str] = &[
+    "yes",
+    "yeah",
+    "yep",
+    "yup",
+    "sure",
+    "ok",
+    "okay",
+    "of",
+    "course",
+    "definitely",
+    "absolutely",
+    "happy",
+    "glad",
+    "to",
+    "please",
+    "thanks",
+    "thank",
+    "you",
+    "sounds",
+    "good",
+    "great",
+    "go",
+    "ahead",
+    "ja",
+    "oui",
+    "sí",
+    "si",
+    "sim",
+    "gerne",
+    "gern",
+    "avec",
+    "plaisir",
+    "claro",
+    "certo",
+    "volentieri",
+    "graag",
+    "gärna",
+    "tak",
+    "chętnie",
+    "да",
+];
+
+/// How a party's yes was given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentBy {
+    /// Their own reply (also one from another address the connector
+    /// confirmed as theirs).
+    Own,
+    /// The request counted as the requester's yes (`[consent] requester =
+    /// "implied"`).
+    Implied,
+    /// The connector decided for them after a reply the bot could not read.
+    Connector,
+}
+
+impl ConsentBy {
+    /// snake_case name, for templates.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsentBy::Own => "own",
+            ConsentBy::Implied => "implied",
+            ConsentBy::Connector => "connector",
+        }
+    }
+}
+
+/// Mail that came through a party's reply address from another sender.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldReply {
+    /// Who sent it, when the mail said.
+    pub from: Option<Address>,
+    /// Its visible text.
+    pub text: String,
+    /// What its words amount to, should the connector say it is theirs.
+    pub decision: Decision,
 }
 
 /// Where the whole intro stands.
@@ -296,10 +490,19 @@ pub struct NewIntro {
     pub target_token: Token,
     /// The requester's own words about who they are and why.
     pub summary: String,
-    /// The connector's note: why this target, anything else.
+    /// The connector's note: why this target, anything else. Private.
     pub note: String,
+    /// What the connector marked in it for the requester to read.
+    pub for_requester: String,
+    /// What the connector marked in it for the target to read.
+    pub for_target: String,
     /// Message-ID of the connector's request, to thread our answers under it.
     pub request_message_id: Option<MessageId>,
+    /// What the bot had to guess reading the request.
+    pub guesses: Vec<Guess>,
+    /// Show the connector what each party would read and wait for `send`
+    /// before writing to anyone.
+    pub preview: bool,
 }
 
 /// One introduction and everything that happened to it.
@@ -333,6 +536,16 @@ pub struct Intro {
     /// History for people.
     #[serde(default)]
     pub timeline: Vec<TimelineEntry>,
+    /// The connector was shown a preview and nobody has been written to
+    /// until they say `send`.
+    #[serde(default)]
+    pub awaiting_send: bool,
+    /// What the bot had to guess reading the request, for the connector.
+    #[serde(default)]
+    pub guesses: Vec<Guess>,
+    /// The connector was shown a preview (and has seen the guesses).
+    #[serde(default)]
+    pub previewed: bool,
 }
 
 impl Intro {
@@ -342,8 +555,8 @@ impl Intro {
             state: IntroState::AwaitingConsent,
             connector: new.connector,
             connector_token: new.connector_token,
-            requester: Party::new(new.requester, new.requester_token),
-            target: Party::new(new.target, new.target_token),
+            requester: Party::new(new.requester, new.requester_token, new.for_requester),
+            target: Party::new(new.target, new.target_token, new.for_target),
             summary: new.summary,
             note: new.note,
             request_message_id: new.request_message_id,
@@ -351,6 +564,9 @@ impl Intro {
             deadline: None,
             handled_messages: BTreeSet::new(),
             timeline: Vec::new(),
+            awaiting_send: false,
+            guesses: new.guesses,
+            previewed: new.preview,
         }
     }
 
@@ -373,6 +589,18 @@ impl Intro {
     /// The parties the intro is still waiting for.
     pub fn waiting_for(&self) -> Vec<Role> {
         Role::BOTH.into_iter().filter(|r| self.party(*r).state.is_waiting()).collect()
+    }
+
+    /// The parties whose answer waits on the connector: an unclear reply,
+    /// or a reply from another address held for them.
+    pub fn for_connector_to_decide(&self) -> Vec<Role> {
+        Role::BOTH
+            .into_iter()
+            .filter(|r| {
+                let p = self.party(*r);
+                p.state.is_waiting() && (p.state == PartyState::Unclear || p.held.is_some())
+            })
+            .collect()
     }
 
     /// A one-line subject tag: "Alice <> Bob".

@@ -11,20 +11,29 @@
 //! - silence gets one follow-up after `follow_up_after`, then the intro
 //!   expires `expire_after` later; a silent party is not written to again;
 //! - mail through a party's token from another address is held for the
-//!   connector and changes nothing;
+//!   connector: it changes nothing until the connector says it is theirs
+//!   (then it is their answer), and they are not followed up meanwhile;
+//! - an out-of-office with a return date puts the follow-up (or the
+//!   expiry, after a follow-up) after that date;
+//! - when the shell asks for a preview, nobody is written to until the
+//!   connector says `send`;
+//! - business days skip weekends and the configured holidays;
 //! - the per-party cap ([`Sent`]): consent, one follow-up, one closing note,
 //!   the introduction — each at most once;
 //! - a terminal intro never moves again, and an event carrying a Message-ID
 //!   already handled is a no-op.
 
 use jiff::Timestamp;
+use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
 use super::address::Address;
-use super::calendar::{Wait, add_wait};
+use super::calendar::{Wait, add_wait_skipping, morning_after};
 use super::effect::{Audience, Effect, Email, Outcome, Outgoing};
 use super::event::{Decision, Event};
-use super::intro::{Deadline, DeadlineKind, Intro, IntroState, NewIntro, PartyState, Role, Sent, TimelineEntry};
+use super::intro::{
+    ConsentBy, Deadline, DeadlineKind, HeldReply, Intro, IntroState, NewIntro, PartyState, Role, Sent, TimelineEntry,
+};
 
 /// Whether the requester is asked too.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -47,6 +56,15 @@ pub struct Policy {
     pub expire_after: Wait,
     /// Where business days are counted.
     pub timezone: TimeZone,
+    /// Dates (in `timezone`) that are not business days (`[timing] holidays`).
+    pub holidays: Vec<Date>,
+}
+
+impl Policy {
+    /// The instant `wait` after `start`, skipping weekends and holidays.
+    fn after(&self, start: Timestamp, wait: Wait) -> Timestamp {
+        add_wait_skipping(start, wait, &self.timezone, &self.holidays)
+    }
 }
 
 impl Default for Policy {
@@ -56,6 +74,7 @@ impl Default for Policy {
             follow_up_after: Wait::BusinessDays(7),
             expire_after: Wait::BusinessDays(7),
             timezone: TimeZone::UTC,
+            holidays: Vec::new(),
         }
     }
 }
@@ -81,22 +100,25 @@ impl Step {
     }
 }
 
-/// Opens a new intro: acknowledges to the connector and asks the parties.
+/// Opens a new intro: acknowledges to the connector and asks the parties,
+/// or, when the shell asks for a preview, shows the connector what each
+/// party would read and asks nobody until they say `send`.
 pub fn open(new: NewIntro, policy: &Policy, now: Timestamp) -> Step {
+    let preview = new.preview;
     let mut m = Machine { intro: Intro::from_new(new, now), effects: Vec::new(), now };
     m.note(format!("request from {} accepted", m.intro.connector.email));
-    m.send(Audience::Connector, Email::Acknowledgement);
     if policy.requester_consent == RequesterConsent::Implied {
         m.intro.requester.state = PartyState::Yes;
+        m.intro.requester.yes_by = Some(ConsentBy::Implied);
         m.note("requester's consent implied by the request".to_owned());
     }
-    for role in Role::BOTH {
-        if m.intro.party(role).state == PartyState::Pending {
-            m.ask(role);
-        }
+    if preview {
+        m.intro.awaiting_send = true;
+        m.note("preview sent to the connector; waiting for send".to_owned());
+        m.send(Audience::Connector, Email::Preview);
+    } else {
+        m.start(policy);
     }
-    m.intro.deadline =
-        Some(Deadline { at: add_wait(now, policy.follow_up_after, &policy.timezone), kind: DeadlineKind::FollowUp });
     m.finish()
 }
 
@@ -117,21 +139,32 @@ pub fn step(intro: &Intro, event: &Event, policy: &Policy, now: Timestamp) -> St
             let party = m.intro.party_mut(*role);
             party.last_reply_id = Some(message_id.clone());
             party.reply_text = Some(text.clone());
-            m.decide(*role, *decision, text, "replied");
+            // Their own answer settles what a held one might have said.
+            party.held = None;
+            m.decide(*role, *decision, text, "replied", ConsentBy::Own);
         }
-        Event::ConnectorDecided { role, decision, .. } => {
-            if m.intro.party(*role).state == PartyState::Unclear && *decision != Decision::Unclear {
-                m.decide(*role, *decision, "", "connector decided");
-            } else {
-                m.note(format!("connector's decision for the {role} ignored: nothing to decide"));
-            }
-        }
-        Event::StrangerReplied { role, from, text, .. } => {
+        Event::ConnectorDecided { role, decision, .. } => m.connector_decided(*role, *decision),
+        Event::StrangerReplied { role, from, text, decision, .. } => {
             let shown = from.as_ref().map_or("(no sender)", Address::as_str);
             m.note(format!("mail for the {role} from another address ({shown}) held"));
+            if m.intro.party(*role).state.is_waiting() {
+                let held = HeldReply { from: from.clone(), text: text.clone(), decision: *decision };
+                m.intro.party_mut(*role).held = Some(held);
+            }
             m.send(Audience::Connector, Email::HeldReply { role: *role, from: from.clone(), text: text.clone() });
         }
+        Event::AwayUntil { role, until, .. } => m.away(*role, *until, policy),
+        Event::PreviewApproved { .. } => {
+            if m.intro.awaiting_send {
+                m.intro.awaiting_send = false;
+                m.note("connector said send".to_owned());
+                m.start(policy);
+            } else {
+                m.note("connector said send, but nothing was waiting for it".to_owned());
+            }
+        }
         Event::CancelRequested { .. } => {
+            m.intro.awaiting_send = false;
             m.end(IntroState::Cancelled, Outcome::Cancelled, None);
         }
         Event::Bounced { role, reason, .. } => {
@@ -142,6 +175,10 @@ pub fn step(intro: &Intro, event: &Event, policy: &Policy, now: Timestamp) -> St
     }
     m.finish()
 }
+
+/// An out-of-office date further away than this is more likely misread
+/// than true, and is not waited for.
+const AWAY_AT_MOST_DAYS: i64 = 60;
 
 /// A step in progress.
 struct Machine {
@@ -188,13 +225,83 @@ impl Machine {
         self.effects.push(Effect::Send(Outgoing { to, email }));
     }
 
+    /// Acknowledges to the connector, asks whoever has not said yes, and
+    /// sets the follow-up timer.
+    fn start(&mut self, policy: &Policy) {
+        self.send(Audience::Connector, Email::Acknowledgement);
+        for role in Role::BOTH {
+            if self.intro.party(role).state == PartyState::Pending {
+                self.ask(role);
+            }
+        }
+        self.intro.deadline =
+            Some(Deadline { at: policy.after(self.now, policy.follow_up_after), kind: DeadlineKind::FollowUp });
+    }
+
     fn ask(&mut self, role: Role) {
         self.intro.party_mut(role).state = PartyState::Asked;
         self.note(format!("{role} asked"));
         self.send(Audience::Party(role), Email::ConsentRequest);
     }
 
-    fn decide(&mut self, role: Role, decision: Decision, text: &str, how: &str) {
+    /// The connector's yes or no for a party: about a reply held from
+    /// another address (yes: it is theirs, and counts as their answer; no:
+    /// set aside), else about an unclear reply.
+    fn connector_decided(&mut self, role: Role, decision: Decision) {
+        let party = self.intro.party(role);
+        if !party.state.is_waiting() || decision == Decision::Unclear {
+            self.note(format!("connector's decision for the {role} ignored: nothing to decide"));
+            return;
+        }
+        if let Some(held) = party.held.clone() {
+            self.intro.party_mut(role).held = None;
+            if decision == Decision::Yes {
+                self.intro.party_mut(role).reply_text = Some(held.text.clone());
+                self.decide(
+                    role,
+                    held.decision,
+                    &held.text,
+                    "replied from another address, which the connector confirmed",
+                    ConsentBy::Own,
+                );
+            } else {
+                self.note(format!("connector set aside the {role}'s held reply"));
+            }
+        } else if party.state == PartyState::Unclear {
+            self.decide(role, decision, "", "connector decided", ConsentBy::Connector);
+        } else {
+            self.note(format!("connector's decision for the {role} ignored: nothing to decide"));
+        }
+    }
+
+    /// An out-of-office with a return date: no follow-up before they are
+    /// back, and time to answer after.
+    fn away(&mut self, role: Role, until: Date, policy: &Policy) {
+        let state = self.intro.party(role).state;
+        let today = self.now.to_zoned_datetime(policy.timezone.clone()).date();
+        let days_ahead = today.until(until).map_or(i64::MAX, |span| i64::from(span.get_days()));
+        if !matches!(state, PartyState::Asked | PartyState::FollowedUp)
+            || !(0..=AWAY_AT_MOST_DAYS).contains(&days_ahead)
+        {
+            self.note(format!("{role} away until {until}: not waited for"));
+            return;
+        }
+        self.intro.party_mut(role).away_until = Some(until);
+        self.note(format!("{role} away until {until}"));
+        let back = morning_after(until, &policy.timezone, &policy.holidays);
+        if let Some(deadline) = &mut self.intro.deadline {
+            let earliest = match deadline.kind {
+                DeadlineKind::FollowUp => back,
+                // Followed up while away: the usual time to answer, once back.
+                DeadlineKind::Expire => policy.after(back, policy.expire_after),
+            };
+            if deadline.at < earliest {
+                deadline.at = earliest;
+            }
+        }
+    }
+
+    fn decide(&mut self, role: Role, decision: Decision, text: &str, how: &str, by: ConsentBy) {
         let current = self.intro.party(role).state;
         let accepted = match decision {
             // A yes counts only from someone who was asked and has not declined.
@@ -212,6 +319,7 @@ impl Machine {
         match decision {
             Decision::Yes => {
                 self.intro.party_mut(role).state = PartyState::Yes;
+                self.intro.party_mut(role).yes_by = Some(by);
                 if Role::BOTH.iter().all(|r| self.intro.party(*r).state == PartyState::Yes) {
                     self.intro.state = IntroState::Introduced;
                     self.intro.deadline = None;
@@ -268,16 +376,22 @@ impl Machine {
         match deadline.kind {
             DeadlineKind::FollowUp => {
                 for role in Role::BOTH {
-                    if self.intro.party(role).state == PartyState::Asked {
-                        self.intro.party_mut(role).state = PartyState::FollowedUp;
-                        self.note(format!("{role} followed up"));
-                        self.send(Audience::Party(role), Email::FollowUp);
+                    let party = self.intro.party(role);
+                    if party.state != PartyState::Asked {
+                        continue;
                     }
+                    // A reply held for the connector is an answer in waiting:
+                    // nobody chases a person who may have written already.
+                    if party.held.is_some() {
+                        self.note(format!("{role} not followed up: a reply of theirs waits for the connector"));
+                        continue;
+                    }
+                    self.intro.party_mut(role).state = PartyState::FollowedUp;
+                    self.note(format!("{role} followed up"));
+                    self.send(Audience::Party(role), Email::FollowUp);
                 }
-                self.intro.deadline = Some(Deadline {
-                    at: add_wait(self.now, policy.expire_after, &policy.timezone),
-                    kind: DeadlineKind::Expire,
-                });
+                self.intro.deadline =
+                    Some(Deadline { at: policy.after(self.now, policy.expire_after), kind: DeadlineKind::Expire });
             }
             DeadlineKind::Expire => {
                 let silent: Vec<Role> = Role::BOTH

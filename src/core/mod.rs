@@ -23,6 +23,7 @@ pub use effect::{Audience, Effect, Email, EmailKind, Outcome, Outgoing};
 pub use event::{Decision, Event};
 pub use ids::{IntroId, MessageId, Token};
 pub use intro::{
-    Deadline, DeadlineKind, Intro, IntroState, NewIntro, Party, PartyState, Person, Role, Sent, TimelineEntry,
+    ConsentBy, Deadline, DeadlineKind, Guess, HeldReply, Intro, IntroState, NewIntro, Party, PartyState, Person, Role,
+    Sent, TimelineEntry, is_title,
 };
 pub use machine::{Policy, RequesterConsent, Step, open, step};

@@ -1,6 +1,8 @@
-//! Connectors by email: commands (`status`, `help`, `cancel`, and `yes` or
-//! `no` for an unclear reply) and the notes answering them or a request
-//! that could not be used. The first non-empty line decides, so a quoted
+//! Connectors by email: commands (`status`, `help`, `cancel`, `send` after
+//! a preview, and `yes` or `no` for an unclear reply or one held from
+//! another address) and the notes answering them or a request that could
+//! not be used. The words of every note are the templates'; here are only
+//! its kind and facts ([`Note`]). The first non-empty line decides, so a quoted
 //! history or a signature below changes nothing. Only the connector who
 //! started an intro can change it (checked by `route`).
 
@@ -8,14 +10,17 @@ use jiff::Timestamp;
 use tracing::{debug, info};
 
 use super::{Engine, EngineError, Handled};
-use crate::core::{self, Decision, EmailKind, Event, Intro, Person, Role};
-use crate::mail::{self, Inbound};
+use crate::compose::{Note, StatusLine};
+use crate::core::{self, Decision, EmailKind, Event, Intro, Person};
+use crate::mail::{self, Inbound, RequestProblem};
 use crate::store::{Change, Disposition, Processed};
 
 /// What a connector's words ask for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Command {
     Cancel,
+    /// Write to the parties, as the preview showed.
+    Send,
     /// Yes or no for a party whose reply was unclear.
     Decide(Decision),
     Status,
@@ -28,6 +33,7 @@ pub(super) fn parse_command(text: &str) -> Option<Command> {
     let first = first.trim_end_matches(['.', '!', '?']).trim();
     match first.split_whitespace().next()? {
         "cancel" => return Some(Command::Cancel),
+        "send" if first.split_whitespace().count() <= 3 => return Some(Command::Send),
         "status" if first.split_whitespace().count() <= 3 => return Some(Command::Status),
         "help" if first.split_whitespace().count() <= 3 => return Some(Command::Help),
         _ => {}
@@ -41,11 +47,6 @@ pub(super) fn parse_command(text: &str) -> Option<Command> {
     }
 }
 
-/// A text quoted with `> ` on every line.
-pub(super) fn quote_lines(text: &str) -> String {
-    text.lines().map(|l| format!("> {l}")).collect::<Vec<_>>().join("\n")
-}
-
 impl Engine {
     /// The connector wrote on one of their intros (through its token).
     pub(super) fn connector_on_intro(
@@ -56,7 +57,7 @@ impl Engine {
     ) -> Result<Handled, EngineError> {
         let id = &inbound.message_id;
         let connector = &intro.connector;
-        let note = |message: String| minijinja::context! { message => message };
+        let title = intro.title();
         match parse_command(&inbound.text) {
             None => self.record(id, Disposition::Processed, Some(intro.id.clone()), "connector wrote; no command", now),
             Some(Command::Status) => self.reply_status(connector, inbound, now),
@@ -64,47 +65,54 @@ impl Engine {
                 self.reply_to_connector(EmailKind::Help, connector, inbound, minijinja::context! {}, now)
             }
             Some(_) if intro.state.is_terminal() => {
-                let message = format!(
-                    "This intro ({}) has already ended ({}), so there is nothing left to change.",
-                    intro.title(),
-                    intro.state.as_str().replace('_', " ")
-                );
-                self.reply_to_connector(EmailKind::CommandReply, connector, inbound, note(message), now)
+                let note = Note::AlreadyEnded { title, ended: intro.state.as_str().replace('_', " ") };
+                self.reply_note(connector, inbound, &note, now)
             }
             Some(Command::Cancel) => {
                 // The outcome email ("cancelled") is the confirmation.
                 let event = Event::CancelRequested { message_id: id.clone() };
                 self.apply(intro, &event, id, "connector command", now)
             }
+            Some(Command::Send) if intro.awaiting_send => {
+                // The acknowledgement that follows is the confirmation.
+                let event = Event::PreviewApproved { message_id: id.clone() };
+                self.apply(intro, &event, id, "connector command", now)
+            }
+            Some(Command::Send) => self.reply_note(connector, inbound, &Note::NothingToSend { title }, now),
             Some(Command::Decide(decision)) => {
-                let unclear: Vec<Role> =
-                    Role::BOTH.into_iter().filter(|r| intro.party(*r).state == core::PartyState::Unclear).collect();
-                let [role] = unclear.as_slice() else {
-                    let message = format!(
-                        "There is nothing for me to decide on {} right now: I only act on \"yes\" or \"no\" from you when I couldn't read someone's own answer.",
-                        intro.title()
-                    );
-                    return self.reply_to_connector(EmailKind::CommandReply, connector, inbound, note(message), now);
+                let roles = intro.for_connector_to_decide();
+                let role = match roles.as_slice() {
+                    [role] => *role,
+                    [] => return self.reply_note(connector, inbound, &Note::NothingToDecide { title }, now),
+                    _ => {
+                        let names = roles.iter().map(|r| intro.party(*r).person.display_name().to_owned()).collect();
+                        return self.reply_note(connector, inbound, &Note::WhichParty { title, names }, now);
+                    }
                 };
-                let event = Event::ConnectorDecided { role: *role, decision, message_id: id.clone() };
+                let held = intro.party(role).held.is_some();
+                let event = Event::ConnectorDecided { role, decision, message_id: id.clone() };
                 let step = core::step(intro, &event, &self.config.policy, now);
                 let mut extra = Vec::new();
-                if !step.intro.state.is_terminal() {
-                    // Not finished yet, so no outcome email: confirm it here.
-                    let who = intro.party(*role).person.display_name().to_owned();
-                    let message = format!(
-                        "Noted: I'll take {who}'s reply as a {}. I'm still waiting for {}, and I'll let you know how it ends.",
-                        decision.as_str(),
-                        intro.party(role.other()).person.display_name()
-                    );
-                    extra.push(self.composer.compose_to_connector(
-                        EmailKind::CommandReply,
-                        connector,
-                        &inbound.subject,
-                        Some(id),
-                        note(message),
-                        now,
-                    )?);
+                let tells_connector = step
+                    .effects
+                    .iter()
+                    .any(|e| matches!(e, core::Effect::Send(o) if o.to == core::Audience::Connector));
+                if !tells_connector {
+                    // Nothing else goes to the connector: confirm it here.
+                    let party = intro.party(role).person.display_name().to_owned();
+                    let waiting: Vec<&str> =
+                        step.intro.waiting_for().iter().map(|r| step.intro.party(*r).person.display_name()).collect();
+                    let waiting_for = waiting.join(" and ");
+                    let note = match (held, decision) {
+                        (true, Decision::Yes) => Note::HeldAccepted {
+                            party,
+                            decision: step.intro.party(role).state.as_str().to_owned(),
+                            waiting_for,
+                        },
+                        (true, _) => Note::HeldSetAside { party },
+                        (false, _) => Note::Decided { party, decision: decision.as_str().to_owned(), waiting_for },
+                    };
+                    extra.push(self.composer.compose_note(connector, &inbound.subject, Some(id), &note, now)?);
                 }
                 self.commit_step_with(step, Some((id, "connector decided")), extra, now)
             }
@@ -118,23 +126,27 @@ impl Engine {
         inbound: &Inbound,
         now: Timestamp,
     ) -> Result<Handled, EngineError> {
-        let open: Vec<minijinja::Value> = self
+        let open: Vec<StatusLine> = self
             .store
             .intros(Some(core::IntroState::AwaitingConsent))?
             .into_iter()
             .filter(|i| i.connector.has_address(&connector.email))
-            .map(|i| {
-                let waiting: Vec<&str> = i.waiting_for().iter().map(|r| i.party(*r).person.display_name()).collect();
-                let days = now.as_second().saturating_sub(i.created_at.as_second()) / 86_400;
-                minijinja::context! {
-                    id => i.id.as_str(),
-                    title => i.title(),
-                    waiting_for => if waiting.is_empty() { "you".to_owned() } else { waiting.join(" and ") },
-                    age => match days { 0 => "less than a day".to_owned(), 1 => "1 day".to_owned(), n => format!("{n} days") },
-                }
-            })
+            .map(|i| StatusLine::of(&i, now.as_second().saturating_sub(i.created_at.as_second()) / 86_400))
             .collect();
-        self.reply_to_connector(EmailKind::Status, connector, inbound, minijinja::context! { intros => open }, now)
+        let extra = minijinja::context! { intros => minijinja::Value::from(minijinja::value::Serde(&open)) };
+        self.reply_to_connector(EmailKind::Status, connector, inbound, extra, now)
+    }
+
+    /// Answers a connector's command with a note.
+    pub(super) fn reply_note(
+        &self,
+        to: &Person,
+        inbound: &Inbound,
+        note: &Note,
+        now: Timestamp,
+    ) -> Result<Handled, EngineError> {
+        let email = self.composer.compose_note(to, &inbound.subject, Some(&inbound.message_id), note, now)?;
+        self.answered(email, inbound, format!("answered the connector: {}", EmailKind::CommandReply), now)
     }
 
     pub(super) fn reply_to_connector(
@@ -152,15 +164,14 @@ impl Engine {
         &self,
         to: &Person,
         inbound: &Inbound,
-        problem: &str,
+        problem: &RequestProblem,
         now: Timestamp,
     ) -> Result<Handled, EngineError> {
         info!("request refused");
         // The problem names people, so only at debug.
         debug!(%problem, "request refused");
-        let extra = minijinja::context! { problem => problem };
-        let note = format!("request problem: {problem}");
-        self.answer_connector(EmailKind::RequestProblem, to, inbound, extra, note, now)
+        let email = self.composer.compose_problem(to, &inbound.subject, Some(&inbound.message_id), problem, now)?;
+        self.answered(email, inbound, format!("request problem: {problem}"), now)
     }
 
     /// Answers a connector outside any intro: composes `kind`, commits it
@@ -176,6 +187,18 @@ impl Engine {
     ) -> Result<Handled, EngineError> {
         let email =
             self.composer.compose_to_connector(kind, to, &inbound.subject, Some(&inbound.message_id), extra, now)?;
+        self.answered(email, inbound, note, now)
+    }
+
+    /// Commits a note to the connector with the processed marker `note` for
+    /// the inbound message it answers.
+    fn answered(
+        &self,
+        email: crate::compose::Composed,
+        inbound: &Inbound,
+        note: String,
+        now: Timestamp,
+    ) -> Result<Handled, EngineError> {
         let processed = Processed { at: now, disposition: Disposition::Processed, intro: None, note: note.clone() };
         let change = Change {
             emails: vec![email],

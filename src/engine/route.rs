@@ -16,8 +16,10 @@
 use jiff::Timestamp;
 use tracing::{debug, info, info_span};
 
-use super::connector::{Command, parse_command, quote_lines};
+use super::connector::{Command, parse_command};
 use super::{Engine, EngineError, Handled};
+use crate::compose::Note;
+use crate::config::Preview;
 use crate::core::{self, EmailKind, Event, Intro, NewIntro, Role};
 use crate::mail::{self, Automatic, Inbound, RequestProblem};
 use crate::store::{Disposition, TokenOwner};
@@ -109,10 +111,7 @@ impl Engine {
             Ok(request) => {
                 for person in [&request.requester, &request.target] {
                     if self.store.is_suppressed(&person.email)? {
-                        let problem = format!(
-                            "{} has asked not to receive introduction requests, so I won't ask them.",
-                            person.display_name()
-                        );
+                        let problem = RequestProblem::Suppressed { name: person.display_name().to_owned() };
                         return self.reply_problem(sender, inbound, &problem, now);
                     }
                 }
@@ -122,7 +121,7 @@ impl Engine {
                 // A connector replying in some old thread is not a failed request.
                 self.record(id, Disposition::Ignored, None, "connector reply without a command", now)
             }
-            Err(problem) => self.reply_problem(sender, inbound, &problem.to_string(), now),
+            Err(problem) => self.reply_problem(sender, inbound, &problem, now),
         }
     }
 
@@ -170,15 +169,13 @@ impl Engine {
         if own && intro.state.is_terminal() && intro.state != core::IntroState::Introduced {
             // Too late to act on, but the connector may want to start
             // again: tell them, and only them.
-            let message = format!(
-                "{} answered after this intro ({}) had ended ({}). I haven't acted on it or replied; their words:\n\n{}\n\nIf it should go ahead after all, send me the request again.",
-                party.display_name(),
-                intro.title(),
-                intro.state.as_str().replace('_', " "),
-                quote_lines(&inbound.text)
-            );
-            let note = minijinja::context! { message => message };
-            return self.reply_to_connector(EmailKind::CommandReply, &intro.connector, inbound, note, now);
+            let note = Note::LateAnswer {
+                title: intro.title(),
+                party: party.display_name().to_owned(),
+                ended: intro.state.as_str().replace('_', " "),
+                text: inbound.text.clone(),
+            };
+            return self.reply_note(&intro.connector, inbound, &note, now);
         }
         let event = if own {
             Event::ReplyReceived {
@@ -192,6 +189,7 @@ impl Engine {
                 role,
                 from: inbound.from.as_ref().map(|f| f.email.clone()),
                 text: inbound.text.clone(),
+                decision: mail::decide(&inbound.text),
                 message_id: id.clone(),
             }
         };
@@ -211,8 +209,16 @@ impl Engine {
             requester_token: tokens::new_token()?,
             target: request.target,
             target_token: tokens::new_token()?,
+            preview: match self.config.preview {
+                Preview::Off => false,
+                Preview::Unsure => !request.guesses.is_empty(),
+                Preview::Always => true,
+            },
+            guesses: request.guesses,
             summary: request.summary,
             note: request.note,
+            for_requester: request.for_requester,
+            for_target: request.for_target,
             request_message_id: Some(inbound.message_id.clone()),
         };
         let step = core::open(new, &self.config.policy, now);

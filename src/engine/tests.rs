@@ -444,7 +444,9 @@ fn status_and_help_by_email() {
     h.clear_outbox();
     h.handle("From: carol@example.com\r\nTo: intros@example.com\r\nSubject: status\r\nMessage-ID: <s1@x>\r\n\r\n\r\n");
     let text = queued_text(&h, "status");
-    assert!(text.contains("Alice Able <> Bob Busy") && text.contains("waiting for Alice Able and Bob Busy"), "{text}");
+    // The names are the subject's ("Intro: Alice <> Bob"), completed by the
+    // forwarded From header, never by words in the connector's note.
+    assert!(text.contains("Alice Able <> Bob") && text.contains("waiting for Alice Able and Bob,"), "{text}");
     h.clear_outbox();
     h.handle("From: carol@example.com\r\nTo: intros@example.com\r\nSubject: hi\r\nMessage-ID: <h1@x>\r\n\r\nhelp\r\n");
     assert!(queued_text(&h, "help").contains("\"status\""));
@@ -467,7 +469,7 @@ fn a_connector_decision_that_does_not_finish_the_intro_is_confirmed() {
     assert_eq!(h.intro().requester.state, PartyState::Yes);
     let text = queued_text(&h, "command_reply");
     assert!(
-        text.contains("Noted: I'll take Alice Able's reply as a yes") && text.contains("waiting for Bob Busy"),
+        text.contains("Noted: I'll take Alice Able's reply as a yes") && text.contains("waiting for Bob,"),
         "{text}"
     );
     // Nothing left to decide: said so, nothing changes.

@@ -29,10 +29,10 @@ use std::sync::LazyLock;
 
 use mail_parser::Message;
 use regex::Regex;
-use serde::Serialize;
 
 use self::names::Parties;
 use super::Mention;
+pub use crate::core::Guess;
 use crate::core::{Address, Person, Role};
 
 /// A request the bot can act on.
@@ -57,41 +57,14 @@ pub struct Request {
     pub guesses: Vec<Guess>,
 }
 
-/// Something about a request the bot inferred rather than read, so the
-/// connector should see what the parties would get before they get it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "guess")]
-pub enum Guess {
-    /// The subject gave no name for this party (only an address, say).
-    Name {
-        /// Whose.
-        role: Role,
-    },
-    /// This party's address came from the forwarded mail's `To`/`Cc` or
-    /// text, not from the connector.
-    AddressFromMail {
-        /// Whose.
-        role: Role,
-    },
-    /// This party's address came from the connector's contacts file.
-    AddressFromContacts {
-        /// Whose.
-        role: Role,
-    },
-    /// More than a greeting and a signature was cut from the summary.
-    SummaryCut,
-    /// The summary is longer than a forwardable blurb.
-    LongSummary {
-        /// Its length in words.
-        words: usize,
-    },
-}
-
 /// A summary longer than this many words is more than a forwardable blurb.
 pub const LONG_SUMMARY_WORDS: usize = 200;
 
-/// Why a message could not be read as a request.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+/// Why a message could not be read as a request, or will not be acted on.
+/// The `Display` text is for logs and `inspect`; the connector's note is
+/// the `request_problem` template, keyed by the `kind` of its JSON form.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
 pub enum RequestProblem {
     /// The subject is not `Intro: A <> B`.
     #[error(
@@ -141,6 +114,12 @@ pub enum RequestProblem {
         name: String,
         /// The address.
         email: Address,
+    },
+    /// A party asked never to get introduction requests.
+    #[error("{name} has asked not to receive introduction requests")]
+    Suppressed {
+        /// Who.
+        name: String,
     },
     /// The connector named themselves as a party.
     #[error("You appear as {role} yourself ({email}). Forward the requester's own email, so I can tell you apart.")]

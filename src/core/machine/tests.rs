@@ -20,7 +20,11 @@ fn new_intro() -> NewIntro {
         target_token: Token::new("btok"),
         summary: "Alice builds mail tools.".into(),
         note: "Bob knows IMAP.".into(),
+        for_requester: String::new(),
+        for_target: String::new(),
         request_message_id: Some("req@example.com".into()),
+        guesses: Vec::new(),
+        preview: false,
     }
 }
 
@@ -171,6 +175,7 @@ fn mail_from_a_stranger_is_held_and_changes_nothing() {
         role: Role::Target,
         from: Address::parse("mallory@evil.example").ok(),
         text: "yes".into(),
+        decision: Decision::Yes,
         message_id: "x1".into(),
     };
     let s2 = step(&s.intro, &ev, &p, later(1));
@@ -219,20 +224,27 @@ fn arb_event() -> impl Strategy<Value = Event> {
         4 => (arb_role(), arb_decision(), id.clone()).prop_map(|(role, decision, message_id)| {
             Event::ReplyReceived { role, decision, text: String::new(), message_id }
         }),
-        1 => (arb_role(), id.clone()).prop_map(|(role, message_id)| Event::StrangerReplied {
+        1 => (arb_role(), arb_decision(), id.clone()).prop_map(|(role, decision, message_id)| Event::StrangerReplied {
             role,
             from: Address::parse("x@y.example").ok(),
             text: String::new(),
+            decision,
             message_id,
         }),
         1 => (arb_role(), arb_decision(), id.clone())
             .prop_map(|(role, decision, message_id)| Event::ConnectorDecided { role, decision, message_id }),
         1 => id.clone().prop_map(|message_id| Event::CancelRequested { message_id }),
-        1 => (arb_role(), id).prop_map(|(role, message_id)| Event::Bounced {
+        1 => (arb_role(), id.clone()).prop_map(|(role, message_id)| Event::Bounced {
             role,
             reason: String::new(),
             message_id
         }),
+        1 => (arb_role(), 0i64..90, id.clone()).prop_map(|(role, days, message_id)| Event::AwayUntil {
+            role,
+            until: jiff::civil::date(2026, 11, 23).saturating_add(jiff::Span::new().days(days)),
+            message_id,
+        }),
+        1 => id.prop_map(|message_id| Event::PreviewApproved { message_id }),
         3 => Just(Event::DeadlineReached),
     ]
 }
@@ -243,6 +255,7 @@ fn arb_policy() -> impl Strategy<Value = Policy> {
         follow_up_after: Wait::Exactly(Duration::from_secs(f)),
         expire_after: Wait::Exactly(Duration::from_secs(e)),
         timezone: TimeZone::UTC,
+        holidays: Vec::new(),
     })
 }
 
@@ -250,8 +263,13 @@ fn arb_policy() -> impl Strategy<Value = Policy> {
 fn is_recorded_yes(before: &Intro, ev: &Event, role: Role) -> bool {
     match ev {
         Event::ReplyReceived { role: r, decision: Decision::Yes, .. } => *r == role,
-        Event::ConnectorDecided { role: r, decision: Decision::Yes, .. } => {
-            *r == role && before.party(role).state == PartyState::Unclear
+        Event::ConnectorDecided { role: r, decision: Decision::Yes, .. } if *r == role => {
+            let party = before.party(role);
+            match &party.held {
+                // The connector says a held reply is theirs: their own words count.
+                Some(held) => party.state.is_waiting() && held.decision == Decision::Yes,
+                None => party.state == PartyState::Unclear,
+            }
         }
         _ => false,
     }
@@ -263,10 +281,11 @@ proptest! {
     #[test]
     fn invariants_hold_over_any_event_sequence(
         policy in arb_policy(),
+        preview in any::<bool>(),
         events in prop::collection::vec((arb_event(), 0u64..200), 0..24),
     ) {
         let mut now = t0();
-        let first = open(new_intro(), &policy, now);
+        let first = open(NewIntro { preview, ..new_intro() }, &policy, now);
         let mut intro = first.intro;
         let mut yes_recorded = [policy.requester_consent == RequesterConsent::Implied, false];
         let mut sends: Vec<Outgoing> = first.effects.iter().filter_map(|e| match e {

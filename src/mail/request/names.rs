@@ -4,44 +4,7 @@
 //! and "Zoe" alike.
 
 use crate::core::Role;
-
-/// Honorifics and academic titles that are never a first name.
-const TITLES: &[&str] = &[
-    "dr",
-    "prof",
-    "professor",
-    "mr",
-    "mrs",
-    "ms",
-    "mx",
-    "miss",
-    "sir",
-    "dame",
-    "herr",
-    "frau",
-    "mme",
-    "mlle",
-    "sr",
-    "sra",
-    "srta",
-    "dott",
-    "dssa",
-    "ing",
-    "mag",
-    "rev",
-    "fru",
-    "hr",
-    "dipl",
-    "lic",
-    "doc",
-];
-
-/// Whether a word of a name is a title ("Dr.", "prof", "M.").
-pub(crate) fn is_title(word: &str) -> bool {
-    let bare = word.trim_end_matches('.').to_lowercase();
-    // "M." is Monsieur, but a bare "M" may be an initial.
-    TITLES.contains(&bare.as_str()) || (bare == "m" && word.ends_with('.'))
-}
+pub(crate) use crate::core::is_title;
 
 /// `text` lowercased, with the accents of Latin letters removed and `ß`,
 /// `æ`, `ø` spelled out, the way people write them in addresses.

@@ -1,0 +1,201 @@
+//! What a template may say about an intro, for the one who reads it: the
+//! people (names to greet and to mention, never an address where a name
+//! belongs), what happened to each of them, and the texts to quote.
+//!
+//! Privacy is decided here, not in the templates: a party's context has no
+//! other party's address, no connector's note beyond the line marked for
+//! that party, and no address left in the summary or a marked line (they
+//! are redacted) until the introduction, which is where addresses meet.
+
+use jiff::civil::Date;
+use minijinja::Value;
+use serde::Serialize;
+
+use crate::core::{Address, ConsentBy, Guess, Intro, Party, PartyState, Person, Role, address};
+use crate::mail::request::LONG_SUMMARY_WORDS;
+
+/// Who reads an email, for what it may show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Reader {
+    /// The connector: sees everything.
+    Connector,
+    /// One party, before any introduction.
+    Party(Role),
+    /// Both parties, in the introduction.
+    Both,
+}
+
+impl Reader {
+    fn is_party(self) -> bool {
+        matches!(self, Reader::Party(_))
+    }
+}
+
+/// A person as templates see them. `name` is empty when nobody gave one;
+/// `first` is the name to greet them by (titles skipped), empty then too.
+pub(super) fn person_value(p: &Person) -> Value {
+    minijinja::context! {
+        name => p.name.trim(),
+        first => p.greeting_name().unwrap_or_default(),
+        email => p.email.as_str(),
+        // For the connector, who may see addresses: the name, or the address.
+        label => p.display_name(),
+        call => p.greeting_name().unwrap_or_else(|| p.display_name()),
+    }
+}
+
+/// A party as templates see them, for `reader`.
+pub(super) fn party_value(intro: &Intro, role: Role, reader: Reader) -> Value {
+    let p = intro.party(role);
+    let shown = |text: &str| if reader.is_party() { redact_addresses(text) } else { text.to_owned() };
+    // A party never sees the other party's address before the introduction.
+    let email = match reader {
+        Reader::Party(r) if r != role => "",
+        _ => p.person.email.as_str(),
+    };
+    let held = p.held.as_ref().filter(|_| reader == Reader::Connector);
+    let label = if reader.is_party() { p.person.name.trim() } else { p.person.display_name() };
+    minijinja::context! {
+        role => role.as_str(),
+        name => p.person.name.trim(),
+        first => p.person.greeting_name().unwrap_or_default(),
+        // The full name to mention them by, and the short one; for a party
+        // reading about someone without a name, empty (never an address).
+        label => label,
+        call => p.person.greeting_name().unwrap_or(label),
+        email => email,
+        state => p.state.as_str(),
+        asked => p.sent.consent,
+        followed_up => p.sent.follow_up,
+        yes_by => p.yes_by.map_or("", ConsentBy::as_str),
+        reply_text => if reader == Reader::Connector { p.reply_text.as_deref().unwrap_or_default() } else { "" },
+        own_words => own_words(p, reader).unwrap_or_default(),
+        marked => shown(&p.marked),
+        away_until => p.away_until.map(format_date).unwrap_or_default(),
+        held => held.is_some(),
+        held_from => held.and_then(|h| h.from.as_ref()).map_or("", Address::as_str),
+        held_text => held.map_or("", |h| h.text.as_str()),
+    }
+}
+
+/// What a party said beyond a bare yes, for the introduction (their own
+/// words, or the condition the connector read in an unclear reply).
+fn own_words(p: &Party, reader: Reader) -> Option<String> {
+    if reader != Reader::Both || p.state != PartyState::Yes {
+        return None;
+    }
+    match p.yes_by {
+        Some(ConsentBy::Own | ConsentBy::Connector) => p.own_words().map(str::to_owned),
+        _ => None,
+    }
+}
+
+/// The summary as `reader` may see it: whole for the connector and for a
+/// consent note (addresses redacted there); in the introduction, its first
+/// paragraph when it is longer than a blurb (the target has read it all).
+pub(super) fn summary_for(intro: &Intro, reader: Reader) -> String {
+    match reader {
+        Reader::Connector => intro.summary.clone(),
+        Reader::Party(_) => redact_addresses(&intro.summary),
+        Reader::Both => {
+            if intro.summary.split_whitespace().count() <= LONG_SUMMARY_WORDS {
+                return intro.summary.clone();
+            }
+            let first = intro.summary.split("\n\n").next().unwrap_or_default();
+            let words: Vec<&str> = first.split_whitespace().collect();
+            if words.len() <= 80 { first.trim().to_owned() } else { format!("{} …", words[..80].join(" ")) }
+        }
+    }
+}
+
+/// What the bot guessed, one entry per guess, with whose name and address.
+pub(super) fn guesses_value(intro: &Intro) -> Vec<Value> {
+    intro
+        .guesses
+        .iter()
+        .map(|g| {
+            let (kind, role, words) = match g {
+                Guess::Name { role } => ("name", Some(*role), 0),
+                Guess::AddressFromMail { role } => ("address_from_mail", Some(*role), 0),
+                Guess::AddressFromContacts { role } => ("address_from_contacts", Some(*role), 0),
+                Guess::SummaryCut => ("summary_cut", None, 0),
+                Guess::LongSummary { words } => ("long_summary", None, *words),
+            };
+            let party = role.map(|r| party_value(intro, r, Reader::Connector)).unwrap_or(Value::UNDEFINED);
+            minijinja::context! { guess => kind, party => party, words => words }
+        })
+        .collect()
+}
+
+/// A date the way people write it in a letter: "Friday 8 January".
+pub(super) fn format_date(date: Date) -> String {
+    date.strftime("%A %-d %B").to_string()
+}
+
+/// Removes email addresses (bare, in angle brackets or parentheses) from a
+/// text, and what they leave dangling ("reach her at ." or "| ").
+pub(super) fn redact_addresses(text: &str) -> String {
+    static ADDRESS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        let pattern = format!(r"[ \t]*(?:<\s*|\()?(?:mailto:)?{}(?:\s*>|\))?", address::IN_PROSE);
+        regex::Regex::new(&pattern).expect("static regex")
+    });
+    static DANGLING: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?mi)(?:[ \t]+(?:at|is|on|via|to):?|[ \t]*[|·•,;:/–-])+[ \t]*([.!?]?)[ \t]*$")
+            .expect("static regex")
+    });
+    let without = ADDRESS.replace_all(text, "");
+    if without.len() == text.len() {
+        return text.to_owned();
+    }
+    DANGLING.replace_all(&without, "$1").into_owned()
+}
+
+/// An open intro as `status` lists it.
+#[derive(Debug, Serialize)]
+pub(crate) struct StatusLine {
+    /// "Priya Shah <> Bob Martin".
+    pub(crate) title: String,
+    /// Whose answer it waits for (names or addresses).
+    pub(crate) waiting_for: Vec<String>,
+    /// Whose answer waits on the connector (an unclear or held reply).
+    pub(crate) yours_to_decide: Vec<String>,
+    /// Waiting for the connector's `send` after a preview.
+    pub(crate) awaiting_send: bool,
+    /// Whole days since it started.
+    pub(crate) days: i64,
+}
+
+impl StatusLine {
+    /// How `intro` stands at `days` old.
+    pub(crate) fn of(intro: &Intro, days: i64) -> StatusLine {
+        let names = |roles: Vec<Role>| roles.iter().map(|r| intro.party(*r).person.display_name().to_owned()).collect();
+        let decide = intro.for_connector_to_decide();
+        let waiting = intro.waiting_for().into_iter().filter(|r| !decide.contains(r)).collect();
+        StatusLine {
+            title: intro.title(),
+            waiting_for: names(waiting),
+            yours_to_decide: names(decide),
+            awaiting_send: intro.awaiting_send,
+            days,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_leaves_nothing_dangling() {
+        assert_eq!(redact_addresses("+1 415 555 0199 | priya@startup.io"), "+1 415 555 0199");
+        assert_eq!(redact_addresses("You can reach her at priya@startup.io."), "You can reach her.");
+        assert_eq!(redact_addresses("Bob's email is bob@x.com\nHe's great."), "Bob's email\nHe's great.");
+        assert_eq!(redact_addresses("Priya (priya@startup.io) is great."), "Priya is great.");
+        assert_eq!(redact_addresses("No address here: fine."), "No address here: fine.");
+    }
+
+    #[test]
+    fn dates_read_like_a_letter() {
+        assert_eq!(format_date("2027-01-08".parse().expect("date")), "Friday 8 January");
+    }
+}
