@@ -140,11 +140,13 @@ impl Demo<'_> {
         )?;
 
         self.chapter("1. Alice would like to meet Bob")?;
-        self.say("Carol (the connector) forwards Alice's summary to the bot, with a note about Bob.")?;
+        self.say(
+            "Carol (the connector) forwards Alice's summary to the bot, with Bob's address and a line marked for him.",
+        )?;
         self.deliver(&forward(
             "Alice Able <alice@example.net>",
-            "Bob is the person I mentioned: Bob Busy <bob@example.org>. He ran mail at Example Corp.",
-            "Alice <> Bob",
+            "Bob Busy <bob@example.org>\r\nFor Bob: you ran mail at Example Corp, and Alice's project is worth your 20 minutes.",
+            "Alice Able <> Bob Busy",
             "Hi Carol, I'm building an open-source mail server in Rust and would love 20 minutes of Bob's time on how he scaled IMAP IDLE.",
             "req-alice-bob@example.com",
         ))
@@ -157,18 +159,20 @@ impl Demo<'_> {
         self.deliver(&forward(
             "Dan Dev <dan@example.net>",
             "Erin <erin@example.org> knows the payments space.",
-            "Dan <> Erin",
+            "Dan Dev <> Erin Example",
             "Hi Carol, could you introduce me to Erin? I'd like advice on PSD2 compliance.",
             "req-dan-erin@example.com",
         ))
         .await?;
+        self.say("The bot cut a line meant for Carol out of Dan's email, so it shows her what Erin would read first.")?;
+        self.reply("Carol Connor", "carol@example.com", "send").await?;
         self.reply("Erin Example", "erin@example.org", "Thanks for thinking of me, but I'll pass.").await?;
 
         self.chapter("3. Frank would like to meet Grace, who is away")?;
         self.deliver(&forward(
             "Frank Founder <frank@example.net>",
             "Grace Hopper-Smith <grace@example.org>",
-            "Frank <> Grace",
+            "Frank Founder <> Grace Hopper-Smith",
             "Hi Carol, Grace's talk on compilers was great; I'd love to ask her about hiring.",
             "req-frank-grace@example.com",
         ))

@@ -67,6 +67,9 @@ pub fn inspect_bytes(what: Inspect, file: &str, raw: &[u8]) -> Value {
                     "file": file, "ok": true, "error": Value::Null,
                     "connector": person(&r.connector), "requester": person(&r.requester), "target": person(&r.target),
                     "summary": r.summary, "note": r.note,
+                    // Beyond the documented fields: what each party may read
+                    // of the note, and what had to be guessed.
+                    "for_requester": r.for_requester, "for_target": r.for_target, "guesses": r.guesses,
                 }),
                 Err(e) => json!({
                     "file": file, "ok": false, "error": e.to_string(),

@@ -21,7 +21,7 @@ fn demo_runs_the_three_stories_and_leaves_the_emails_on_disk() {
         "declined",
         "expired",
         "Subject: Would you like to meet Alice Able?",
-        "If you're swamped, no worries",
+        "If you're busy or it's not for you, no worries",
         "Subject: Alice Able <> Bob Busy",
         "2 message(s) ignored",
     ] {
@@ -31,7 +31,7 @@ fn demo_runs_the_three_stories_and_leaves_the_emails_on_disk() {
     }
     let ending = text.split("How it ended").nth(1).expect("a summary");
     assert!(ending.contains("Alice Able <> Bob Busy") && ending.contains("introduced"), "{ending}");
-    assert!(ending.contains("Dan Dev <> Erin") && ending.contains("declined"), "{ending}");
+    assert!(ending.contains("Dan Dev <> Erin Example") && ending.contains("declined"), "{ending}");
     assert!(ending.contains("Frank Founder <> Grace Hopper-Smith") && ending.contains("expired"), "{ending}");
 
     // The emails on disk: who got what.
@@ -44,7 +44,7 @@ fn demo_runs_the_three_stories_and_leaves_the_emails_on_disk() {
     assert_eq!(to("dan@example.net"), 2, "Dan: consent, nothing more needed");
     assert_eq!(to("grace@example.org"), 2, "Grace: consent and one follow-up, nothing after silence");
     assert_eq!(to("frank@example.net"), 2, "Frank: consent, nothing more needed");
-    assert_eq!(to("carol@example.com"), 6, "Carol: an acknowledgement and an outcome per intro");
+    assert_eq!(to("carol@example.com"), 7, "Carol: an acknowledgement and an outcome per intro, one preview");
     assert_eq!(to("mallory"), 0, "no backscatter");
     let intro = emails.iter().find(|(_, _, s, _)| s == "Alice Able <> Bob Busy").expect("the introduction");
     assert!(intro.1.contains("alice@example.net") && intro.1.contains("bob@example.org"));

@@ -41,6 +41,8 @@ pub(super) fn person_value(p: &Person) -> Value {
         // For the connector, who may see addresses: the name, or the address.
         label => p.display_name(),
         call => p.greeting_name().unwrap_or_else(|| p.display_name()),
+        // The name older template overrides use.
+        first_name => p.first_name(),
     }
 }
 
@@ -63,6 +65,8 @@ pub(super) fn party_value(intro: &Intro, role: Role, reader: Reader) -> Value {
         // reading about someone without a name, empty (never an address).
         label => label,
         call => p.person.greeting_name().unwrap_or(label),
+        // The name older template overrides use (never an address to a party).
+        first_name => p.person.greeting_name().unwrap_or(if reader.is_party() { "" } else { p.person.first_name() }),
         email => email,
         state => p.state.as_str(),
         asked => p.sent.consent,

@@ -354,6 +354,9 @@ impl Composer {
         // The connector's note is theirs: only they see it whole.
         let note = if reader == Reader::Connector { intro.note.as_str() } else { "" };
         minijinja::context! {
+            // The intro's id: not in the built-in templates' words (people
+            // don't need it), kept for overrides written when they had it.
+            id => intro.id.as_str(),
             bot => minijinja::context! { name => &self.bot_name, address => self.bot_address.as_str() },
             connector => person_value(&intro.connector),
             requester => party_of(Role::Requester),
@@ -366,6 +369,7 @@ impl Composer {
             summary_words => intro.summary.split_whitespace().count(),
             note => note,
             guesses => if reader == Reader::Connector { context::guesses_value(intro) } else { Vec::new() },
+            previewed => intro.previewed,
             requester_implied => self.requester_implied,
             follow_up_after => &self.follow_up_after,
             expire_after => &self.expire_after,
@@ -561,6 +565,9 @@ pub(crate) mod samples {
         let scenarios: Vec<Scenario<'_>> = vec![
             ("asked", new_intro(), &ask, vec![]),
             ("preview", preview.clone(), &ask, vec![]),
+            // `[consent] preview = "off"`: the guesses go in the acknowledgement.
+            ("guessed_without_preview", NewIntro { preview: false, ..preview.clone() }, &ask, vec![]),
+            ("preview_sent", preview.clone(), &ask, vec![(Event::PreviewApproved { message_id: id("c1") }, at(1))]),
             ("preview_cancelled", preview, &ask, vec![(Event::CancelRequested { message_id: id("c1") }, at(1))]),
             (
                 "introduced",
