@@ -29,12 +29,19 @@ path = "sent"
 const CONTACTS: &str = "name,email\nBob Martin,bob.martin@bank.example\nBobby Tables,bobby@school.example\n";
 
 /// One email the bot wrote, as its reader sees it.
-#[derive(Debug)]
 struct Email {
     to: String,
     subject: String,
+    reply_to: String,
     text: String,
     html: String,
+}
+
+impl std::fmt::Debug for Email {
+    // The text is what a failure needs; the HTML only buries it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "To: {}\nSubject: {}\n\n{}", self.to, self.subject, self.text)
+    }
 }
 
 /// What the bot made of one request.
@@ -44,6 +51,9 @@ struct Outcome {
     read: serde_json::Value,
     /// Everything it sent, ordered by recipient and subject.
     emails: Vec<Email>,
+    /// Whether it showed the connector a preview first (then answered
+    /// with "send", as the connector would).
+    previewed: bool,
 }
 
 impl Outcome {
@@ -84,8 +94,19 @@ fn run_request(name: &str, raw: &str) -> Outcome {
     std::fs::write(d.join("inbox/new/request.eml"), raw).expect("deliver");
     let out = run(&["run", "--once", "--config", "introbot.toml"], d);
     assert!(out.status.success(), "{name}: {}", stderr(&out));
+    // When the bot had to guess, it asks the connector first: say "send".
+    let preview = read_sent(&d.join("sent")).into_iter().find(|e| e.subject.ends_with(PREVIEW));
+    if let Some(preview) = &preview {
+        let send = format!(
+            "From: Carol Connor <carol@example.com>\r\nTo: {}\r\nSubject: Re: {}\r\nMessage-ID: <send@example.com>\r\n\r\nsend\r\n",
+            preview.reply_to, preview.subject
+        );
+        std::fs::write(d.join("inbox/new/send.eml"), send).expect("deliver");
+        let out = run(&["run", "--once", "--config", "introbot.toml"], d);
+        assert!(out.status.success(), "{name}: {}", stderr(&out));
+    }
     let emails = read_sent(&d.join("sent"));
-    let outcome = Outcome { read, emails };
+    let outcome = Outcome { read, emails, previewed: preview.is_some() };
     snapshot(name, &outcome);
     outcome
 }
@@ -102,6 +123,7 @@ fn read_sent(dir: &Path) -> Vec<Email> {
         emails.push(Email {
             to: msg.header_raw("To").unwrap_or_default().split_whitespace().collect::<Vec<_>>().join(" "),
             subject: msg.subject().unwrap_or_default().to_owned(),
+            reply_to: msg.reply_to().and_then(|a| a.first()).and_then(|a| a.address()).unwrap_or_default().to_owned(),
             text: msg.body_text(0).unwrap_or_default().replace("\r\n", "\n"),
             html: msg.body_html(0).unwrap_or_default().into_owned(),
         });
@@ -114,10 +136,11 @@ fn read_sent(dir: &Path) -> Vec<Email> {
 fn snapshot(name: &str, outcome: &Outcome) {
     let token = regex::Regex::new(r"intros\+[A-Za-z0-9_-]+@").expect("regex");
     let mut out = format!(
-        "read: requester {:?}, target {:?}\nguesses: {}\n",
+        "read: requester {:?}, target {:?}\nguesses: {}\npreviewed: {}\n",
         outcome.person("requester"),
         outcome.person("target"),
-        outcome.read["guesses"]
+        outcome.read["guesses"],
+        outcome.previewed
     );
     for (n, e) in outcome.emails.iter().enumerate() {
         out.push_str(&format!("\n=== To: {}\nSubject: {}\n\n{}", e.to, e.subject, e.text.trim_end()));
@@ -128,7 +151,7 @@ fn snapshot(name: &str, outcome: &Outcome) {
         }
     }
     let out = token.replace_all(&out, "intros+TOKEN@").into_owned();
-    insta::assert_snapshot!(format!("requests__{name}"), out);
+    insta::assert_snapshot!(name.to_owned(), out);
 }
 
 /// A Gmail-style inline forward from Carol: her note, then the original.
@@ -148,6 +171,9 @@ fn html_only(subject: &str, html: &str) -> String {
          Message-ID: <req@example.com>\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n{html}\r\n"
     )
 }
+
+/// How the preview's subject ends.
+const PREVIEW: &str = ": please check before I write to them";
 
 const PRIYA: &str = "Priya Shah <priya@startup.io>";
 const SUBJECT: &str = "Intro: Priya Shah <> Bob Martin";

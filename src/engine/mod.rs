@@ -149,4 +149,6 @@ impl Engine {
 }
 
 #[cfg(test)]
+mod scenarios;
+#[cfg(test)]
 mod tests;
