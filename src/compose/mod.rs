@@ -43,6 +43,8 @@ use context::{Reader, party_value, person_value};
 pub(crate) use note::Note;
 pub use templates::TemplateError;
 use templates::Templates;
+#[cfg(test)]
+pub(crate) use templates::save_for_review;
 
 /// What went wrong composing an email.
 #[derive(Debug, thiserror::Error)]

@@ -377,6 +377,21 @@ mod tests {
     }
 
     #[test]
+    fn preview_and_holidays() {
+        let c = parse(LOCAL).expect("valid");
+        assert_eq!((c.preview, c.policy.holidays.len()), (Preview::Unsure, 0), "the defaults");
+        let text = LOCAL
+            .replace("[maildir]", "[consent]\npreview = \"always\"\n[maildir]")
+            .replace("expire_after = \"90s\"", "expire_after = \"90s\"\nholidays = [\"2027-01-01\", \"2026-12-25\"]");
+        let c = parse(&text).expect("valid");
+        assert_eq!(c.preview, Preview::Always);
+        assert_eq!(c.policy.holidays, [jiff::civil::date(2026, 12, 25), jiff::civil::date(2027, 1, 1)]);
+        let err = parse(&text.replace("2026-12-25", "Christmas")).expect_err("not a date").to_string();
+        assert!(err.contains("timing.holidays") && err.contains("\"Christmas\" is not a date"), "{err}");
+        assert!(parse(&text.replace("\"always\"", "\"sometimes\"")).is_err());
+    }
+
+    #[test]
     fn unknown_keys_are_errors_with_a_line_number() {
         let err = parse(&LOCAL.replace("timezone", "time_zone")).expect_err("typo");
         let msg = err.to_string();

@@ -37,6 +37,8 @@ struct Scenario {
     now: Timestamp,
     /// (kind, recipients, readable text) of every email queued.
     sent: Vec<(String, Vec<String>, String)>,
+    /// The HTML part of each, for `scripts/render-emails`.
+    html: Vec<String>,
 }
 
 impl Scenario {
@@ -46,7 +48,7 @@ impl Scenario {
         let config = Config::load(&dir.path().join("introbot.toml")).expect("valid config");
         let engine = Engine::open(config).expect("engine");
         let now = "2026-11-30T14:00:00Z".parse().expect("a Monday");
-        Scenario { _dir: dir, engine, now, sent: Vec::new() }
+        Scenario { _dir: dir, engine, now, sent: Vec::new(), html: Vec::new() }
     }
 
     /// Delivers a message a minute later and takes what it queued.
@@ -76,6 +78,7 @@ impl Scenario {
                 msg.body_text(0).unwrap_or_default().replace("\r\n", "\n").trim_end()
             );
             self.sent.push((entry.email.kind.as_str().to_owned(), recipients, text));
+            self.html.push(msg.body_html(0).unwrap_or_default().into_owned());
             self.engine.store().remove_outbox(seq).expect("remove");
         }
     }
@@ -125,6 +128,9 @@ impl Scenario {
 
     /// Every email of the scenario, in order, as its reader sees it.
     fn snapshot(&self, name: &str) {
+        for (n, ((kind, _, _), html)) in self.sent.iter().zip(&self.html).enumerate() {
+            crate::compose::save_for_review(&format!("scenario-{name}-{n}-{kind}"), html);
+        }
         let all: Vec<&str> = self.sent.iter().map(|(_, _, text)| text.as_str()).collect();
         let transcript = all.join("\n\n════════\n\n");
         let re = regex::Regex::new(r"intros\+[a-z0-9]+@").expect("regex");
