@@ -543,3 +543,15 @@ fn two_unnamed_addresses_are_a_question_for_the_connector() {
     let note = o.one_to("carol@example.com");
     assert!(note.text.contains("bm@bank.example, b2@bank.example"), "{}", note.text);
 }
+
+#[test]
+fn a_long_link_in_the_blurb() {
+    let link = "https://docs.example.com/presentation/d/1aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789abcdefghijk/edit?usp=sharing&ouid=1234567890";
+    let raw =
+        gmail("Bob: bob@x.com", PRIYA, SUBJECT, &format!("{BLURB}\r\n\r\nOur deck: {link}\r\n\r\nBest,\r\nPriya"));
+    let o = run_request("long_link", &raw);
+    assert!(o.summary().ends_with(&format!("Our deck: {link}")), "{}", o.summary());
+    let bob = o.one_to("bob@x.com");
+    assert!(bob.html.contains(&format!("<a href=\"{}\">", link.replace('&', "&amp;"))), "a link: {}", bob.html);
+    assert!(bob.html.contains("overflow-wrap:anywhere"), "and it wraps on a phone");
+}

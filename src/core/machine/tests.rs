@@ -3,7 +3,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 
 use super::*;
-use crate::core::{Address, IntroId, MessageId, Person, Token};
+use crate::core::{Address, ConsentBy, IntroId, MessageId, Person, Token};
 
 fn person(name: &str, email: &str) -> Person {
     Person::parse(name, email).expect("valid address")
@@ -181,6 +181,95 @@ fn mail_from_a_stranger_is_held_and_changes_nothing() {
     let s2 = step(&s.intro, &ev, &p, later(1));
     assert_eq!(kinds(&s2), [(CON, "held_reply")]);
     assert_eq!(s2.intro.target.state, PartyState::Asked);
+}
+
+#[test]
+fn a_held_reply_is_the_partys_answer_once_the_connector_says_so_and_they_are_not_chased_meanwhile() {
+    let p = fast_policy();
+    let s = open(new_intro(), &p, t0());
+    let held = Event::StrangerReplied {
+        role: Role::Target,
+        from: Address::parse("bob@home.example").ok(),
+        text: "Yes, happy to".into(),
+        decision: Decision::Yes,
+        message_id: "h1".into(),
+    };
+    let s = step(&s.intro, &held, &p, later(1));
+    assert!(s.intro.target.held.is_some());
+    assert_eq!(s.intro.for_connector_to_decide(), [Role::Target]);
+    let s = step(&s.intro, &Event::DeadlineReached, &p, later(101));
+    assert_eq!(kinds(&s), [(REQ, "follow_up")], "only the silent requester is followed up");
+    let s = step(&s.intro, &reply(Role::Requester, Decision::Yes, "r1"), &p, later(102));
+    let yes = Event::ConnectorDecided { role: Role::Target, decision: Decision::Yes, message_id: "c1".into() };
+    let s = step(&s.intro, &yes, &p, later(103));
+    assert_eq!(s.intro.state, IntroState::Introduced);
+    assert_eq!(s.intro.target.yes_by, Some(ConsentBy::Own), "their own words, confirmed");
+    assert_eq!(s.intro.target.reply_text.as_deref(), Some("Yes, happy to"));
+}
+
+#[test]
+fn a_held_reply_set_aside_changes_nothing_but_the_chase() {
+    let p = fast_policy();
+    let s = open(new_intro(), &p, t0());
+    let held = Event::StrangerReplied {
+        role: Role::Target,
+        from: None,
+        text: "yes".into(),
+        decision: Decision::Yes,
+        message_id: "h1".into(),
+    };
+    let s = step(&s.intro, &held, &p, later(1));
+    let no = Event::ConnectorDecided { role: Role::Target, decision: Decision::No, message_id: "c1".into() };
+    let s = step(&s.intro, &no, &p, later(2));
+    assert!(s.effects.is_empty());
+    assert_eq!((s.intro.target.state, s.intro.target.held.is_none()), (PartyState::Asked, true));
+    let s = step(&s.intro, &Event::DeadlineReached, &p, later(101));
+    assert!(kinds(&s).contains(&(TGT, "follow_up")));
+}
+
+#[test]
+fn an_out_of_office_date_puts_the_follow_up_after_it() {
+    let p = Policy { follow_up_after: Wait::BusinessDays(2), ..Policy::default() };
+    let s = open(new_intro(), &p, t0()); // Monday 23 November, 14:00 UTC
+    let away =
+        |until: jiff::civil::Date, id: &str| Event::AwayUntil { role: Role::Target, until, message_id: id.into() };
+    let s = step(&s.intro, &away(jiff::civil::date(2026, 12, 4), "o1"), &p, later(60));
+    assert_eq!(s.intro.target.away_until, Some(jiff::civil::date(2026, 12, 4)));
+    // Back on Friday 4 December: the follow-up is on Monday 7 December, 09:00.
+    let due = s.next_deadline().expect("a timer");
+    assert_eq!(due, "2026-12-07T09:00:00Z".parse::<Timestamp>().expect("valid"));
+    let early = step(&s.intro, &Event::DeadlineReached, &p, later(3 * 86_400));
+    assert!(early.effects.is_empty(), "nobody is chased while away");
+    // A date more than two months ahead is not waited for.
+    let far = step(&s.intro, &away(jiff::civil::date(2027, 6, 1), "o2"), &p, later(61));
+    assert_eq!(far.next_deadline(), Some(due));
+    // Nor is one for someone who already answered.
+    let yes = step(&s.intro, &reply(Role::Target, Decision::Yes, "t1"), &p, later(62));
+    let after = step(&yes.intro, &away(jiff::civil::date(2026, 12, 10), "o3"), &p, later(63));
+    assert_eq!(after.next_deadline(), yes.next_deadline());
+}
+
+#[test]
+fn a_preview_asks_nobody_until_the_connector_says_send() {
+    let p = fast_policy();
+    let s = open(NewIntro { preview: true, ..new_intro() }, &p, t0());
+    assert_eq!(kinds(&s), [(CON, "preview")]);
+    assert!(s.intro.awaiting_send && s.next_deadline().is_none());
+    let quiet = step(&s.intro, &Event::DeadlineReached, &p, later(1_000));
+    assert!(quiet.effects.is_empty());
+    let sent = step(&s.intro, &Event::PreviewApproved { message_id: "c1".into() }, &p, later(5));
+    assert_eq!(kinds(&sent), [(CON, "acknowledgement"), (REQ, "consent_request"), (TGT, "consent_request")]);
+    assert_eq!(sent.next_deadline(), Some(later(105)));
+    let again = step(&sent.intro, &Event::PreviewApproved { message_id: "c2".into() }, &p, later(6));
+    assert!(again.effects.is_empty(), "a second send sends nothing");
+}
+
+#[test]
+fn business_days_skip_the_policys_holidays() {
+    let p = Policy { holidays: vec![jiff::civil::date(2026, 11, 24)], ..Policy::default() };
+    // Monday 23 November: seven business days without Tuesday 24 November.
+    let s = open(new_intro(), &p, t0());
+    assert_eq!(s.next_deadline(), Some("2026-12-03T14:00:00Z".parse().expect("valid")));
 }
 
 #[test]
