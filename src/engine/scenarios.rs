@@ -8,25 +8,9 @@ use std::time::Duration;
 use jiff::Timestamp;
 use mail_parser::MessageParser;
 
+use super::tests::CONFIG;
 use super::*;
 use crate::core::{IntroState, PartyState};
-
-const CONFIG: &str = r#"
-[bot]
-address = "intros@example.com"
-name = "Intro Bot"
-data_dir = "state"
-timezone = "America/New_York"
-[connectors]
-allow = ["carol@example.com"]
-[maildir]
-path = "inbox"
-[outbox_dir]
-path = "sent"
-[timing]
-follow_up_after = "100s"
-expire_after = "100s"
-"#;
 
 const REQUEST: &str = "From: Carol Connor <carol@example.com>\r\nTo: intros@example.com\r\nSubject: Fwd: Intro: Alice Able <> Bob Busy\r\nMessage-ID: <req-1@example.com>\r\n\r\nBob: bob@example.org\r\nFor Bob: you scaled IMAP at Example Corp, and Alice is building the next one.\r\n\r\n---------- Forwarded message ---------\r\nFrom: Alice Able <alice@example.net>\r\nSubject: Intro: Alice Able <> Bob Busy\r\nTo: carol@example.com\r\n\r\nHi Carol,\r\n\r\nI'm building an open-source mail server in Rust and would love 20 minutes of Bob's time on IMAP IDLE.\r\n\r\nThanks,\r\nAlice\r\n";
 

@@ -5,7 +5,8 @@ use super::*;
 use crate::core::{Intro, IntroState, PartyState};
 use crate::transport::Transport;
 
-const CONFIG: &str = r#"
+/// A local bot with fast timers (shared with `scenarios`).
+pub(super) const CONFIG: &str = r#"
 [bot]
 address = "intros@example.com"
 data_dir = "state"
