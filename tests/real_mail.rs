@@ -153,7 +153,7 @@ fn silence_gets_one_follow_up_then_expires() {
 
     let connector = inbox(&acc.addr("connector"), 2, WAIT);
     assert_eq!(connector.len(), 2, "{}", bot.log());
-    assert!(connector[1].subject.ends_with("no answer"), "{}", connector[1].subject);
+    assert!(connector[1].subject.ends_with("closed without an answer"), "{}", connector[1].subject);
     // Expired with no timer left: never a second follow-up, nothing after silence.
     let intro = bot.intro();
     assert_eq!((intro["state"].as_str(), intro["next_deadline"].is_null()), (Some("expired"), true), "{intro}");
@@ -342,7 +342,7 @@ fn connector_commands_by_email_and_nobody_else_may_give_them() {
     answer(&alice, &alice_mail[0], "alice-9@example.test", "Who is Bob, and why?");
     let mail = inbox(&connector, 3, WAIT);
     assert_eq!(mail.len(), 3, "{}", bot.log());
-    assert!(mail[2].subject.ends_with("is this a yes?"), "{}", mail[2].subject);
+    assert!(mail[2].subject.ends_with("is Alice's reply a yes?"), "{}", mail[2].subject);
     answer(&connector, &mail[2], "connector-yes-9@example.test", "Yes");
     let mail = inbox(&connector, 4, WAIT);
     assert_eq!(mail.len(), 4, "{}", bot.log());
