@@ -178,14 +178,19 @@ impl Demo<'_> {
         ))
         .await?;
         self.reply("Frank Founder", "frank@example.net", "Yes!").await?;
-        self.say("Grace's mail server answers with an out-of-office note. It is machine mail: no reply, no decision.")?;
+        self.say(
+            "Grace's mail server answers with an out-of-office note: away until January. It is machine mail, never \
+             an answer and never answered; but the bot won't chase her before she is back.",
+        )?;
         self.auto_reply("Grace Hopper-Smith", "grace@example.org").await?;
         self.say("A stranger writes to the bot. Not an allowed connector: no reply at all (no backscatter).")?;
         self.deliver(
             "From: Mallory <mallory@example.invalid>\r\nTo: intros@example.com\r\nSubject: Intro: Mallory <> Bob\r\nMessage-ID: <spam-1@example.invalid>\r\n\r\nPlease introduce me to bob@example.org\r\n",
         )
         .await?;
-        self.pass_business_days(8).await?;
+        self.pass_business_days(16).await?;
+        self.say("Grace is back in January: one gentle follow-up, then the intro expires.")?;
+        self.pass_business_days(3).await?;
         self.pass_business_days(8).await?;
 
         self.chapter("How it ended")?;

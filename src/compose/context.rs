@@ -159,8 +159,8 @@ pub(super) fn redact_addresses(text: &str) -> String {
 pub(crate) struct StatusLine {
     /// "Priya Shah <> Bob Martin".
     pub(crate) title: String,
-    /// Whose answer it waits for (names or addresses).
-    pub(crate) waiting_for: Vec<String>,
+    /// Whose answer it waits for.
+    pub(crate) waiting_for: Vec<Waiting>,
     /// Whose answer waits on the connector (an unclear or held reply).
     pub(crate) yours_to_decide: Vec<String>,
     /// Waiting for the connector's `send` after a preview.
@@ -169,16 +169,35 @@ pub(crate) struct StatusLine {
     pub(crate) days: i64,
 }
 
+/// Someone an open intro waits for.
+#[derive(Debug, Serialize)]
+pub(crate) struct Waiting {
+    /// Their name, or their address.
+    pub(crate) name: String,
+    /// "Monday 7 December", when their out-of-office said so.
+    pub(crate) away_until: String,
+}
+
 impl StatusLine {
     /// How `intro` stands at `days` old.
     pub(crate) fn of(intro: &Intro, days: i64) -> StatusLine {
-        let names = |roles: Vec<Role>| roles.iter().map(|r| intro.party(*r).person.display_name().to_owned()).collect();
         let decide = intro.for_connector_to_decide();
-        let waiting = intro.waiting_for().into_iter().filter(|r| !decide.contains(r)).collect();
+        let waiting_for = intro
+            .waiting_for()
+            .into_iter()
+            .filter(|r| !decide.contains(r))
+            .map(|r| {
+                let p = intro.party(r);
+                Waiting {
+                    name: p.person.display_name().to_owned(),
+                    away_until: p.away_until.map(format_date).unwrap_or_default(),
+                }
+            })
+            .collect();
         StatusLine {
             title: intro.title(),
-            waiting_for: names(waiting),
-            yours_to_decide: names(decide),
+            waiting_for,
+            yours_to_decide: decide.iter().map(|r| intro.party(*r).person.display_name().to_owned()).collect(),
             awaiting_send: intro.awaiting_send,
             days,
         }

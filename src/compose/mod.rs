@@ -474,17 +474,29 @@ pub(crate) mod samples {
 
     /// The notes to a connector outside any intro, with sample contexts.
     pub(crate) fn connector_notes() -> Vec<(EmailKind, minijinja::Value)> {
-        let line = |title: &str, waiting: &[&str], decide: &[&str], awaiting_send: bool, days: i64| StatusLine {
-            title: title.into(),
-            waiting_for: waiting.iter().map(|s| (*s).to_owned()).collect(),
-            yours_to_decide: decide.iter().map(|s| (*s).to_owned()).collect(),
-            awaiting_send,
-            days,
-        };
+        let waiting =
+            |name: &str, away_until: &str| super::context::Waiting { name: name.into(), away_until: away_until.into() };
+        let line =
+            |title: &str, waiting: Vec<super::context::Waiting>, decide: &[&str], awaiting_send: bool, days: i64| {
+                StatusLine {
+                    title: title.into(),
+                    waiting_for: waiting,
+                    yours_to_decide: decide.iter().map(|s| (*s).to_owned()).collect(),
+                    awaiting_send,
+                    days,
+                }
+            };
         let open = vec![
-            line("Alice Able <> Bob Busy", &["Bob Busy"], &[], false, 3),
-            line("Priya Shah <> Dan Deputy", &["Priya Shah"], &["Dan Deputy"], false, 1),
-            line("Zoë Müller <> Jürgen Groß", &[], &[], true, 0),
+            line("Alice Able <> Bob Busy", vec![waiting("Bob Busy", "")], &[], false, 3),
+            line("Priya Shah <> Dan Deputy", vec![], &["Dan Deputy"], false, 1),
+            line("Zoë Müller <> Jürgen Groß", vec![], &[], true, 0),
+            line(
+                "Frank Founder <> Grace Hopper-Smith",
+                vec![waiting("Frank Founder", ""), waiting("Grace Hopper-Smith", "Monday 7 December")],
+                &[],
+                false,
+                9,
+            ),
         ];
         vec![
             (EmailKind::Status, minijinja::context! { intros => super::serde_value(&open) }),

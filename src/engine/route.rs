@@ -3,7 +3,8 @@
 //!    [`Engine::handle_inbound`]);
 //! 2. not mail at all → filed as failed (there too);
 //! 3. automatic mail → a bounce through a party's token marks them bounced;
-//!    anything else is ignored, never answered;
+//!    a party's out-of-office with a return date puts their follow-up after
+//!    it; anything else is ignored, never answered;
 //! 4. through a party's token (or in reply to one of our Message-IDs):
 //!    from that party → their decision; from anyone else → held for the
 //!    connector;
@@ -44,6 +45,25 @@ impl Engine {
                 }
                 (Automatic::Bounce { .. }, _) => {
                     self.record(id, Disposition::Ignored, None, "bounce not about a party", now)
+                }
+                (Automatic::AutoReply, Some((intro, TokenOwner::Party(role))))
+                    if from.is_some_and(|f| intro.party(*role).person.has_address(&f.email)) =>
+                {
+                    // Never an answer; but a return date moves the follow-up
+                    // after it, and the connector hears "away until …".
+                    let policy = &self.config.policy;
+                    let words = format!(
+                        "{}
+{}",
+                        inbound.subject, inbound.text
+                    );
+                    match mail::out_of_office::return_date(&words, now, &policy.timezone, &policy.holidays) {
+                        Some(until) => {
+                            let ev = Event::AwayUntil { role: *role, until, message_id: id.clone() };
+                            self.apply(intro, &ev, id, "auto-reply", now)
+                        }
+                        None => self.record(id, Disposition::Ignored, Some(intro.id.clone()), "auto-reply", now),
+                    }
                 }
                 (Automatic::AutoReply, t) => {
                     self.record(id, Disposition::Ignored, t.as_ref().map(|(i, _)| i.id.clone()), "auto-reply", now)

@@ -301,3 +301,31 @@ fn a_preview_can_be_cancelled_and_nobody_hears_a_thing() {
     assert_eq!(s.kinds(), [("preview", "carol@example.com"), ("outcome", "carol@example.com")]);
     assert!(s.text_of("outcome").contains("I hadn't written to anyone about it."));
 }
+
+#[test]
+fn an_out_of_office_with_a_date_moves_the_follow_up_and_is_told() {
+    let mut s = Scenario::new(CONFIG);
+    s.deliver(REQUEST);
+    s.reply("Alice Able <alice@example.net>", "Yes please!");
+    let bob = s.token_of("bob@example.org");
+    let handled = s.deliver(&format!(
+        "From: Bob Busy <bob@example.org>\r\nTo: {bob}\r\nSubject: Out of office: Would you like to meet Alice Able?\r\n\
+         Auto-Submitted: auto-replied\r\nMessage-ID: <ooo-1@example.org>\r\n\r\n\
+         I'm out of the office until Monday 7 December with no access to email.\r\n"
+    ));
+    assert_eq!(handled.disposition, Disposition::Processed, "{handled:?}");
+    assert_eq!(s.intro().target.away_until, Some(jiff::civil::date(2026, 12, 7)));
+    // The usual follow-up time passes: Bob is away, so nothing goes out.
+    s.wait(101);
+    assert!(!s.kinds().iter().any(|(k, _)| *k == "follow_up"), "{:?}", s.kinds());
+    // The morning after he is back, one gentle follow-up.
+    s.now = "2026-12-08T14:01:00Z".parse().expect("valid");
+    s.wait(0);
+    assert_eq!(s.kinds().iter().filter(|(k, _)| *k == "follow_up").count(), 1, "{:?}", s.kinds());
+    s.wait(101);
+    assert_eq!(s.intro().state, IntroState::Expired);
+    let outcome = s.text_of("outcome");
+    assert!(outcome.contains("Bob Busy was away until Monday 7 December, and didn't answer after that"), "{outcome}");
+    assert!(!outcome.contains("Bob Busy didn't answer"), "{outcome}");
+    s.snapshot("out_of_office");
+}
