@@ -180,3 +180,21 @@ fn notes_to_connectors_outside_intros() {
         snapshot(&format!("connector_note_{n}_{kind}"), &c);
     }
 }
+
+#[test]
+fn party_mail_carries_list_unsubscribe_to_their_own_reply_address() {
+    let (intro, out) = consent_to_bob();
+    let c = composer().compose(&intro, &out, Timestamp::UNIX_EPOCH).expect("composes");
+    let msg = MessageParser::default().parse(&c.bytes).expect("parses");
+    let header = |name: &str| msg.header_raw(name).map(|v| v.trim().to_owned()).unwrap_or_default();
+    assert_eq!(
+        header("List-Unsubscribe"),
+        "<mailto:intros+bbbbbbbbbbbbbbbbbbbbbbbbbb@example.com?subject=unsubscribe&body=unsubscribe>"
+    );
+    assert_eq!(header("List-Unsubscribe-Post"), "List-Unsubscribe=One-Click");
+    assert_eq!(crate::mail::decide("unsubscribe"), crate::core::Decision::Stop, "the button's mail is a stop");
+    // Connector mail has none: nothing to unsubscribe from.
+    let ack = samples::all().into_iter().find(|s| s.out.email == Email::Acknowledgement).expect("sample");
+    let c = composer().compose(&ack.intro, &ack.out, Timestamp::UNIX_EPOCH).expect("composes");
+    assert!(!String::from_utf8_lossy(&c.bytes).contains("List-Unsubscribe"));
+}

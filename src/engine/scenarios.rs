@@ -329,3 +329,21 @@ fn an_out_of_office_with_a_date_moves_the_follow_up_and_is_told() {
     assert!(!outcome.contains("Bob Busy didn't answer"), "{outcome}");
     s.snapshot("out_of_office");
 }
+
+#[test]
+fn the_unsubscribe_button_is_a_stop() {
+    let mut s = Scenario::new(CONFIG);
+    s.deliver(REQUEST);
+    // What a mail client sends for the consent note's List-Unsubscribe.
+    let reply = s.token_of("bob@example.org");
+    let consent = s.last_to("bob@example.org").2.clone();
+    assert!(consent.contains("reply \"stop\""), "{consent}");
+    s.deliver(&format!(
+        "From: bob@example.org\r\nTo: {reply}\r\nSubject: unsubscribe\r\nMessage-ID: <unsub-1@example.org>\r\n\r\nunsubscribe\r\n"
+    ));
+    let intro = s.intro();
+    assert_eq!((intro.state, intro.target.state), (IntroState::Declined, PartyState::Stop));
+    let bob = crate::core::Address::parse("bob@example.org").expect("valid");
+    assert!(s.engine.store().is_suppressed(&bob).expect("store"));
+    assert!(s.last_to("bob@example.org").2.contains("I won't send you introduction requests again."));
+}
