@@ -4,7 +4,10 @@
 //! - [`inbound`] — the facts of one message the engine needs: ids, sender,
 //!   tokens in its recipient addresses, visible text, automatic or not.
 //! - [`forward`] — a forwarded original and the note above it, from the
-//!   formats of common mail clients in some thirty languages.
+//!   formats of common mail clients in every locale they ship.
+//! - [`history`] — the vocabulary of quoted history both of those read:
+//!   separators, attributions, header fields (read structurally), footers
+//!   and addresses, from a table of client × locale rows.
 //! - [`html`] — the text a reader sees in an HTML-only mail.
 //! - [`request`] — an intro request (`Intro: Alice <> Bob`) from a connector.
 //! - [`reply`] — the visible part of a reply: quotes and signature removed.
@@ -17,6 +20,7 @@ pub mod automatic;
 pub mod decision;
 pub mod forward;
 mod guarded;
+pub mod history;
 pub mod html;
 pub mod inbound;
 pub mod out_of_office;

@@ -20,41 +20,17 @@
 //! contact card (name, address, phone, web site) are a signature.
 //!
 //! HTML-only replies are cut at the client's quote container first (see
-//! [`super::html`]).
-
-use std::sync::LazyLock;
+//! [`super::html`]). The words of all of this (attributions, separators,
+//! field names, footers) are the shared vocabulary in [`super::history`];
+//! this module owns only where a reply ends.
 
 use mail_parser::{Message, PartType};
-use regex::Regex;
 
-use super::guarded::Guarded;
+use super::history::{self, address::has_address, attribution, fields, footer};
 
-static ATTRIBUTION: Guarded = Guarded::new(
-    &["wrote", "schrieb", "écrit", "escribi", "escreveu", "scritto", "schreef", "skrev", "napisa"],
-    r"(?ix)^\s*(
-            on\s.+\bwrote: |
-            am\s.+\bschrieb.*: |
-            le\s.+\bécrit\s?: |
-            el\s.+\bescribió: |
-            em\s.+\bescreveu: |
-            il\s.+\bscritto: |
-            op\s.+\bschreef.*: |
-            den\s.+\bskrev.*: |
-            w\s.+\bnapisał.*:
-        )\s*$",
-);
-
-static CUT_LINE: Guarded = Guarded::new(
-    &[":", "--", "__"],
-    r"(?ix)^\s*(
-            -{2,}\s*original\s+message\s*-{2,} |
-            -{2,}\s*(forwarded|weitergeleitete)\s+(message|nachricht)\s*-{2,} |
-            begin\s+forwarded\s+message: |
-            _{10,} |
-            (from|von|de|da|van):\s.+ |
-            -{2,}\s*(original|antwort|ursprüngliche)\s.*-{2,}
-        )\s*$",
-);
+/// `text` without the mobile footers under it ("Sent from my iPhone"); the
+/// rule lives with the vocabulary, in [`super::history`].
+pub(crate) use super::history::footer::without_trailing_footers;
 
 /// The reply text a person wrote in `msg`, quotes and signature removed.
 pub fn visible_text(msg: &Message<'_>) -> String {
@@ -65,19 +41,6 @@ pub fn visible_text(msg: &Message<'_>) -> String {
         _ => String::new(),
     }
 }
-
-/// `… On <date>, <someone> wrote:` sharing a line with the reply above it.
-static INLINE_ATTRIBUTION: Guarded = Guarded::new(
-    &[
-        "wrote", "schrieb", "écrit", "escribi", "escreveu", "scritto", "schreef", "skrev", "napisa", "napsal", "pisze",
-        "sent", "írta",
-    ],
-    r"(?i)(-{2,}\s*)?\b(on|am|le|el|em|il|op|på|den|w dniu|dne)\s.+?\b(wrote|schrieb|a écrit|escribió|escreveu|ha scritto|schreef|skrev|napisał|napsal|pisze|sent|írta)\s*:?\s*-*\s*$",
-);
-
-/// An address in a line (bare, in angle brackets, or in parentheses).
-static HAS_ADDRESS: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}").expect("static regex"));
 
 /// Where the quoted history starts, and whether the person may still be
 /// writing below it.
@@ -91,80 +54,6 @@ enum Cut {
     Final,
 }
 
-/// "Sent from my iPhone" and its kin, in the languages and apps that add
-/// one under what the person wrote.
-static FOOTER: Guarded = Guarded::new(
-    &[
-        "sent",
-        "outlook",
-        "gesendet",
-        "envoy",
-        "enviad",
-        "inviato",
-        "verstuurd",
-        "verzonden",
-        "skickat",
-        "sendt",
-        "wys",
-        "odesl",
-        "тправлено",
-        "から送信",
-        "发自我的",
-        "從我的",
-        "发送自",
-        "에서",
-    ],
-    r"(?ix)^\s*(
-            sent\s+(from|with|via|using)\s.+ |
-            (get|download|obtener|obter\s+o|télécharger|scarica|descargar)\s+outlook\s.+ |
-            outlook\s+für\s.+\s+beziehen |
-            von\s+meinem\s.+\s+gesendet | gesendet\s+(von|mit|vom)\s.+ |
-            envoyé\s+(de|depuis|avec)\s.+ |
-            enviad[oa]\s+(desde|do|da|de|con|com|a\s+partir\s+d[oe])\s.+ |
-            inviato\s+(da|con)\s.+ |
-            (verstuurd|verzonden)\s+(vanaf|vanuit|met|van)\s.+ |
-            (skickat|sendt|sendt\s+med)\s+(från|fra)\s.+ |
-            wysłane\s+z\s.+ | odesláno\s+z\s.+ |
-            отправлено\s+(с|из)\s.+ |
-            .+から送信 | 发自我的.+ | 從我的.+傳送 | 发送自.+ | .+에서\s+보냄
-        )\s*$",
-);
-
-/// Whether `line` is a mobile or app footer ("Sent from my iPhone").
-pub(crate) fn is_footer(line: &str) -> bool {
-    // Footers are short; the length is checked here rather than in the
-    // pattern, where a bounded repetition of `.` is costly to compile.
-    line.chars().count() <= 80 && FOOTER.is_match(line)
-}
-
-/// `text` without the mobile footers under it ("Sent from my iPhone").
-pub(crate) fn without_trailing_footers(text: &str) -> &str {
-    let mut text = text.trim_end();
-    while let Some((rest, last)) = text.rsplit_once('\n') {
-        if !is_footer(last) {
-            break;
-        }
-        text = rest.trim_end();
-    }
-    if is_footer(text) { "" } else { text }
-}
-
-/// Legal footers a mail server appends below everything, quotes included.
-static DISCLAIMER: Guarded = Guarded::new(
-    &[
-        "confidenti",
-        "confidencial",
-        "disclaimer",
-        "privileged",
-        "intended",
-        "information",
-        "vertraulich",
-        "strictement",
-        "informaci",
-    ],
-    r"(?i)^\W*(confidentiality notice|disclaimer|this (e-?mail|message|communication)( and any (attachments|files)( transmitted with it)?)? (is|are|may contain|contains?) (confidential|privileged|intended)|the information (contained )?in this (e-?mail|message)|diese (e-mail|nachricht) (enthält|kann) vertrauliche|ce (message|courriel|mail) (et ses pièces jointes )?(est|sont|peut|contient) (confidentiel|strictement)|este (mensaje|correo)( electrónico)? (es|y sus anexos|contiene|puede contener) (confidencial|información))",
-);
-
 /// Whether (and how) the quoted history starts at line `i`.
 fn cut_at(lines: &[&str], i: usize) -> Option<Cut> {
     let line = lines[i];
@@ -172,30 +61,37 @@ fn cut_at(lines: &[&str], i: usize) -> Option<Cut> {
     if trimmed.is_empty() {
         return None;
     }
-    if ATTRIBUTION.is_match(line) {
+    let closes = trimmed.ends_with(':') || trimmed.ends_with('：');
+    // A client's attribution, word for word as the vocabulary has it.
+    if closes && attribution::attribution(line).is_some_and(|a| a.dated && a.author.is_some()) {
         return Some(Cut::Attribution(1));
     }
-    if CUT_LINE.is_match(line) || line == "-- " || trimmed == "--" || is_footer(line) || DISCLAIMER.is_match(line) {
+    if history::separator(line).is_some()
+        || line == "-- "
+        || trimmed == "--"
+        || footer::is_footer(line)
+        || footer::is_disclaimer(line)
+    {
         return Some(Cut::Final);
     }
-    if super::forward::is_dash_separator(line) || super::forward::UNDERSCORES.is_match(line) {
-        return Some(Cut::Final);
-    }
-    if super::forward::header_fields_start(lines, i) {
+    // The quoted original's header: a block of fields, or its `From:` line
+    // alone with an address.
+    if fields::block_starts(lines, i)
+        || fields::known_field(line).is_some_and(|(f, v)| f == fields::Field::From && has_address(v))
+    {
         return Some(Cut::Final);
     }
     // "2014-03-09 20:48 GMT+01:00 Rémi <r@x.com>:", "… Valentino (v@rudy.be) skrev:",
     // "在 2016年11月8日，下午2:23，Test <t@x.com> 写道：": an address and a closing
     // colon, or a reply verb, make an attribution.
-    let closes = trimmed.ends_with(':') || trimmed.ends_with('：');
-    let has_address = HAS_ADDRESS.is_match(line) || line.contains('<');
-    if has_address && (closes || super::forward::ATTRIBUTION.is_match(line)) {
+    let addressed = has_address(line) || line.contains('<');
+    if addressed && (closes || attribution::has_verb(line)) {
         return Some(Cut::Attribution(1));
     }
     // "… keltezéssel, „Eszter” írta:": a reply verb closing the line. Without
     // a date or an address ("Alice wrote:") it is only an attribution when
     // quoted lines follow; otherwise it is the person citing someone.
-    if closes && super::forward::ATTRIBUTION.is_match(line) {
+    if closes && attribution::has_verb(line) {
         let dated = trimmed.chars().any(|c| c.is_ascii_digit());
         if dated || next_is_quoted(lines, i + 1) {
             return Some(Cut::Attribution(1));
@@ -209,7 +105,7 @@ fn cut_at(lines: &[&str], i: usize) -> Option<Cut> {
     // An attribution wrapped over lines: "On <date>, <name>" then the
     // address or the verb on the lines after it (blank lines and a lone
     // `<` included, as some clients wrap).
-    if starts_attribution(line) || opens_address(line) {
+    if attribution::starts_attribution(line) || opens_address(line) {
         let mut joined = trimmed.to_owned();
         for (k, next) in lines.iter().enumerate().skip(i + 1).take(4) {
             let next = next.trim();
@@ -219,9 +115,9 @@ fn cut_at(lines: &[&str], i: usize) -> Option<Cut> {
             joined.push(' ');
             joined.push_str(next);
             let closes = next.ends_with(':') || next.ends_with('：');
-            if ATTRIBUTION.is_match(&joined)
-                || super::forward::ATTRIBUTION.is_match(next)
-                || (closes && HAS_ADDRESS.is_match(&joined))
+            if (closes && attribution::attribution(&joined).is_some())
+                || attribution::has_verb(next)
+                || (closes && has_address(&joined))
             {
                 return Some(Cut::Attribution(k + 1 - i));
             }
@@ -286,6 +182,7 @@ fn resumes_after_quote(lines: &[&str], i: usize, span: usize) -> Option<usize> {
 /// words below it is an answer written below or between the quotes, and
 /// those words are kept.
 pub fn strip_quotes(body: &str) -> String {
+    let body = history::without_bom(body);
     let lines: Vec<&str> = body.lines().map(|l| l.trim_end_matches('\r')).collect();
     let mut kept: Vec<&str> = Vec::new();
     let mut i = 0;
@@ -296,12 +193,10 @@ pub fn strip_quotes(body: &str) -> String {
             continue;
         }
         // The reply and the attribution on one line: keep what is before it.
-        if let Some(m) = INLINE_ATTRIBUTION.find(line)
-            && m.start() > 0
-            && m.len() <= 200
-            && !line[..m.start()].trim().is_empty()
+        if let Some(start) = attribution::inline_attribution(line)
+            && !line[..start].trim().is_empty()
         {
-            kept.push(line[..m.start()].trim_end().trim_end_matches('-').trim_end());
+            kept.push(line[..start].trim_end().trim_end_matches('-').trim_end());
             break;
         }
         match cut_at(&lines, i) {
@@ -336,7 +231,7 @@ fn drop_contact_card(kept: &mut Vec<&str>) {
         let l = l.trim();
         let digits = l.chars().filter(char::is_ascii_digit).count();
         let phone = digits >= 7 && l.chars().all(|c| c.is_ascii_digit() || " +-().:/".contains(c) || c.is_alphabetic());
-        HAS_ADDRESS.is_match(l) || phone || l.starts_with("www.") || l.starts_with("http") || l.contains("linkedin.com")
+        has_address(l) || phone || l.starts_with("www.") || l.starts_with("http") || l.contains("linkedin.com")
     };
     if above
         && (2..=7).contains(&card.len())
@@ -369,31 +264,9 @@ fn drop_dash_signoff(kept: &mut Vec<&str>) {
     }
 }
 
-/// Whether a line can begin a wrapped attribution (`On Mon, 2 Dec 2026 …`).
-fn starts_attribution(line: &str) -> bool {
-    let first = line.split_whitespace().next().unwrap_or_default();
-    // Every such word is short; most lines' first word is not, and is not
-    // lowercased (this runs on every line).
-    if first.chars().count() > 3 {
-        return false;
-    }
-    matches!(first.to_lowercase().as_str(), "on" | "am" | "le" | "el" | "em" | "il" | "op" | "den" | "w" | "på" | "dne")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn guards_let_through_every_line_their_pattern_matches() {
-        use crate::mail::guarded::assert_guard_holds_on_fixtures as holds;
-        holds("ATTRIBUTION", &ATTRIBUTION);
-        holds("CUT_LINE", &CUT_LINE);
-        holds("INLINE_ATTRIBUTION", &INLINE_ATTRIBUTION);
-        holds("FOOTER", &FOOTER);
-        holds("DISCLAIMER", &DISCLAIMER);
-        holds("forward::ATTRIBUTION", &crate::mail::forward::ATTRIBUTION);
-    }
 
     #[test]
     fn keeps_what_is_above_the_attribution() {
