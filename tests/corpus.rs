@@ -181,3 +181,232 @@ fn replies_from_clients_beyond_the_corpus() {
     assert!(total >= 25, "the fixtures are there");
     assert_eq!(passed, total, "{report}");
 }
+
+/// Golden forwards and replies for every row of the vocabulary table
+/// (`src/mail/history/locales.tsv`): each client × locale's own format,
+/// rendered the way that client writes it (separator or intro line, the
+/// fields in its order with its names and punctuation, `>` quoting for
+/// Apple Mail, one run-together line for Yahoo, an indented original under
+/// an attribution for Outlook 2019, Thunderbird's and Gmail's HTML), then
+/// read back through `introbot inspect`. Every row must be read right.
+mod golden {
+    use introbot::inspect::{Inspect, inspect_bytes};
+    use introbot::mail::history::{Field, Locale, locales};
+    use serde_json::Value;
+
+    const NOTE: &str = "Bob, Alice is great, worth a chat.";
+    const BODY: &str = "Hi Carol,\n\nCould you introduce me to Bob Target?\n\nThanks,\nAlice";
+    const SUBJECT: &str = "Intro: Alice <> Bob";
+    const DATE: &str = "23.11.2026";
+    const TIME: &str = "09:00";
+
+    fn value(field: Field) -> &'static str {
+        match field {
+            Field::From => "Alice Example <alice@example.org>",
+            Field::To => "Carol Connector <carol@example.com>",
+            Field::Cc => "Dan Deputy <dan@example.org>",
+            Field::ReplyTo => "alice@example.org",
+            Field::Subject => SUBJECT,
+            Field::Date => "Mon, 23 Nov 2026 09:00:00 +0100",
+        }
+    }
+
+    /// The fields a row writes, in its order: `name` `colon` `value`.
+    fn field_lines(row: &Locale) -> Vec<String> {
+        row.order
+            .iter()
+            .filter_map(|f| row.names(*f).first().map(|name| format!("{name}{}{}", row.colon, value(*f))))
+            .collect()
+    }
+
+    fn eml(subject_prefix: &str, content_type: &str, body: &str) -> Vec<u8> {
+        format!(
+            "From: Carol Connector <carol@example.com>\r\nTo: intros@bot.example\r\nSubject: {subject_prefix}: {SUBJECT}\r\n\
+             Date: Tue, 24 Nov 2026 10:00:00 +0000\r\nMessage-ID: <golden@clients.example>\r\nMIME-Version: 1.0\r\n\
+             Content-Type: {content_type}; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{}",
+            body.replace('\n', "\r\n")
+        )
+        .into_bytes()
+    }
+
+    fn html_escape(s: &str) -> String {
+        s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    }
+
+    /// The forwards a row's client writes (a name for each), if it writes any.
+    fn forwards(row: &Locale) -> Vec<(&'static str, Vec<u8>)> {
+        let prefix = row.prefix.first().copied().unwrap_or("Fwd");
+        let fields = field_lines(row);
+        let mut out = Vec::new();
+        match row.client {
+            "outlook_2019" => {
+                for template in &row.attribution {
+                    let line = attribution(row, template);
+                    let body: String = BODY.lines().map(|l| format!("    {l}\n")).collect();
+                    out.push(("attribution", eml(prefix, "text/plain", &format!("{NOTE}\n\n{line}\n\n{body}"))));
+                }
+            }
+            _ if fields.is_empty() => {}
+            "apple_mail" => {
+                let intro = row.forward.first().copied().unwrap_or("Begin forwarded message:");
+                let quoted: String = fields.iter().map(|f| format!("> {f}\n")).collect();
+                let body: String = BODY.lines().map(|l| format!("> {l}\n")).collect();
+                let text = format!("{NOTE}\n\n{intro}\n\n{quoted}>\n{body}");
+                out.push(("text", eml(prefix, "text/plain", &text)));
+            }
+            "yahoo" => {
+                let separator = row.forward.first().copied().unwrap_or("----- Forwarded Message -----");
+                let text = format!("{NOTE}\n\n   {separator} {}\n {BODY}", fields.concat());
+                out.push(("run together", eml(prefix, "text/plain", &text)));
+            }
+            "new_outlook" => {
+                let text = format!("{NOTE}\n\n{}\n\n{BODY}", fields.join("\n"));
+                out.push(("text", eml(prefix, "text/plain", &text)));
+            }
+            _ => {
+                let separator = row.forward.first().copied().unwrap_or_default();
+                let text = format!("{NOTE}\n\n{separator}\n{}\n\n\n{BODY}", fields.join("\n"));
+                out.push(("text", eml(prefix, "text/plain", &text)));
+                if row.client == "thunderbird" {
+                    let rows: String = row
+                        .order
+                        .iter()
+                        .filter_map(|f| {
+                            let name = row.names(*f).first()?;
+                            Some(format!(
+                                "<tr><th valign=\"BASELINE\" nowrap=\"nowrap\" align=\"RIGHT\">{name}: </th><td>{}</td></tr>",
+                                html_escape(value(*f))
+                            ))
+                        })
+                        .collect();
+                    let body = BODY.replace('\n', "<br>\n");
+                    let html = format!(
+                        "<html><body><p>{NOTE}</p><div class=\"moz-forward-container\"><br><br>{separator}\n\
+                         <table class=\"moz-email-headers-table\" cellspacing=\"0\" cellpadding=\"0\" border=\"0\"><tbody>{rows}</tbody></table><br><br>\
+                         <p>{body}</p></div></body></html>"
+                    );
+                    out.push(("html", eml(prefix, "text/html", &html)));
+                }
+                if row.client == "gmail" {
+                    let lines: String = fields.iter().map(|f| format!("{}<br>", html_escape(f))).collect();
+                    let body = BODY.replace('\n', "<br>");
+                    let html = format!(
+                        "<div dir=\"ltr\">{NOTE}<br><br><div class=\"gmail_quote\"><div dir=\"ltr\" class=\"gmail_attr\">{separator}<br>{lines}</div><br><br><div dir=\"ltr\">{body}</div></div></div>"
+                    );
+                    out.push(("html", eml(prefix, "text/html", &html)));
+                }
+            }
+        }
+        out
+    }
+
+    fn attribution(row: &Locale, template: &str) -> String {
+        let author = row.author.replace("{name}", "Alice Example").replace("{address}", "alice@example.org");
+        template.replace("{author}", &author).replace("{date}", DATE).replace("{time}", TIME)
+    }
+
+    /// What is wrong in the inspected forward, if anything.
+    fn check_forward(row: &Locale, got: &Value) -> Vec<String> {
+        let mut wrong = Vec::new();
+        let mut want = |what: &str, ok: bool| {
+            if !ok {
+                wrong.push(format!("{what}: got {got}"));
+            }
+        };
+        let original = &got["original"];
+        let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        want("forwarded", got["forwarded"] == true);
+        want("note", got["note"] == NOTE);
+        want("from", original["from"]["email"] == "alice@example.org" && original["from"]["name"] == "Alice Example");
+        want("subject", original["subject"] == SUBJECT);
+        want("date", original["date"].as_str().is_some_and(|d| !d.is_empty()));
+        want("body", original["body"].as_str().map(norm) == Some(norm(BODY)));
+        let emails = |v: &Value| -> Vec<String> {
+            v.as_array()
+                .map(|a| a.iter().filter_map(|p| p["email"].as_str().map(str::to_owned)).collect())
+                .unwrap_or_default()
+        };
+        if row.order.contains(&Field::To) {
+            want("to", emails(&original["to"]) == ["carol@example.com"]);
+        }
+        if row.order.contains(&Field::Cc) {
+            want("cc", emails(&original["cc"]) == ["dan@example.org"]);
+        }
+        wrong
+    }
+
+    /// The replies a row's client writes above a quoted original.
+    fn replies(row: &Locale) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for template in &row.attribution {
+            let line = attribution(row, template);
+            out.push((
+                format!("attribution {template}"),
+                format!("Yes, happy to.\n\n{line}\n> Would you like to meet Bob?\n>\n> Intro Bot\n"),
+            ));
+        }
+        let fields = field_lines(row);
+        for original in &row.original {
+            let quoted = fields.join("\n").replace(SUBJECT, "Would you like to meet Bob?");
+            out.push((
+                format!("separator {original}"),
+                format!("Yes, happy to.\n\n{original}\n{quoted}\n\nWould you like to meet Bob?\n"),
+            ));
+        }
+        if !fields.is_empty() && matches!(row.client, "outlook" | "new_outlook" | "outlook_live") {
+            out.push((
+                "header block".into(),
+                format!("Yes, happy to.\n\n{}\n\nWould you like to meet Bob?\n", fields.join("\n")),
+            ));
+        }
+        out
+    }
+
+    #[test]
+    fn every_client_and_locale_of_the_vocabulary() {
+        let (mut forwards_ok, mut forwards_total, mut replies_ok, mut replies_total) = (0, 0, 0, 0);
+        let mut report = String::new();
+        let mut per_client: std::collections::BTreeMap<&str, (usize, usize)> = Default::default();
+        for row in locales() {
+            let mut row_ok = true;
+            for (kind, raw) in forwards(row) {
+                forwards_total += 1;
+                let got = inspect_bytes(Inspect::Forward, "golden", &raw);
+                let wrong = check_forward(row, &got);
+                if wrong.is_empty() {
+                    forwards_ok += 1;
+                } else {
+                    row_ok = false;
+                    report.push_str(&format!(
+                        "forward {} {} ({kind}):\n  {}\n",
+                        row.client,
+                        row.locale,
+                        wrong.join("\n  ")
+                    ));
+                }
+            }
+            for (kind, text) in replies(row) {
+                replies_total += 1;
+                let got = introbot::mail::reply::strip_quotes(&text);
+                if got == "Yes, happy to." {
+                    replies_ok += 1;
+                } else {
+                    row_ok = false;
+                    report.push_str(&format!("reply {} {} ({kind}):\n  got {got:?}\n", row.client, row.locale));
+                }
+            }
+            let entry = per_client.entry(row.client).or_default();
+            entry.1 += 1;
+            if row_ok {
+                entry.0 += 1;
+            }
+        }
+        let clients: Vec<String> = per_client.iter().map(|(c, (ok, n))| format!("{c} {ok}/{n}")).collect();
+        println!(
+            "{report}golden rows by client: {}\ngolden forwards {forwards_ok}/{forwards_total}, replies {replies_ok}/{replies_total}",
+            clients.join(", ")
+        );
+        assert!(locales().len() >= 200 && forwards_total >= 250 && replies_total >= 250, "the table is there");
+        assert!(report.is_empty(), "{report}");
+    }
+}

@@ -68,6 +68,9 @@ pub struct Locale {
     pub date: Vec<&'static str>,
     /// Attribution templates with `{author}`, `{date}` and `{time}` slots.
     pub attribution: Vec<&'static str>,
+    /// How the client writes the author in an attribution: `{name}` and
+    /// `{address}` with the quotes and brackets around them.
+    pub author: &'static str,
     /// The order in which the client writes the fields.
     pub order: Vec<Field>,
     /// What the client writes between a field name and its value.
@@ -120,6 +123,7 @@ fn parse_table(tsv: &'static str) -> Vec<Locale> {
                 subject,
                 date,
                 attribution,
+                author,
                 order,
                 colon,
                 prefix,
@@ -140,6 +144,7 @@ fn parse_table(tsv: &'static str) -> Vec<Locale> {
                 subject: list(subject),
                 date: list(date),
                 attribution: list(attribution),
+                author,
                 order: order.split_whitespace().filter_map(Field::from_key).collect(),
                 colon: colon.replace("\\t", "\t"),
                 prefix: list(prefix),
@@ -329,7 +334,7 @@ mod tests {
     #[test]
     fn every_row_of_the_table_is_well_formed() {
         let rows = LOCALES_TSV.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')).count();
-        assert_eq!(locales().len(), rows, "a row without all fifteen cells");
+        assert_eq!(locales().len(), rows, "a row without all sixteen cells");
         for row in locales() {
             let what = format!("{} {}", row.client, row.locale);
             assert!(!row.source.trim().is_empty(), "{what}: no source");
@@ -339,6 +344,9 @@ mod tests {
             );
             for template in &row.attribution {
                 assert!(template.contains("{author}"), "{what}: attribution without an author: {template}");
+            }
+            if !row.attribution.is_empty() {
+                assert!(row.author.contains("{name}"), "{what}: attributions without the author's format");
             }
             if !row.from.is_empty() {
                 assert!(!row.order.is_empty() && !row.colon.is_empty(), "{what}: fields without an order or colon");

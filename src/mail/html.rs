@@ -6,7 +6,11 @@
 //!
 //! Block elements (`div`, `p`, `br`, `li`, `tr`, headings, …) end a line,
 //! which is what a reader sees: `<div>Thanks,</div><div>Alex</div>` is two
-//! lines, not `Thanks,Alex`. Entities are decoded.
+//! lines, not `Thanks,Alex`. The cells of a table row stay on one line, a
+//! tab apart (Thunderbird's forward header is a table). List items keep a
+//! bullet (`- item`) or their number (`1. item`); a link whose text is not
+//! its target keeps the target in brackets (`our deck (https://…)`).
+//! Entities are decoded.
 //!
 //! Quote containers of common clients, where a reply's history starts:
 //! Gmail `gmail_quote`, Apple Mail and Thunderbird `blockquote type="cite"`
@@ -60,9 +64,7 @@ const BLOCKS: &[&str] = &[
     "section",
     "table",
     "tbody",
-    "td",
     "tfoot",
-    "th",
     "thead",
     "tr",
     "ul",
@@ -97,6 +99,10 @@ fn render(html: &str, stop_at_quote: bool) -> String {
     let mut rest = html;
     let mut hidden: Option<String> = None;
     let mut in_pre = false;
+    // Open lists, innermost last: the next number of an `<ol>`, `None` for `<ul>`.
+    let mut lists: Vec<Option<u32>> = Vec::new();
+    // An open link: its target and where its text starts in `out`.
+    let mut link: Option<(String, usize)> = None;
     while !rest.is_empty() {
         let Some(lt) = rest.find('<') else {
             if hidden.is_none() {
@@ -149,6 +155,26 @@ fn render(html: &str, stop_at_quote: bool) -> String {
         if name == "pre" {
             in_pre = !closing;
         }
+        match (name.as_str(), closing) {
+            ("ul", false) => lists.push(None),
+            ("ol", false) => lists.push(Some(attribute(tag, "start").and_then(|s| s.trim().parse().ok()).unwrap_or(1))),
+            ("ul" | "ol", true) => {
+                lists.pop();
+            }
+            // Cells of a row stay on its line, a tab apart (`Subject:` and its value).
+            ("td" | "th", false) => {
+                if !out.is_empty() && !out.ends_with(['\n', '\t']) {
+                    out.push('\t');
+                }
+            }
+            ("a", false) => link = attribute(tag, "href").map(|href| (decode_entities(&href).into_owned(), out.len())),
+            ("a", true) => {
+                if let Some((href, start)) = link.take() {
+                    push_link_target(&mut out, start, &href);
+                }
+            }
+            _ => {}
+        }
         if BLOCKS.contains(&name.as_str()) {
             if name == "br" || !out.ends_with('\n') {
                 out.push('\n');
@@ -156,8 +182,63 @@ fn render(html: &str, stop_at_quote: bool) -> String {
         } else if name == "img" {
             push_text(&mut out, " ", false);
         }
+        // A list item starts with its bullet or number.
+        if name == "li" && !closing {
+            match lists.last_mut() {
+                Some(Some(n)) => {
+                    out.push_str(&format!("{n}. "));
+                    *n += 1;
+                }
+                _ => out.push_str("- "),
+            }
+        }
     }
     tidy(&out)
+}
+
+/// The value of attribute `name` in a tag's text (`a href="…"`), quoted
+/// or not.
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let lower = tag.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(at) = lower[from..].find(name).map(|i| i + from) {
+        from = at + name.len();
+        // A whole attribute name: after white space, followed by `=`.
+        if !lower[..at].ends_with(|c: char| c.is_ascii_whitespace()) {
+            continue;
+        }
+        let rest = tag[from..].trim_start();
+        let Some(rest) = rest.strip_prefix('=') else { continue };
+        let rest = rest.trim_start();
+        return Some(match rest.chars().next() {
+            Some(q @ ('"' | '\'')) => rest[1..].split(q).next().unwrap_or_default().to_owned(),
+            _ => rest.split(|c: char| c.is_whitespace() || c == '/').next().unwrap_or_default().to_owned(),
+        });
+    }
+    None
+}
+
+/// After a link's text (from `start` in `out`): its target in brackets,
+/// when the text does not already say it ("our deck (https://…)", not
+/// "https://x.org (https://x.org)"). Anchors and scripts are not targets.
+fn push_link_target(out: &mut String, start: usize, href: &str) {
+    let href = href.trim();
+    let target = href.strip_prefix("mailto:").unwrap_or(href);
+    let target = target.split('?').next().filter(|_| href.starts_with("mailto:")).unwrap_or(target);
+    if target.is_empty() || href.starts_with('#') || href.to_ascii_lowercase().starts_with("javascript:") {
+        return;
+    }
+    let text = out.get(start..).unwrap_or_default().trim();
+    let bare = |s: &str| -> String {
+        let s = s.trim().trim_end_matches('/').to_lowercase();
+        let s = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://")).map(str::to_owned).unwrap_or(s);
+        s.strip_prefix("www.").map(str::to_owned).unwrap_or(s)
+    };
+    if text.is_empty() || bare(text) == bare(target) {
+        return;
+    }
+    out.truncate(out.trim_end().len());
+    out.push_str(&format!(" ({target})"));
 }
 
 /// The `>` that ends the tag starting at `s[0] == '<'`, skipping quoted
@@ -327,6 +408,26 @@ mod tests {
         assert_eq!(reply_to_text(signed), "Sure.\n\n--");
         // Without the cut, the quote is text like any other.
         assert_eq!(to_text(apple), "No thanks\n\nWould you…");
+    }
+
+    #[test]
+    fn lists_keep_their_bullets_and_links_their_targets() {
+        let html = "<p>Agenda:</p><ul><li>Intro</li><li>Deck: <a href=\"https://example.com/deck?a=1&amp;b=2\">our deck</a></li></ul>\
+                    <ol><li>First</li><li>Second<ol start=\"3\"><li>Third</li></ol></li></ol>";
+        assert_eq!(
+            to_text(html),
+            "Agenda:\n- Intro\n- Deck: our deck (https://example.com/deck?a=1&b=2)\n1. First\n2. Second\n3. Third"
+        );
+        // A link that shows its target, an address, an anchor: no brackets.
+        let html = "<a href=\"https://example.com/\">example.com</a> <a href=\"mailto:a@b.org\">a@b.org</a> \
+                    <a href=\"#top\">top</a> <a href=\"mailto:a@b.org\">Alice</a>";
+        assert_eq!(to_text(html), "example.com a@b.org top Alice (a@b.org)");
+    }
+
+    #[test]
+    fn table_cells_share_their_row() {
+        let html = "<table><tr><th>Subject: </th><td>Intro</td></tr><tr><th>From: </th><td>A &lt;a@b.org&gt;</td></tr></table>";
+        assert_eq!(to_text(html), "Subject: \tIntro\nFrom: \tA <a@b.org>");
     }
 
     #[test]

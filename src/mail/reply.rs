@@ -62,8 +62,13 @@ fn cut_at(lines: &[&str], i: usize) -> Option<Cut> {
         return None;
     }
     let closes = trimmed.ends_with(':') || trimmed.ends_with('：');
-    // A client's attribution, word for word as the vocabulary has it.
-    if closes && attribution::attribution(line).is_some_and(|a| a.dated && a.author.is_some()) {
+    // A client's attribution, word for word as the vocabulary has it; one
+    // without a date ("Alice wrote:") only over quoted lines, since it may
+    // be the person citing someone.
+    if let Some(a) = attribution::attribution(line)
+        && a.author.is_some()
+        && (a.dated || next_is_quoted(lines, i + 1))
+    {
         return Some(Cut::Attribution(1));
     }
     if history::separator(line).is_some()
@@ -91,11 +96,14 @@ fn cut_at(lines: &[&str], i: usize) -> Option<Cut> {
     // "… keltezéssel, „Eszter” írta:": a reply verb closing the line. Without
     // a date or an address ("Alice wrote:") it is only an attribution when
     // quoted lines follow; otherwise it is the person citing someone.
-    if closes && attribution::has_verb(line) {
-        let dated = trimmed.chars().any(|c| c.is_ascii_digit());
-        if dated || next_is_quoted(lines, i + 1) {
-            return Some(Cut::Attribution(1));
-        }
+    let dated = trimmed.chars().any(|c| c.is_ascii_digit());
+    if closes && attribution::has_verb(line) && (dated || next_is_quoted(lines, i + 1)) {
+        return Some(Cut::Attribution(1));
+    }
+    // "23.11.2026 09:00, Alice:" over quoted lines (Thunderbird in Ukrainian
+    // has no verb): a dated line closed by a colon introduces the quote.
+    if closes && dated && next_is_quoted(lines, i + 1) {
+        return Some(Cut::Attribution(1));
     }
     // A rule alone (dashes, equals signs, underscores) closes the reply in some clients.
     if trimmed.chars().count() >= 10 && trimmed.chars().all(|c| matches!(c, '-' | '=' | '_' | '\u{2010}'..='\u{2015}'))

@@ -69,11 +69,15 @@ fn normalize_case_kept(text: &str) -> String {
         }
         out.push(c);
     }
-    if out.ends_with(':') {
+    // No space before a closing colon or full stop (" :" in French, " ៖").
+    if let Some(last) = out.chars().next_back()
+        && !last.is_alphanumeric()
+        && !matches!(last, '>' | ')' | ']')
+    {
         out.pop();
         let trimmed = out.trim_end().len();
         out.truncate(trimmed);
-        out.push(':');
+        out.push(last);
     }
     out
 }
@@ -181,12 +185,39 @@ fn slots(t: &Template, line: &str) -> Option<Vec<(usize, usize)>> {
     Some(out)
 }
 
+/// How the templates end (" wrote:", "ը գրել է.", "៖"), by their last
+/// character: a line that ends in none of them is no attribution.
+static ENDINGS: LazyLock<Vec<(char, Vec<String>)>> = LazyLock::new(|| {
+    let mut by_char: Vec<(char, Vec<String>)> = Vec::new();
+    for t in TEMPLATES.iter() {
+        let ending = t.literals.last().map(|l| l.trim_start().to_owned()).unwrap_or_default();
+        let Some(last) = ending.chars().next_back() else { continue };
+        match by_char.iter_mut().find(|(c, _)| *c == last) {
+            Some((_, endings)) if endings.contains(&ending) => {}
+            Some((_, endings)) => endings.push(ending),
+            None => by_char.push((last, vec![ending])),
+        }
+    }
+    by_char
+});
+
+/// Whether `line` ends the way some template does; cheap, and false for
+/// most lines.
+fn ends_like_a_template(line: &str) -> bool {
+    let line = line.trim_end();
+    let Some(last) = line.chars().next_back() else { return false };
+    let last = if last == '：' { ':' } else { last };
+    let Some((_, endings)) = ENDINGS.iter().find(|(c, _)| *c == last) else { return false };
+    // Only the end of the line is normalized for the test.
+    let tail_start = line.char_indices().rev().nth(60).map_or(0, |(i, _)| i);
+    let tail = normalize(&line[tail_start..]);
+    endings.iter().any(|e| tail.ends_with(e.as_str()))
+}
+
 /// Matches `line` (one line, or a wrapped attribution joined into one)
 /// against the table's templates.
 pub(crate) fn attribution(line: &str) -> Option<Attribution> {
-    let trimmed = line.trim_end();
-    // Every template ends in a colon; most lines do not.
-    if !trimmed.ends_with([':', '：']) {
+    if !ends_like_a_template(line) {
         return None;
     }
     let kept = normalize_case_kept(line);
@@ -362,6 +393,7 @@ mod tests {
             "2021. okt. 28. 12:46 időpontban John Doe (<john.doe@acme.com>) ezt írta:",
             "在 2021/10/28 12:46, John Doe <john.doe@acme.com> 写道:",
             "Den 28 okt. 2021 kl. 12:46 skrev John Doe <john.doe@acme.com>:",
+            "John Doe <john.doe@acme.com>-ը գրել է 28.10.2021 12:46-ին.",
         ] {
             assert_eq!(author(line), john(), "{line}");
         }

@@ -57,10 +57,11 @@ impl Field {
     }
 }
 
-/// Every field name of the table, lowercased, with its field. A name two
-/// locales give different fields (Breton `Da` is To, Italian `Da` From)
-/// means what most rows say.
-static NAMES: LazyLock<HashMap<String, Field>> = LazyLock::new(|| {
+/// Every field name of the table, lowercased, with the fields it means,
+/// the one most rows give first. A name two locales give different fields
+/// (Breton `Da` is To, Italian `Da` From) means the first of them that a
+/// block has not used yet (see [`read_block`]).
+static NAMES: LazyLock<HashMap<String, Vec<Field>>> = LazyLock::new(|| {
     let mut votes: HashMap<String, HashMap<Field, usize>> = HashMap::new();
     for row in locales() {
         for field in Field::ALL {
@@ -69,29 +70,34 @@ static NAMES: LazyLock<HashMap<String, Field>> = LazyLock::new(|| {
             }
         }
     }
-    let mut names: HashMap<String, Field> = votes
-        .into_iter()
-        .filter_map(|(name, fields)| {
-            let best = fields.into_iter().max_by_key(|(f, n)| (*n, std::cmp::Reverse(*f as u8)))?;
-            Some((name, best.0))
-        })
-        .collect();
     // Names every client writes in some form, whatever the table says.
     for (name, field) in
         [("bcc", Field::Cc), ("sent", Field::Date), ("date", Field::Date), ("reply-to", Field::ReplyTo)]
     {
-        names.entry(name.to_owned()).or_insert(field);
+        votes.entry(name.to_owned()).or_default().entry(field).or_insert(1);
     }
-    names
+    votes
+        .into_iter()
+        .map(|(name, fields)| {
+            let mut fields: Vec<(Field, usize)> = fields.into_iter().collect();
+            fields.sort_by_key(|(f, n)| (std::cmp::Reverse(*n), *f as u8));
+            (name, fields.into_iter().map(|(f, _)| f).collect())
+        })
+        .collect()
 });
+
+/// The fields a name may mean, most likely first.
+fn meanings(name: &str) -> &'static [Field] {
+    let name = name.trim().trim_matches('*').trim();
+    if name.is_empty() || name.len() > NAME_MAX_BYTES {
+        return &[];
+    }
+    NAMES.get(&lower_same_len(name)).map_or(&[], Vec::as_slice)
+}
 
 /// Which field a name is, if the table knows it.
 pub(crate) fn field_of(name: &str) -> Option<Field> {
-    let name = name.trim().trim_matches('*').trim();
-    if name.is_empty() || name.len() > NAME_MAX_BYTES {
-        return None;
-    }
-    NAMES.get(&lower_same_len(name)).copied()
+    meanings(name).first().copied()
 }
 
 /// The longest field name, in characters.
@@ -132,7 +138,7 @@ fn is_field_name(name: &str) -> bool {
                 || c == ' '
                 || c == '\u{a0}'
                 || c == '\u{200f}'
-                || matches!(c, '-' | '.' | '(' | ')' | '\'' | '/')
+                || matches!(c, '-' | '.' | '(' | ')' | '\'' | '/' | '‘' | '’' | 'ʻ' | 'ʼ')
                 || is_mark(c))
         {
             return false;
@@ -201,7 +207,9 @@ pub(crate) fn read_block(lines: &[&str], depth: usize) -> Option<Block> {
             break;
         }
         if let Some((name, value)) = field_line(text) {
-            raws.push(Raw { field: field_of(name), value: value.trim().to_owned() });
+            let meanings = meanings(name);
+            let free = meanings.iter().find(|f| !raws.iter().any(|r| r.field == Some(**f)));
+            raws.push(Raw { field: free.or(meanings.first()).copied(), value: value.trim().to_owned() });
         } else if let Some(last) = raws.last_mut()
             && (text.starts_with([' ', '\t']) || (text.contains('@') && last.field != Some(Field::Subject)))
         {
@@ -275,7 +283,8 @@ pub(crate) fn split_run_together(line: &str) -> Vec<(Field, String)> {
     static AUTOMATON: LazyLock<(AhoCorasick, Vec<(Field, usize)>)> = LazyLock::new(|| {
         let all: Vec<(Field, String)> = NAMES
             .iter()
-            .flat_map(|(name, field)| [(*field, format!("{name}:")), (*field, format!("{name}："))])
+            .filter_map(|(name, fields)| Some((name, *fields.first()?)))
+            .flat_map(|(name, field)| [(field, format!("{name}:")), (field, format!("{name}："))])
             .collect();
         let automaton = AhoCorasick::new(all.iter().map(|(_, p)| p)).expect("static patterns");
         let fields = all.iter().map(|(f, p)| (*f, p.chars().count() - 1)).collect();
@@ -408,6 +417,9 @@ mod tests {
             }
         }
         assert!(conflicts.is_empty(), "{conflicts:#?}");
+        // Italian From, and Breton To when a From came before it.
         assert_eq!(field_of("Da"), Some(Field::From));
+        let breton = fields("A-berzh: Alice <alice@example.org>\nDa: Carol <carol@example.com>");
+        assert_eq!(breton.iter().map(|(f, _)| *f).collect::<Vec<_>>(), [Field::From, Field::To]);
     }
 }
