@@ -125,6 +125,17 @@ fn forwards_from_clients_beyond_the_corpus() {
     assert_eq!(passed, total, "{report}");
 }
 
+/// Forwards encoded in legacy charsets (Shift_JIS, ISO-2022-JP, EUC-KR,
+/// GBK, Big5, KOI8-R, windows-1251, windows-1252; `tests/fixtures/charsets`,
+/// written by its `generate.py`): mail-parser decodes them with its
+/// `full_encoding` feature, and every one must be read right.
+#[test]
+fn forwards_in_legacy_charsets() {
+    let (passed, total, report) = score_forwards("tests/fixtures/charsets/forward");
+    assert!(total >= 9, "the fixtures are there");
+    assert_eq!(passed, total, "{report}");
+}
+
 const REPLY_FLOOR: usize = 72;
 
 /// Signatures and mobile footers the bot strips on purpose, where some
@@ -169,6 +180,14 @@ fn replies_without_their_quotes() {
     let (passed, total, report) = score_replies("tests/fixtures/corpus/replies");
     assert!(total > 70, "the corpus is there");
     assert!(passed >= REPLY_FLOOR, "{passed} replies right, fewer than the floor {REPLY_FLOOR}:\n{report}");
+}
+
+/// Replies in the same legacy charsets as the forwards above.
+#[test]
+fn replies_in_legacy_charsets() {
+    let (passed, total, report) = score_replies("tests/fixtures/charsets/replies");
+    assert!(total >= 9, "the fixtures are there");
+    assert_eq!(passed, total, "{report}");
 }
 
 /// Replies as Proton, Fastmail, Zimbra, Yahoo, Gmail and Apple Mail write
@@ -362,15 +381,72 @@ mod golden {
         out
     }
 
+    /// The row of `expected.jsonl` (the corpus schema) for a golden forward.
+    fn forward_expectation(row: &Locale, file: &str) -> Value {
+        let person = |f: Field| {
+            let v = value(f);
+            let (name, address) = v.split_once(" <").unwrap_or_default();
+            serde_json::json!({"name": name, "address": address.trim_end_matches('>')})
+        };
+        let list = |f: Field| if row.order.contains(&f) { vec![person(f)] } else { vec![] };
+        let mut asserted = vec!["forwarded", "forwarder_note", "original.body", "original.from_email", "original.from_name"];
+        asserted.extend(["original.subject", "original.date_nonempty"]);
+        if row.order.contains(&Field::To) {
+            asserted.push("original.to");
+        }
+        if row.order.contains(&Field::Cc) {
+            asserted.push("original.cc");
+        }
+        serde_json::json!({
+            "file": file, "client": row.client, "language": row.locale, "forwarded": true,
+            "original": {"from_name": "Alice Example", "from_email": "alice@example.org", "subject": SUBJECT,
+                "date_nonempty": true, "body": BODY, "to": list(Field::To), "cc": list(Field::Cc), "to_addresses": null},
+            "forwarder_note": NOTE, "asserted": asserted,
+        })
+    }
+
+    /// With `INTROBOT_GOLDEN_DIR` set, the golden mails are also written
+    /// there (`forward/`, `replies/`, each with its `expected.jsonl`), for
+    /// `scripts/bench-compare` to score other parsers on them.
+    struct Dump(Option<std::path::PathBuf>);
+
+    impl Dump {
+        fn new() -> Dump {
+            let dir = std::env::var_os("INTROBOT_GOLDEN_DIR").map(std::path::PathBuf::from);
+            for kind in ["forward", "replies"] {
+                if let Some(dir) = &dir {
+                    let _ = std::fs::remove_dir_all(dir.join(kind));
+                    std::fs::create_dir_all(dir.join(kind)).expect("golden dir");
+                }
+            }
+            Dump(dir)
+        }
+
+        fn write(&self, kind: &str, file: &str, raw: &[u8], expected: Value) {
+            let Some(dir) = &self.0 else { return };
+            use std::io::Write;
+            std::fs::write(dir.join(kind).join(file), raw).expect("golden file");
+            let mut rows = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(dir.join(kind).join("expected.jsonl"))
+                .expect("golden expectations");
+            writeln!(rows, "{expected}").expect("golden expectations");
+        }
+    }
+
     #[test]
     fn every_client_and_locale_of_the_vocabulary() {
         let (mut forwards_ok, mut forwards_total, mut replies_ok, mut replies_total) = (0, 0, 0, 0);
         let mut report = String::new();
         let mut per_client: std::collections::BTreeMap<&str, (usize, usize)> = Default::default();
+        let dump = Dump::new();
         for row in locales() {
             let mut row_ok = true;
             for (kind, raw) in forwards(row) {
                 forwards_total += 1;
+                let file = format!("{}_{}_{}_{forwards_total}.eml", row.client, row.locale, kind.replace(' ', "_"));
+                dump.write("forward", &file, &raw, forward_expectation(row, &file));
                 let got = inspect_bytes(Inspect::Forward, "golden", &raw);
                 let wrong = check_forward(row, &got);
                 if wrong.is_empty() {
@@ -387,6 +463,14 @@ mod golden {
             }
             for (kind, text) in replies(row) {
                 replies_total += 1;
+                let file = format!("{}_{}_{replies_total}.eml", row.client, row.locale);
+                let raw = format!(
+                    "From: Bob Busy <bob@example.org>\r\nTo: intros+golden@bot.example\r\nSubject: Re: Would you like to meet Bob?\r\n\
+                     Message-ID: <{file}@golden.example>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\
+                     Content-Transfer-Encoding: 8bit\r\n\r\n{}",
+                    text.replace('\n', "\r\n")
+                );
+                dump.write("replies", &file, raw.as_bytes(), serde_json::json!({"file": file, "expected_reply_text": "Yes, happy to."}));
                 let got = introbot::mail::reply::strip_quotes(&text);
                 if got == "Yes, happy to." {
                     replies_ok += 1;

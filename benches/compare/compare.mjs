@@ -171,19 +171,28 @@ console.log("| parser | files fully right | fields right | files/s, text only | 
 console.log("| --- | --- | --- | --- | --- |");
 for (const r of results) console.log(`| ${r.name} | ${r.files} | ${r.fields} | ${fmt(r.textOnly)} | ${fmt(r.fromFile)} |`);
 
-// Accuracy alone on tests/fixtures/clients: formats the shared corpus has no
-// sample of, written by us after each client's format (see its README).
-const clients = join(root, "tests/fixtures/clients");
-const clientForwards = await load("forward", clients);
-const clientReplies = await load("replies", clients);
+// Accuracy alone on sets beyond the shared corpus: tests/fixtures/clients
+// (formats the corpus has no sample of, written by us after each client's
+// format), tests/fixtures/charsets (legacy charsets) and, when
+// scripts/bench-compare wrote it, the golden mails of every client × locale
+// row of src/mail/history/locales.tsv (GOLDEN_DIR).
 const once = (items, fn) => ({ out: items.map(fn) });
-results.length = 0;
-report("introbot inspect forward", clientForwards, timeIntrobot("forward", clientForwards, undefined, 1), scoreIntrobotForward);
-report("email-forward-parser", clientForwards, once(clientForwards, efp), scoreEfp);
-report("introbot inspect reply", clientReplies, timeIntrobot("reply", clientReplies, undefined, 1), scoreIntrobotReply);
-report("planer (talon port)", clientReplies, once(clientReplies, pl), replyScore);
-report("email-reply-parser", clientReplies, once(clientReplies, erp), replyScore);
-console.log("\nClient formats beyond the corpus (tests/fixtures/clients, accuracy only):\n");
-console.log("| parser | files fully right | fields right |");
-console.log("| --- | --- | --- |");
-for (const r of results) console.log(`| ${r.name} | ${r.files} | ${r.fields} |`);
+const sets = [
+  ["tests/fixtures/clients", join(root, "tests/fixtures/clients")],
+  ["tests/fixtures/charsets", join(root, "tests/fixtures/charsets")],
+];
+if (process.env.GOLDEN_DIR) sets.push(["golden client × locale rows", process.env.GOLDEN_DIR]);
+for (const [title, base] of sets) {
+  const setForwards = await load("forward", base);
+  const setReplies = await load("replies", base);
+  results.length = 0;
+  report("introbot inspect forward", setForwards, timeIntrobot("forward", setForwards, undefined, 1), scoreIntrobotForward);
+  report("email-forward-parser", setForwards, once(setForwards, efp), scoreEfp);
+  report("introbot inspect reply", setReplies, timeIntrobot("reply", setReplies, undefined, 1), scoreIntrobotReply);
+  report("planer (talon port)", setReplies, once(setReplies, pl), replyScore);
+  report("email-reply-parser", setReplies, once(setReplies, erp), replyScore);
+  console.log(`\n${title} (accuracy only):\n`);
+  console.log("| parser | files fully right | fields right |");
+  console.log("| --- | --- | --- |");
+  for (const r of results) console.log(`| ${r.name} | ${r.files} | ${r.fields} |`);
+}

@@ -162,11 +162,7 @@ fn render(html: &str, stop_at_quote: bool) -> String {
                 lists.pop();
             }
             // Cells of a row stay on its line, a tab apart (`Subject:` and its value).
-            ("td" | "th", false) => {
-                if !out.is_empty() && !out.ends_with(['\n', '\t']) {
-                    out.push('\t');
-                }
-            }
+            ("td" | "th", false) if !out.is_empty() && !out.ends_with(['\n', '\t']) => out.push('\t'),
             ("a", false) => link = attribute(tag, "href").map(|href| (decode_entities(&href).into_owned(), out.len())),
             ("a", true) => {
                 if let Some((href, start)) = link.take() {

@@ -325,8 +325,9 @@ pub(crate) fn has_verb(text: &str) -> bool {
         let spaced = |c: char| c.is_alphabetic() && (c as u32) < 0x2E80;
         let first = lower[m.start()..].chars().next();
         let last = lower[..m.end()].chars().next_back();
-        !(first.is_some_and(spaced) && before.is_some_and(spaced))
-            && !(last.is_some_and(spaced) && after.is_some_and(spaced))
+        let glued_before = first.is_some_and(spaced) && before.is_some_and(spaced);
+        let glued_after = last.is_some_and(spaced) && after.is_some_and(spaced);
+        !glued_before && !glued_after
     })
 }
 
