@@ -69,11 +69,11 @@ impl From<Person> for Mention {
 /// The first text body of `msg`: its plain-text part, or the text a reader
 /// sees in its HTML part when it has no plain one (block-aware, unlike
 /// mail-parser's own conversion, which glues `<div>Thanks,</div><div>Alex`
-/// into `Thanks,Alex`).
+/// into `Thanks,Alex`). Byte-order marks a client left in it are removed.
 pub fn body_text<'a>(msg: &'a Message<'a>) -> Option<Cow<'a, str>> {
     match &msg.text_part(0)?.body {
-        PartType::Text(text) => Some(Cow::Borrowed(text.as_ref())),
-        PartType::Html(html) => Some(Cow::Owned(html::to_text(html))),
+        PartType::Text(text) => Some(history::without_bom(text.as_ref())),
+        PartType::Html(html) => Some(Cow::Owned(history::without_bom(&html::to_text(html)).into_owned())),
         _ => None,
     }
 }
