@@ -389,7 +389,8 @@ mod golden {
             serde_json::json!({"name": name, "address": address.trim_end_matches('>')})
         };
         let list = |f: Field| if row.order.contains(&f) { vec![person(f)] } else { vec![] };
-        let mut asserted = vec!["forwarded", "forwarder_note", "original.body", "original.from_email", "original.from_name"];
+        let mut asserted =
+            vec!["forwarded", "forwarder_note", "original.body", "original.from_email", "original.from_name"];
         asserted.extend(["original.subject", "original.date_nonempty"]);
         if row.order.contains(&Field::To) {
             asserted.push("original.to");
@@ -470,7 +471,12 @@ mod golden {
                      Content-Transfer-Encoding: 8bit\r\n\r\n{}",
                     text.replace('\n', "\r\n")
                 );
-                dump.write("replies", &file, raw.as_bytes(), serde_json::json!({"file": file, "expected_reply_text": "Yes, happy to."}));
+                dump.write(
+                    "replies",
+                    &file,
+                    raw.as_bytes(),
+                    serde_json::json!({"file": file, "expected_reply_text": "Yes, happy to."}),
+                );
                 let got = introbot::mail::reply::strip_quotes(&text);
                 if got == "Yes, happy to." {
                     replies_ok += 1;

@@ -80,6 +80,10 @@ pub fn parse_forward_text(body: &str, subject: &str) -> Option<Forward> {
     let body = history::without_bom(body);
     let lines: Vec<&str> = body.lines().map(|l| l.trim_end_matches('\r')).collect();
     let forward_subject = history::is_forward_subject(subject);
+    // The note above line `i` is empty when no text comes before `i`, or
+    // when the first text is a footer (which the note never includes).
+    let first_text = lines.iter().position(|l| !l.trim().is_empty());
+    let note_is_empty = |i: usize| first_text.is_none_or(|t| t >= i || footer::is_footer(lines[t]));
     for i in 0..lines.len() {
         let (depth, line) = unquote(lines[i]);
         if line.trim().is_empty() {
@@ -106,7 +110,7 @@ pub fn parse_forward_text(body: &str, subject: &str) -> Option<Forward> {
                 && starts_header_block(&lines[i + 1..], depth));
         let start = if separator {
             Some(i + 1)
-        } else if (forward_subject || note_before(&lines, i).is_empty()) && starts_header_block(&lines[i..], depth) {
+        } else if (forward_subject || note_is_empty(i)) && starts_header_block(&lines[i..], depth) {
             // A bare header block in a reply ("RE:") is the quoted thread,
             // not a forward.
             Some(i)

@@ -227,9 +227,16 @@ pub(crate) fn separator(line: &str) -> Option<Separator> {
     if opening >= 3 && closing >= 3 && t.chars().any(char::is_alphabetic) {
         return Some(Separator::Dashed);
     }
+    // A client's intro line ends with a colon ("Begin forwarded message:");
+    // only such lines are looked up.
     let phrase = t.trim_matches(|c: char| c == '*' || c.is_whitespace());
-    let phrase = phrase.trim_end_matches([':', '：']).trim_end();
-    if phrase.chars().count() >= 4 && vocabulary().phrases.contains(&lower_same_len(phrase)) {
+    let Some(phrase) = phrase.strip_suffix([':', '：']) else { return None };
+    let phrase = phrase.trim_end();
+    let vocabulary = vocabulary();
+    if phrase.chars().count() >= 4
+        && phrase.len() <= vocabulary.longest_phrase
+        && vocabulary.phrases.contains(&lower_same_len(phrase))
+    {
         return Some(Separator::Phrase);
     }
     None
@@ -304,6 +311,8 @@ struct Vocabulary {
     /// Separator and intro lines without their dashes, colons and bold
     /// markers, lowercased.
     phrases: HashSet<String>,
+    /// The longest of them, in bytes.
+    longest_phrase: usize,
     /// Forward subject prefixes, lowercased, without the colon.
     prefixes: HashSet<String>,
 }
@@ -322,7 +331,8 @@ fn vocabulary() -> &'static Vocabulary {
             }
             prefixes.extend(row.prefix.iter().map(|p| lower_same_len(p.trim_end_matches([':', '：']))));
         }
-        Vocabulary { phrases, prefixes }
+        let longest_phrase = phrases.iter().map(String::len).max().unwrap_or(0);
+        Vocabulary { phrases, longest_phrase, prefixes }
     });
     &VOCABULARY
 }

@@ -2,12 +2,15 @@
 //! the quoted history below it, the signature, or "Sent from my iPhone".
 //!
 //! Cut points, in order of appearance (the first one wins):
-//! - an attribution line: `On … wrote:` and its translations, a date or an
-//!   address closed by a colon (`2014-10-17 11:28 Name <a@b.c>:`), a reply
-//!   verb (`写道：`, `írta:`), also when a client wrapped it over lines;
-//! - Outlook's `-----Original Message-----` or a `From:` header block in
-//!   any of some thirty languages, a forwarded-message separator, a long
-//!   rule of dashes, equals signs or underscores;
+//! - an attribution line: a client's template in any locale of the
+//!   vocabulary (`On … wrote:`, `Am … schrieb …:`, `Op … heeft …
+//!   geschreven:`), a date or an address closed by a colon
+//!   (`2014-10-17 11:28 Name <a@b.c>:`), a reply verb (`写道：`, `írta:`),
+//!   also when a client wrapped it over lines;
+//! - a separator (`-----Original Message-----` and its translations, a
+//!   forwarded-message separator, a client's intro line), a header block
+//!   of the quoted original read by its shape, or its `From:` line with an
+//!   address, a long rule of dashes, equals signs or underscores;
 //! - the signature delimiter `-- `, "Sent from my iPhone" and its kin in
 //!   fifteen languages, and legal disclaimers a server appends.
 //!

@@ -202,16 +202,24 @@ static ENDINGS: LazyLock<Vec<(char, Vec<String>)>> = LazyLock::new(|| {
 });
 
 /// Whether `line` ends the way some template does; cheap, and false for
-/// most lines.
+/// most lines: the last character must end a template, and the last word
+/// before it (when the template has one there) must be the template's.
 fn ends_like_a_template(line: &str) -> bool {
     let line = line.trim_end();
     let Some(last) = line.chars().next_back() else { return false };
-    let last = if last == '：' { ':' } else { last };
-    let Some((_, endings)) = ENDINGS.iter().find(|(c, _)| *c == last) else { return false };
-    // Only the end of the line is normalized for the test.
-    let tail_start = line.char_indices().rev().nth(60).map_or(0, |(i, _)| i);
-    let tail = normalize(&line[tail_start..]);
-    endings.iter().any(|e| tail.ends_with(e.as_str()))
+    let key = if last == '：' { ':' } else { last };
+    let Some((_, endings)) = ENDINGS.iter().find(|(c, _)| *c == key) else { return false };
+    let before = line[..line.len() - last.len_utf8()].trim_end();
+    endings.iter().any(|ending| {
+        let word = ending[..ending.len() - key.len_utf8()].trim_end().rsplit(' ').next().unwrap_or_default();
+        ends_with_ignoring_case(before, word)
+    })
+}
+
+/// `text.ends_with(suffix)`, `suffix` lowercase, case ignored, no allocation.
+fn ends_with_ignoring_case(text: &str, suffix: &str) -> bool {
+    let mut text = text.chars().rev();
+    suffix.chars().rev().all(|s| text.next().is_some_and(|t| t == s || t.to_lowercase().eq(std::iter::once(s))))
 }
 
 /// Matches `line` (one line, or a wrapped attribution joined into one)
@@ -334,20 +342,22 @@ pub(crate) fn has_verb(text: &str) -> bool {
 /// Whether `line` can begin an attribution a client wrapped over lines:
 /// its first word is the first word of a template ("On", "Am", "Le", "W").
 pub(crate) fn starts_attribution(line: &str) -> bool {
-    static FIRST: LazyLock<(HashSet<String>, usize)> = LazyLock::new(|| {
+    // Each word as written in the templates, lowercase, Capitalised and in
+    // capitals, so that a line's first word is looked up as it is.
+    static FIRST: LazyLock<HashSet<String>> = LazyLock::new(|| {
         let words: HashSet<String> = TEMPLATES
             .iter()
             .filter_map(|t| t.literals[0].split_whitespace().next().map(str::to_owned))
             .filter(|w| w.chars().any(char::is_alphabetic))
             .chain(["på".to_owned()])
             .collect();
-        let longest = words.iter().map(|w| w.len()).max().unwrap_or(0);
-        (words, longest)
+        let capitalised = |w: &String| {
+            let mut chars = w.chars();
+            chars.next().map(|c| c.to_uppercase().chain(chars).collect::<String>()).unwrap_or_default()
+        };
+        words.iter().flat_map(|w| [w.clone(), capitalised(w), w.to_uppercase()]).collect()
     });
-    let (words, longest) = &*FIRST;
-    let first = line.split_whitespace().next().unwrap_or_default();
-    // Lowercase only a word short enough to be one of them.
-    first.len() <= *longest && words.contains(&lower_same_len(first))
+    line.split_whitespace().next().is_some_and(|first| FIRST.contains(first))
 }
 
 /// `… On <date>, <someone> wrote:` sharing a line with the text above it.
