@@ -100,6 +100,14 @@ mod robustness {
             Just("On Mon, 1 Jan 2024, Bob <bob@x.org> wrote:\r\n".to_owned()),
             Just("Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n".to_owned()),
             Just("Content-Type: message/rfc822\r\n\r\n".to_owned()),
+            Just("\u{feff}".to_owned()),
+            Just("差出人：山田 <a@b.jp>\r\n件名 ： x\r\n".to_owned()),
+            Just("Betreff: \tx\r\nVon: \t„A” <a@b.de>\r\n".to_owned()),
+            Just("Dnia 28.10.2021 o 12:46 użytkownik „John Doe” <j@x.pl> napisał:\r\n".to_owned()),
+            Just("{author}-ը գրել է.".to_owned()),
+            Just("<li><a href=\"https://x.org\">x</a></li><td>Subject: </td>".to_owned()),
+            Just("----- Weitergeleitete Nachricht ----- Von: A <a@b.de>An: b@c.de".to_owned()),
+            Just("«".to_owned()),
             Just("yes".to_owned()),
             Just("<>".to_owned()),
             Just(":".to_owned()),
@@ -141,6 +149,11 @@ mod robustness {
             let _ = super::forward::parse_forward_text(&text, "Fwd: x");
             let _ = super::reply::strip_quotes(&text);
             let _ = super::decide(&text);
+            let _ = super::history::attribution::attribution(&text);
+            let _ = super::history::addresses(&text);
+            let lines: Vec<&str> = text.lines().collect();
+            let _ = super::history::fields::read_block(&lines, 0);
+            let _ = super::html::to_text(&text);
             let _ = super::request::parse_subject(&text);
         }
     }
