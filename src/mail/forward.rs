@@ -106,7 +106,8 @@ pub fn parse_forward_text(body: &str, subject: &str) -> Option<Forward> {
         let trimmed = line.trim_end();
         let separator = history::separator(line).is_some()
             || ((trimmed.ends_with(':') || trimmed.ends_with('：'))
-                && fields::field_line(line).is_none_or(|(name, v)| v.trim().is_empty() && fields::field_of(name).is_none())
+                && fields::field_line(line)
+                    .is_none_or(|(name, v)| v.trim().is_empty() && fields::field_of(name).is_none())
                 && starts_header_block(&lines[i + 1..], depth));
         let start = if separator {
             Some(i + 1)

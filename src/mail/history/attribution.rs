@@ -185,6 +185,25 @@ fn slots(t: &Template, line: &str) -> Option<Vec<(usize, usize)>> {
     Some(out)
 }
 
+/// Each template's longest literal (its verb, mostly: "wrote", "a écrit",
+/// "heeft … geschreven" gives "geschreven"), in one automaton: a line is
+/// tried only against the templates whose key it contains.
+static KEYS: LazyLock<(AhoCorasick, Vec<Vec<usize>>)> = LazyLock::new(|| {
+    let mut keys: Vec<String> = Vec::new();
+    let mut by_key: Vec<Vec<usize>> = Vec::new();
+    for (k, t) in TEMPLATES.iter().enumerate() {
+        let key = t.literals.iter().map(|l| l.trim()).max_by_key(|l| l.len()).unwrap_or_default().to_owned();
+        match keys.iter().position(|existing| *existing == key) {
+            Some(i) => by_key[i].push(k),
+            None => {
+                keys.push(key);
+                by_key.push(vec![k]);
+            }
+        }
+    }
+    (AhoCorasick::new(&keys).expect("static patterns"), by_key)
+});
+
 /// How the templates end (" wrote:", "ը գրել է.", "៖"), by their last
 /// character: a line that ends in none of them is no attribution.
 static ENDINGS: LazyLock<Vec<(char, Vec<String>)>> = LazyLock::new(|| {
@@ -234,18 +253,26 @@ pub(crate) fn attribution(line: &str) -> Option<Attribution> {
     // "{author}, {date} tarihinde şunu yazdı:"): the one whose author slot
     // holds an address wins, then the one with the most words of its own.
     let mut best: Option<(bool, usize, Attribution)> = None;
-    for t in TEMPLATES.iter() {
-        let Some(slots) = slots(t, &lower) else { continue };
-        let (start, end) = slots[t.author];
-        let region = &kept[start..end];
-        let author = author_in(region, t);
-        let addressed = author.as_ref().is_some_and(|p| !p.email.is_empty());
-        let words = t.literals.iter().map(|l| l.trim().len()).sum();
-        if best.as_ref().is_some_and(|(a, w, _)| (*a, *w) >= (addressed, words)) {
-            continue;
+    let (keys, by_key) = &*KEYS;
+    let mut tried = vec![false; TEMPLATES.len()];
+    for m in keys.find_overlapping_iter(&lower) {
+        for &k in &by_key[m.pattern().as_usize()] {
+            if std::mem::replace(&mut tried[k], true) {
+                continue;
+            }
+            let t = &TEMPLATES[k];
+            let Some(slots) = slots(t, &lower) else { continue };
+            let (start, end) = slots[t.author];
+            let region = &kept[start..end];
+            let author = author_in(region, t);
+            let addressed = author.as_ref().is_some_and(|p| !p.email.is_empty());
+            let words = t.literals.iter().map(|l| l.trim().len()).sum();
+            if best.as_ref().is_some_and(|(a, w, _)| (*a, *w) >= (addressed, words)) {
+                continue;
+            }
+            let date = t.dates.iter().map(|k| kept[slots[*k].0..slots[*k].1].trim()).collect::<Vec<_>>().join(" ");
+            best = Some((addressed, words, Attribution { author, date, dated: !t.dates.is_empty() }));
         }
-        let date = t.dates.iter().map(|k| kept[slots[*k].0..slots[*k].1].trim()).collect::<Vec<_>>().join(" ");
-        best = Some((addressed, words, Attribution { author, date, dated: !t.dates.is_empty() }));
     }
     best.map(|(_, _, a)| a)
 }
