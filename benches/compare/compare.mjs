@@ -26,7 +26,11 @@ const REPEAT = Number(process.env.REPEAT || 20);
 const norm = (s) => (s || "").split(/\s+/).filter(Boolean).join(" ");
 const jsonl = (f) => readFileSync(f, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
 const people = (list) => (list || []).map((p) => ({ name: p.name || null, address: p.address || p.email || null }));
-const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+// Compared as JSON with sorted keys: expectations written by serde_json list
+// a person's keys in another order than the corpus's.
+const canonical = (v) =>
+  Array.isArray(v) ? v.map(canonical) : v && typeof v === "object" ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical(v[k])])) : v;
+const same = (a, b) => JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
 
 function scoreForward(expected, got) {
   // got: { forwarded, note, from: {name, address}, to, cc, subject, date, body }
