@@ -28,6 +28,7 @@ use mail_parser::Message;
 use super::history::fields::{self, Field};
 use super::history::{self, address, attribution, footer, unquote};
 
+use super::Mention;
 use crate::core::Person;
 
 /// Every `Name <address>`, `Name [mailto:address]` or bare address in a
@@ -40,11 +41,11 @@ pub struct Forward {
     /// The forwarder's own words above the forward.
     pub note: String,
     /// The original's author.
-    pub from: Option<Person>,
+    pub from: Option<Mention>,
     /// The original's `To`.
-    pub to: Vec<Person>,
+    pub to: Vec<Mention>,
     /// The original's `Cc`.
-    pub cc: Vec<Person>,
+    pub cc: Vec<Mention>,
     /// The original's subject.
     pub subject: String,
     /// The original's date, as written.
@@ -56,8 +57,10 @@ pub struct Forward {
 /// Finds the forwarded original in a message.
 pub fn parse_forward(msg: &Message<'_>) -> Option<Forward> {
     if let Some(inner) = msg.attachments().find_map(|p| p.message()) {
-        let person = |a: &mail_parser::Addr<'_>| a.address().map(|e| person(a.name().unwrap_or_default(), e));
-        let list = |a: Option<&mail_parser::Address<'_>>| -> Vec<Person> {
+        let person = |a: &mail_parser::Addr<'_>| {
+            a.address().and_then(|e| person(a.name().unwrap_or_default(), e)).map(Mention::from)
+        };
+        let list = |a: Option<&mail_parser::Address<'_>>| -> Vec<Mention> {
             a.map(|a| a.iter().filter_map(person).collect()).unwrap_or_default()
         };
         return Some(Forward {
@@ -153,7 +156,7 @@ fn attributed(lines: &[&str], i: usize, depth: usize, subject: &str) -> Option<F
     let matched = attribution::attribution(&joined);
     // The template's author; else, for a line worded differently from the
     // table (or a slot without an address), a reply verb and an address.
-    let from = matched.as_ref().and_then(|a| a.author.clone()).filter(|p| !p.email.is_empty()).or_else(|| {
+    let from = matched.as_ref().and_then(|a| a.author.clone()).filter(|p| p.email.is_some()).or_else(|| {
         (matched.is_some() || attribution::has_verb(&joined)).then(|| attribution_author(&joined)).flatten()
     })?;
     let date =
@@ -171,7 +174,7 @@ fn attributed(lines: &[&str], i: usize, depth: usize, subject: &str) -> Option<F
 
 /// The author of an attribution the templates do not know: the first
 /// address, named by what stands before it after any date.
-fn attribution_author(line: &str) -> Option<Person> {
+fn attribution_author(line: &str) -> Option<Mention> {
     let mut from = addresses(line).into_iter().next()?;
     // Connector words before the name ("użytkownik", "heeft") are not part
     // of it: a name is at most a few capitalised words, or quoted.
@@ -180,7 +183,7 @@ fn attribution_author(line: &str) -> Option<Person> {
     {
         from.name = words[k..].join(" ");
     }
-    Some(from)
+    Some(from.into())
 }
 
 /// A date in an attribution line: digits with `/`, `.` or `-` between them.
@@ -222,9 +225,9 @@ fn set(fwd: &mut Forward, field: Field, value: &str) {
     let people = |value: &str| {
         let found = addresses(value);
         if found.is_empty() && !value.trim().is_empty() {
-            vec![Person::new(address::clean_name(value), "")]
+            vec![Mention::name_only(address::clean_name(value))]
         } else {
-            found
+            found.into_iter().map(Mention::from).collect()
         }
     };
     match field {
@@ -290,10 +293,12 @@ fn note_before(lines: &[&str], i: usize) -> String {
     note.join("\n").trim().to_owned()
 }
 
-fn person(name: &str, email: &str) -> Person {
+/// A candidate found here becomes a person only through the one address
+/// parser ([`Person::parse`]); one it rejects is no candidate.
+fn person(name: &str, email: &str) -> Option<Person> {
     let name = address::clean_name(name);
-    let name = if name.eq_ignore_ascii_case(email) { String::new() } else { name };
-    Person::new(name, email.trim())
+    let name = if name.eq_ignore_ascii_case(email.trim()) { String::new() } else { name };
+    Person::parse(&name, email).ok()
 }
 
 #[cfg(test)]

@@ -12,11 +12,12 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::core::Person;
+use crate::core::{Person, address::IN_PROSE};
 
-/// An address candidate.
-static ADDRESS: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[A-Za-z0-9._%+'\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}").expect("static regex"));
+/// An address candidate: what reads as an address in prose (the program's
+/// one pattern for it, [`IN_PROSE`]); it becomes an address only through
+/// [`Person::parse`].
+static ADDRESS: LazyLock<Regex> = LazyLock::new(|| Regex::new(IN_PROSE).expect("static regex"));
 
 /// Whether `text` has an address candidate in it.
 pub(crate) fn has_address(text: &str) -> bool {
@@ -24,7 +25,8 @@ pub(crate) fn has_address(text: &str) -> bool {
 }
 
 /// Every address in `text` with the display name before it, in order,
-/// each address once (compared case-insensitively).
+/// each address once (compared case-insensitively); a candidate that does
+/// not parse as an address is left out.
 pub fn addresses(text: &str) -> Vec<Person> {
     let mut out: Vec<Person> = Vec::new();
     if !text.contains('@') {
@@ -40,10 +42,12 @@ pub fn addresses(text: &str) -> Vec<Person> {
         let rest = &text[m.end()..];
         let closing = rest.len() - rest.trim_start_matches(['>', ']', ')', '"', '\'', ' ']).len();
         boundary = m.end() + closing;
-        if email.is_empty() || out.iter().any(|p| p.email.eq_ignore_ascii_case(email)) {
+        if email.is_empty() || out.iter().any(|p| p.email.as_str().eq_ignore_ascii_case(email)) {
             continue;
         }
-        out.push(Person::new(display_name(before, email), email));
+        if let Ok(person) = Person::parse(&display_name(before, email), email) {
+            out.push(person);
+        }
     }
     out
 }
@@ -184,7 +188,7 @@ mod tests {
 
     fn one(text: &str) -> (String, String) {
         let p = addresses(text).into_iter().next().expect("an address");
-        (p.name, p.email)
+        (p.name, p.email.to_string())
     }
 
     #[test]
@@ -226,5 +230,7 @@ mod tests {
         assert_eq!(one("\"b@acme.com\" <b@acme.com>"), (String::new(), "b@acme.com".into()));
         assert_eq!(one("O'Brien <ob@x.org>"), ("O'Brien".into(), "ob@x.org".into()));
         assert!(addresses("no address here").is_empty());
+        // A candidate the address parser rejects is none.
+        assert!(addresses("a..b@example.org").is_empty());
     }
 }

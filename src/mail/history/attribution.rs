@@ -22,7 +22,7 @@ use aho_corasick::AhoCorasick;
 
 use super::super::guarded::Guarded;
 use super::{address, locales, lower_same_len};
-use crate::core::Person;
+use crate::mail::Mention;
 
 /// One template, split at its slots.
 #[derive(Debug)]
@@ -40,7 +40,7 @@ struct Template {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Attribution {
     /// The author, when the line names one with an address or a name.
-    pub(crate) author: Option<Person>,
+    pub(crate) author: Option<Mention>,
     /// The date and time as written, when the template has them.
     pub(crate) date: String,
     /// Whether the template has a date: `Alice wrote:` alone may be a
@@ -265,7 +265,7 @@ pub(crate) fn attribution(line: &str) -> Option<Attribution> {
             let (start, end) = slots[t.author];
             let region = &kept[start..end];
             let author = author_in(region, t);
-            let addressed = author.as_ref().is_some_and(|p| !p.email.is_empty());
+            let addressed = author.as_ref().is_some_and(|p| p.email.is_some());
             let words = t.literals.iter().map(|l| l.trim().len()).sum();
             if best.as_ref().is_some_and(|(a, w, _)| (*a, *w) >= (addressed, words)) {
                 continue;
@@ -280,7 +280,7 @@ pub(crate) fn attribution(line: &str) -> Option<Attribution> {
 /// The person an author slot names: the address in it with its name, or
 /// a name alone; connector words of the template that a slot without
 /// clear boundaries took in ("heeft John Doe") are dropped.
-fn author_in(region: &str, t: &Template) -> Option<Person> {
+fn author_in(region: &str, t: &Template) -> Option<Mention> {
     let strip = |name: &str| -> String {
         let mut words: Vec<&str> = name.split_whitespace().collect();
         while words.len() > 1 && t.literals.iter().any(|l| l.split_whitespace().any(|w| w == lower_same_len(words[0])))
@@ -292,11 +292,11 @@ fn author_in(region: &str, t: &Template) -> Option<Person> {
     match address::addresses(region).into_iter().next() {
         Some(mut p) => {
             p.name = strip(&p.name);
-            Some(p)
+            Some(p.into())
         }
         None => {
             let name = strip(&address::clean_name(region));
-            (!name.is_empty()).then(|| Person::new(name, ""))
+            (!name.is_empty()).then(|| Mention::name_only(name))
         }
     }
 }
@@ -407,7 +407,7 @@ mod tests {
     use super::*;
 
     fn author(line: &str) -> Option<(String, String)> {
-        attribution(line).and_then(|a| a.author).map(|p| (p.name, p.email))
+        attribution(line).and_then(|a| a.author).map(|p| (p.name, p.email.map(|e| e.to_string()).unwrap_or_default()))
     }
 
     fn john() -> Option<(String, String)> {
