@@ -230,7 +230,7 @@ pub(crate) fn separator(line: &str) -> Option<Separator> {
     // A client's intro line ends with a colon ("Begin forwarded message:");
     // only such lines are looked up.
     let phrase = t.trim_matches(|c: char| c == '*' || c.is_whitespace());
-    let Some(phrase) = phrase.strip_suffix([':', '：']) else { return None };
+    let phrase = phrase.strip_suffix([':', '：'])?;
     let phrase = phrase.trim_end();
     let vocabulary = vocabulary();
     if phrase.chars().count() >= 4
