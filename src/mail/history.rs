@@ -158,6 +158,9 @@ fn parse_table(tsv: &'static str) -> Vec<Locale> {
 /// has another UTF-8 length (`İ`) is kept as it is, so positions found in
 /// the result are positions in the input.
 pub(crate) fn lower_same_len(text: &str) -> String {
+    if text.is_ascii() {
+        return text.to_ascii_lowercase();
+    }
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         let mut lower = c.to_lowercase();
