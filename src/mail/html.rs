@@ -9,7 +9,8 @@
 //! lines, not `Thanks,Alex`. The cells of a table row stay on one line, a
 //! tab apart (Thunderbird's forward header is a table). List items keep a
 //! bullet (`- item`) or their number (`1. item`); a link whose text is not
-//! its target keeps the target in brackets (`our deck (https://…)`).
+//! its target keeps the target in brackets (`our deck (https://…)`), except
+//! in a reply's text, which is read for a decision.
 //! Entities are decoded.
 //!
 //! Quote containers of common clients, where a reply's history starts:
@@ -163,7 +164,11 @@ fn render(html: &str, stop_at_quote: bool) -> String {
             }
             // Cells of a row stay on its line, a tab apart (`Subject:` and its value).
             ("td" | "th", false) if !out.is_empty() && !out.ends_with(['\n', '\t']) => out.push('\t'),
-            ("a", false) => link = attribute(tag, "href").map(|href| (decode_entities(&href).into_owned(), out.len())),
+            // A reply's text is read for its decision: link targets would
+            // only be noise there.
+            ("a", false) if !stop_at_quote => {
+                link = attribute(tag, "href").map(|href| (decode_entities(&href).into_owned(), out.len()));
+            }
             ("a", true) => {
                 if let Some((href, start)) = link.take() {
                     push_link_target(&mut out, start, &href);
