@@ -68,9 +68,8 @@ fn cut_at(lines: &[&str], i: usize) -> Option<Cut> {
     // A client's attribution, word for word as the vocabulary has it; one
     // without a date ("Alice wrote:") only over quoted lines, since it may
     // be the person citing someone.
-    if let Some(a) = attribution::attribution(line)
-        && a.author.is_some()
-        && (a.dated || next_is_quoted(lines, i + 1))
+    if let Some(dated) = attribution::matches(line)
+        && (dated || next_is_quoted(lines, i + 1))
     {
         return Some(Cut::Attribution(1));
     }
@@ -126,7 +125,7 @@ fn cut_at(lines: &[&str], i: usize) -> Option<Cut> {
             joined.push(' ');
             joined.push_str(next);
             let closes = next.ends_with(':') || next.ends_with('：');
-            if (closes && attribution::attribution(&joined).is_some())
+            if (closes && attribution::matches(&joined).is_some())
                 || attribution::has_verb(next)
                 || (closes && has_address(&joined))
             {

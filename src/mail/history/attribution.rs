@@ -241,6 +241,32 @@ fn ends_with_ignoring_case(text: &str, suffix: &str) -> bool {
     suffix.chars().rev().all(|s| text.next().is_some_and(|t| t == s || t.to_lowercase().eq(std::iter::once(s))))
 }
 
+/// Whether `line` is an attribution by some template, and whether that
+/// template has a date (see [`Attribution::dated`]); cheaper than
+/// [`attribution`], which also reads the author.
+pub(crate) fn matches(line: &str) -> Option<bool> {
+    if !ends_like_a_template(line) {
+        return None;
+    }
+    let lower = lower_same_len(&normalize_case_kept(line));
+    let (keys, by_key) = &*KEYS;
+    let mut found = None;
+    for m in keys.find_overlapping_iter(&lower) {
+        for &k in &by_key[m.pattern().as_usize()] {
+            let t = &TEMPLATES[k];
+            if let Some(slots) = slots(t, &lower)
+                && !lower[slots[t.author].0..slots[t.author].1].trim().is_empty()
+            {
+                if !t.dates.is_empty() {
+                    return Some(true);
+                }
+                found = Some(false);
+            }
+        }
+    }
+    found
+}
+
 /// Matches `line` (one line, or a wrapped attribution joined into one)
 /// against the table's templates.
 pub(crate) fn attribution(line: &str) -> Option<Attribution> {
@@ -434,6 +460,19 @@ mod tests {
             "John Doe <john.doe@acme.com>-ը գրել է 28.10.2021 12:46-ին.",
         ] {
             assert_eq!(author(line), john(), "{line}");
+        }
+    }
+
+    #[test]
+    fn matching_alone_agrees_with_reading() {
+        for line in [
+            "On Wed, Oct 27, 2021 at 9:31 AM John Doe <john.doe@acme.com> wrote:",
+            "Alice wrote:",
+            "Le lun. 23 nov. 2026 à 09:00, Intro Bot a écrit :",
+            "Thanks:",
+            "Here is what I wrote",
+        ] {
+            assert_eq!(matches(line), attribution(line).filter(|a| a.author.is_some()).map(|a| a.dated), "{line}");
         }
     }
 
