@@ -86,6 +86,11 @@ pub async fn run(config: &Config) -> bool {
             Err(e) => line(false, Chain(&e).to_string()),
         },
     }
+    let headers = recent_headers(config, imap_session.as_mut()).await;
+    match security(config, &headers) {
+        (Some(passed), what) => line(passed, what),
+        (None, what) => println!("warn {what}"),
+    }
     if let Some(mut session) = imap_session {
         if transport_ok {
             match probe_plus_addressing(config, &mut session).await {
@@ -158,6 +163,121 @@ fn is_executable(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
+/// How many of the newest messages per folder `check` reads the headers of.
+const RECENT: usize = 20;
+
+/// The header blocks of recent mail: the newest in the mailbox and in
+/// `introbot/processed` (what the daemon already handled), over IMAP or
+/// from the Maildir.
+async fn recent_headers(config: &Config, session: Option<&mut crate::source::imap::ImapSource>) -> Vec<Vec<u8>> {
+    use crate::store::Disposition;
+    match (&config.source, session) {
+        (SourceConfig::Imap(imap), Some(session)) => {
+            let folders = [imap.mailbox.clone(), session.folder_for(Disposition::Processed)];
+            session.recent_headers(&folders, RECENT).await.unwrap_or_default()
+        }
+        (SourceConfig::Maildir { path, .. }, _) => {
+            let processed = crate::source::Maildir::folder_of(path, Disposition::Processed);
+            let dirs = [path.join("new"), path.join("cur"), processed.join("cur")];
+            let mut files: Vec<(std::time::SystemTime, std::path::PathBuf)> = dirs
+                .iter()
+                .filter_map(|d| std::fs::read_dir(d).ok())
+                .flatten()
+                .flatten()
+                .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+                .collect();
+            files.sort();
+            files
+                .iter()
+                .rev()
+                .take(2 * RECENT)
+                .filter_map(|(_, p)| {
+                    use std::io::Read as _;
+                    let mut head = Vec::new();
+                    std::fs::File::open(p).ok()?.take(64 * 1024).read_to_end(&mut head).ok()?;
+                    Some(head)
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// What `[security]` means with this server: `Some(passed)` for an ok or
+/// FAIL line, `None` for a warning that does not fail the check.
+fn security(config: &Config, headers: &[Vec<u8>]) -> (Option<bool>, String) {
+    use crate::mail::auth::{Require, trusted_results};
+    let parsed: Vec<mail_parser::Message<'_>> =
+        headers.iter().filter_map(|h| mail_parser::MessageParser::default().parse(h.as_slice())).collect();
+    let mut seen: Vec<String> = Vec::new();
+    for msg in &parsed {
+        for h in msg.headers().iter().filter(|h| h.name == mail_parser::HeaderName::AuthenticationResults) {
+            let raw = msg.raw_message().get(h.offset_start as usize..h.offset_end as usize).unwrap_or_default();
+            if let Some(ar) = crate::mail::auth::parse_authentication_results(&String::from_utf8_lossy(raw))
+                && !seen.contains(&ar.authserv_id)
+            {
+                seen.push(ar.authserv_id);
+            }
+        }
+    }
+    let seen_text = if seen.is_empty() { "none".to_owned() } else { seen.join(", ") };
+    let policy = &config.security;
+    let Some(id) = policy.authserv_id.as_deref() else {
+        return (
+            None,
+            format!(
+                "security: no [security] authserv_id, so anyone who can forge a connector's From address can start \
+                 intros; Authentication-Results ids in recent mail: {seen_text}"
+            ),
+        );
+    };
+    if policy.require == Require::None {
+        return (
+            None,
+            format!("security: require = \"none\": {id}'s results are not checked, so a forged From can start intros"),
+        );
+    }
+    if parsed.is_empty() {
+        return (
+            None,
+            format!(
+                "security: no mail yet to see whether {id} adds Authentication-Results; without them every request \
+                 fails require = \"{}\"",
+                policy.require.as_str()
+            ),
+        );
+    }
+    let with = parsed.iter().filter(|m| !trusted_results(m, id).is_empty()).count();
+    // What the bot would do with each: pass, or start nothing.
+    let passing = parsed
+        .iter()
+        .filter(|m| {
+            let from = m.from().and_then(|a| a.first()).and_then(|a| a.address()).unwrap_or_default();
+            crate::mail::auth::verify(m, from, policy) == crate::mail::auth::Verdict::Pass
+        })
+        .count();
+    if with == 0 {
+        return (
+            Some(false),
+            format!(
+                "security: none of the {} newest messages has Authentication-Results from {id} (ids seen: {seen_text}); \
+                 every request would fail require = \"{}\": set authserv_id to your receiving server's name",
+                parsed.len(),
+                policy.require.as_str()
+            ),
+        );
+    }
+    (
+        Some(true),
+        format!(
+            "security: {with} of the {} newest messages carry Authentication-Results from {id}, {passing} of them \
+             passing {}; a connector's mail must pass it to start an intro, a party's to count",
+            parsed.len(),
+            policy.require.as_str()
+        ),
+    )
+}
+
 /// Sends a probe to `bot+check-TOKEN@domain` and waits for it in the
 /// mailbox (or already filed as ignored by a running daemon): replies come
 /// back through plus-addresses, so without them nothing works.
@@ -184,6 +304,7 @@ async fn probe_plus_addressing(
         .body("introbot check sent this to itself to see that plus-addressed mail arrives.\n".to_owned())
         .map_err(|e| Chain(&e).to_string())?;
     let probe = crate::compose::Composed {
+        note_token: None,
         message_id: message_id.clone(),
         kind: EmailKind::Probe,
         role: None,

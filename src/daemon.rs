@@ -11,6 +11,13 @@
 //! filed away and their emails sent. A crash anywhere leaves each message
 //! either unprocessed (it is read again; dedupe makes that harmless) or
 //! processed with its emails safely in the outbox.
+//!
+//! No message stops the inbox: one bigger than `[limits] max_message_size`
+//! is filed to `introbot/failed` unread, one the engine fails on is filed
+//! there with the reason (`Engine::handle_inbound`). SIGTERM and SIGINT are
+//! looked for between two messages, so a stop waits for one message's
+//! handling at most; what was handled is filed, the rest stays for next
+//! time. The systemd watchdog is pinged between messages too.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -73,6 +80,8 @@ pub(crate) struct CycleReport {
     pub timers: usize,
     /// The outbox drain.
     pub outbox: DrainReport,
+    /// SIGTERM/SIGINT came while taking the inbox: the rest waits.
+    pub interrupted: bool,
 }
 
 /// Tells systemd (when it started us with `Type=notify`) how we are doing;
@@ -105,13 +114,69 @@ fn handle_one(
     Ok(disposition)
 }
 
+/// What is checked between two inbound messages: a stop signal, and
+/// whether the watchdog is due a ping.
+pub(crate) struct Between<'a> {
+    signals: Option<&'a mut Signals>,
+    pinged: std::time::Instant,
+}
+
+impl Between<'_> {
+    /// Nothing to look for (the demo, tests).
+    pub(crate) fn nothing() -> Between<'static> {
+        Between { signals: None, pinged: std::time::Instant::now() }
+    }
+
+    /// Whether SIGTERM/SIGINT came; lets the runtime take in pending
+    /// signals first (one yield), and pings the watchdog every few seconds.
+    async fn stop_requested(&mut self) -> bool {
+        if self.pinged.elapsed() >= Duration::from_secs(5) {
+            notify(&[sd_notify::NotifyState::Watchdog]);
+            self.pinged = std::time::Instant::now();
+        }
+        match &mut self.signals {
+            Some(signals) => {
+                tokio::task::yield_now().await;
+                signals.stop_pending()
+            }
+            None => false,
+        }
+    }
+}
+
 /// Handles everything waiting in a Maildir, in batches.
-pub(crate) fn take_inbox(engine: &Engine, maildir: &Maildir, now: Timestamp) -> Result<CycleReport, DaemonError> {
+pub(crate) async fn take_inbox(engine: &Engine, maildir: &Maildir, now: Timestamp) -> Result<CycleReport, DaemonError> {
+    take_inbox_until(engine, maildir, now, &mut Between::nothing()).await
+}
+
+/// [`take_inbox`], stopping between two messages when asked to.
+async fn take_inbox_until(
+    engine: &Engine,
+    maildir: &Maildir,
+    now: Timestamp,
+    between: &mut Between<'_>,
+) -> Result<CycleReport, DaemonError> {
     let mut report = CycleReport::default();
+    let max = engine.config().limits.max_message_size;
     let pending = maildir.pending()?;
-    for chunk in pending.chunks(BATCH) {
+    'batches: for chunk in pending.chunks(BATCH) {
         let mut done = Vec::with_capacity(chunk.len());
         for p in chunk {
+            if between.stop_requested().await {
+                report.interrupted = true;
+                // File what is done, leave the rest.
+                engine.store().flush().map_err(EngineError::from)?;
+                for (p, d) in done {
+                    maildir.file(p, d)?;
+                }
+                break 'batches;
+            }
+            if p.size > max {
+                error!(file = %p.path.display(), size = p.size, max, "bigger than max_message_size: filed as failed, unread");
+                report.failed += 1;
+                done.push((p, Disposition::Failed));
+                continue;
+            }
             let raw = match maildir.read(p) {
                 Ok(Some(raw)) => raw,
                 Ok(None) => continue,
@@ -132,14 +197,19 @@ pub(crate) fn take_inbox(engine: &Engine, maildir: &Maildir, now: Timestamp) -> 
     Ok(report)
 }
 
-/// One full cycle: inbox, timers, outbox.
-pub(crate) async fn cycle(
+/// One full cycle: inbox, timers, outbox; timers and outbox are skipped
+/// when a stop came while taking the inbox.
+async fn cycle_until(
     engine: &Engine,
     maildir: &Maildir,
     transport: &mut Transport,
     now: Timestamp,
+    between: &mut Between<'_>,
 ) -> Result<CycleReport, DaemonError> {
-    let mut report = take_inbox(engine, maildir, now)?;
+    let mut report = take_inbox_until(engine, maildir, now, between).await?;
+    if report.interrupted {
+        return Ok(report);
+    }
     report.timers = engine.fire_due(now)?.len();
     engine.store().flush().map_err(EngineError::from)?;
     report.outbox = engine.drain_outbox(transport, now).await?;
@@ -158,6 +228,7 @@ pub async fn run(config: Config, once: bool, clock: &dyn Clock) -> Result<(), Da
     let control =
         ControlSocket::bind(&socket).map_err(|source| DaemonError::Control { path: socket.clone(), source })?;
     info!(store = %engine.store().path().display(), control = %socket.display(), "introbot started");
+    log_security(engine.config());
     loop {
         let mut waker = Waker { signals: &mut signals, control: &control, clock };
         let exit = match engine.config().source.clone() {
@@ -171,6 +242,28 @@ pub async fn run(config: Config, once: bool, clock: &dyn Clock) -> Result<(), Da
             Exit::Stopped => return Ok(()),
             Exit::Reload => reload(&mut engine, &mut transport),
         }
+    }
+}
+
+/// Says plainly at start (and reload) whose word the bot takes for a
+/// connector's: without `[security] authserv_id`, anyone's.
+fn log_security(config: &Config) {
+    let policy = &config.security;
+    match policy.authserv_id.as_deref() {
+        Some(id) if policy.is_enforced() => {
+            info!(
+                authserv_id = id,
+                require = policy.require.as_str(),
+                "sender authentication: a connector's mail must pass it to start or change an intro"
+            );
+        }
+        Some(id) => warn!(
+            authserv_id = id,
+            "[security] require = \"none\": anyone who can forge a connector's From address can start intros"
+        ),
+        None => warn!(
+            "no [security] authserv_id: anyone who can forge a connector's From address can start intros (see SECURITY.md)"
+        ),
     }
 }
 
@@ -207,7 +300,10 @@ fn reload(engine: &mut Engine, transport: &mut Transport) {
         Ok(())
     })();
     match result {
-        Ok(()) => info!(config = %path.display(), "configuration reloaded"),
+        Ok(()) => {
+            info!(config = %path.display(), "configuration reloaded");
+            log_security(engine.config());
+        }
         Err(e) => {
             error!(config = %path.display(), error = %Chain(&e), "new configuration refused, the old one stays in force")
         }
@@ -225,9 +321,14 @@ async fn run_maildir(
 ) -> Result<Exit, DaemonError> {
     notify(&[sd_notify::NotifyState::Ready, sd_notify::NotifyState::Status("watching the maildir")]);
     loop {
-        let report = cycle(engine, maildir, transport, waker.clock.now()).await?;
+        let now = waker.clock.now();
+        let mut between = Between { signals: Some(&mut *waker.signals), pinged: std::time::Instant::now() };
+        let report = cycle_until(engine, maildir, transport, now, &mut between).await?;
         notify(&[sd_notify::NotifyState::Watchdog]);
         log_cycle(engine, &report, once);
+        if report.interrupted {
+            return stop(engine, None).await;
+        }
         if once {
             return Ok(Exit::Stopped);
         }
@@ -253,14 +354,17 @@ fn log_cycle(engine: &Engine, report: &CycleReport, once: bool) {
 }
 
 /// Handles everything new in the IMAP mailbox, in batches: commit, flush,
-/// then file the batch away and remember the last UID.
-pub(crate) async fn take_imap(
+/// then file the batch away and remember the last UID; stops between two
+/// messages when asked to.
+async fn take_imap_until(
     engine: &Engine,
     source: &mut ImapSource,
     mailbox: &str,
     now: Timestamp,
+    between: &mut Between<'_>,
 ) -> Result<CycleReport, DaemonError> {
     let mut report = CycleReport::default();
+    let max = engine.config().limits.max_message_size;
     let store = engine.store();
     let mut after = match store.imap_position(mailbox).map_err(EngineError::from)? {
         Some((validity, last)) if validity == source.uid_validity() => Some(last),
@@ -273,26 +377,42 @@ pub(crate) async fn take_imap(
         }
         None => None,
     };
-    loop {
-        let batch = source.fetch_new(after, BATCH).await?;
-        let Some(last) = batch.last().map(|f| f.uid) else { break };
+    while !report.interrupted {
+        let batch = source.fetch_new(after, BATCH, max).await?;
+        if batch.is_empty() {
+            break;
+        }
         let mut filed: [(Disposition, Vec<Uid>); 3] = [
             (Disposition::Processed, Vec::new()),
             (Disposition::Ignored, Vec::new()),
             (Disposition::Failed, Vec::new()),
         ];
+        let mut last = None;
         for msg in &batch {
+            if between.stop_requested().await {
+                report.interrupted = true;
+                break;
+            }
             let span = info_span!("imap", uid = msg.uid.get());
             let _enter = span.enter();
-            let d = handle_one(engine, &msg.raw, now, &mut report)?;
+            let d = match &msg.raw {
+                Some(raw) => handle_one(engine, raw, now, &mut report)?,
+                None => {
+                    error!(size = msg.size, max, "bigger than max_message_size: filed as failed, unread");
+                    report.failed += 1;
+                    Disposition::Failed
+                }
+            };
             if let Some((_, uids)) = filed.iter_mut().find(|(x, _)| *x == d) {
                 uids.push(msg.uid);
             }
+            last = Some(msg.uid);
         }
         store.flush().map_err(EngineError::from)?;
         for (d, uids) in &filed {
             source.file(uids, *d).await?;
         }
+        let Some(last) = last else { break };
         store.set_imap_position(mailbox, source.uid_validity(), last).map_err(EngineError::from)?;
         after = Some(last);
     }
@@ -342,7 +462,10 @@ async fn run_imap(
         };
         let now = waker.clock.now();
         let session = current.span();
-        let mut report = match take_imap(engine, &mut current, &imap.mailbox, now).instrument(session.clone()).await {
+        let mut between = Between { signals: Some(&mut *waker.signals), pinged: std::time::Instant::now() };
+        let taken =
+            take_imap_until(engine, &mut current, &imap.mailbox, now, &mut between).instrument(session.clone()).await;
+        let mut report = match taken {
             Ok(r) => r,
             Err(DaemonError::Imap(e)) if !once => {
                 warn!(parent: &session, error = %Chain(&e), "imap failed; reconnecting");
@@ -350,6 +473,10 @@ async fn run_imap(
             }
             Err(e) => return Err(e),
         };
+        if report.interrupted {
+            log_cycle(engine, &report, once);
+            return stop(engine, Some(current)).await;
+        }
         report.timers = engine.fire_due(now)?.len();
         engine.store().flush().map_err(EngineError::from)?;
         report.outbox = engine.drain_outbox(transport, now).await?;
@@ -459,10 +586,12 @@ impl Waker<'_> {
 /// SIGTERM, SIGINT and SIGHUP, listened for from the moment the daemon
 /// starts: a signal that arrives mid-cycle is noticed once the cycle is
 /// done, instead of killing the process halfway.
-struct Signals {
+pub(crate) struct Signals {
     term: tokio::signal::unix::Signal,
     int: tokio::signal::unix::Signal,
     hup: tokio::signal::unix::Signal,
+    /// A stop seen between messages, kept for the next wait.
+    stopping: bool,
 }
 
 impl Signals {
@@ -472,11 +601,25 @@ impl Signals {
             term: signal(SignalKind::terminate()).map_err(DaemonError::Signals)?,
             int: signal(SignalKind::interrupt()).map_err(DaemonError::Signals)?,
             hup: signal(SignalKind::hangup()).map_err(DaemonError::Signals)?,
+            stopping: false,
         })
+    }
+
+    /// Whether SIGTERM or SIGINT has arrived (without waiting); a SIGHUP is
+    /// left for the next wait.
+    fn stop_pending(&mut self) -> bool {
+        use futures_util::FutureExt as _;
+        if !self.stopping {
+            self.stopping = self.term.recv().now_or_never().is_some() || self.int.recv().now_or_never().is_some();
+        }
+        self.stopping
     }
 
     /// The next signal (cancel-safe).
     async fn received(&mut self) -> Wake {
+        if self.stopping {
+            return Wake::Stop;
+        }
         tokio::select! {
             _ = self.term.recv() => Wake::Stop,
             _ = self.int.recv() => Wake::Stop,
@@ -546,7 +689,8 @@ mod tests {
 
         clock.set("2026-12-02T09:00:00Z".parse().expect("timestamp"));
         run_once(d, &clock);
-        let follow_ups: Vec<_> = sent(d).into_iter().filter(|(name, _)| name.contains(".follow_up@")).collect();
+        // Message-IDs are random: the follow-ups are what is new.
+        let follow_ups: Vec<_> = sent(d).into_iter().filter(|email| !first.contains(email)).collect();
         assert_eq!(follow_ups.len(), 2, "one follow-up per silent party, on the clock's word alone");
         assert!(follow_ups.iter().all(|(_, date)| date == "2026-12-02T09:00:00Z"), "{follow_ups:?}");
     }

@@ -225,7 +225,7 @@ impl Demo<'_> {
 
     /// One daemon cycle, printing state changes and the emails it sent.
     async fn cycle(&mut self) -> Result<(), DemoError> {
-        let report = daemon::take_inbox(&self.engine, &self.inbox, self.now)?;
+        let report = daemon::take_inbox(&self.engine, &self.inbox, self.now).await?;
         if report.ignored > 0 {
             writeln!(self.out, "  [{}] bot: {} message(s) ignored, nothing sent", self.when(), report.ignored)?;
         }

@@ -12,7 +12,9 @@
 //!   their decisions, automatic mail (out-of-office, bounces). Pure too.
 //! - `compose` — turning effects into RFC 5322 messages with the templates:
 //!   text and HTML, threading headers, reply tokens.
-//! - `tokens` — intro ids and reply tokens from the OS CSPRNG.
+//! - `tokens` — intro ids, reply tokens and Message-IDs from the OS
+//!   CSPRNG; tokens compared in constant time.
+//! - `private` — owner-only directories and files (store, outbox).
 //! - `store` — sled: intros, indexes, timers, suppression list and the
 //!   outbox, with a state change and its emails committed together.
 //! - `source` — where mail comes from (a Maildir, IMAP).
@@ -47,6 +49,7 @@ pub mod mail;
 mod compose;
 mod engine;
 mod error;
+mod private;
 mod report;
 mod source;
 mod store;
@@ -54,6 +57,8 @@ mod tokens;
 mod transport;
 
 // The errors the commands above return, and the ones they wrap.
+/// For the `compose` fuzz target: every kind of email from any names and texts, checked.
+pub use compose::compose_anything;
 pub use compose::{ComposeError, TemplateError};
 pub use engine::EngineError;
 pub use report::ReportError;

@@ -177,6 +177,10 @@ fn init_logging(default: &str, format: LogFormat) {
 }
 
 fn main() -> ExitCode {
+    // Everything the bot creates (the store with its reply tokens, the
+    // outbox, filed mail) is for its own user only, whatever umask it was
+    // started with.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let cli = Cli::parse();
     let quiet = !matches!(cli.command, Command::Run { .. });
     init_logging(if quiet { "warn" } else { "info" }, cli.log_format);

@@ -13,7 +13,12 @@
 //!   lowercased as written);
 //! - `outbox`: sequence number (big-endian) → email ready to send;
 //! - `emails`: intro id ‖ 0 ‖ sequence number → what was queued, for `show`;
-//! - `meta`: schema version, and where the IMAP source stopped.
+//! - `meta`: schema version, and where the IMAP source stopped;
+//! - `ledger`: what the bot did to whom and when, for the limits
+//!   ([`ledger`]);
+//! - `notes`: notes to a connector outside any intro, by their reply token
+//!   (`t` ‖ token) and by their Message-ID (`m` ‖ id), so an answer to one
+//!   is known as an answer to the bot.
 //!
 //! [`Store::commit`] writes an intro, its emails, its index and timer
 //! changes and the processed marker in **one** transaction: after a crash
@@ -29,6 +34,10 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+mod ledger;
+
+pub(crate) use ledger::{Counted, LedgerEntry};
 
 use crate::compose::Composed;
 use crate::core::{Address, EmailKind, Intro, IntroId, IntroState, MessageId, Role, Token};
@@ -90,6 +99,23 @@ pub(crate) enum TokenOwner {
 struct TokenRecord {
     intro: IntroId,
     owner: TokenOwner,
+}
+
+/// A note the bot sent a connector outside any intro.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct NoteRecord {
+    /// To whom.
+    pub to: Address,
+    /// Its Message-ID.
+    pub message_id: MessageId,
+    /// When it was queued.
+    pub at: Timestamp,
+}
+
+fn note_key(tag: u8, id: &str) -> Vec<u8> {
+    let mut key = vec![tag, 0];
+    key.extend_from_slice(id.as_bytes());
+    key
 }
 
 /// What became of one inbound message.
@@ -218,6 +244,8 @@ pub(crate) struct Change {
     pub processed: Option<(MessageId, Processed)>,
     /// Addresses to suppress.
     pub suppress: Vec<Address>,
+    /// What to record for the limits.
+    pub ledger: Vec<LedgerEntry>,
 }
 
 /// The open store.
@@ -234,6 +262,8 @@ pub(crate) struct Store {
     outbox: sled::Tree,
     meta: sled::Tree,
     emails: sled::Tree,
+    ledger: sled::Tree,
+    notes: sled::Tree,
 }
 
 fn deadline_key(at: Timestamp, id: &IntroId) -> Vec<u8> {
@@ -291,9 +321,13 @@ impl Store {
             }
             StoreError::Sled { path: path.clone(), source }
         };
-        std::fs::create_dir_all(dir).map_err(|e| sled_err(sled::Error::Io(e)))?;
+        // Tokens are capabilities: nobody but the bot's user reads the store.
+        crate::private::make_private_dir(dir).map_err(|e| sled_err(sled::Error::Io(e)))?;
         let db =
             sled::Config::new().path(dir).cache_capacity(8 << 20).flush_every_ms(Some(500)).open().map_err(sled_err)?;
+        // sled made its files with the process umask; whatever that was,
+        // they are owner-only from here on.
+        crate::private::make_private_dir(dir).map_err(|e| sled_err(sled::Error::Io(e)))?;
         let tree = |name: &str| db.open_tree(name).map_err(sled_err);
         let meta = tree("meta")?;
         match meta.get("schema_version").map_err(sled_err)? {
@@ -318,6 +352,8 @@ impl Store {
             suppressed: tree("suppressed")?,
             outbox: tree("outbox")?,
             emails: tree("emails")?,
+            ledger: tree("ledger")?,
+            notes: tree("notes")?,
             meta,
             db,
             path,
@@ -361,7 +397,40 @@ impl Store {
             return Ok(None);
         };
         let rec: TokenRecord = Self::decode(|| "token index".into(), &v)?;
-        Ok(self.intro(&rec.intro)?.map(|i| (i, rec.owner)))
+        let Some(intro) = self.intro(&rec.intro)? else { return Ok(None) };
+        // The index found it; the intro's own record decides, compared in
+        // constant time.
+        let own = match rec.owner {
+            TokenOwner::Party(role) => &intro.party(role).token,
+            TokenOwner::Connector => &intro.connector_token,
+        };
+        Ok(crate::tokens::same_token(own.as_str(), token.as_str()).then_some((intro, rec.owner)))
+    }
+
+    /// The note outside any intro whose reply token this is.
+    pub(crate) fn note_by_token(&self, token: &Token) -> Result<Option<NoteRecord>, StoreError> {
+        match self.notes.get(note_key(b't', token.as_str())).map_err(|e| self.err(e))? {
+            Some(v) => Self::decode(|| "note index".into(), &v).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The note outside any intro with this Message-ID.
+    pub(crate) fn note_by_message_id(&self, id: &MessageId) -> Result<Option<NoteRecord>, StoreError> {
+        match self.notes.get(note_key(b'm', id.as_str())).map_err(|e| self.err(e))? {
+            Some(v) => Self::decode(|| "note index".into(), &v).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The Message-ID of the consent note sent to `to` in an intro, for
+    /// later notes to thread under.
+    pub(crate) fn consent_message_id(&self, intro: &IntroId, to: &Address) -> Result<Option<MessageId>, StoreError> {
+        Ok(self
+            .emails_of(intro)?
+            .into_iter()
+            .find(|e| e.kind == EmailKind::ConsentRequest && e.to.iter().any(|a| a.same_mailbox(to)))
+            .map(|e| e.message_id))
     }
 
     /// The intro one of our sent Message-IDs belongs to.
@@ -502,10 +571,13 @@ impl Store {
             &self.suppressed,
             &self.outbox,
             &self.emails,
+            &self.ledger,
+            &self.notes,
         ];
         let intro_json = change.intro.as_ref().map(to_json);
         let result: Result<(), TransactionError<StoreError>> = trees[..].transaction(|tx| {
-            let [intros, tokens, sent_ids, deadlines, processed, suppressed, outbox, emails] = &tx[..] else {
+            let [intros, tokens, sent_ids, deadlines, processed, suppressed, outbox, emails, ledger, notes] = &tx[..]
+            else {
                 return Err(ConflictableTransactionError::Abort(StoreError::Corrupt {
                     what: "transaction".into(),
                     detail: "wrong number of trees".into(),
@@ -547,6 +619,11 @@ impl Store {
                 };
                 let seq = OutboxSeq(outbox.generate_id()?);
                 outbox.insert(&seq.key(), encode_outbox(&entry))?;
+                if let (Some(token), [to]) = (&email.note_token, email.recipients.as_slice()) {
+                    let note = to_json(&NoteRecord { to: to.clone(), message_id: email.message_id.clone(), at: now });
+                    notes.insert(note_key(b't', token.as_str()), note.as_slice())?;
+                    notes.insert(note_key(b'm', email.message_id.as_str()), note)?;
+                }
                 if let Some(intro) = &change.intro {
                     sent_ids.insert(email.message_id.as_str(), intro.id.as_str())?;
                     let record = SentEmail {
@@ -564,6 +641,9 @@ impl Store {
             }
             for email in &change.suppress {
                 suppressed.insert(email.canonical().as_str(), to_json(&now))?;
+            }
+            for entry in &change.ledger {
+                ledger::record(ledger, entry, now)?;
             }
             Ok(())
         });

@@ -308,7 +308,9 @@ fn sighup_reloads_a_good_config_and_keeps_the_old_one_when_the_new_is_bad() {
         "2.request",
         &REQUEST
             .replace("req-1@", "req-2@")
-            .replace("carol@example.com>\r\nTo: intros", "dan@example.com>\r\nTo: intros"),
+            .replace("carol@example.com>\r\nTo: intros", "dan@example.com>\r\nTo: intros")
+            // Another pair: the same two people are not asked twice at once.
+            .replace("alice@example.net", "ann@example.net"),
     );
     assert_eq!(wait_for_emails(d, 6), 6, "still running with the reloaded config");
     let _ = Command::new("kill").args(["-TERM", &daemon.id().to_string()]).status();

@@ -409,3 +409,115 @@ fn check_logs_in_over_tls_with_a_private_ca_and_finds_plus_addressed_mail() {
     assert!(!out.status.success());
     assert!(stdout(&out).contains("FAIL cannot connect to imap localhost"), "{}", stdout(&out));
 }
+
+/// Issue 10, through the real stack: the MX writes Authentication-Results
+/// as mail.example.test (scripts/mailstack: an envelope sender starting
+/// with "forger" fails DMARC). A request with the connector's From from a
+/// forger, carrying its own "dmarc=pass" below, starts nothing and is
+/// answered nothing; the connector's real request starts the intro.
+#[test]
+fn a_forged_connector_is_refused_through_the_real_mail_stack() {
+    let _shared = servers().read().unwrap_or_else(|e| e.into_inner());
+    let acc = Accounts { n: 11 };
+    reset(&acc);
+    let bot = start_bot(&acc, "\n[security]\nauthserv_id = \"mail.example.test\"\n");
+    let forged = format!(
+        "Authentication-Results: mail.example.test; dmarc=pass header.from=example.test\r\nReceived: from laptop by evil\r\n{}",
+        request(&acc, "forged-11@elsewhere.invalid")
+    );
+    send_raw("forger@elsewhere.invalid", &acc.addr("bot"), &forged);
+    let deadline = Instant::now() + WAIT;
+    while !bot.log().contains("failed sender authentication") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(bot.log().contains("dmarc=fail"), "the forgery was refused on the MX's word\n{}", bot.log());
+    send_raw(&acc.addr("connector"), &acc.addr("bot"), &request(&acc, "req-11@example.test"));
+    let alice = inbox(&acc.addr("alice"), 1, WAIT);
+    let bob = inbox(&acc.addr("bob"), 1, WAIT);
+    assert_eq!((alice.len(), bob.len()), (1, 1), "the real request went through\n{}", bot.log());
+    std::thread::sleep(Duration::from_secs(1));
+    let connector = inbox(&acc.addr("connector"), 1, WAIT);
+    assert_eq!(connector.len(), 1, "the acknowledgement only: nothing about the forgery");
+    assert_eq!(inbox(&acc.addr("alice"), 0, Duration::ZERO).len(), 1, "one intro, not two");
+}
+
+/// Issue 10, through the real stack: the connector's auto-responder (no
+/// auto-reply headers, no telltale subject) answers the bot's note each
+/// time through the note's own reply address. The bot answers once an
+/// hour at most: no loop.
+#[test]
+fn an_unmarked_auto_responder_cannot_loop_with_the_bot_through_the_real_mail_stack() {
+    let _shared = servers().read().unwrap_or_else(|e| e.into_inner());
+    let acc = Accounts { n: 13 };
+    reset(&acc);
+    let bot = start_bot(&acc, "");
+    let (connector, bot_addr) = (acc.addr("connector"), acc.addr("bot"));
+    // No address for Bob anywhere: the bot writes back what is missing.
+    let bad = request(&acc, "req-13@example.test").replace(&format!("Bob Busy <{}>", acc.addr("bob")), "Bob");
+    send_raw(&connector, &bot_addr, &bad);
+    let notes = inbox(&connector, 1, WAIT);
+    assert_eq!(notes.len(), 1, "{}", bot.log());
+    let reply_to = notes[0].reply_to.first().cloned().unwrap_or_default();
+    assert!(reply_to.starts_with(&format!("bot{}+", acc.n)), "the note has a reply address of its own: {reply_to}");
+    for round in 0..3 {
+        let latest = inbox(&connector, 1, Duration::ZERO).pop().expect("a note");
+        answer(
+            &connector,
+            &latest,
+            &format!("auto-{round}-13@example.test"),
+            "Thanks for your email. I will get back to you on Monday.",
+        );
+        std::thread::sleep(Duration::from_millis(1500));
+    }
+    let handled = |log: &str| (0..3).filter(|r| log.contains(&format!("auto-{r}-13@example.test"))).count();
+    let deadline = Instant::now() + WAIT;
+    while handled(&bot.log()) < 3 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(handled(&bot.log()), 3, "the bot read all three\n{}", bot.log());
+    assert_eq!(inbox(&connector, 0, Duration::ZERO).len(), 1, "no second note");
+    assert!(
+        inbox(&acc.addr("bob"), 0, Duration::ZERO).is_empty()
+            && inbox(&acc.addr("alice"), 0, Duration::ZERO).is_empty()
+    );
+}
+
+/// `[limits] max_message_size` over IMAP: the server's RFC822.SIZE says it
+/// is too big, so it is filed to introbot/failed without being downloaded,
+/// and the next message is handled.
+#[test]
+fn mail_over_max_message_size_is_filed_unread_over_imap() {
+    let _shared = servers().read().unwrap_or_else(|e| e.into_inner());
+    let acc = Accounts { n: 12 };
+    reset(&acc);
+    let bot = start_bot(&acc, "\n[limits]\nmax_message_size = \"64 KB\"\n");
+    let big =
+        format!("{}{}", request(&acc, "big-12@example.test"), "A line to make the summary long.\r\n".repeat(4000));
+    send_raw(&acc.addr("connector"), &acc.addr("bot"), &big);
+    send_raw(&acc.addr("connector"), &acc.addr("bot"), &request(&acc, "req-12@example.test"));
+    let alice = inbox(&acc.addr("alice"), 1, WAIT);
+    assert_eq!(alice.len(), 1, "the small request went through\n{}", bot.log());
+    assert!(bot.log().contains("bigger than max_message_size"), "{}", bot.log());
+    let conf = stack().dir.join("dovecot/dovecot.conf");
+    let status = std::process::Command::new("doveadm")
+        .args([
+            "-c",
+            conf.to_str().expect("utf-8"),
+            "mailbox",
+            "status",
+            "-u",
+            &acc.addr("bot"),
+            "messages",
+            "introbot/failed",
+        ])
+        .output()
+        .expect("doveadm runs");
+    assert!(
+        String::from_utf8_lossy(&status.stdout).contains("messages=1"),
+        "{}",
+        String::from_utf8_lossy(&status.stdout)
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(inbox(&acc.addr("alice"), 0, Duration::ZERO).len(), 1, "one intro");
+}

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `introbot` binary: one test binary (one link)
 //! with a module per area.
 
+mod attacks;
 mod cli;
 mod corpus;
 mod demo;

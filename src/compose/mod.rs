@@ -3,13 +3,16 @@
 //!
 //! Header policy:
 //! - every email has a `Message-ID` under the bot's domain, fixed when it is
-//!   queued; party mail uses a deterministic id per intro, party and kind
-//!   (the cap makes it unique), so follow-ups can thread under the consent
-//!   note without remembering anything;
+//!   queued: 130 random bits, nothing about the intro in it, so nobody can
+//!   work out the id of a note they did not receive (the store keeps them;
+//!   the engine passes the consent note's id for later notes to thread
+//!   under);
 //! - `In-Reply-To`/`References` keep each party's thread, and the
 //!   connector's under their original request;
 //! - `Reply-To` is the bot's plus-address with the recipient's token, except
-//!   on the introduction, where it is the two parties: replies go to them;
+//!   on the introduction, where it is the two parties: replies go to them.
+//!   A note to a connector outside any intro gets a token of its own
+//!   ([`Composed::note_token`]), so an answer to it is known as one;
 //! - `Auto-Submitted: auto-generated` and `X-Auto-Response-Suppress: All` on
 //!   everything but the introduction, which is a real conversation starter;
 //! - the envelope sender of party mail carries the party's token, so a
@@ -19,12 +22,19 @@
 //!   `List-Unsubscribe-Post` (RFC 8058), so mail clients offer their own
 //!   unsubscribe button.
 //!
+//! - names, subjects, texts and inbound Message-IDs pass through
+//!   [`crate::mail::clean`] first: one clean line, bounded, no address in a
+//!   name; bodies get CRLF line endings in linear time.
+//!
 //! Subjects name the people, never an internal id, and a reply's subject
 //! gets one `Re:`, not one more each time.
 
 mod context;
+mod fuzz;
 mod note;
 mod templates;
+
+pub use fuzz::compose_anything;
 
 use std::time::SystemTime;
 
@@ -36,8 +46,9 @@ use minijinja::Value;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::core::{Address, AddressError, Audience, Email, EmailKind, Intro, MessageId, Outgoing, Person, Role};
+use crate::core::{Address, AddressError, Audience, Email, EmailKind, Intro, MessageId, Outgoing, Person, Role, Token};
 use crate::mail::RequestProblem;
+use crate::mail::clean;
 pub(crate) use context::StatusLine;
 use context::{Reader, party_value, person_value};
 pub(crate) use note::Note;
@@ -59,6 +70,9 @@ pub enum ComposeError {
     /// lettre refused the message.
     #[error("cannot build the message")]
     Build(#[from] lettre::error::Error),
+    /// No randomness for a Message-ID or a note's token.
+    #[error(transparent)]
+    Random(#[from] crate::tokens::RandomError),
 }
 
 /// An email ready for the outbox: the bytes and the envelope.
@@ -79,6 +93,10 @@ pub(crate) struct Composed {
     /// The RFC 5322 message (stored beside the JSON, not in it).
     #[serde(skip)]
     pub bytes: Vec<u8>,
+    /// The reply token of a note to a connector outside any intro (its
+    /// `Reply-To` is the bot's address with it); the store records it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note_token: Option<Token>,
 }
 
 /// Makes emails from effects.
@@ -91,6 +109,18 @@ pub(crate) struct Composer {
     follow_up_after: String,
     expire_after: String,
     bcc_connector: bool,
+    ids: Ids,
+}
+
+/// How Message-IDs (and notes' tokens) are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ids {
+    /// From the OS CSPRNG: what the bot sends.
+    Random,
+    /// From the intro, party and kind, and fixed tokens: only for the
+    /// snapshot tests, whose emails must not change from run to run.
+    #[cfg(test)]
+    Predictable,
 }
 
 impl Composer {
@@ -105,16 +135,34 @@ impl Composer {
             follow_up_after: config.policy.follow_up_after.to_string(),
             expire_after: config.policy.expire_after.to_string(),
             bcc_connector: config.bcc_connector_on_introduction,
+            ids: Ids::Random,
         };
         composer.self_check()?;
         Ok(composer)
+    }
+
+    /// This composer with ids and tokens that are the same on every run
+    /// (snapshot tests only).
+    #[cfg(test)]
+    pub(crate) fn predictable(mut self) -> Self {
+        self.ids = Ids::Predictable;
+        self
+    }
+
+    /// A fresh Message-ID; `predictable` makes the test form.
+    fn new_id(&self, _predictable: impl FnOnce() -> String) -> Result<MessageId, ComposeError> {
+        match self.ids {
+            Ids::Random => Ok(MessageId::new(crate::tokens::new_message_id(self.bot_address.domain())?)),
+            #[cfg(test)]
+            Ids::Predictable => Ok(MessageId::new(format!("{}@{}", _predictable(), self.bot_address.domain()))),
+        }
     }
 
     /// Renders every kind against a sample intro, so a broken override fails
     /// at start-up and not in the middle of someone's intro.
     fn self_check(&self) -> Result<(), ComposeError> {
         for sample in samples::all() {
-            self.compose(&sample.intro, &sample.out, Timestamp::UNIX_EPOCH)?;
+            self.compose_threaded(&sample.intro, &sample.out, None, Timestamp::UNIX_EPOCH)?;
         }
         let carol = samples::intro().connector;
         let sample_id = MessageId::new("x@y");
@@ -139,26 +187,35 @@ impl Composer {
         self.bot_address.with_tag(token).map_err(ComposeError::ReplyAddress)
     }
 
-    /// The Message-ID of an email to one party of an intro.
-    pub(crate) fn party_message_id(&self, intro: &Intro, role: Role, kind: EmailKind) -> MessageId {
-        MessageId::new(format!("{}.{}.{}@{}", intro.id, role.as_str(), kind, self.bot_address.domain()))
+    /// Composes one effect's email, not threaded under an earlier one.
+    #[cfg(test)]
+    pub(crate) fn compose(&self, intro: &Intro, out: &Outgoing, now: Timestamp) -> Result<Composed, ComposeError> {
+        self.compose_threaded(intro, out, None, now)
     }
 
-    /// Composes one effect's email.
-    pub(crate) fn compose(&self, intro: &Intro, out: &Outgoing, now: Timestamp) -> Result<Composed, ComposeError> {
+    /// Composes one effect's email; `consent` is the Message-ID of the
+    /// consent note to the same party, which later notes to them thread
+    /// under.
+    pub(crate) fn compose_threaded(
+        &self,
+        intro: &Intro,
+        out: &Outgoing,
+        consent: Option<&MessageId>,
+        now: Timestamp,
+    ) -> Result<Composed, ComposeError> {
         let kind = out.email.kind();
         let ctx = self.context(intro, out)?;
         let rendered = self.templates.render(kind, &ctx)?;
         let via = format!("{} via {}", intro.connector.display_name(), self.bot_name);
-        let domain = self.bot_address.domain();
 
-        let mut b = Message::builder().date(system_time(now)).subject(rendered.subject.clone());
+        let subject = clean::clean_subject(&rendered.subject);
+        let mut b = Message::builder().date(system_time(now)).subject(subject.clone());
         let (message_id, envelope_from, mut recipients, role);
         match out.to {
             Audience::Party(r) => {
                 let party = intro.party(r);
                 role = Some(r);
-                message_id = self.party_message_id(intro, r, kind);
+                message_id = self.new_id(|| format!("{}.{}.{kind}", intro.id, r.as_str()))?;
                 envelope_from = self.reply_address(party.token.as_str())?;
                 recipients = vec![party.person.email.clone()];
                 b = b
@@ -167,21 +224,28 @@ impl Composer {
                     .reply_to(mailbox(&self.bot_name, &envelope_from));
                 b = unsubscribe_headers(b, &envelope_from);
                 if kind != EmailKind::ConsentRequest {
-                    let consent = self.party_message_id(intro, r, EmailKind::ConsentRequest);
-                    let mut refs = vec![consent.bracketed()];
-                    let parent = match &party.last_reply_id {
-                        Some(reply) => {
-                            refs.push(reply.bracketed());
-                            reply.clone()
-                        }
-                        None => consent,
+                    let consent = match (consent, self.ids) {
+                        // Ours, from the store; checked all the same.
+                        (Some(id), _) => Some(id.clone()).filter(|id| clean::safe_message_id(id.as_str()).is_some()),
+                        #[cfg(test)]
+                        (None, Ids::Predictable) => Some(MessageId::new(format!(
+                            "{}.{}.consent_request@{}",
+                            intro.id,
+                            r.as_str(),
+                            self.bot_address.domain()
+                        ))),
+                        (None, _) => None,
                     };
-                    b = b.in_reply_to(parent.bracketed()).references(refs.join(" "));
+                    let reply = party.last_reply_id.as_ref().filter(|id| clean::safe_message_id(id.as_str()).is_some());
+                    let refs: Vec<String> = consent.iter().chain(reply).map(MessageId::bracketed).collect();
+                    if let Some(parent) = reply.or(consent.as_ref()) {
+                        b = b.in_reply_to(parent.bracketed()).references(refs.join(" "));
+                    }
                 }
             }
             Audience::BothParties => {
                 role = None;
-                message_id = MessageId::new(format!("{}.introduction@{domain}", intro.id));
+                message_id = self.new_id(|| format!("{}.introduction", intro.id))?;
                 envelope_from = self.bot_address.clone();
                 recipients = vec![intro.requester.person.email.clone(), intro.target.person.email.clone()];
                 b = b
@@ -196,16 +260,16 @@ impl Composer {
             }
             Audience::Connector => {
                 role = None;
-                // Connector mail can repeat (several unclear replies), so the
-                // timeline length keeps ids unique and still deterministic.
-                message_id = MessageId::new(format!("{}.connector.{kind}.{}@{domain}", intro.id, intro.timeline.len()));
+                message_id = self.new_id(|| format!("{}.connector.{kind}.{}", intro.id, intro.timeline.len()))?;
                 envelope_from = self.bot_address.clone();
                 recipients = vec![intro.connector.email.clone()];
                 b = b
                     .from(self.bot_mailbox(self.bot_name.clone()))
                     .to(person_mailbox(&intro.connector))
                     .reply_to(mailbox(&self.bot_name, &self.reply_address(intro.connector_token.as_str())?));
-                if let Some(req) = &intro.request_message_id {
+                if let Some(req) =
+                    intro.request_message_id.as_ref().filter(|id| clean::safe_message_id(id.as_str()).is_some())
+                {
                     b = b.in_reply_to(req.bracketed()).references(req.bracketed());
                 }
             }
@@ -214,11 +278,8 @@ impl Composer {
             b = automatic_headers(b);
         }
         recipients.dedup();
-        let bytes = b
-            .message_id(Some(message_id.bracketed()))
-            .multipart(MultiPart::alternative_plain_html(rendered.text, rendered.html))?
-            .formatted();
-        Ok(Composed { message_id, kind, role, subject: rendered.subject, envelope_from, recipients, bytes })
+        let bytes = b.message_id(Some(message_id.bracketed())).multipart(body(&rendered))?.formatted();
+        Ok(Composed { message_id, kind, role, subject, envelope_from, recipients, bytes, note_token: None })
     }
 
     /// Composes the note to a connector whose request could not be used.
@@ -251,7 +312,8 @@ impl Composer {
     /// Composes a note to a connector that belongs to no intro (a request
     /// problem, `status`, `help`, a command's confirmation): `kind`'s
     /// template with `bot`, `connector` and `subject` plus `extra` in its
-    /// context, threaded under the connector's message `inbound_id`.
+    /// context, threaded under the connector's message `inbound_id`, with a
+    /// fresh token of its own in `Reply-To` ([`Composed::note_token`]).
     pub(crate) fn compose_to_connector(
         &self,
         kind: EmailKind,
@@ -268,28 +330,33 @@ impl Composer {
             ..extra
         };
         let rendered = self.templates.render(kind, &ctx)?;
-        let message_id =
-            MessageId::new(format!("{kind}.{}@{}", random_suffix(inbound_id, now), self.bot_address.domain()));
+        let message_id = self.new_id(|| format!("{kind}.{}", predictable_suffix(inbound_id, now)))?;
+        let token = match self.ids {
+            Ids::Random => crate::tokens::new_token()?,
+            #[cfg(test)]
+            Ids::Predictable => Token::new("nnnnnnnnnnnnnnnnnnnnnnnnnn"),
+        };
+        let subject = clean::clean_subject(&rendered.subject);
         let mut b = Message::builder()
             .date(system_time(now))
-            .subject(rendered.subject.clone())
+            .subject(subject.clone())
             .from(self.bot_mailbox(self.bot_name.clone()))
-            .to(person_mailbox(connector));
-        if let Some(id) = inbound_id {
+            .to(person_mailbox(connector))
+            .reply_to(mailbox(&self.bot_name, &self.reply_address(token.as_str())?));
+        if let Some(id) = inbound_id.filter(|id| clean::safe_message_id(id.as_str()).is_some()) {
             b = b.in_reply_to(id.bracketed()).references(id.bracketed());
         }
-        let bytes = automatic_headers(b)
-            .message_id(Some(message_id.bracketed()))
-            .multipart(MultiPart::alternative_plain_html(rendered.text, rendered.html))?
-            .formatted();
+        let bytes =
+            automatic_headers(b).message_id(Some(message_id.bracketed())).multipart(body(&rendered))?.formatted();
         Ok(Composed {
             message_id,
             kind,
             role: None,
-            subject: rendered.subject,
+            subject,
             envelope_from: self.bot_address.clone(),
             recipients: vec![connector.email.clone()],
             bytes,
+            note_token: Some(token),
         })
     }
 
@@ -347,7 +414,7 @@ impl Composer {
             Email::Outcome(o) => (serde_value(o), None, Value::UNDEFINED, "", ""),
             Email::ThankYou { decision } => (Value::UNDEFINED, Some(decision.as_str()), Value::UNDEFINED, "", ""),
             Email::UnclearReply { role, text } => (Value::UNDEFINED, None, party_of(*role), text.as_str(), ""),
-            Email::HeldReply { role, from, text } => {
+            Email::HeldReply { role, from, text, .. } => {
                 let from = from.as_ref().map_or("", Address::as_str);
                 (Value::UNDEFINED, None, party_of(*role), text.as_str(), from)
             }
@@ -378,8 +445,13 @@ impl Composer {
             outcome => outcome,
             decision => decision,
             party => party,
-            text => text,
+            // A reply passed on is cut at 20 KB (it came from a stranger).
+            text => clean::cap_text(text),
             from => from,
+            why => match email {
+                Email::HeldReply { why, .. } => Some(why.as_str()),
+                _ => None,
+            },
         }
     }
 }
@@ -404,8 +476,16 @@ fn unsubscribe_headers(b: lettre::message::MessageBuilder, reply: &Address) -> l
 }
 
 fn mailbox(name: &str, address: &Address) -> Mailbox {
-    let name = name.trim();
-    Mailbox::new((!name.is_empty()).then(|| name.to_owned()), address.lettre().clone())
+    // A name from someone's mail must not break the header (lettre's
+    // Display fails on CR/LF and the builder then panics) or carry an address.
+    let name = clean::clean_name(name);
+    Mailbox::new((!name.is_empty()).then_some(name), address.lettre().clone())
+}
+
+/// The text and HTML alternatives, with CRLF line endings made here in one
+/// pass (lettre would insert each CR separately: quadratic in the size).
+fn body(rendered: &templates::Rendered) -> MultiPart {
+    MultiPart::alternative_plain_html(clean::crlf(&rendered.text), clean::crlf(&rendered.html))
 }
 
 fn person_mailbox(p: &Person) -> Mailbox {
@@ -416,9 +496,8 @@ fn system_time(t: Timestamp) -> SystemTime {
     SystemTime::try_from(t).unwrap_or(SystemTime::UNIX_EPOCH)
 }
 
-/// A per-message suffix for problem notes: derived from the inbound id so a
-/// reprocessed request yields the same id.
-fn random_suffix(inbound_id: Option<&MessageId>, now: Timestamp) -> String {
+/// The test form of a note's Message-ID: derived from the inbound id.
+fn predictable_suffix(inbound_id: Option<&MessageId>, now: Timestamp) -> String {
     let seed = inbound_id.map(|id| id.as_str().to_owned()).unwrap_or_else(|| now.as_millisecond().to_string());
     let id = crate::mail::inbound::fallback_message_id(seed.as_bytes());
     id.as_str().split('@').next().unwrap_or_default().to_owned()
@@ -430,10 +509,11 @@ pub(crate) mod samples {
 
     use super::{Note, StatusLine};
     use crate::core::{
-        Address, Audience, Decision, Effect, EmailKind, Event, Guess, Intro, IntroId, MessageId, NewIntro, Outgoing,
-        Person, Policy, RequesterConsent, Role, Token, open,
+        Address, Audience, Decision, Effect, EmailKind, Event, Guess, Held, Intro, IntroId, MessageId, NewIntro,
+        Outgoing, Person, Policy, RequesterConsent, Role, Token, open,
     };
     use crate::mail::RequestProblem;
+    use crate::mail::request::Limit;
 
     fn person(name: &str, email: &str) -> Person {
         // The samples' addresses are fixed and valid; a typo here fails every test at once.
@@ -505,6 +585,10 @@ pub(crate) mod samples {
         ]
     }
 
+    fn limit(limit: Limit, name: &str, count: usize, days: u64) -> RequestProblem {
+        RequestProblem::Limit { limit, name: name.into(), count, days }
+    }
+
     /// One of every request problem.
     pub(crate) fn problems() -> Vec<RequestProblem> {
         let carol = || Address::parse("carol@example.com").unwrap_or_else(|e| panic!("sample address: {e}"));
@@ -517,6 +601,13 @@ pub(crate) mod samples {
             RequestProblem::SamePerson { name: "Bob".into(), email: carol() },
             RequestProblem::ConnectorIsParty { role: "the requester".into(), email: carol() },
             RequestProblem::Suppressed { name: "Bob Busy".into() },
+            RequestProblem::BotIsParty { email: Address::parse("intros@example.com").unwrap_or_else(|_| carol()) },
+            limit(Limit::IntrosToday, "", 20, 1),
+            limit(Limit::PairOpen, "Alice Able and Bob Busy", 0, 90),
+            limit(Limit::PairDeclined, "Alice Able and Bob Busy", 0, 90),
+            limit(Limit::Resting, "Bob Busy", 3, 90),
+            limit(Limit::AskedEnough, "Bob Busy", 3, 30),
+            limit(Limit::WrittenEnough, "Bob Busy", 5, 1),
         ]
     }
 
@@ -657,6 +748,7 @@ pub(crate) mod samples {
                     (
                         Event::StrangerReplied {
                             role: Role::Target,
+                            why: Held::OtherSender,
                             from: Address::parse("bob.busy@home.example").ok(),
                             text: "Yes, glad to help. This is my personal address.".into(),
                             decision: Decision::Yes,

@@ -5,7 +5,9 @@
 //!   and line;
 //! - [`duration`] — `"7 business days"`, `"10 days"`, `"90s"`, `"5m"`;
 //! - [`secrets`] — passwords, named by the file, never in it;
-//! - [`contacts`] — the connector's contacts file.
+//! - [`contacts`] — the connector's contacts file;
+//! - [`trust`] — `[security]` (whose Authentication-Results count) and
+//!   `[limits]` (how much the bot does for anyone).
 //!
 //! Parsing and validation are pure. [`Config::load`] is the one place that
 //! touches the outside: it reads the file, then the environment variables
@@ -16,6 +18,7 @@ mod contacts;
 mod duration;
 mod raw;
 mod secrets;
+mod trust;
 mod validate;
 
 use std::collections::HashMap;
@@ -27,6 +30,9 @@ use serde::Deserialize;
 
 use crate::core::{Address, AddressError, Person, Policy};
 pub use secrets::Secret;
+pub use trust::Limits;
+
+use crate::mail::auth::AuthPolicy;
 
 /// What can be wrong with a configuration.
 #[derive(Debug, thiserror::Error)]
@@ -173,6 +179,11 @@ pub struct Config {
     pub transport: TransportConfig,
     /// Longest wait between reconnects and send retries.
     pub backoff_max: Duration,
+    /// Whose `Authentication-Results` to read and what must pass
+    /// (`[security]`).
+    pub security: AuthPolicy,
+    /// How much the bot does for anyone (`[limits]`).
+    pub limits: Limits,
 }
 
 /// `[consent] preview`: when to show the connector exactly what each party
@@ -206,6 +217,15 @@ impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text =
             std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        if let Some((key, line)) = secrets::password_in_text(&text) {
+            let world_readable = std::fs::metadata(path).map(|m| permissions::mode(&m) & 0o004 != 0).unwrap_or(false);
+            return Err(ConfigError::Invalid {
+                path: path.to_owned(),
+                line: Some(line),
+                key,
+                message: secrets::password_in_file_message(world_readable),
+            });
+        }
         let raw = raw::parse(&text).map_err(|e| syntax(path, e))?;
         let outside = Outside::read(&raw, path.parent().unwrap_or(Path::new(".")));
         validate::validate(raw, &text, path, &outside)
@@ -247,6 +267,17 @@ pub(crate) struct Outside {
     files: HashMap<PathBuf, Result<String, String>>,
     /// Where `password_credential`s were looked for.
     credentials: PathBuf,
+    /// Permission bits of the files read.
+    modes: HashMap<PathBuf, u32>,
+}
+
+/// Unix permission bits, apart so the pure part never sees `std::fs`.
+mod permissions {
+    use std::os::unix::fs::PermissionsExt;
+
+    pub(super) fn mode(meta: &std::fs::Metadata) -> u32 {
+        meta.permissions().mode() & 0o7777
+    }
 }
 
 /// Where the admin keeps credential files: `credentials/` beside the config
@@ -270,6 +301,9 @@ impl Outside {
         let mut read_file = |p: &Path| {
             let path = if p.is_absolute() { p.to_owned() } else { base.join(p) };
             let text = std::fs::read_to_string(&path).map_err(|e| e.to_string());
+            if let Ok(meta) = std::fs::metadata(&path) {
+                outside.modes.insert(path.clone(), permissions::mode(&meta));
+            }
             outside.files.insert(path, text);
         };
         for server in [&raw.imap, &raw.smtp].into_iter().flatten() {
@@ -320,6 +354,18 @@ impl Outside {
     #[cfg(test)]
     pub(crate) fn with_file(mut self, path: &Path, text: &str) -> Outside {
         self.files.insert(path.to_owned(), Ok(text.to_owned()));
+        self
+    }
+
+    /// A file's permission bits, if it was read.
+    fn mode(&self, path: &Path) -> Option<u32> {
+        self.modes.get(path).copied()
+    }
+
+    /// This, with a file's permission bits (for tests).
+    #[cfg(test)]
+    pub(crate) fn with_mode(mut self, path: &Path, mode: u32) -> Outside {
+        self.modes.insert(path.to_owned(), mode);
         self
     }
 
@@ -419,6 +465,11 @@ mod tests {
     fn files_the_config_names_are_read_by_the_loader_only() {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("pw"), "secret\n").expect("write");
+        let owner_only = |p: &Path| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        };
+        owner_only(&dir.path().join("pw"));
         std::fs::write(dir.path().join("contacts.csv"), "Bob Busy, bob@example.org\n").expect("write");
         let text = LOCAL.replace("allow = [", "contacts = \"contacts.csv\"\nallow = [").replace(
             "[outbox_dir]\n        path = \"out\"",
@@ -433,6 +484,73 @@ mod tests {
         // Without the loader, nothing is read: the same text names files it cannot see.
         let err = Config::parse(&text, &path, &Outside::default()).expect_err("not read").to_string();
         assert!(err.contains("smtp.password_file") && err.contains("not read"), "{err}");
+    }
+
+    /// A password that every local user can read is refused with the
+    /// reason (issue 10); so is a password written into the config itself.
+    #[test]
+    fn exposed_passwords_are_refused_with_the_reason() {
+        let text = LOCAL.replace(
+            "[outbox_dir]\n        path = \"out\"",
+            "[smtp]\nhost = \"localhost\"\nsecurity = \"plain\"\nusername = \"u\"\npassword_file = \"/etc/introbot/pw\"",
+        );
+        let path = Path::new("/etc/introbot/introbot.toml");
+        let world = Outside::default()
+            .with_file(Path::new("/etc/introbot/pw"), "secret")
+            .with_mode(Path::new("/etc/introbot/pw"), 0o644);
+        let err = Config::parse(&text, path, &world).expect_err("world-readable").to_string();
+        assert!(
+            err.contains("smtp.password_file") && err.contains("every user on this machine can read it (mode 644)"),
+            "{err}"
+        );
+        assert!(err.contains("chmod 600 /etc/introbot/pw"), "{err}");
+        let owner = Outside::default()
+            .with_file(Path::new("/etc/introbot/pw"), "secret")
+            .with_mode(Path::new("/etc/introbot/pw"), 0o600);
+        assert!(Config::parse(&text, path, &owner).is_ok());
+        let group = Outside::default()
+            .with_file(Path::new("/etc/introbot/pw"), "secret")
+            .with_mode(Path::new("/etc/introbot/pw"), 0o640);
+        assert!(Config::parse(&text, path, &group).is_ok(), "a group the operator chose may read it");
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("introbot.toml");
+        std::fs::write(&file, LOCAL.replace("[maildir]", "[imap]\npassword = \"hunter2\"\n[maildir]")).expect("write");
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        }
+        let err = Config::load(&file).expect_err("a password in the file").to_string();
+        assert!(err.contains("imap.password") && err.contains("never go in the config file"), "{err}");
+        assert!(err.contains("readable by every user") && err.contains("change it"), "{err}");
+    }
+
+    #[test]
+    fn security_and_limits_have_defaults_and_name_their_errors() {
+        let c = parse(LOCAL).expect("valid");
+        assert_eq!(c.security, AuthPolicy::default());
+        assert!(!c.security.is_enforced());
+        assert_eq!(c.limits, Limits::default());
+        let c = parse(&format!("{LOCAL}\n[security]\nauthserv_id = \"MX.Example.com\"\n")).expect("valid");
+        assert_eq!(c.security.authserv_id.as_deref(), Some("mx.example.com"));
+        assert_eq!(c.security.require, crate::mail::auth::Require::Dmarc, "dmarc by default");
+        let err = parse(&format!("{LOCAL}\n[security]\nrequire = \"dkim\"\n")).expect_err("no id").to_string();
+        assert!(err.contains("security.require") && err.contains("needs authserv_id"), "{err}");
+        let err = parse(&format!("{LOCAL}\n[security]\nauthserv_id = \"mx\"\nrequire = \"dane\"\n"))
+            .expect_err("unknown")
+            .to_string();
+        assert!(err.contains("line 18: security.require"), "{err}");
+        let limits =
+            "\n[limits]\nintros_per_connector_per_day = 2\ncooldown = \"30 days\"\nmax_message_size = \"1 MB\"\n";
+        let c = parse(&format!("{LOCAL}{limits}")).expect("valid");
+        assert_eq!(c.limits.intros_per_connector_per_day, 2);
+        assert_eq!(c.limits.cooldown, Duration::from_secs(30 * 86_400));
+        assert_eq!(c.limits.max_message_size, 1_000_000);
+        assert_eq!(c.limits.emails_per_address_per_day, 5, "the rest keep their defaults");
+        let err = parse(&format!("{LOCAL}\n[limits]\nasks_per_target_per_30_days = 0\n")).expect_err("0").to_string();
+        assert!(err.contains("limits.asks_per_target_per_30_days") && err.contains("at least 1"), "{err}");
+        let err = parse(&format!("{LOCAL}\n[limits]\ncooldown = \"3 business days\"\n")).expect_err("bd").to_string();
+        assert!(err.contains("limits.cooldown"), "{err}");
     }
 
     #[test]

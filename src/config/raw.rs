@@ -34,6 +34,10 @@ pub(super) struct RawConfig {
     pub(super) outbox_dir: Option<At<RawPath>>,
     #[serde(default)]
     pub(super) timing: RawTiming,
+    #[serde(default)]
+    pub(super) security: RawSecurity,
+    #[serde(default)]
+    pub(super) limits: RawLimits,
 }
 
 #[derive(Deserialize)]
@@ -129,4 +133,22 @@ pub(super) struct RawTiming {
     pub(super) backoff_max: Option<At<String>>,
     #[serde(default)]
     pub(super) holidays: Option<At<Vec<String>>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSecurity {
+    pub(super) authserv_id: Option<At<String>>,
+    pub(super) require: Option<At<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLimits {
+    pub(super) intros_per_connector_per_day: Option<At<u32>>,
+    pub(super) asks_per_target_per_30_days: Option<At<u32>>,
+    pub(super) cooldown: Option<At<String>>,
+    pub(super) emails_per_address_per_day: Option<At<u32>>,
+    pub(super) max_message_size: Option<At<String>>,
+    pub(super) held_replies_per_intro: Option<At<u32>>,
 }

@@ -43,9 +43,52 @@ pub(super) fn is_credential_name(name: &str) -> bool {
         && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
+/// A password written into the config file itself (`password = "…"` in
+/// any section), which the file's format has no place for: the key
+/// (`imap.password`) and its 1-based line.
+pub(super) fn password_in_text(text: &str) -> Option<(String, usize)> {
+    let mut section = String::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = name.trim().to_owned();
+            continue;
+        }
+        let Some((key, _)) = line.split_once('=') else { continue };
+        let key = key.trim().trim_matches('"').to_ascii_lowercase();
+        if matches!(key.as_str(), "password" | "pass" | "passwd" | "secret") {
+            let dotted = if section.is_empty() { key } else { format!("{section}.{key}") };
+            return Some((dotted, n + 1));
+        }
+    }
+    None
+}
+
+/// Why a config file with a password in it is refused.
+pub(super) fn password_in_file_message(world_readable: bool) -> String {
+    let exposed = if world_readable {
+        " This file is readable by every user on this machine, so treat the password as known: change it."
+    } else {
+        ""
+    };
+    format!(
+        "passwords never go in the config file; name them with password_env = \"VARIABLE\" or \
+         password_file = \"/path\" (mode 600), then remove this line.{exposed}"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_password_in_the_file_is_found_with_its_key_and_line() {
+        let text = "[bot]\naddress = \"a@b.c\"\n[imap]\nhost = \"h\"\n password = \"hunter2\"\n";
+        assert_eq!(password_in_text(text), Some(("imap.password".into(), 5)));
+        assert_eq!(password_in_text("[imap]\npassword_env = \"X\"\n"), None);
+        assert!(password_in_file_message(true).contains("change it"));
+        assert!(!password_in_file_message(false).contains("change it"));
+    }
 
     #[test]
     fn a_secret_never_shows_in_debug_output_and_loses_only_its_line_break() {

@@ -14,7 +14,7 @@ use super::duration::{parse_duration, parse_wait};
 use super::raw::{At, RawConfig, RawRequesterConsent, RawServer};
 use super::{
     Allowed, Config, ConfigError, ImapConfig, Outside, Secret, Security, ServerConfig, SourceConfig, TransportConfig,
-    contacts, secrets,
+    contacts, secrets, trust,
 };
 use crate::core::{Address, Policy, RequesterConsent};
 
@@ -167,7 +167,12 @@ impl Validator<'_> {
                 parse_duration(v.get_ref()).map_err(|e| self.invalid("timing.backoff_max", Some(v.span()), e))?
             }
         };
+        let problem = |(key, at, message): trust::Problem| self.invalid(key, at, message);
+        let security = trust::security(&raw.security).map_err(problem)?;
+        let limits = trust::limits(&raw.limits).map_err(problem)?;
         Ok(Config {
+            security,
+            limits,
             contacts,
             backoff_max,
             path: self.path.to_owned(),
@@ -189,6 +194,24 @@ impl Validator<'_> {
     /// A password from a systemd credential: read by the loader from the
     /// service's credentials or, outside it, from the admin's file. The unit
     /// gives an empty credential when the admin's file is missing.
+    /// A file holding a password that every user on the machine can read
+    /// is refused: the password is no secret any more.
+    fn not_exposed(&self, key: &str, at: Option<Range<usize>>, path: &Path) -> Result<(), ConfigError> {
+        match self.outside.mode(path).filter(|m| m & 0o004 != 0) {
+            None => Ok(()),
+            Some(mode) => Err(self.invalid(
+                key,
+                at,
+                format!(
+                    "{} holds a password and every user on this machine can read it (mode {mode:o}); \
+                     change the password, then chmod 600 {}",
+                    path.display(),
+                    path.display()
+                ),
+            )),
+        }
+    }
+
     fn credential(&self, key: &str, name: &At<String>) -> Result<Secret, ConfigError> {
         let span = Some(name.span());
         let name = name.get_ref();
@@ -199,6 +222,7 @@ impl Validator<'_> {
         let text = text.map_err(|e| {
             self.invalid(key, span.clone(), format!("cannot read credential {name} from {}: {e}", file.display()))
         })?;
+        self.not_exposed(key, span.clone(), &file)?;
         let password = secrets::from_file(text);
         if password.expose().is_empty() {
             let admin_file = super::credentials_dir(self.path).join(name);
@@ -290,6 +314,7 @@ impl Validator<'_> {
                         format!("cannot read {}: {e}", path.display()),
                     )
                 })?;
+                self.not_exposed(&key("password_file"), Some(file.span()), &path)?;
                 secrets::from_file(text)
             }
             (None, None, Some(name)) => self.credential(&key("password_credential"), name)?,

@@ -7,7 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::address::Address;
-use super::event::Decision;
+use super::event::{Decision, Held};
 use super::intro::Role;
 
 /// Who an email goes to.
@@ -178,6 +178,8 @@ pub enum Email {
     HeldReply {
         /// Whose address it used.
         role: Role,
+        /// Why it was held.
+        why: Held,
         /// Who actually sent it, when the mail said.
         from: Option<Address>,
         /// Its visible text.

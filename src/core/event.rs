@@ -37,6 +37,31 @@ impl Decision {
     }
 }
 
+/// Why mail for a party was held instead of read as their answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Held {
+    /// Through the party's reply address, from someone else's address.
+    OtherSender,
+    /// From the party's address, but not through their reply address (it
+    /// found the intro by its thread, which anyone can copy).
+    NoToken,
+    /// Through the party's reply address and from their address, but the
+    /// trusted server could not confirm the sender (`[security] require`).
+    Unauthenticated,
+}
+
+impl Held {
+    /// snake_case name, for templates and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Held::OtherSender => "other_sender",
+            Held::NoToken => "no_token",
+            Held::Unauthenticated => "unauthenticated",
+        }
+    }
+}
+
 /// Something that happened to an open intro.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
@@ -51,11 +76,15 @@ pub enum Event {
         /// The reply's Message-ID.
         message_id: MessageId,
     },
-    /// Mail came through a party's token from an address that is not theirs.
-    /// It is held for the connector and never acted on.
+    /// Mail for a party that cannot count as their answer: through their
+    /// token from another address, from their address without the token
+    /// (found by its thread), or failing sender authentication. It is held
+    /// for the connector and never acted on.
     StrangerReplied {
-        /// Whose token it used.
+        /// Whose token (or thread) it used.
         role: Role,
+        /// Why it cannot count.
+        why: Held,
         /// The address it came from, when the mail gave one.
         from: Option<Address>,
         /// The visible text.

@@ -30,7 +30,7 @@ use jiff::tz::TimeZone;
 use super::address::Address;
 use super::calendar::{Wait, add_wait_skipping, morning_after};
 use super::effect::{Audience, Effect, Email, Outcome, Outgoing};
-use super::event::{Decision, Event};
+use super::event::{Decision, Event, Held};
 use super::intro::{
     ConsentBy, Deadline, DeadlineKind, HeldReply, Intro, IntroState, NewIntro, PartyState, Role, Sent, TimelineEntry,
 };
@@ -144,14 +144,22 @@ pub fn step(intro: &Intro, event: &Event, policy: &Policy, now: Timestamp) -> St
             m.decide(*role, *decision, text, "replied", ConsentBy::Own);
         }
         Event::ConnectorDecided { role, decision, .. } => m.connector_decided(*role, *decision),
-        Event::StrangerReplied { role, from, text, decision, .. } => {
+        Event::StrangerReplied { role, why, from, text, decision, .. } => {
             let shown = from.as_ref().map_or("(no sender)", Address::as_str);
-            m.note(format!("mail for the {role} from another address ({shown}) held"));
+            let what = match why {
+                Held::OtherSender => format!("from another address ({shown})"),
+                Held::NoToken => format!("without their reply address ({shown})"),
+                Held::Unauthenticated => format!("failing sender authentication ({shown})"),
+            };
+            m.note(format!("mail for the {role} {what} held"));
             if m.intro.party(*role).state.is_waiting() {
                 let held = HeldReply { from: from.clone(), text: text.clone(), decision: *decision };
                 m.intro.party_mut(*role).held = Some(held);
             }
-            m.send(Audience::Connector, Email::HeldReply { role: *role, from: from.clone(), text: text.clone() });
+            m.send(
+                Audience::Connector,
+                Email::HeldReply { role: *role, why: *why, from: from.clone(), text: text.clone() },
+            );
         }
         Event::AwayUntil { role, until, .. } => m.away(*role, *until, policy),
         Event::PreviewApproved { .. } => {

@@ -20,7 +20,7 @@ mod machine;
 pub use address::{Address, AddressError, CanonicalAddress};
 pub use calendar::{Wait, add_wait};
 pub use effect::{Audience, Effect, Email, EmailKind, Outcome, Outgoing};
-pub use event::{Decision, Event};
+pub use event::{Decision, Event, Held};
 pub use ids::{IntroId, MessageId, Token};
 pub use intro::{
     ConsentBy, Deadline, DeadlineKind, Guess, HeldReply, Intro, IntroState, NewIntro, Party, PartyState, Person, Role,

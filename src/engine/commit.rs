@@ -8,8 +8,8 @@ use tracing::{info, info_span};
 
 use super::{Engine, EngineError, Handled};
 use crate::compose::Composed;
-use crate::core::{self, Effect, Event, Intro, IntroId, MessageId, Step};
-use crate::store::{Change, Disposition, Processed};
+use crate::core::{self, Audience, Effect, Email, Event, Intro, IntroId, MessageId, Outcome, Outgoing, Step};
+use crate::store::{Change, Disposition, LedgerEntry, Processed};
 
 impl Engine {
     /// Steps `intro` with an event from inbound message `message_id` and
@@ -22,6 +22,20 @@ impl Engine {
         what: &str,
         now: Timestamp,
     ) -> Result<Handled, EngineError> {
+        self.apply_recorded(intro, event, message_id, what, Vec::new(), now)
+    }
+
+    /// [`Self::apply`], recording `ledger` for the limits in the same
+    /// transaction.
+    pub(super) fn apply_recorded(
+        &self,
+        intro: &Intro,
+        event: &Event,
+        message_id: &MessageId,
+        what: &str,
+        ledger: Vec<LedgerEntry>,
+        now: Timestamp,
+    ) -> Result<Handled, EngineError> {
         let step = core::step(intro, event, &self.config.policy, now);
         let note = match step.intro.timeline.last() {
             Some(last) if step.intro.timeline.len() > intro.timeline.len() => {
@@ -29,7 +43,7 @@ impl Engine {
             }
             _ => format!("{what}: no change"),
         };
-        self.commit_step(step, Some((message_id, &note)), now)
+        self.commit_step_recorded(step, Some((message_id, &note)), Vec::new(), ledger, now)
     }
 
     /// Composes a step's emails and commits everything in one transaction;
@@ -52,19 +66,53 @@ impl Engine {
         extra: Vec<Composed>,
         now: Timestamp,
     ) -> Result<Handled, EngineError> {
+        self.commit_step_recorded(step, inbound, extra, Vec::new(), now)
+    }
+
+    /// [`Self::commit_step_with`], recording `ledger` for the limits too.
+    /// Every email to someone who is not a connector is counted, and a
+    /// party who let an intro expire in silence has one more ignored ask.
+    pub(super) fn commit_step_recorded(
+        &self,
+        step: Step,
+        inbound: Option<(&MessageId, &str)>,
+        extra: Vec<Composed>,
+        mut ledger: Vec<LedgerEntry>,
+        now: Timestamp,
+    ) -> Result<Handled, EngineError> {
         let mut emails: Vec<Composed> = Vec::new();
         let mut suppress = Vec::new();
         for effect in &step.effects {
             match effect {
                 Effect::Send(out) => {
-                    let email = self.composer.compose(&step.intro, out, now)?;
+                    // Later notes to a party thread under their consent note.
+                    let consent = match out.to {
+                        Audience::Party(role) if out.email != Email::ConsentRequest => {
+                            let to = &step.intro.party(role).person.email;
+                            self.store.consent_message_id(&step.intro.id, to)?
+                        }
+                        _ => None,
+                    };
+                    let email = self.composer.compose_threaded(&step.intro, out, consent.as_ref(), now)?;
                     info!(kind = %email.kind, message_id = %email.message_id, "queued");
                     emails.push(email);
                 }
                 Effect::Suppress { email } => suppress.push(email.clone()),
             }
+            if let Effect::Send(Outgoing { email: Email::Outcome(Outcome::Expired { silent }), .. }) = effect {
+                for role in silent {
+                    let who = step.intro.party(*role).person.email.canonical().to_string();
+                    let count = self.store.silence(&who)?.map_or(0, |s| s.count).saturating_add(1);
+                    ledger.push(LedgerEntry::Silence { who, count });
+                }
+            }
         }
         emails.extend(extra);
+        for email in &emails {
+            for to in email.recipients.iter().filter(|to| !self.config.is_connector(to)) {
+                ledger.push(LedgerEntry::Mailed { to: to.canonical().to_string() });
+            }
+        }
         let intro_id = step.intro.id.clone();
         let handled = Handled {
             message_id: inbound.map(|(id, _)| id.clone()).unwrap_or_else(|| MessageId::new("")),
@@ -81,7 +129,7 @@ impl Engine {
             };
             (id.clone(), processed)
         });
-        let change = Change { intro: Some(step.intro), emails, processed, suppress };
+        let change = Change { intro: Some(step.intro), emails, processed, suppress, ledger };
         self.store.commit(&change, now)?;
         Ok(handled)
     }

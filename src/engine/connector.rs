@@ -13,7 +13,10 @@ use super::{Engine, EngineError, Handled};
 use crate::compose::{Note, StatusLine};
 use crate::core::{self, Decision, EmailKind, Event, Intro, Person};
 use crate::mail::{self, Inbound, RequestProblem};
-use crate::store::{Change, Disposition, Processed};
+use crate::store::{Change, Disposition, LedgerEntry, Processed};
+
+/// The least time between two notes answering mail that answers the bot.
+const NOTE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// What a connector's words ask for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -192,6 +195,10 @@ impl Engine {
 
     /// Commits a note to the connector with the processed marker `note` for
     /// the inbound message it answers.
+    ///
+    /// Loop guard (issue 10): mail answering the bot gets at most one note
+    /// an hour per address, so an auto-responder the bot did not recognise
+    /// cannot keep a conversation with it going.
     fn answered(
         &self,
         email: crate::compose::Composed,
@@ -199,10 +206,19 @@ impl Engine {
         note: String,
         now: Timestamp,
     ) -> Result<Handled, EngineError> {
+        let to = email.recipients.first().map(|a| a.canonical().to_string()).unwrap_or_default();
+        if let Some(last) = self.store.last_noted(&to)?
+            && last.checked_add(NOTE_INTERVAL).is_ok_and(|until| now < until)
+            && self.answers_bot(inbound)?
+        {
+            let note = format!("not answered ({}): a note went to this address less than an hour ago", email.kind);
+            return self.record(&inbound.message_id, Disposition::Ignored, None, &note, now);
+        }
         let processed = Processed { at: now, disposition: Disposition::Processed, intro: None, note: note.clone() };
         let change = Change {
             emails: vec![email],
             processed: Some((inbound.message_id.clone(), processed)),
+            ledger: vec![LedgerEntry::Noted { to }],
             ..Change::default()
         };
         self.store.commit(&change, now)?;

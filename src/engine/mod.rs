@@ -10,17 +10,19 @@
 //!   them;
 //! - [`commit`] — a core step and its emails into the store, in one
 //!   transaction; timers; cancelling;
-//! - [`drain`] — the outbox: send, retry with backoff, bounce on refusal.
+//! - [`drain`] — the outbox: send, retry with backoff, bounce on refusal;
+//! - [`limits`] — whether a request may open an intro (`[limits]`).
 
 mod commit;
 mod connector;
 mod drain;
+mod limits;
 mod route;
 
 use std::path::PathBuf;
 
 use jiff::Timestamp;
-use tracing::{debug, info, info_span};
+use tracing::{debug, error, info, info_span};
 
 use crate::compose::{ComposeError, Composer};
 use crate::config::Config;
@@ -104,7 +106,49 @@ impl Engine {
 
     /// Handles one inbound message (raw RFC 5322 bytes) and commits the
     /// result. Call [`Store::flush`] before filing the message away.
+    ///
+    /// Whatever the message is, this returns where to file it and the next
+    /// one can be handled: mail bigger than `[limits] max_message_size` is
+    /// not parsed, and a message the engine fails on (a template error, a
+    /// corrupt record it leads to, a panic: a bug) is recorded as failed
+    /// with the reason. Only the store itself failing is an error here:
+    /// then nothing is filed and the message is read again later.
     pub(crate) fn handle_inbound(&self, raw: &[u8], now: Timestamp) -> Result<Handled, EngineError> {
+        let size = u64::try_from(raw.len()).unwrap_or(u64::MAX);
+        if size > self.config.limits.max_message_size {
+            let message_id = mail::inbound::fallback_message_id(raw);
+            let reason = format!(
+                "{size} bytes, more than max_message_size ({} bytes); not read",
+                self.config.limits.max_message_size
+            );
+            error!(%message_id, %reason, "message filed as failed");
+            return self.record(&message_id, Disposition::Failed, None, &reason, now);
+        }
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.handle_unguarded(raw, now)));
+        let reason = match outcome {
+            Ok(Ok(handled)) => return Ok(handled),
+            Ok(Err(
+                e @ (EngineError::Store(StoreError::Sled { .. } | StoreError::Locked { .. }) | EngineError::Random(_)),
+            )) => {
+                return Err(e);
+            }
+            Ok(Err(e)) => e.to_string(),
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned());
+                format!("internal error (a bug; please report it): {}", what.unwrap_or_default())
+            }
+        };
+        let message_id = mail::inbound::parse(raw)
+            .map(|msg| Inbound::read(&msg, None).message_id)
+            .unwrap_or_else(|| mail::inbound::fallback_message_id(raw));
+        error!(%message_id, %reason, "message filed as failed");
+        self.record(&message_id, Disposition::Failed, None, &format!("failed: {reason}"), now)
+    }
+
+    fn handle_unguarded(&self, raw: &[u8], now: Timestamp) -> Result<Handled, EngineError> {
         let Some(msg) = mail::inbound::parse(raw) else {
             let message_id = mail::inbound::fallback_message_id(raw);
             return self.record(&message_id, Disposition::Failed, None, "not an email message", now);

@@ -1,30 +1,55 @@
-//! What an inbound message is. First match wins:
+//! What an inbound message is, and whose word it may count as. First match
+//! wins:
 //! 1. seen before (same Message-ID) → nothing, filed as before (in
 //!    [`Engine::handle_inbound`]);
 //! 2. not mail at all → filed as failed (there too);
-//! 3. automatic mail → a bounce through a party's token marks them bounced;
-//!    a party's out-of-office with a return date puts their follow-up after
-//!    it; anything else is ignored, never answered;
-//! 4. through a party's token (or in reply to one of our Message-IDs):
-//!    from that party → their decision; from anyone else → held for the
-//!    connector;
-//! 5. through the connector's token, from the connector → a command
-//!    (`connector`);
-//! 6. from an allow-listed connector → an intro request, or a note saying
-//!    exactly what is missing;
-//! 7. anything else → ignored, no reply (no backscatter).
+//! 3. automatic mail (as `mail::automatic` classifies it) → a failed
+//!    delivery through a party's token marks them bounced; anything else
+//!    (auto-replies, lists, delay and delivery reports) is filed, never a
+//!    decision, never answered;
+//! 4. no single author (two `From` fields, two addresses in one, a `Sender`
+//!    who is someone else) → ignored, no reply: nobody to act for;
+//! 5. through a party's token: from that party and passing the configured
+//!    sender authentication → their answer; otherwise held for the
+//!    connector (at most `held_replies_per_intro` notes), never acted on;
+//! 6. through the connector's token, from the connector, authenticated →
+//!    a command (`connector`); otherwise ignored;
+//! 7. no token, but in the thread of one of our emails to a party and from
+//!    that party → held for the connector, never acted on: a thread's
+//!    Message-IDs are not secrets, tokens are;
+//! 8. from the bot itself → ignored;
+//! 9. from an allow-listed connector, authenticated → `status`, `help`, or
+//!    an intro request: refused when a party is suppressed or the bot
+//!    itself, or a limit says no (explained to the connector once);
+//!    otherwise opened;
+//! 10. anything else (strangers, a connector failing authentication) →
+//!     ignored, no reply (no backscatter).
+//!
+//! A reply to one of the bot's own notes outside an intro (through the
+//! note's token, or in its thread) is answered at most once an hour per
+//! address (`connector::answer_connector`): two bots cannot keep each
+//! other busy.
 
 use jiff::Timestamp;
-use tracing::{debug, info, info_span};
+use tracing::{debug, info, info_span, warn};
 
 use super::connector::{Command, parse_command};
 use super::{Engine, EngineError, Handled};
 use crate::compose::Note;
 use crate::config::Preview;
-use crate::core::{self, EmailKind, Event, Intro, NewIntro, Role};
-use crate::mail::{self, Automatic, Inbound, RequestProblem};
-use crate::store::{Disposition, TokenOwner};
+use crate::core::{self, EmailKind, Event, Held, Intro, NewIntro, Person, Role};
+use crate::mail::auth::{self, Verdict};
+use crate::mail::{self, Automatic, Inbound, RequestProblem, clean};
+use crate::store::{Disposition, LedgerEntry, TokenOwner};
 use crate::tokens;
+
+/// How a message found its intro.
+enum Via {
+    /// A reply token among its recipients.
+    Token(TokenOwner),
+    /// Only its `In-Reply-To`/`References`, from this party.
+    Thread(Role),
+}
 
 impl Engine {
     pub(super) fn route(
@@ -35,80 +60,88 @@ impl Engine {
     ) -> Result<Handled, EngineError> {
         let id = &inbound.message_id;
         let from = inbound.from.as_ref();
-        let target = self.intro_of(inbound)?;
+        let found = self.intro_of(inbound)?;
 
         if let Some(auto) = &inbound.automatic {
-            return match (auto, &target) {
-                (Automatic::Bounce { reason }, Some((intro, TokenOwner::Party(role)))) => {
+            // Only a failed delivery through a party's token changes their
+            // state: they bounced. A party's own out-of-office with a return
+            // date (through their token) moves their follow-up after it.
+            // Everything else a machine wrote (auto-replies, lists, delay and
+            // delivery reports, read receipts) is never a decision and never
+            // answered; a delay is waited out.
+            match (auto, &found) {
+                (Automatic::Bounce { reason }, Some((intro, Via::Token(TokenOwner::Party(role))))) => {
                     let ev = Event::Bounced { role: *role, reason: reason.clone(), message_id: id.clone() };
-                    self.apply(intro, &ev, id, "bounce", now)
+                    return self.apply(intro, &ev, id, "bounce", now);
                 }
-                (Automatic::Bounce { .. }, _) => {
-                    self.record(id, Disposition::Ignored, None, "bounce not about a party", now)
-                }
-                (Automatic::AutoReply, Some((intro, TokenOwner::Party(role))))
+                (Automatic::AutoReply, Some((intro, Via::Token(TokenOwner::Party(role)))))
                     if from.is_some_and(|f| intro.party(*role).person.has_address(&f.email)) =>
                 {
-                    // Never an answer; but a return date moves the follow-up
-                    // after it, and the connector hears "away until …".
                     let policy = &self.config.policy;
-                    let words = format!(
-                        "{}
-{}",
-                        inbound.subject, inbound.text
-                    );
-                    match mail::out_of_office::return_date(&words, now, &policy.timezone, &policy.holidays) {
-                        Some(until) => {
-                            let ev = Event::AwayUntil { role: *role, until, message_id: id.clone() };
-                            self.apply(intro, &ev, id, "auto-reply", now)
-                        }
-                        None => self.record(id, Disposition::Ignored, Some(intro.id.clone()), "auto-reply", now),
+                    let words = format!("{}\n{}", inbound.subject, inbound.text);
+                    if let Some(until) =
+                        mail::out_of_office::return_date(&words, now, &policy.timezone, &policy.holidays)
+                    {
+                        let ev = Event::AwayUntil { role: *role, until, message_id: id.clone() };
+                        return self.apply(intro, &ev, id, "auto-reply", now);
                     }
                 }
-                (Automatic::AutoReply, t) => {
-                    self.record(id, Disposition::Ignored, t.as_ref().map(|(i, _)| i.id.clone()), "auto-reply", now)
-                }
-                (Automatic::Delayed { reason }, t) => {
-                    // The server still tries: nothing to do but wait. The
-                    // reason may name an address: debug only.
-                    debug!(reason = %reason, "delivery delayed");
-                    self.record(
-                        id,
-                        Disposition::Ignored,
-                        t.as_ref().map(|(i, _)| i.id.clone()),
-                        "delivery delayed",
-                        now,
-                    )
-                }
-                (Automatic::Report, t) => self.record(
-                    id,
-                    Disposition::Ignored,
-                    t.as_ref().map(|(i, _)| i.id.clone()),
-                    "delivery or read report",
-                    now,
-                ),
-                (Automatic::List, _) => self.record(id, Disposition::Ignored, None, "list or bulk mail", now),
+                _ => {}
+            }
+            let intro = found.as_ref().map(|(i, _)| i.id.clone());
+            // The report's reason may name an address: debug only.
+            debug!(automatic = ?auto, "automatic mail");
+            let note = match auto {
+                Automatic::Bounce { .. } => "a bounce not about a party",
+                Automatic::Delayed { .. } => "delivery delayed: waited out",
+                Automatic::Report => "a delivery or read report",
+                Automatic::AutoReply => "an auto-reply",
+                Automatic::List => "list or bulk mail",
             };
+            return self.record(id, Disposition::Ignored, intro, &format!("automatic mail, not answered: {note}"), now);
         }
 
-        if let Some((intro, owner)) = target {
+        // Nobody to act for: refused, whatever it says and wherever it goes.
+        if let Err(problem) = auth::author(msg) {
+            warn!(%problem, "refused: no single author");
+            let intro = found.as_ref().map(|(i, _)| i.id.clone());
+            return self.record(id, Disposition::Ignored, intro, &format!("refused: {problem}"), now);
+        }
+        // Whether the trusted server vouches for the From (when configured).
+        let verdict = match from {
+            Some(f) => auth::verify(msg, f.email.as_str(), &self.config.security),
+            None => Verdict::Fail("no sender address".into()),
+        };
+
+        if let Some((intro, via)) = found {
             let span = info_span!("intro", intro = %intro.id);
             let _enter = span.enter();
-            return match owner {
-                TokenOwner::Party(role) => self.party_wrote(&intro, role, inbound, now),
-                TokenOwner::Connector => {
-                    if !from.is_some_and(|f| intro.connector.has_address(&f.email)) {
-                        return self.record(
-                            id,
-                            Disposition::Ignored,
-                            Some(intro.id.clone()),
-                            "connector token from someone else",
-                            now,
-                        );
-                    }
-                    self.connector_on_intro(&intro, inbound, now)
+            match via {
+                Via::Token(TokenOwner::Party(role)) => {
+                    let own = from.is_some_and(|f| intro.party(role).person.has_address(&f.email));
+                    let why = match (own, verdict.allows()) {
+                        (true, true) => None,
+                        (true, false) => Some(Held::Unauthenticated),
+                        (false, _) => Some(Held::OtherSender),
+                    };
+                    return self.party_wrote(&intro, role, why, &verdict, inbound, now);
                 }
-            };
+                Via::Token(TokenOwner::Connector) => {
+                    if !from.is_some_and(|f| intro.connector.has_address(&f.email)) {
+                        let note = "connector token from someone else";
+                        return self.record(id, Disposition::Ignored, Some(intro.id.clone()), note, now);
+                    }
+                    if let Verdict::Fail(reason) = &verdict {
+                        warn!(%reason, "connector command failed sender authentication");
+                        let note = format!("connector command failed sender authentication: {reason}");
+                        return self.record(id, Disposition::Ignored, Some(intro.id.clone()), &note, now);
+                    }
+                    return self.connector_on_intro(&intro, inbound, now);
+                }
+                Via::Thread(role) => {
+                    return self.party_wrote(&intro, role, Some(Held::NoToken), &verdict, inbound, now);
+                }
+            }
         }
 
         // Our own mail coming back (a probe from `check`, a loop through a
@@ -120,6 +153,13 @@ impl Engine {
         let Some(sender) = from.filter(|f| self.config.is_connector(&f.email)) else {
             return self.record(id, Disposition::Ignored, None, "sender is not an allowed connector", now);
         };
+        if let Verdict::Fail(reason) = &verdict {
+            // Whoever forged it must not learn anything, and the real
+            // connector must not be flooded: no reply at all.
+            warn!(%reason, "a connector's mail failed sender authentication; nothing started");
+            let note = format!("connector's mail failed sender authentication: {reason}");
+            return self.record(id, Disposition::Ignored, None, &note, now);
+        }
         match parse_command(&inbound.subject).or_else(|| parse_command(&inbound.text)) {
             Some(Command::Status) => return self.reply_status(sender, inbound, now),
             Some(Command::Help) => {
@@ -130,10 +170,12 @@ impl Engine {
         match mail::parse_request_with_contacts(msg, sender, Some(&self.config.address), &self.config.contacts) {
             Ok(request) => {
                 for person in [&request.requester, &request.target] {
-                    if self.store.is_suppressed(&person.email)? {
-                        let problem = RequestProblem::Suppressed { name: person.display_name().to_owned() };
+                    if let Some(problem) = self.refuse_party(person)? {
                         return self.reply_problem(sender, inbound, &problem, now);
                     }
+                }
+                if let Some(refusal) = self.refusal(&request, now)? {
+                    return self.refuse(sender, inbound, refusal, now);
                 }
                 self.open_intro(request, inbound, now)
             }
@@ -145,14 +187,25 @@ impl Engine {
         }
     }
 
-    /// The intro a message belongs to, and through whose address: by a
-    /// token among its recipients, or (for a reply that lost its
-    /// plus-address) by the thread, trusted only for the people of that
-    /// intro, matched by their From.
-    fn intro_of(&self, inbound: &Inbound) -> Result<Option<(Intro, TokenOwner)>, EngineError> {
+    /// Why a person cannot be a party, if they cannot.
+    pub(super) fn refuse_party(&self, person: &Person) -> Result<Option<RequestProblem>, EngineError> {
+        if self.config.address.same_mailbox(&person.email) {
+            return Ok(Some(RequestProblem::BotIsParty { email: person.email.clone() }));
+        }
+        if self.store.is_suppressed(&person.email)? {
+            return Ok(Some(RequestProblem::Suppressed { name: person.display_name().to_owned() }));
+        }
+        Ok(None)
+    }
+
+    /// The intro a message belongs to, and how it found it: a token among
+    /// its recipients (checked in constant time against the intro's own), or
+    /// for a reply that lost its plus-address, the thread, from one of that
+    /// intro's parties. Automatic mail is matched by token only.
+    fn intro_of(&self, inbound: &Inbound) -> Result<Option<(Intro, Via)>, EngineError> {
         for token in &inbound.tokens {
-            if let Some(found) = self.store.by_token(token)? {
-                return Ok(Some(found));
+            if let Some((intro, owner)) = self.store.by_token(token)? {
+                return Ok(Some((intro, Via::Token(owner))));
             }
         }
         if inbound.automatic.is_some() {
@@ -160,33 +213,54 @@ impl Engine {
         }
         let Some(from) = &inbound.from else { return Ok(None) };
         for reference in &inbound.references {
-            if let Some(intro) = self.store.by_sent_message_id(reference)? {
-                let owner = Role::BOTH
-                    .into_iter()
-                    .find(|r| intro.party(*r).person.has_address(&from.email))
-                    .map(TokenOwner::Party)
-                    .or_else(|| intro.connector.has_address(&from.email).then_some(TokenOwner::Connector));
-                if let Some(owner) = owner {
-                    return Ok(Some((intro, owner)));
-                }
+            if let Some(intro) = self.store.by_sent_message_id(reference)?
+                && let Some(role) = Role::BOTH.into_iter().find(|r| intro.party(*r).person.has_address(&from.email))
+            {
+                return Ok(Some((intro, Via::Thread(role))));
             }
         }
         Ok(None)
     }
 
-    /// Mail through a party's token: their answer when it is from them,
-    /// held for the connector when it is not.
+    /// Whether a message answers something the bot sent outside an intro
+    /// (or any of its mail): through a note's token, in the thread of one of
+    /// its Message-IDs, or as a reply by subject. Such mail is answered at
+    /// most once an hour per address.
+    pub(super) fn answers_bot(&self, inbound: &Inbound) -> Result<bool, EngineError> {
+        for token in &inbound.tokens {
+            if self.store.note_by_token(token)?.is_some() || self.store.by_token(token)?.is_some() {
+                return Ok(true);
+            }
+        }
+        for reference in &inbound.references {
+            if self.store.note_by_message_id(reference)?.is_some()
+                || self.store.by_sent_message_id(reference)?.is_some()
+            {
+                return Ok(true);
+            }
+        }
+        let subject = inbound.subject.trim_start().to_ascii_lowercase();
+        Ok(["re:", "aw:", "sv:", "antw:", "réf:", "rif:", "r:"].iter().any(|p| subject.starts_with(p)))
+    }
+
+    /// Mail for a party: their answer when `why` is `None`, held for the
+    /// connector otherwise (at most `held_replies_per_intro` times per
+    /// intro; after that it is only filed).
     fn party_wrote(
         &self,
         intro: &Intro,
         role: Role,
+        why: Option<Held>,
+        verdict: &Verdict,
         inbound: &Inbound,
         now: Timestamp,
     ) -> Result<Handled, EngineError> {
         let id = &inbound.message_id;
         let party = &intro.party(role).person;
-        let own = inbound.from.as_ref().is_some_and(|f| party.has_address(&f.email));
-        if own && intro.state.is_terminal() && intro.state != core::IntroState::Introduced {
+        if intro.state.is_terminal() {
+            if why.is_some() || intro.state == core::IntroState::Introduced {
+                return self.record(id, Disposition::Ignored, Some(intro.id.clone()), "for an intro that ended", now);
+            }
             // Too late to act on, but the connector may want to start
             // again: tell them, and only them.
             let note = Note::LateAnswer {
@@ -197,23 +271,36 @@ impl Engine {
             };
             return self.reply_note(&intro.connector, inbound, &note, now);
         }
-        let event = if own {
-            Event::ReplyReceived {
+        let Some(why) = why else {
+            let event = Event::ReplyReceived {
                 role,
                 decision: mail::decide(&inbound.text),
                 text: inbound.text.clone(),
                 message_id: id.clone(),
-            }
-        } else {
-            Event::StrangerReplied {
-                role,
-                from: inbound.from.as_ref().map(|f| f.email.clone()),
-                text: inbound.text.clone(),
-                decision: mail::decide(&inbound.text),
-                message_id: id.clone(),
-            }
+            };
+            // They answered: whatever they said, they are not ignoring asks.
+            let answered = LedgerEntry::Silence { who: party.email.canonical().to_string(), count: 0 };
+            return self.apply_recorded(intro, &event, id, "reply", vec![answered], now);
         };
-        self.apply(intro, &event, id, "reply", now)
+        if let Verdict::Fail(reason) = verdict
+            && why == Held::Unauthenticated
+        {
+            warn!(%reason, role = role.as_str(), "a party's reply failed sender authentication; held");
+        }
+        let told = self.store.emails_of(&intro.id)?.iter().filter(|e| e.kind == EmailKind::HeldReply).count();
+        if told >= usize::try_from(self.config.limits.held_replies_per_intro).unwrap_or(usize::MAX) {
+            let note = format!("held ({}); the connector was told {told} times already", why.as_str());
+            return self.record(id, Disposition::Ignored, Some(intro.id.clone()), &note, now);
+        }
+        let event = Event::StrangerReplied {
+            role,
+            why,
+            from: inbound.from.as_ref().map(|f| f.email.clone()),
+            text: inbound.text.clone(),
+            decision: mail::decide(&inbound.text),
+            message_id: id.clone(),
+        };
+        self.apply(intro, &event, id, "held", now)
     }
 
     fn open_intro(&self, request: mail::Request, inbound: &Inbound, now: Timestamp) -> Result<Handled, EngineError> {
@@ -221,13 +308,17 @@ impl Engine {
         while self.store.has_intro(&id)? {
             id = tokens::new_intro_id()?;
         }
+        let ledger = self.opened(&request, &id);
+        // Stored as read, but safe: names cleaned of controls and addresses
+        // (they reach headers and the other party), texts capped.
+        let clean_person = |p: Person| Person { name: clean::clean_name(&p.name), ..p };
         let new = NewIntro {
             id,
-            connector: request.connector,
+            connector: clean_person(request.connector),
             connector_token: tokens::new_token()?,
-            requester: request.requester,
+            requester: clean_person(request.requester),
             requester_token: tokens::new_token()?,
-            target: request.target,
+            target: clean_person(request.target),
             target_token: tokens::new_token()?,
             preview: match self.config.preview {
                 Preview::Off => false,
@@ -235,16 +326,16 @@ impl Engine {
                 Preview::Always => true,
             },
             guesses: request.guesses,
-            summary: request.summary,
-            note: request.note,
-            for_requester: request.for_requester,
-            for_target: request.for_target,
+            summary: clean::cap_text(&request.summary),
+            note: clean::cap_text(&request.note),
+            for_requester: clean::cap_text(&request.for_requester),
+            for_target: clean::cap_text(&request.for_target),
             request_message_id: Some(inbound.message_id.clone()),
         };
         let step = core::open(new, &self.config.policy, now);
         let span = info_span!("intro", intro = %step.intro.id);
         let _enter = span.enter();
         info!("intro opened");
-        self.commit_step(step, Some((&inbound.message_id, "request accepted")), now)
+        self.commit_step_recorded(step, Some((&inbound.message_id, "request accepted")), Vec::new(), ledger, now)
     }
 }

@@ -2,8 +2,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::*;
-use crate::core::{Intro, IntroState, PartyState};
+use crate::core::{EmailKind, Intro, IntroState, PartyState};
 use crate::transport::Transport;
+
+mod forgery;
+mod limits;
 
 /// A local bot with fast timers (shared with `scenarios`).
 pub(super) const CONFIG: &str = r#"
@@ -256,27 +259,45 @@ fn an_unclear_reply_goes_to_the_connector_who_decides() {
     assert_eq!(h.intro().state, IntroState::Introduced);
 }
 
+/// The Message-ID of the email of `kind` queued to `to`.
+fn queued_id(h: &Harness, kind: &str, to: &str) -> String {
+    let entries = h.engine().store().outbox().expect("outbox");
+    let (_, entry) = entries
+        .iter()
+        .find(|(_, e)| e.email.kind.as_str() == kind && e.email.recipients.iter().any(|r| r.as_str() == to))
+        .unwrap_or_else(|| panic!("a {kind} email to {to}"));
+    entry.email.message_id.as_str().to_owned()
+}
+
+/// Consent counts only through the party's token (issue 10): a reply that
+/// found its intro by its thread alone is held for the connector, even
+/// from the party's own address, and a stranger in the thread gets nothing.
 #[test]
-fn a_reply_that_lost_its_token_is_matched_by_its_thread_and_sender() {
+fn a_reply_that_lost_its_token_is_held_for_the_connector_never_acted_on() {
     let h = harness();
     h.handle(REQUEST);
-    let intro = h.intro();
-    let consent_id = format!("{}.target.consent_request@example.com", intro.id);
+    let consent_id = queued_id(&h, "consent_request", "bob@example.org");
+    assert!(!consent_id.contains(h.intro().id.as_str()), "no intro id in a Message-ID: {consent_id}");
+    h.clear_outbox();
     let raw = format!(
-        "From: bob@example.org\r\nTo: intros@example.com\r\nIn-Reply-To: <{consent_id}>\r\nSubject: Re: hi\r\nMessage-ID: <b1@x>\r\n\r\nNo thanks.\r\n"
+        "From: bob@example.org\r\nTo: intros@example.com\r\nIn-Reply-To: <{consent_id}>\r\nSubject: Re: hi\r\nMessage-ID: <b1@x>\r\n\r\nYes please.\r\n"
     );
     h.handle(&raw);
-    assert_eq!(h.intro().target.state, PartyState::No);
+    assert_eq!(h.intro().target.state, PartyState::Asked, "not acted on");
+    assert_eq!(h.queued(), [(EmailKind::HeldReply.as_str().to_owned(), vec!["carol@example.com".to_owned()])]);
+    assert!(
+        queued_text(&h, "held_reply").contains("not through the reply address"),
+        "{}",
+        queued_text(&h, "held_reply")
+    );
     // The same thread from a stranger does nothing and gets no reply.
-    let h = harness();
-    h.handle(REQUEST);
-    let consent_id = format!("{}.target.consent_request@example.com", h.intro().id);
     h.clear_outbox();
     let raw = format!(
         "From: eve@example.net\r\nTo: intros@example.com\r\nIn-Reply-To: <{consent_id}>\r\nSubject: Re: hi\r\nMessage-ID: <e1@x>\r\n\r\nyes\r\n"
     );
     assert_eq!(h.handle(&raw).disposition, Disposition::Ignored);
     assert!(h.queued().is_empty());
+    assert_eq!(h.intro().target.state, PartyState::Asked);
 }
 
 #[test]
@@ -428,7 +449,9 @@ fn a_permanent_refusal_bounces_the_party_and_tells_the_connector() {
     rt.block_on(engine.drain_outbox(&mut transport, t0())).expect("drain");
     assert_eq!(engine.store().outbox_len(), 0);
     let delivered = delivered_ids(dir.path());
-    assert!(delivered.iter().any(|id| id.contains(".connector.outcome.")), "{delivered:?}");
+    let outcome = engine.store().emails_of(&intro.id).expect("log").into_iter().find(|e| e.kind == EmailKind::Outcome);
+    let outcome = outcome.expect("an outcome was queued").message_id;
+    assert!(delivered.iter().any(|id| id == outcome.as_str()), "the outcome went out: {delivered:?}");
 }
 
 fn queued_text(h: &Harness, kind: &str) -> String {

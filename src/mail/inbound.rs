@@ -1,10 +1,20 @@
 //! The facts of one inbound message that the engine routes on.
+//!
+//! Everything here may come from an attacker, so it is bounded on the way
+//! in: a Message-ID longer than [`MESSAGE_ID_MAX`] is replaced by a hash of
+//! it (it is a store key), the visible text is cut to
+//! [`super::clean::TEXT_MAX`] bytes, and the author's display
+//! name is cleaned of controls and addresses before anything stores it.
 
 use mail_parser::{HeaderValue, Message, MessageParser};
 
 use super::automatic::{self, Automatic};
+use super::clean::{cap_text, clean_name};
 use super::reply;
 use crate::core::{Address, MessageId, Person, Token};
+
+/// Longest Message-ID kept as it is; longer ones are hashed.
+pub const MESSAGE_ID_MAX: usize = 250;
 
 /// One inbound message, read.
 #[derive(Clone, Debug)]
@@ -43,12 +53,12 @@ impl Inbound {
         let from = msg
             .from()
             .and_then(|a| a.first())
-            .and_then(|a| Person::parse(a.name().unwrap_or_default().trim(), a.address()?).ok());
+            .and_then(|a| Person::parse(&clean_name(a.name().unwrap_or_default()), a.address()?).ok());
         let message_id = msg
             .message_id()
             .map(str::trim)
             .filter(|id| !id.is_empty())
-            .map(MessageId::from)
+            .map(|id| if id.len() > MESSAGE_ID_MAX { fallback_message_id(id.as_bytes()) } else { MessageId::from(id) })
             .unwrap_or_else(|| fallback_message_id(msg.raw_message()));
         let mut references = Vec::new();
         for value in [msg.in_reply_to(), msg.references()] {
@@ -65,7 +75,7 @@ impl Inbound {
             tokens: bot.map(|bot| tokens_for(msg, bot)).unwrap_or_default(),
             references,
             automatic: automatic::classify(msg),
-            text: reply::visible_text(msg),
+            text: cap_text(&reply::visible_text(msg)),
         }
     }
 }
@@ -138,6 +148,19 @@ mod tests {
         let b = Inbound::read(&parse(raw).expect("mail"), Some(&bot()));
         assert_eq!(a.message_id, b.message_id);
         assert!(a.message_id.as_str().ends_with("@no-message-id.introbot"));
+    }
+
+    #[test]
+    fn what_comes_in_is_bounded_and_clean() {
+        let long_id = "a".repeat(5000);
+        let text = "I would like to talk.\r\n".repeat(10_000);
+        let raw = format!(
+            "From: =?utf-8?b?Q29ubmllDQpCY2M6IGV2aWxAeC5leGFtcGxl?= <connie@conn.example>\r\nMessage-ID: <{long_id}@x>\r\nSubject: s\r\n\r\n{text}"
+        );
+        let inbound = Inbound::read(&parse(raw.as_bytes()).expect("mail"), Some(&bot()));
+        assert!(inbound.message_id.as_str().len() <= MESSAGE_ID_MAX, "{}", inbound.message_id);
+        assert!(inbound.text.len() <= crate::mail::clean::TEXT_MAX + 8 && inbound.text.ends_with("[…]"));
+        assert_eq!(inbound.from, Some(Person::parse("Connie Bcc:", "connie@conn.example").expect("address")));
     }
 
     #[test]

@@ -1,6 +1,10 @@
 //! Understanding inbound mail. Pure: bytes or parsed messages in, plain data
 //! out; no store, no network.
 //!
+//! - [`auth`] — who really sent it: one author, and the sender
+//!   authentication results of the trusted server (RFC 8601).
+//! - [`clean`] — names, subjects and texts from strangers made safe to
+//!   store and to write into headers and bodies again.
 //! - [`inbound`] — the facts of one message the engine needs: ids, sender,
 //!   tokens in its recipient addresses, visible text, automatic or not.
 //! - [`forward`] — a forwarded original and the note above it, from the
@@ -16,7 +20,9 @@
 //!   which never count as an answer and never get one.
 //! - [`out_of_office`] — the return date an out-of-office notice names.
 
+pub mod auth;
 pub mod automatic;
+pub mod clean;
 pub mod decision;
 pub mod forward;
 mod guarded;

@@ -129,6 +129,55 @@ pub enum RequestProblem {
         /// The connector's address.
         email: Address,
     },
+    /// A party's address is the bot's own (or a plus form of it).
+    #[error("{email} is the bot's own address")]
+    BotIsParty {
+        /// The address.
+        email: Address,
+    },
+    /// A limit (`[limits]`) says no, for now; the engine decides which.
+    #[error("not started: {limit}")]
+    Limit {
+        /// Which limit, for the template.
+        limit: Limit,
+        /// Whom it is about (a name, or the two names of a pair).
+        name: String,
+        /// How many so far (asks, emails, intros, ignored asks).
+        count: usize,
+        /// For how many days it holds.
+        days: u64,
+    },
+}
+
+/// The limits a request can run into (`[limits]`), by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Limit {
+    /// The connector started `intros_per_connector_per_day` today.
+    IntrosToday,
+    /// The same two people are being asked already.
+    PairOpen,
+    /// The same two people were asked within the cooldown and it did not go ahead.
+    PairDeclined,
+    /// A party left three asks in a row unanswered: resting for the cooldown.
+    Resting,
+    /// The target was asked `asks_per_target_per_30_days` times.
+    AskedEnough,
+    /// A party got `emails_per_address_per_day` emails today.
+    WrittenEnough,
+}
+
+impl std::fmt::Display for Limit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Limit::IntrosToday => "intros_per_connector_per_day",
+            Limit::PairOpen => "pair already asked",
+            Limit::PairDeclined => "pair declined within cooldown",
+            Limit::Resting => "ignored asks, resting for cooldown",
+            Limit::AskedEnough => "asks_per_target_per_30_days",
+            Limit::WrittenEnough => "emails_per_address_per_day",
+        })
+    }
 }
 
 static SUBJECT_PREFIX: LazyLock<Regex> = LazyLock::new(|| {

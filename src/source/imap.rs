@@ -180,9 +180,16 @@ type Session = async_imap::Session<MailStream>;
 pub(crate) struct Fetched {
     /// Its UID in the selected mailbox.
     pub uid: Uid,
-    /// The raw message.
-    pub raw: Vec<u8>,
+    /// The raw message; `None` when it is bigger than the limit the
+    /// caller gave (then it was never downloaded).
+    pub raw: Option<Vec<u8>>,
+    /// Its size as the server reports it (RFC822.SIZE).
+    pub size: u64,
 }
+
+/// Bytes of message bodies fetched in one batch (at least one message):
+/// memory stays bounded however big the waiting mail is.
+const BATCH_BYTES: u64 = 64 << 20;
 
 /// A logged-in, selected IMAP connection.
 pub(crate) struct ImapSource {
@@ -373,6 +380,33 @@ impl ImapSource {
         Ok(found)
     }
 
+    /// The header blocks of the newest messages (at most `n` from each
+    /// folder), for `check` to see what the server adds to incoming mail.
+    pub(crate) async fn recent_headers(&mut self, folders: &[String], n: usize) -> Result<Vec<Vec<u8>>, ImapError> {
+        let label = self.at.label.clone();
+        let mut out = Vec::new();
+        for folder in folders {
+            if timed(&label, "SELECT", self.session.select(folder)).await.is_err() {
+                continue;
+            }
+            let mut uids: Vec<u32> =
+                timed(&label, "UID SEARCH", self.session.uid_search("ALL")).await?.into_iter().collect();
+            uids.sort_unstable();
+            let newest = &uids[uids.len().saturating_sub(n)..];
+            if newest.is_empty() {
+                continue;
+            }
+            let set = uid_set(newest);
+            let fetches: Vec<async_imap::types::Fetch> = timed(&label, "UID FETCH", async {
+                self.session.uid_fetch(&set, "(UID BODY.PEEK[HEADER])").await?.try_collect().await
+            })
+            .await?;
+            out.extend(fetches.iter().filter_map(|f| f.header().map(<[u8]>::to_vec)));
+        }
+        timed(&label, "SELECT", self.session.select(&self.at.config.mailbox)).await?;
+        Ok(out)
+    }
+
     /// The folder handled mail of a kind is filed in.
     pub(crate) fn folder_for(&self, d: Disposition) -> String {
         self.folder(d)
@@ -385,7 +419,14 @@ impl ImapSource {
 
     /// Messages with a UID above `after` (all when `None`), oldest first,
     /// at most `limit` of them.
-    pub(crate) async fn fetch_new(&mut self, after: Option<Uid>, limit: usize) -> Result<Vec<Fetched>, ImapError> {
+    /// Messages bigger than `max_size` are listed (with `raw: None`) but
+    /// never downloaded.
+    pub(crate) async fn fetch_new(
+        &mut self,
+        after: Option<Uid>,
+        limit: usize,
+        max_size: u64,
+    ) -> Result<Vec<Fetched>, ImapError> {
         let after = after.map(Uid::get);
         let query = match after {
             Some(uid) => format!("UID {}:*", uid.saturating_add(1)),
@@ -402,14 +443,48 @@ impl ImapSource {
         if uids.is_empty() {
             return Ok(Vec::new());
         }
-        let set = uid_set(&uids);
         let label = self.at.label.clone();
-        let fetches: Vec<async_imap::types::Fetch> = timed(&label, "UID FETCH", async {
-            self.session.uid_fetch(&set, "(UID BODY.PEEK[])").await?.try_collect().await
+        // Sizes first: a message too big is filed unread, and a batch's
+        // bodies stay within BATCH_BYTES.
+        let set = uid_set(&uids);
+        let sized: Vec<async_imap::types::Fetch> = timed(&label, "UID FETCH SIZE", async {
+            self.session.uid_fetch(&set, "(UID RFC822.SIZE)").await?.try_collect().await
         })
         .await?;
-        let mut out: Vec<Fetched> =
-            fetches.iter().filter_map(|f| Some(Fetched { uid: Uid::new(f.uid?), raw: f.body()?.to_vec() })).collect();
+        let mut sizes: Vec<(u32, u64)> = sized.iter().filter_map(|f| Some((f.uid?, u64::from(f.size?)))).collect();
+        sizes.sort_unstable();
+        let mut out: Vec<Fetched> = Vec::new();
+        let mut wanted: Vec<u32> = Vec::new();
+        let mut bytes = 0u64;
+        // In UID order, up to the batch's byte budget: everything before
+        // the cut (too big or fetched) is in this batch, nothing after it,
+        // so the position saved after the batch skips nothing.
+        for (uid, size) in sizes {
+            if size > max_size {
+                out.push(Fetched { uid: Uid::new(uid), raw: None, size });
+                continue;
+            }
+            if !wanted.is_empty() && bytes.saturating_add(size) > BATCH_BYTES {
+                break;
+            }
+            bytes = bytes.saturating_add(size);
+            wanted.push(uid);
+        }
+        if !wanted.is_empty() {
+            let set = uid_set(&wanted);
+            let fetches: Vec<async_imap::types::Fetch> = timed(&label, "UID FETCH", async {
+                self.session.uid_fetch(&set, "(UID BODY.PEEK[])").await?.try_collect().await
+            })
+            .await?;
+            out.extend(fetches.iter().filter_map(|f| {
+                let raw = f.body()?.to_vec();
+                Some(Fetched {
+                    uid: Uid::new(f.uid?),
+                    size: u64::try_from(raw.len()).unwrap_or(u64::MAX),
+                    raw: Some(raw),
+                })
+            }));
+        }
         out.sort_by_key(|f| f.uid);
         debug!(count = out.len(), "fetched");
         Ok(out)

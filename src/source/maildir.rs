@@ -34,6 +34,8 @@ pub(crate) struct Maildir {
 pub(crate) struct Pending {
     /// Its file.
     pub path: PathBuf,
+    /// Its size in bytes, when listed (a message too big is never read).
+    pub size: u64,
 }
 
 impl Maildir {
@@ -49,7 +51,7 @@ impl Maildir {
     /// Waiting messages, oldest first (Maildir names start with the
     /// delivery time, so name order within equal mtimes is delivery order).
     pub(crate) fn pending(&self) -> Result<Vec<Pending>, MaildirError> {
-        let mut found: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
+        let mut found: Vec<(std::time::SystemTime, PathBuf, u64)> = Vec::new();
         for sub in ["new", "cur"] {
             let dir = self.root.join(sub);
             let entries = std::fs::read_dir(&dir).map_err(|source| MaildirError::Io { path: dir.clone(), source })?;
@@ -61,12 +63,12 @@ impl Maildir {
                 }
                 let Ok(meta) = entry.metadata() else { continue };
                 if meta.is_file() {
-                    found.push((meta.modified().unwrap_or(std::time::UNIX_EPOCH), path));
+                    found.push((meta.modified().unwrap_or(std::time::UNIX_EPOCH), path, meta.len()));
                 }
             }
         }
         found.sort();
-        Ok(found.into_iter().map(|(_, path)| Pending { path }).collect())
+        Ok(found.into_iter().map(|(_, path, size)| Pending { path, size }).collect())
     }
 
     /// Reads a message; `Ok(None)` when it disappeared meanwhile.
@@ -80,7 +82,13 @@ impl Maildir {
 
     /// The folder a disposition files into.
     pub(crate) fn folder(&self, d: Disposition) -> PathBuf {
-        self.root.join(format!(".introbot.{}", d.as_str()))
+        Self::folder_of(&self.root, d)
+    }
+
+    /// The folder a disposition files into, in the Maildir at `root`
+    /// (without opening it).
+    pub(crate) fn folder_of(root: &Path, d: Disposition) -> PathBuf {
+        root.join(format!(".introbot.{}", d.as_str()))
     }
 
     /// Files a handled message into its folder's `cur/`, marked seen.

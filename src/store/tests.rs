@@ -17,6 +17,7 @@ fn email(id: &str) -> Composed {
         envelope_from: address("intros@example.com"),
         recipients: vec![address("bob@example.org")],
         bytes: b"Subject: s\r\n\r\nbody\r\n".to_vec(),
+        note_token: None,
     }
 }
 
@@ -43,6 +44,7 @@ fn a_commit_survives_reopening() {
                 },
             )),
             suppress: vec![address("Bob+intros@Example.org")],
+            ledger: Vec::new(),
         };
         store.commit(&change, at(1)).expect("commit");
         store.flush().expect("flush");

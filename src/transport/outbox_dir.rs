@@ -3,7 +3,8 @@
 //! file. Written to a temporary name, then renamed: a reader never sees half
 //! a message. Durability is batched: [`OutboxDir::sync`] syncs the whole
 //! file system once, and the engine removes emails from its outbox only
-//! after that (one `syncfs` instead of one `fdatasync` per email).
+//! after that (one `syncfs` instead of one `fdatasync` per email). The
+//! directory is 0700 and every file 0600: they are mail about people.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -20,7 +21,9 @@ pub(crate) struct OutboxDir {
 impl OutboxDir {
     /// Creates the directory if needed.
     pub(crate) fn open(path: &Path) -> Result<Self, TransportError> {
-        std::fs::create_dir_all(path).map_err(|source| TransportError::OutboxDir { path: path.to_owned(), source })?;
+        // Mail about people: readable by the bot's user alone.
+        crate::private::make_private_dir(path)
+            .map_err(|source| TransportError::OutboxDir { path: path.to_owned(), source })?;
         Ok(Self { path: path.to_owned() })
     }
 
@@ -46,7 +49,7 @@ impl OutboxDir {
         let path = self.file_for(email);
         let tmp = path.with_extension("eml.tmp");
         let write = || -> std::io::Result<()> {
-            let mut f = std::fs::File::create(&tmp)?;
+            let mut f = crate::private::create_private_file(&tmp)?;
             // The envelope, as a delivery agent would record it.
             let to: Vec<&str> = email.recipients.iter().map(|r| r.as_str()).collect();
             write!(f, "Return-Path: <{}>\r\nEnvelope-To: {}\r\n", email.envelope_from, to.join(", "))?;

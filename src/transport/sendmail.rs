@@ -117,6 +117,7 @@ mod tests {
             envelope_from: address("intros@example.com"),
             recipients: vec![address("bob@example.org")],
             bytes: b"Subject: s\r\n\r\nhi\r\n".to_vec(),
+            note_token: None,
         }
     }
 

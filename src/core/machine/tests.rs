@@ -3,7 +3,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 
 use super::*;
-use crate::core::{Address, ConsentBy, IntroId, MessageId, Person, Token};
+use crate::core::{Address, ConsentBy, Held, IntroId, MessageId, Person, Token};
 
 fn person(name: &str, email: &str) -> Person {
     Person::parse(name, email).expect("valid address")
@@ -173,6 +173,7 @@ fn mail_from_a_stranger_is_held_and_changes_nothing() {
     let s = open(new_intro(), &p, t0());
     let ev = Event::StrangerReplied {
         role: Role::Target,
+        why: Held::OtherSender,
         from: Address::parse("mallory@evil.example").ok(),
         text: "yes".into(),
         decision: Decision::Yes,
@@ -189,6 +190,7 @@ fn a_held_reply_is_the_partys_answer_once_the_connector_says_so_and_they_are_not
     let s = open(new_intro(), &p, t0());
     let held = Event::StrangerReplied {
         role: Role::Target,
+        why: Held::OtherSender,
         from: Address::parse("bob@home.example").ok(),
         text: "Yes, happy to".into(),
         decision: Decision::Yes,
@@ -213,6 +215,7 @@ fn a_held_reply_set_aside_changes_nothing_but_the_chase() {
     let s = open(new_intro(), &p, t0());
     let held = Event::StrangerReplied {
         role: Role::Target,
+        why: Held::OtherSender,
         from: None,
         text: "yes".into(),
         decision: Decision::Yes,
@@ -292,6 +295,10 @@ fn cancel_and_bounce_end_the_intro() {
 
 // ---- properties over random event sequences ----
 
+fn arb_held() -> impl Strategy<Value = Held> {
+    prop_oneof![Just(Held::OtherSender), Just(Held::NoToken), Just(Held::Unauthenticated)]
+}
+
 fn arb_role() -> impl Strategy<Value = Role> {
     prop_oneof![Just(Role::Requester), Just(Role::Target)]
 }
@@ -313,8 +320,9 @@ fn arb_event() -> impl Strategy<Value = Event> {
         4 => (arb_role(), arb_decision(), id.clone()).prop_map(|(role, decision, message_id)| {
             Event::ReplyReceived { role, decision, text: String::new(), message_id }
         }),
-        1 => (arb_role(), arb_decision(), id.clone()).prop_map(|(role, decision, message_id)| Event::StrangerReplied {
+        1 => (arb_role(), arb_held(), arb_decision(), id.clone()).prop_map(|(role, why, decision, message_id)| Event::StrangerReplied {
             role,
+            why,
             from: Address::parse("x@y.example").ok(),
             text: String::new(),
             decision,
