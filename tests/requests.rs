@@ -173,7 +173,7 @@ fn html_only(subject: &str, html: &str) -> String {
 }
 
 /// How the preview's subject ends.
-const PREVIEW: &str = ": please check before I write to them";
+const PREVIEW: &str = ": please check first";
 
 const PRIYA: &str = "Priya Shah <priya@startup.io>";
 const SUBJECT: &str = "Intro: Priya Shah <> Bob Martin";
@@ -459,6 +459,10 @@ fn a_fresh_email_naming_both() {
     let bob = &o.one_to("bob@x.com").text;
     assert!(bob.contains("Priya runs Ledgerly and wants your view on bank partnerships."), "{bob}");
     assert!(!bob.contains("would love to meet Bob ("), "the rest of the note is private: {bob}");
+    // Bob would read nothing in Priya's words: Carol sees that first.
+    assert!(o.previewed);
+    let preview = o.to("carol@example.com").into_iter().find(|e| e.subject.ends_with(PREVIEW)).expect("a preview");
+    assert!(preview.text.contains("I found no summary in Priya's own words"), "{}", preview.text);
 }
 
 #[test]
@@ -554,4 +558,122 @@ fn a_long_link_in_the_blurb() {
     let bob = o.one_to("bob@x.com");
     assert!(bob.html.contains(&format!("<a href=\"{}\">", link.replace('&', "&amp;"))), "a link: {}", bob.html);
     assert!(bob.html.contains("overflow-wrap:anywhere"), "and it wraps on a phone");
+}
+
+/// Regression: a `For Bob:` line long enough to look hard-wrapped ran on
+/// over the private aside under it, and Bob read "Between us, …".
+#[test]
+fn a_marked_line_ends_where_its_sentence_ends() {
+    let raw = gmail(
+        "Bob: bob@x.com\r\nFor Bob: you built the partner programme she's trying to crack.\r\n\
+         Between us, she can be a bit pushy - keep it short if you can.",
+        PRIYA,
+        SUBJECT,
+        BLURB,
+    );
+    let o = run_request("marked_then_aside", &raw);
+    let bob = &o.one_to("bob@x.com").text;
+    assert!(bob.contains("> you built the partner programme she's trying to crack."), "{bob}");
+    assert!(!bob.contains("pushy") && !bob.contains("Between us"), "{bob}");
+    let carol = &o.one_to("carol@example.com").text;
+    assert!(carol.contains("Bob will see this line of your note") && !carol.contains("> Between us"), "{carol}");
+}
+
+/// Connectors mark lines in their own language.
+#[test]
+fn markers_in_german_and_spanish() {
+    let raw = "From: Connie Weber <connie@example.com>\r\nTo: intros@example.com\r\nSubject: WG: Intro: Priya Shah <> Jürgen Groß\r\n\
+        Message-ID: <req@example.com>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+        Hallo,\r\nbitte stell Priya und Jürgen einander vor. Jürgens Adresse ist juergen.gross@firma.example.\r\n\
+        Für Jürgen: du kennst den Bankenmarkt wie kein anderer.\r\nUnter uns: er antwortet oft spät.\r\n\r\nDanke!\r\nConnie\r\n\r\n\
+        -----Ursprüngliche Nachricht-----\r\nVon: Priya Shah <priya@startup.io>\r\nGesendet: Montag, 30. November 2026 08:12\r\n\
+        An: Connie Weber <connie@example.com>\r\nBetreff: Intro: Priya Shah <> Jürgen Groß\r\n\r\n\
+        Hi Connie,\r\n\r\nI run Ledgerly and would love 20 minutes of Jürgen's time on the German banking market.\r\n\r\nThanks,\r\nPriya\r\n";
+    let o = run_request("marker_german", raw);
+    assert_eq!(o.person("target"), ("Jürgen Groß".into(), "juergen.gross@firma.example".into()));
+    let juergen = &o.one_to("juergen.gross@firma.example").text;
+    assert!(juergen.contains("> du kennst den Bankenmarkt wie kein anderer."), "{juergen}");
+    assert!(!juergen.contains("spät"), "the rest of the note is private: {juergen}");
+
+    let raw = "From: Connie Weber <connie@example.com>\r\nTo: intros@example.com\r\nSubject: RV: Intro: Lucía Fernández <> Javier Ruiz\r\n\
+        Message-ID: <req@example.com>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+        Hola,\r\nte reenvío lo de Lucía. El correo de Javier es javier.ruiz@ejemplo.example.\r\n\
+        Para Javier: tú montaste las alianzas con bancos en BBVA.\r\n\r\nGracias,\r\nConnie\r\n\r\n\
+        ________________________________\r\nDe: Lucía Fernández <lucia@startup.example>\r\nEnviado: lunes, 30 de noviembre de 2026 8:12\r\n\
+        Para: Connie Weber <connie@example.com>\r\nAsunto: Intro: Lucía Fernández <> Javier Ruiz\r\n\r\n\
+        Hola Connie,\r\n\r\nSoy cofundadora de Cuadra, software de conciliación para bancos medianos.\r\n\r\nUn abrazo,\r\nLucía\r\n";
+    let o = run_request("marker_spanish", raw);
+    assert_eq!(o.summary(), "Soy cofundadora de Cuadra, software de conciliación para bancos medianos.");
+    let javier = &o.one_to("javier.ruiz@ejemplo.example").text;
+    assert!(javier.contains("> tú montaste las alianzas con bancos en BBVA."), "{javier}");
+    assert!(!javier.contains("abrazo") && !javier.contains("te reenvío"), "{javier}");
+}
+
+/// Regression: what the connector wrote under the forward, after the
+/// requester's bare name and a rule, reached Bob as part of the blurb
+/// ("he still owes me lunch, ha").
+#[test]
+fn a_note_under_the_forward_after_a_rule() {
+    let raw = format!(
+        "From: Carol Connor <carol@example.com>\r\nTo: intros@example.com\r\nSubject: Fwd: {SUBJECT}\r\nMessage-ID: <req@example.com>\r\n\r\n\
+         ---------- Forwarded message ---------\r\nFrom: {PRIYA}\r\nSubject: {SUBJECT}\r\nTo: carol@example.com\r\n\r\n{BLURB}\r\n\r\nPriya\r\n\r\n\
+         ---\r\n\r\nBob's email is bob@x.com - tell him I said hi. Also he still owes me\r\nlunch, ha.\r\n"
+    );
+    let o = run_request("note_under_a_rule", &raw);
+    assert_eq!(o.person("target"), ("Bob Martin".into(), "bob@x.com".into()));
+    assert_eq!(o.summary(), BLURB);
+    assert!(o.previewed, "the cut is shown to Carol first");
+    let bob = &o.one_to("bob@x.com").text;
+    assert!(!bob.contains("lunch") && !bob.contains("said hi"), "{bob}");
+}
+
+/// The blurb as a reply buried under the thread that asked for it, with
+/// chatter ("Sure, here you go:") and an initial for a signature.
+#[test]
+fn a_blurb_under_its_thread_with_chatter_and_an_initial() {
+    let original = "Sure, here you go:\r\n\r\nLedgerly builds reconciliation software for mid-sized banks. I'd love to\r\n\
+        ask Bob how he set up Northbank's partner programme.\r\n\r\nP.\r\n\r\n\
+        On Sun, Nov 29, 2026 at 6:40 PM Carol Connor <carol@example.com> wrote:\r\n\
+        > Happy to connect you with Bob! Can you send me a short blurb I can\r\n> forward?\r\n";
+    let o = run_request("buried_blurb", &gmail("Bob: bob@x.com", PRIYA, SUBJECT, original));
+    assert_eq!(
+        o.summary(),
+        "Ledgerly builds reconciliation software for mid-sized banks. I'd love to\nask Bob how he set up Northbank's partner programme."
+    );
+    let bob = &o.one_to("bob@x.com").text;
+    assert!(!bob.contains("here you go") && !bob.contains("> P.") && !bob.contains("Happy to connect"), "{bob}");
+}
+
+/// A requester who signs with a nickname and opens with the connector's
+/// name: "Carol - thank you! Blurb below." … "Cheers, Sasha".
+#[test]
+fn a_nickname_and_thanks_to_the_connector() {
+    let original = "Carol - thank you! Blurb below.\r\n\r\nI'm an engineer at a payments startup thinking about moving into\r\n\
+        partnerships; I'd love Bob's honest take.\r\n\r\nCheers,\r\nSasha\r\n";
+    let raw = gmail(
+        "You can reach Bob at bob@x.com.",
+        "Alexander Petrov <apetrov@fast.example>",
+        "Intro: Alexander Petrov <> Bob Martin",
+        original,
+    );
+    let o = run_request("nickname", &raw);
+    assert_eq!(
+        o.summary(),
+        "I'm an engineer at a payments startup thinking about moving into\npartnerships; I'd love Bob's honest take."
+    );
+    assert_target_note(&o, "bob@x.com", "Hi Bob,", "Alexander Petrov");
+    assert!(o.one_to("bob@x.com").text.contains("In Alexander's words:"));
+}
+
+/// A one-line note from a phone, and a blurb signed with kisses.
+#[test]
+fn a_phone_note_and_kisses() {
+    let raw = "From: Carol Connor <carol@example.com>\r\nTo: intros@example.com\r\nSubject: Fwd: Intro: Priya Shah <> Bob Martin\r\n\
+        Message-ID: <req@example.com>\r\n\r\npls intro priya to bob - bob.martin@mail.example thx\r\n\r\nSent from my iPhone\r\n\r\n\
+        Begin forwarded message:\r\n\r\n> From: Priya Shah <priya@startup.io>\r\n> Date: 30 November 2026 at 08:12:44 CET\r\n\
+        > To: Carol Connor <carol@example.com>\r\n> Subject: Intro: Priya Shah <> Bob Martin\r\n>\r\n> Hi Carol! As promised:\r\n>\r\n\
+        > Priya runs Ledgerly, reconciliation software for mid-sized banks.\r\n>\r\n> xx P\r\n";
+    let o = run_request("phone_and_kisses", raw);
+    assert_eq!(o.person("target"), ("Bob Martin".into(), "bob.martin@mail.example".into()));
+    assert_eq!(o.summary(), "Priya runs Ledgerly, reconciliation software for mid-sized banks.");
 }

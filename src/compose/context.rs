@@ -11,7 +11,7 @@ use jiff::civil::Date;
 use minijinja::Value;
 use serde::Serialize;
 
-use crate::core::{Address, ConsentBy, Guess, Intro, Party, PartyState, Person, Role, address};
+use crate::core::{Address, ConsentBy, Guess, Intro, Party, PartyState, Person, Role, address, is_bare_answer};
 use crate::mail::request::LONG_SUMMARY_WORDS;
 
 /// Who reads an email, for what it may show.
@@ -71,6 +71,10 @@ pub(super) fn party_value(intro: &Intro, role: Role, reader: Reader) -> Value {
         state => p.state.as_str(),
         asked => p.sent.consent,
         followed_up => p.sent.follow_up,
+        // Whether they had a closing note (a thank-you, or "nothing more is
+        // needed"), so the connector's outcome says whom it told.
+        told => p.sent.closing,
+        replied => p.reply_text.is_some(),
         yes_by => p.yes_by.map_or("", ConsentBy::as_str),
         reply_text => if reader == Reader::Connector { p.reply_text.as_deref().unwrap_or_default() } else { "" },
         own_words => own_words(p, reader).unwrap_or_default(),
@@ -82,14 +86,18 @@ pub(super) fn party_value(intro: &Intro, role: Role, reader: Reader) -> Value {
     }
 }
 
-/// What a party said beyond a bare yes, for the introduction (their own
-/// words, or the condition the connector read in an unclear reply).
+/// What a party said beyond a bare yes, for the introduction and the
+/// connector's outcome (their own words, or the condition the connector
+/// read in an unclear reply), without the sign-off and signature under it.
 fn own_words(p: &Party, reader: Reader) -> Option<String> {
-    if reader != Reader::Both || p.state != PartyState::Yes {
+    if reader.is_party() || p.state != PartyState::Yes {
         return None;
     }
     match p.yes_by {
-        Some(ConsentBy::Own | ConsentBy::Connector) => p.own_words().map(str::to_owned),
+        Some(ConsentBy::Own | ConsentBy::Connector) => {
+            let words = crate::mail::request::without_sign_off(p.own_words()?, &p.person.name);
+            (!is_bare_answer(&words)).then_some(words)
+        }
         _ => None,
     }
 }
@@ -124,6 +132,7 @@ pub(super) fn guesses_value(intro: &Intro) -> Vec<Value> {
                 Guess::AddressFromContacts { role } => ("address_from_contacts", Some(*role), 0),
                 Guess::SummaryCut => ("summary_cut", None, 0),
                 Guess::LongSummary { words } => ("long_summary", None, *words),
+                Guess::NoSummary => ("no_summary", None, 0),
             };
             let party = role.map(|r| party_value(intro, r, Reader::Connector)).unwrap_or(Value::UNDEFINED);
             minijinja::context! { guess => kind, party => party, words => words }

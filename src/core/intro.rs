@@ -126,6 +126,10 @@ pub enum Guess {
         /// Its length in words.
         words: usize,
     },
+    /// There is no summary (a fresh email, or a forward with nothing but
+    /// greetings in it): the target would read nothing in the requester's
+    /// words.
+    NoSummary,
 }
 
 /// Which side of the introduction a party is on.
@@ -290,16 +294,72 @@ impl Party {
     /// any ("Yes! Happy to, mornings are best."), for the introduction.
     pub fn own_words(&self) -> Option<&str> {
         let text = self.reply_text.as_deref()?.trim();
-        let bare = text
-            .split(|c: char| !c.is_alphanumeric() && c != '\'')
-            .filter(|w| !w.is_empty())
-            .all(|w| BARE_WORDS.contains(&w.to_lowercase().as_str()));
-        (!text.is_empty() && !bare).then_some(text)
+        (!is_bare_answer(text)).then_some(text)
     }
+}
+
+/// Whether `text` says nothing beyond a yes (or is empty): "Yes, sure,
+/// happy to!", "Ja, gerne! Danke.", "Yes, with pleasure."
+pub fn is_bare_answer(text: &str) -> bool {
+    text.split(|c: char| !c.is_alphanumeric() && c != '\'' && c != '’')
+        .filter(|w| !w.is_empty())
+        .all(|w| BARE_WORDS.contains(&w.replace('’', "'").to_lowercase().as_str()))
 }
 
 /// Words that add nothing to a yes: "Yes, sure, happy to!" says only yes.
 const BARE_WORDS: &[&str] = &[
+    "i",
+    "i'd",
+    "i'm",
+    "i'll",
+    "am",
+    "be",
+    "would",
+    "will",
+    "love",
+    "delighted",
+    "very",
+    "much",
+    "so",
+    "all",
+    "right",
+    "alright",
+    "fine",
+    "cool",
+    "perfect",
+    "certainly",
+    "indeed",
+    "count",
+    "me",
+    "in",
+    "with",
+    "pleasure",
+    "it",
+    "that",
+    "that's",
+    "for",
+    "the",
+    "a",
+    "asking",
+    "danke",
+    "dank",
+    "merci",
+    "gracias",
+    "grazie",
+    "obrigado",
+    "obrigada",
+    "bedankt",
+    "tack",
+    "dziękuję",
+    "спасибо",
+    "natürlich",
+    "klar",
+    "bien",
+    "sûr",
+    "sur",
+    "con",
+    "gusto",
+    "piacere",
     "yes",
     "yeah",
     "yep",

@@ -24,6 +24,6 @@ pub use event::{Decision, Event, Held};
 pub use ids::{IntroId, MessageId, Token};
 pub use intro::{
     ConsentBy, Deadline, DeadlineKind, Guess, HeldReply, Intro, IntroState, NewIntro, Party, PartyState, Person, Role,
-    Sent, TimelineEntry, is_title,
+    Sent, TimelineEntry, is_bare_answer, is_title,
 };
 pub use machine::{Policy, RequesterConsent, Step, open, step};

@@ -211,7 +211,7 @@ fn implied_consent_is_told_as_it_was_given() {
     assert!(!s.kinds().contains(&("consent_request", "alice@example.net")), "Alice is not asked");
     s.reply("Bob Busy <bob@example.org>", "Yes, happy to.");
     let introduction = s.text_of("introduction");
-    assert!(introduction.contains("Alice asked for this introduction, and Bob said yes"), "{introduction}");
+    assert!(introduction.contains("Alice asked to meet Bob, and Bob said yes"), "{introduction}");
     assert!(!introduction.contains("You both said yes"), "{introduction}");
     s.snapshot("implied_consent");
 }
@@ -226,8 +226,8 @@ fn a_condition_is_carried_into_the_introduction() {
     s.reply("Carol Connor <carol@example.com>", "yes");
     let introduction = s.text_of("introduction");
     assert!(introduction.contains("Carol confirmed Bob's answer as a yes"), "{introduction}");
-    assert!(introduction.contains("Bob asked:\n\n> Maybe. Could Alice send me a few questions by email first?"));
-    assert!(introduction.contains("Alice, over to you: start with what Bob asked for"), "{introduction}");
+    assert!(introduction.contains("Bob wrote back:\n\n> Maybe. Could Alice send me a few questions by email first?"));
+    assert!(introduction.contains("Alice, over to you: read what Bob wrote above"), "{introduction}");
     assert!(!introduction.contains("suggest a time"), "{introduction}");
     s.snapshot("condition_carried");
 }

@@ -513,7 +513,7 @@ fn a_command_on_a_finished_intro_is_answered_and_changes_nothing() {
     h.clear_outbox();
     h.handle(&reply("carol@example.com", &carol, "c1@x", "cancel"));
     assert_eq!(h.intro().state, IntroState::Declined);
-    assert!(queued_text(&h, "command_reply").contains("has already ended (declined)"));
+    assert!(queued_text(&h, "command_reply").contains("has already ended (one of them said no)"));
 }
 
 #[test]
@@ -542,6 +542,9 @@ fn a_reply_after_the_intro_ended_goes_to_the_connector_only() {
     h.handle(&reply("bob@example.org", &bob, "late@x", "Sorry, just saw this. Yes!"));
     assert_eq!(h.queued(), [("command_reply".to_owned(), vec!["carol@example.com".to_owned()])]);
     let text = queued_text(&h, "command_reply");
-    assert!(text.contains("answered after this intro") && text.contains("> Sorry, just saw this. Yes!"), "{text}");
+    assert!(
+        text.contains("answered after Alice Able <> Bob had ended") && text.contains("> Sorry, just saw this. Yes!"),
+        "{text}"
+    );
     assert_eq!(h.intro().state, IntroState::Expired, "nothing moves");
 }

@@ -22,6 +22,7 @@
 //! missing or ambiguous, a [`RequestProblem`] says what and how to fix it.
 
 mod blurb;
+pub(crate) use blurb::without_sign_off;
 pub(crate) mod names;
 mod note;
 
@@ -364,15 +365,18 @@ pub fn parse_request_with_contacts(
     if blurb.chatter {
         guessed.push(Guess::SummaryCut);
     }
-    let words = blurb.text.split_whitespace().count();
-    if words > LONG_SUMMARY_WORDS {
+    let summary = super::reply::without_trailing_footers(&blurb.text).trim().to_owned();
+    let words = summary.split_whitespace().count();
+    if words == 0 {
+        guessed.push(Guess::NoSummary);
+    } else if words > LONG_SUMMARY_WORDS {
         guessed.push(Guess::LongSummary { words });
     }
     Ok(Request {
         connector: connector.clone(),
         requester: Person::new(requester_full, requester_email),
         target: Person::new(target_full, target_email),
-        summary: super::reply::without_trailing_footers(&blurb.text).trim().to_owned(),
+        summary,
         note: note.trim().to_owned(),
         for_requester: marked.for_requester,
         for_target: marked.for_target,
@@ -574,6 +578,8 @@ mod tests {
         // The connector's words are theirs: nothing of them is a summary.
         assert_eq!(r.summary, "");
         assert!(r.note.contains("about IMAP"));
+        // So the target would read nothing in Alice's words: a guess, shown first.
+        assert_eq!(r.guesses, [Guess::NoSummary]);
     }
 
     #[test]
@@ -584,7 +590,7 @@ mod tests {
         let contacts = [person("Bob Busy", "bob@example.org"), person("Bobby Tables", "bobby@example.org")];
         let r = parse_request_with_contacts(&msg, &carol(), Some(&bot()), &contacts).expect("found");
         assert_eq!(r.target, person("Bob Busy", "bob@example.org"));
-        assert_eq!(r.guesses, [Guess::AddressFromContacts { role: Role::Target }]);
+        assert_eq!(r.guesses, [Guess::AddressFromContacts { role: Role::Target }, Guess::NoSummary]);
     }
 
     #[test]

@@ -40,10 +40,14 @@ static GREETING: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 
+/// A name opening the text and set off like a greeting: "Carol -", "Carol,".
+static VOCATIVE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(?P<who>\p{L}+)\s*(?:[,!:—–]+|\s-\s)\s*").expect("static regex"));
+
 /// A line that closes a letter: "Thanks,", "Best regards, Priya", "Cheers!".
 static SIGN_OFF: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^\s*(?:-+\s*)?(?:thanks|thank\s+you|many\s+thanks|thanks\s+(?:so\s+much|again|a\s+lot|in\s+advance)|thx|best|all\s+the\s+best|best\s+wishes|(?:best|kind|warm|warmest|many)\s+regards|regards|warmly|cheers|sincerely|yours(?:\s+truly|\s+sincerely)?|talk\s+soon|speak\s+soon|with\s+thanks|gracias|saludos|danke|viele\s+grüße|liebe\s+grüße|beste\s+grüße|mfg|merci|cordialement|bien\s+à\s+vous|grazie|cordiali\s+saluti|groeten|met\s+vriendelijke\s+groet|hälsningar|mvh|pozdrawiam|с\s+уважением)\b(?:\s*[,.!]+\s*(?:[\p{L}.\-']+(?:\s+[\p{L}.\-']+){0,2})?)?\s*$",
+        r"(?i)^\s*(?:-+\s*)?(?:thanks|thank\s+you|many\s+thanks|thanks\s+(?:so\s+much|again|a\s+lot|in\s+advance)|thx|best|all\s+the\s+best|best\s+wishes|(?:best|kind|warm|warmest|many)\s+regards|regards|warmly|cheers|sincerely|yours(?:\s+truly|\s+sincerely)?|talk\s+soon|speak\s+soon|with\s+thanks|take\s+care|love|xo|xoxo|gracias|muchas\s+gracias|saludos(?:\s+cordiales)?|un\s+saludo|un\s+abrazo|abrazos|un\s+beso|besos|atentamente|cumprimentos|abraços?|um\s+abraço|atenciosamente|obrigad[oa]|danke(?:\s+schön)?|vielen\s+dank|(?:viele|liebe|beste|herzliche|freundliche)\s+grüße|grüße|gruß|lg|vg|mfg|merci(?:\s+beaucoup)?|cordialement|bien\s+cordialement|bien\s+à\s+vous|amitiés|bisous|à\s+bientôt|grazie(?:\s+mille)?|un\s+saluto|saluti|cordiali\s+saluti|a\s+presto|groeten|groetjes|(?:met\s+)?vriendelijke\s+groet(?:en)?|hartelijke\s+groet(?:en)?|(?:med\s+)?vänlig(?:a)?\s+hälsning(?:ar)?|hälsningar|(?:med\s+)?venlig\s+hilsen|hilsen|mvh|pozdrawiam|pozdrowienia|z\s+poważaniem|с\s+уважением|спасибо|всего\s+доброго)\b(?:\s*[,.!]+\s*(?:[\p{L}.\-']+(?:\s+[\p{L}.\-']+){0,2})?)?\s*$",
     )
     .expect("static regex")
 });
@@ -63,6 +67,8 @@ static CHATTER: LazyLock<Regex> = LazyLock::new(|| {
           | (?:just\s+)?(?:let\s+me\s+know|happy\s+to|glad\s+to)\b.*\b(?:edit|change|tweak|adjust|anything|more|help|question|else|shorten|info|detail)
           | .*\b(?:would|could|can)\s+you\s+(?:please\s+)?(?:be\s+(?:willing|able)\s+to\s+)?(?:intro|introduce|connect|put\s+me\s+in\s+touch|pass\s+this)
           | .*\bintro(?:duce|duction)?\s+(?:me|us)\s+to\b
+          | (?:(?:sure|of\s+course|absolutely|certainly|ok|okay|no\s+problem|yes)[,!.]*\s+)?here\s+(?:you\s+(?:go|are)|it\s+is|goes)\b
+          | (?:sure|of\s+course|absolutely|certainly|no\s+problem|with\s+pleasure)\s*[!.]*\s*$
         )",
     )
     .expect("static regex")
@@ -81,10 +87,15 @@ const SIGNATURE_WORDS: usize = 8;
 pub(crate) fn cut(body: &str, connector_name: &str, requester_name: &str, target_name: &str) -> Blurb {
     let text = crate::mail::reply::strip_quotes(body);
     let lines: Vec<&str> = text.lines().collect();
+    // A rule ("---", "___") under the text: what is below is someone's
+    // addition (often the connector's, written under the forward), never
+    // the blurb. Cutting there is a guess the connector sees first.
+    let (lines, below_rule) = split_at_rule(&lines);
+    let mut chatter = below_rule.iter().any(|l| !l.trim().is_empty());
     let (kept, tail) = split_sign_off(&lines, requester_name);
+    let tail: Vec<&str> = tail.into_iter().chain(below_rule).collect();
     let mut text = kept.join("\n");
     text = without_greeting(&text, connector_name, target_name);
-    let mut chatter = false;
     loop {
         let t = text.trim_start();
         let end = first_sentence_end(t);
@@ -108,14 +119,60 @@ pub(crate) fn cut(body: &str, connector_name: &str, requester_name: &str, target
     Blurb { text: tidy(&kept.join("\n")), tail, chatter }
 }
 
+/// A line that is only a rule: `---`, `___`, `***`, `===`, `~~~`.
+static RULE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\s*(?:-{3,}|_{3,}|\*{3,}|={3,}|~{3,}|—{2,})\s*$").expect("static regex"));
+
+/// The lines above the first rule with text above it, and the lines below.
+fn split_at_rule<'a>(lines: &[&'a str]) -> (Vec<&'a str>, Vec<&'a str>) {
+    let mut seen_text = false;
+    for (i, line) in lines.iter().enumerate() {
+        if seen_text && RULE.is_match(line) {
+            return (lines[..i].to_vec(), lines[i + 1..].to_vec());
+        }
+        seen_text |= !line.trim().is_empty();
+    }
+    (lines.to_vec(), Vec::new())
+}
+
+/// Whether `line` is only a sign-off name: the requester's name or its
+/// initial, perhaps with kisses ("Priya", "-Priya Shah", "P.", "xx P").
+fn is_name_line(line: &str, own: &[String]) -> bool {
+    let words: Vec<String> = line
+        .split_whitespace()
+        .map(|w| fold(w.trim_matches(|c: char| !c.is_alphanumeric())))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let initial = |w: &str| w.chars().count() == 1 && own.iter().any(|t| t.starts_with(w));
+    let kisses = |w: &str| !w.is_empty() && w.chars().all(|c| c == 'x' || c == 'o') && w.starts_with('x');
+    (1..=4).contains(&words.len())
+        && words.iter().any(|w| own.contains(w) || initial(w))
+        && words.iter().all(|w| own.contains(w) || initial(w) || kisses(w))
+}
+
+/// Whether `line`, the last of a blurb, is a name to sign with that is not
+/// the subject's ("Sasha" for Alexander): one capitalised word alone.
+fn is_nickname_line(line: &str) -> bool {
+    let w = line.trim().trim_start_matches('-').trim_end_matches(['.', '!']);
+    (2..=15).contains(&w.chars().count())
+        && w.chars().all(char::is_alphabetic)
+        && w.chars().next().is_some_and(char::is_uppercase)
+        && w.chars().skip(1).all(char::is_lowercase)
+}
+
+/// `text` (a short letter, such as a party's yes) without its sign-off,
+/// its signer's name and the signature under them: "Yes, with
+/// pleasure.\n\nBest,\nJosé" is "Yes, with pleasure.".
+pub(crate) fn without_sign_off(text: &str, signer: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let (kept, _) = split_sign_off(&lines, signer);
+    tidy(&kept.join("\n"))
+}
+
 /// The body above its sign-off and signature, and what was under it.
 fn split_sign_off<'a>(lines: &[&'a str], requester: &str) -> (Vec<&'a str>, Vec<&'a str>) {
     let own = tokens(requester);
-    // "Priya", "-Priya Shah": nothing but their name.
-    let is_name_line = |l: &str| {
-        let words = tokens(l.trim().trim_start_matches('-'));
-        !words.is_empty() && words.len() <= 4 && words.iter().all(|w| own.contains(w))
-    };
+    let is_name_line = |l: &str| is_name_line(l, &own);
     // "Priya Shah | CEO, Startup": their name first, a few words.
     let starts_with_name = |l: &str| {
         let words = tokens(l);
@@ -151,8 +208,15 @@ fn split_sign_off<'a>(lines: &[&'a str], requester: &str) -> (Vec<&'a str>, Vec<
     {
         return (lines[..block_start].to_vec(), lines[block_start..].to_vec());
     }
-    // A bare name (or "-Priya") under the last line.
-    if end > 1 && is_name_line(lines[end - 1]) {
+    // A bare name (or "-Priya", "P."), with at most a short signature (or
+    // someone's addition) under it.
+    for i in (1..end).rev() {
+        if is_name_line(lines[i]) && has_text_above(i) && short_below(i) {
+            return (lines[..i].to_vec(), lines[i..].to_vec());
+        }
+    }
+    // A one-word name of their own after a blank line, last.
+    if end > 2 && lines[end - 2].trim().is_empty() && is_nickname_line(lines[end - 1]) {
         return (lines[..end - 1].to_vec(), lines[end - 1..].to_vec());
     }
     (lines.to_vec(), Vec::new())
@@ -162,6 +226,13 @@ fn split_sign_off<'a>(lines: &[&'a str], requester: &str) -> (Vec<&'a str>, Vec<
 /// greeting to someone else (the target, whom a blurb may address) stays.
 fn without_greeting(text: &str, connector: &str, target: &str) -> String {
     let t = text.trim_start();
+    // "Carol - thank you!", "Carol, here it is": the connector's name alone,
+    // as a greeting.
+    if let Some(caps) = VOCATIVE.captures(t)
+        && tokens(connector).contains(&fold(&caps["who"]))
+    {
+        return upper_first(t[caps.get(0).map_or(0, |m| m.end())..].trim_start());
+    }
     let Some(caps) = GREETING.captures(t) else { return t.to_owned() };
     let who = fold(caps.name("who").map_or("", |m| m.as_str()).trim());
     let connector = tokens(connector);
@@ -291,6 +362,69 @@ mod tests {
         assert_eq!(b.text, "I run Startup, a payments API.\nWe'd love Bob's advice on partnerships.");
         assert!(b.chatter);
         assert_eq!(blurb("I run Startup.\n\nPriya Shah\nCEO\nstartup.io").text, "I run Startup.");
+    }
+
+    /// Regression: what the connector wrote under the forward, after the
+    /// requester's bare name and a rule, went to the target as the blurb.
+    #[test]
+    fn a_rule_or_a_bare_name_ends_the_blurb() {
+        let b = blurb(
+            "I run Ledgerly.\n\nPriya\n\n---\n\nBob's email is bob@x.com - tell him I said hi. Also he still owes me\nlunch, ha.",
+        );
+        assert_eq!(b.text, "I run Ledgerly.");
+        assert!(b.tail.contains("owes me") && b.tail.contains("bob@x.com"), "{}", b.tail);
+        assert!(b.chatter, "a cut at a rule is shown to the connector first");
+        let b = blurb("I run Ledgerly.\n\nPriya\n\nBob's email is bob@x.com, tell him hi");
+        assert_eq!(b.text, "I run Ledgerly.");
+        assert!(b.tail.contains("bob@x.com"));
+    }
+
+    #[test]
+    fn initials_kisses_and_nicknames_sign_off_too() {
+        assert_eq!(blurb("I run Ledgerly.\n\nxx P").text, "I run Ledgerly.");
+        assert_eq!(blurb("I run Ledgerly.\n\nP.").text, "I run Ledgerly.");
+        assert_eq!(blurb("I run Ledgerly.\n\nCheers,\nSasha").text, "I run Ledgerly.");
+        assert_eq!(blurb("I run Ledgerly.\n\nSasha").text, "I run Ledgerly.");
+        // A last line of prose is no name.
+        assert_eq!(blurb("I run Ledgerly.\n\nThank you").text, "I run Ledgerly.");
+        assert_eq!(blurb("I run Ledgerly.\n\nSee ledgerly.example").text, "I run Ledgerly.\n\nSee ledgerly.example");
+    }
+
+    #[test]
+    fn a_yes_loses_its_sign_off() {
+        assert_eq!(without_sign_off("Yes, with pleasure.\n\nBest,\nJosé", "Prof. José Núñez"), "Yes, with pleasure.");
+        assert_eq!(
+            without_sign_off(
+                "Yes. Tuesdays are easiest.\n\nBob Martin\nAdvisor | Northbank\n+44 7700 900123",
+                "Bob Martin"
+            ),
+            "Yes. Tuesdays are easiest."
+        );
+        assert_eq!(without_sign_off("Yes - mornings work best.", "Bob Martin"), "Yes - mornings work best.");
+    }
+
+    #[test]
+    fn sign_offs_in_other_languages() {
+        let b = cut(
+            "Hola María,\n\nSoy cofundadora de Cuadra.\n\nUn abrazo,\nLucía",
+            "María Gómez",
+            "Lucía Fernández",
+            "Javier Ruiz",
+        );
+        assert_eq!(b.text, "Soy cofundadora de Cuadra.");
+        assert_eq!(blurb("Ich baue Ledgerly.\n\nViele Grüße\nPriya").text, "Ich baue Ledgerly.");
+        assert_eq!(blurb("Je construis Ledgerly.\n\nBien cordialement,\nPriya").text, "Je construis Ledgerly.");
+    }
+
+    #[test]
+    fn chatter_about_the_forward_in_its_many_forms() {
+        let b = blurb("Sure, here you go:\n\nLedgerly builds reconciliation software.\n\nP.");
+        assert_eq!(b.text, "Ledgerly builds reconciliation software.");
+        assert!(b.chatter);
+        let b = blurb("Carol - thank you! Blurb below.\n\nI'm an engineer at a payments startup.\n\nCheers,\nSasha");
+        assert_eq!(b.text, "I'm an engineer at a payments startup.");
+        // The target's name opening the blurb is no greeting to the connector.
+        assert_eq!(blurb("Bob, I run Ledgerly.").text, "Bob, I run Ledgerly.");
     }
 
     #[test]

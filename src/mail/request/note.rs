@@ -11,9 +11,12 @@
 //! Marked lines. The note is private: it is for the bot and, quoted back,
 //! for the connector. Only a line starting with `For <name>:` (a party's
 //! first or full name, or `both`) or `Why:` (for the target: why them) is
-//! ever shown, and only to the party it names. A marked line runs on over a
-//! line a client hard-wrapped, or, when nothing follows the colon, over the
-//! paragraph below it.
+//! ever shown, and only to the party it names; the markers are read in the
+//! languages the bot reads replies in too (`Für Jürgen:`, `Para Javier:`,
+//! `Pourquoi :`). A marked line runs on over a line a client hard-wrapped
+//! (a long line that stops mid-sentence), or, when nothing follows the
+//! colon, over the paragraph below it; a line that ends its sentence ends
+//! the marked text, so an aside on the next line stays private.
 
 use std::ops::Range;
 use std::sync::LazyLock;
@@ -119,11 +122,22 @@ impl Marked {
 }
 
 /// `For Bob: …`, `For both: …`, `Why: …` at the start of a line (after a
-/// list bullet or quote marker).
+/// list bullet or quote marker), in English, German, French, Spanish,
+/// Portuguese, Italian, Dutch, Swedish, Danish, Norwegian, Polish and
+/// Russian. Only a party's name (or "both") after the word for "for" makes
+/// a marker, so "Para que sepas:" or "For context:" stays private prose.
 static MARKER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^[\s>*•\-]*(?:for\s+(?P<name>[^:\n]{1,40}?)|(?P<why>why(?:\s+[\p{L}]+)?))\s*:\s*(?P<text>.*)$")
-        .expect("static regex")
+    Regex::new(
+        r"(?i)^[\s>*•\-]*(?:(?:for|für|fuer|pour|para|per|voor|för|dla|для)\s+(?P<name>[^:：\n]{1,40}?)|(?P<why>(?:why|warum|wieso|pourquoi|por\s+qu[ée]|porqu[ée]|perch[ée]|waarom|varför|hvorfor|dlaczego|почему)(?:\s+[\p{L}]+)?))\s*[:：]\s*(?P<text>.*)$",
+    )
+    .expect("static regex")
 });
+
+/// Whether a line ends its sentence (or a list item that ends with one).
+fn ends_sentence(line: &str) -> bool {
+    let l = line.trim_end().trim_end_matches(['"', '\'', '”', '’', ')', '»']);
+    l.ends_with(['.', '!', '?', '…', '。', '！', '？'])
+}
 
 /// A line at least this long that is followed by more text was wrapped by
 /// the mail client: the text runs on.
@@ -149,8 +163,12 @@ pub(crate) fn marked(note: &str, parties: &Parties) -> Marked {
         let mut j = i + 1;
         // Nothing after the colon: the paragraph below is the text.
         let paragraph = first.is_empty();
+        // A wrapped line stops mid-sentence; one that ends its sentence ends
+        // the marked text (the next line may be an aside: never shown).
         let runs_on = |prev: &str, next: &str| {
-            !next.trim().is_empty() && !MARKER.is_match(next) && (paragraph || prev.chars().count() >= WRAPPED)
+            !next.trim().is_empty()
+                && !MARKER.is_match(next)
+                && (paragraph || (prev.chars().count() >= WRAPPED && !ends_sentence(prev)))
         };
         while j < lines.len() && runs_on(lines[j - 1], lines[j]) {
             text.push(lines[j].trim());
@@ -170,7 +188,33 @@ pub(crate) fn marked(note: &str, parties: &Parties) -> Marked {
 /// Whom a `For …:` marker names: a party, or both.
 fn for_whom(name: &str, parties: &Parties) -> Vec<Role> {
     let folded = super::names::fold(name.trim());
-    if matches!(folded.as_str(), "both" | "both of them" | "them both" | "the two of them" | "each" | "everyone") {
+    if matches!(
+        folded.as_str(),
+        "both"
+            | "both of them"
+            | "them both"
+            | "the two of them"
+            | "each"
+            | "everyone"
+            | "beide"
+            | "euch beide"
+            | "tous les deux"
+            | "les deux"
+            | "los dos"
+            | "ambos"
+            | "ambas"
+            | "os dois"
+            | "entrambi"
+            | "tutti e due"
+            | "allebei"
+            | "båda"
+            | "bada"
+            | "begge"
+            | "obu"
+            | "oboje"
+            | "обоих"
+            | "обоим"
+    ) {
         return Role::BOTH.to_vec();
     }
     let words: Vec<&str> = folded.split_whitespace().collect();
@@ -229,6 +273,35 @@ mod tests {
             "Priya is the sharpest founder I've met this year.\nyou built the partner programme she's trying to crack."
         );
         assert_eq!(m.for_requester, "Bob is slow to reply, be patient.");
+    }
+
+    /// Regression: a marked line long enough to look wrapped ran on over the
+    /// aside below it, and "Between us, …" went to Bob.
+    #[test]
+    fn a_marked_sentence_ends_at_its_full_stop() {
+        let note = "Bob: bob@x.com\nFor Bob: you built the partner programme she's trying to crack.\nBetween us, she can be a bit pushy - keep it short if you can.";
+        let m = marked(note, &parties());
+        assert_eq!(m.for_target, "you built the partner programme she's trying to crack.");
+        assert!(m.for_requester.is_empty());
+    }
+
+    #[test]
+    fn markers_in_other_languages() {
+        let de = Parties::new("Priya Shah", "Jürgen Groß");
+        let m = marked(
+            "Jürgens Adresse ist j@firma.de.\nFür Jürgen: du kennst den Bankenmarkt wie kein anderer.\nUnter uns: er antwortet spät.\nFür beide: ihr werdet euch verstehen.",
+            &de,
+        );
+        assert_eq!(m.for_target, "du kennst den Bankenmarkt wie kein anderer.\nihr werdet euch verstehen.");
+        assert_eq!(m.for_requester, "ihr werdet euch verstehen.");
+        let es = Parties::new("Lucía Fernández", "Javier Ruiz");
+        let m = marked(
+            "Para Javier: tú montaste las alianzas en BBVA.\nPara que sepas: es muy lista.\nPor qué: nadie sabe más.",
+            &es,
+        );
+        assert_eq!(m.for_target, "tú montaste las alianzas en BBVA.\nnadie sabe más.");
+        let fr = Parties::new("Amélie Roux", "Marc Petit");
+        assert_eq!(marked("Pour Amélie : Marc répond lentement.", &fr).for_requester, "Marc répond lentement.");
     }
 
     #[test]
