@@ -83,6 +83,8 @@ pub(super) fn party_value(intro: &Intro, role: Role, reader: Reader) -> Value {
         held => held.is_some(),
         held_from => held.and_then(|h| h.from.as_ref()).map_or("", Address::as_str),
         held_text => held.map_or("", |h| h.text.as_str()),
+        // What the held reply's words amount to (`yes`, `no`, `unclear`, …).
+        held_decision => held.map_or("", |h| h.decision.as_str()),
     }
 }
 
@@ -224,6 +226,37 @@ mod tests {
         assert_eq!(redact_addresses("Bob's email is bob@x.com\nHe's great."), "Bob's email\nHe's great.");
         assert_eq!(redact_addresses("Priya (priya@startup.io) is great."), "Priya is great.");
         assert_eq!(redact_addresses("No address here: fine."), "No address here: fine.");
+    }
+
+    /// Regression: "Yes, with pleasure.\n\nBest,\nJosé" went into the
+    /// introduction whole, and "Ja, gerne! Danke." as words of their own.
+    #[test]
+    fn own_words_are_more_than_a_yes_and_its_sign_off() {
+        let words = |reply: &str, by: ConsentBy, reader: Reader| {
+            let mut intro = super::super::samples::intro();
+            let bob = &mut intro.target;
+            bob.state = PartyState::Yes;
+            bob.yes_by = Some(by);
+            bob.reply_text = Some(reply.to_owned());
+            own_words(&intro.target, reader)
+        };
+        assert_eq!(words("Yes, with pleasure.\n\nBest,\nBob", ConsentBy::Own, Reader::Both), None);
+        assert_eq!(words("Ja, gerne! Danke.", ConsentBy::Own, Reader::Both), None);
+        assert_eq!(
+            words(
+                "Yes. Tuesdays are easiest.\n\nBob Busy\nAdvisor | Example Corp\n+1 555 0100",
+                ConsentBy::Own,
+                Reader::Both
+            )
+            .as_deref(),
+            Some("Yes. Tuesdays are easiest.")
+        );
+        // The connector's outcome says what went into the introduction; a
+        // party's own notes never carry the other's words.
+        let condition = "Maybe - questions by email first?";
+        assert_eq!(words(condition, ConsentBy::Connector, Reader::Connector).as_deref(), Some(condition));
+        assert_eq!(words(condition, ConsentBy::Connector, Reader::Party(Role::Requester)), None);
+        assert_eq!(words(condition, ConsentBy::Implied, Reader::Both), None);
     }
 
     #[test]

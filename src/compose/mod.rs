@@ -762,6 +762,29 @@ pub(crate) mod samples {
                     ),
                 ],
             ),
+            (
+                // A reply from another address that reads unclear: the
+                // connector's yes makes it the party's answer, still unclear.
+                "held_unclear_then_accepted",
+                new_intro(),
+                &implied,
+                vec![
+                    (
+                        Event::StrangerReplied {
+                            role: Role::Target,
+                            from: Address::parse("b.busy@home.example").ok(),
+                            text: "Happy to help - but please use my personal address.".into(),
+                            decision: Decision::Unclear,
+                            message_id: id("s1"),
+                        },
+                        at(1),
+                    ),
+                    (
+                        Event::ConnectorDecided { role: Role::Target, decision: Decision::Yes, message_id: id("c1") },
+                        at(2),
+                    ),
+                ],
+            ),
             ("cancelled", new_intro(), &ask, vec![(Event::CancelRequested { message_id: id("c1") }, at(1))]),
             (
                 "bounced",
