@@ -785,6 +785,14 @@ pub(crate) mod samples {
                     ),
                 ],
             ),
+            (
+                // A requester known only by address: nobody names them to
+                // the target, in the ask, the reminder or the close.
+                "nameless_requester_expired",
+                NewIntro { requester: person("", "ps1987@startup.example"), ..new_intro() },
+                &ask,
+                vec![deadline(10), deadline(25)],
+            ),
             ("cancelled", new_intro(), &ask, vec![(Event::CancelRequested { message_id: id("c1") }, at(1))]),
             (
                 "bounced",
