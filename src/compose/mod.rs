@@ -108,6 +108,8 @@ pub(crate) struct Composer {
     requester_implied: bool,
     follow_up_after: String,
     expire_after: String,
+    /// Where dates in the emails are counted (`[bot] timezone`).
+    timezone: jiff::tz::TimeZone,
     bcc_connector: bool,
     ids: Ids,
 }
@@ -134,6 +136,7 @@ impl Composer {
             requester_implied: config.policy.requester_consent == crate::core::RequesterConsent::Implied,
             follow_up_after: config.policy.follow_up_after.to_string(),
             expire_after: config.policy.expire_after.to_string(),
+            timezone: config.timezone.clone(),
             bcc_connector: config.bcc_connector_on_introduction,
             ids: Ids::Random,
         };
@@ -422,6 +425,10 @@ impl Composer {
         };
         // The connector's note is theirs: only they see it whole.
         let note = if reader == Reader::Connector { intro.note.as_str() } else { "" };
+        // The day the pending timer falls on ("Friday 11 December"): when a
+        // preview nobody answers is dropped.
+        let deadline =
+            intro.deadline.map(|d| context::format_date(d.at.to_zoned_datetime(self.timezone.clone()).date()));
         minijinja::context! {
             // The intro's id: not in the built-in templates' words (people
             // don't need it), kept for overrides written when they had it.
@@ -442,6 +449,7 @@ impl Composer {
             requester_implied => self.requester_implied,
             follow_up_after => &self.follow_up_after,
             expire_after => &self.expire_after,
+            deadline => deadline.unwrap_or_default(),
             outcome => outcome,
             decision => decision,
             party => party,
@@ -622,6 +630,7 @@ pub(crate) mod samples {
                 text: "Sorry, only just saw this. Happy to meet!".into(),
             },
             Note::AlreadyEnded { title: title(), ended: "declined".into() },
+            Note::AlreadyEnded { title: title(), ended: "preview unanswered".into() },
             Note::NothingToDecide { title: title() },
             Note::WhichParty { title: title(), names: vec!["Alice Able".into(), "Bob Busy".into()] },
             Note::Decided { party: "Bob Busy".into(), decision: "yes".into(), waiting_for: "Alice Able".into() },
@@ -673,7 +682,14 @@ pub(crate) mod samples {
             // `[consent] preview = "off"`: the guesses go in the acknowledgement.
             ("guessed_without_preview", NewIntro { preview: false, ..preview.clone() }, &ask, vec![]),
             ("preview_sent", preview.clone(), &ask, vec![(Event::PreviewApproved { message_id: id("c1") }, at(1))]),
-            ("preview_cancelled", preview, &ask, vec![(Event::CancelRequested { message_id: id("c1") }, at(1))]),
+            (
+                "preview_cancelled",
+                preview.clone(),
+                &ask,
+                vec![(Event::CancelRequested { message_id: id("c1") }, at(1))],
+            ),
+            // Nobody said `send`: dropped when an unanswered intro would expire.
+            ("preview_unanswered", preview, &ask, vec![deadline(25)]),
             (
                 "introduced",
                 new_intro(),

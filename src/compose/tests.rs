@@ -104,12 +104,20 @@ fn every_request_problem_and_command_note() {
         let kind = json["limit"].as_str().map_or(kind.clone(), |limit| format!("{kind}_{limit}"));
         snapshot(&format!("request_problem_{kind}"), &c);
     }
+    let mut seen = std::collections::HashSet::new();
     for note in samples::notes() {
         let c = composer
             .compose_note(&carol, "Re: Re: Alice Able <> Bob Busy: on it", Some(&inbound), &note, Timestamp::UNIX_EPOCH)
             .expect("composes");
-        let kind = serde_json::to_value(&note).expect("json")["note"].as_str().unwrap_or("x").to_owned();
-        snapshot(&format!("command_reply_{kind}"), &c);
+        let json = serde_json::to_value(&note).expect("json");
+        let kind = json["note"].as_str().unwrap_or("x").to_owned();
+        // A second sample of a kind is named by how its intro ended.
+        let name = if seen.insert(kind.clone()) {
+            format!("command_reply_{kind}")
+        } else {
+            format!("command_reply_{kind}_{}", json["ended"].as_str().unwrap_or("x").replace(' ', "_"))
+        };
+        snapshot(&name, &c);
     }
 }
 

@@ -42,6 +42,8 @@ pub enum Outcome {
     },
     /// The connector cancelled.
     Cancelled,
+    /// The connector never answered the preview: nobody was written to.
+    PreviewUnanswered,
     /// A party's address bounced.
     Bounced {
         /// Whose.

@@ -508,7 +508,8 @@ impl std::str::FromStr for IntroState {
 pub enum DeadlineKind {
     /// Send the one follow-up to whoever is silent.
     FollowUp,
-    /// Give up on whoever is still silent.
+    /// Give up on whoever is still silent (or on a preview nobody
+    /// answered).
     Expire,
 }
 
@@ -661,6 +662,17 @@ impl Intro {
                 p.state.is_waiting() && (p.state == PartyState::Unclear || p.held.is_some())
             })
             .collect()
+    }
+
+    /// How it ended, in a few words for a note ("declined", "expired"): a
+    /// preview that expired unanswered ended before anyone was asked, and
+    /// says so ("preview unanswered").
+    pub fn how_it_ended(&self) -> String {
+        let asked = Role::BOTH.iter().any(|r| self.party(*r).sent.consent);
+        if self.state == IntroState::Expired && !asked {
+            return "preview unanswered".to_owned();
+        }
+        self.state.as_str().replace('_', " ")
     }
 
     /// A one-line subject tag: "Alice <> Bob".

@@ -16,7 +16,9 @@
 //! - an out-of-office with a return date puts the follow-up (or the
 //!   expiry, after a follow-up) after that date;
 //! - when the shell asks for a preview, nobody is written to until the
-//!   connector says `send`;
+//!   connector says `send`; a preview nobody answers expires when an
+//!   unanswered intro would (`follow_up_after` + `expire_after`), and the
+//!   connector is told once;
 //! - business days skip weekends and the configured holidays;
 //! - the per-party cap ([`Sent`]): consent, one follow-up, one closing note,
 //!   the introduction — each at most once;
@@ -116,6 +118,9 @@ pub fn open(new: NewIntro, policy: &Policy, now: Timestamp) -> Step {
         m.intro.awaiting_send = true;
         m.note("preview sent to the connector; waiting for send".to_owned());
         m.send(Audience::Connector, Email::Preview);
+        // Not forever: as long as a silent party would get, follow-up and all.
+        let at = policy.after(policy.after(now, policy.follow_up_after), policy.expire_after);
+        m.intro.deadline = Some(Deadline { at, kind: DeadlineKind::Expire });
     } else {
         m.start(policy);
     }
@@ -400,6 +405,11 @@ impl Machine {
                 }
                 self.intro.deadline =
                     Some(Deadline { at: policy.after(self.now, policy.expire_after), kind: DeadlineKind::Expire });
+            }
+            DeadlineKind::Expire if self.intro.awaiting_send => {
+                self.intro.awaiting_send = false;
+                self.note("connector never said send".to_owned());
+                self.end(IntroState::Expired, Outcome::PreviewUnanswered, None);
             }
             DeadlineKind::Expire => {
                 let silent: Vec<Role> = Role::BOTH

@@ -68,7 +68,7 @@ impl Engine {
                 self.reply_to_connector(EmailKind::Help, connector, inbound, minijinja::context! {}, now)
             }
             Some(_) if intro.state.is_terminal() => {
-                let note = Note::AlreadyEnded { title, ended: intro.state.as_str().replace('_', " ") };
+                let note = Note::AlreadyEnded { title, ended: intro.how_it_ended() };
                 self.reply_note(connector, inbound, &note, now)
             }
             Some(Command::Cancel) => {

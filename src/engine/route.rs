@@ -266,7 +266,7 @@ impl Engine {
             let note = Note::LateAnswer {
                 title: intro.title(),
                 party: party.display_name().to_owned(),
-                ended: intro.state.as_str().replace('_', " "),
+                ended: intro.how_it_ended(),
                 text: inbound.text.clone(),
             };
             return self.reply_note(&intro.connector, inbound, &note, now);

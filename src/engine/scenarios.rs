@@ -225,7 +225,7 @@ fn a_condition_is_carried_into_the_introduction() {
     assert!(s.text_of("unclear_reply").contains("Could Alice send me a few questions by email first?"));
     s.reply("Carol Connor <carol@example.com>", "yes");
     let introduction = s.text_of("introduction");
-    assert!(introduction.contains("Carol confirmed Bob's answer as a yes"), "{introduction}");
+    assert!(introduction.contains("Carol read Bob's reply as a yes"), "{introduction}");
     assert!(introduction.contains("Bob wrote back:\n\n> Maybe. Could Alice send me a few questions by email first?"));
     assert!(introduction.contains("Alice, over to you: read what Bob wrote above"), "{introduction}");
     assert!(!introduction.contains("suggest a time"), "{introduction}");
@@ -266,8 +266,8 @@ fn a_preview_waits_for_send() {
     let preview = s.text_of("preview").to_owned();
     assert!(preview.contains("I took Bob's address, bob@example.org, from the forwarded email"), "{preview}");
     assert!(preview.contains("To Bob Busy, \"Would you like to meet Alice Able?\""), "{preview}");
-    s.wait(1_000);
-    assert_eq!(s.kinds().len(), 1, "nobody is written to, no timer runs");
+    s.wait(150);
+    assert_eq!(s.kinds().len(), 1, "nobody is written to while the preview waits");
     s.reply("Carol Connor <carol@example.com>", "send");
     let kinds = s.kinds();
     assert_eq!(
@@ -300,6 +300,31 @@ fn a_preview_can_be_cancelled_and_nobody_hears_a_thing() {
     assert_eq!(s.intro().state, IntroState::Cancelled);
     assert_eq!(s.kinds(), [("preview", "carol@example.com"), ("outcome", "carol@example.com")]);
     assert!(s.text_of("outcome").contains("I hadn't written to anyone about it."));
+}
+
+/// Regression: a preview nobody answered waited forever.
+#[test]
+fn a_preview_nobody_answers_is_dropped_and_the_connector_told_once() {
+    let mut s = Scenario::new(&CONFIG.replace("[timing]", "[consent]\npreview = \"always\"\n[timing]"));
+    s.deliver(REQUEST);
+    // As long as an unanswered intro would take: follow-up, then expiry.
+    s.wait(150);
+    assert_eq!(s.kinds(), [("preview", "carol@example.com")]);
+    s.wait(60);
+    assert_eq!(s.intro().state, IntroState::Expired);
+    assert_eq!(s.kinds(), [("preview", "carol@example.com"), ("outcome", "carol@example.com")]);
+    let outcome = s.text_of("outcome");
+    assert!(outcome.contains("I didn't hear \"send\" from you after my preview"), "{outcome}");
+    assert!(outcome.contains("I hadn't written to Alice or Bob"), "{outcome}");
+    s.wait(1_000);
+    assert_eq!(s.kinds().len(), 2, "told once");
+    // A late `send` writes to nobody and says why.
+    s.reply("Carol Connor <carol@example.com>", "send");
+    assert_eq!(s.kinds().len(), 3);
+    let note = s.text_of("command_reply");
+    assert!(note.contains("I dropped Alice Able <> Bob Busy when my preview went unanswered"), "{note}");
+    assert!(!s.sent.iter().any(|(_, to, _)| to.iter().any(|t| t != "carol@example.com")), "nobody else heard");
+    s.snapshot("preview_unanswered");
 }
 
 #[test]

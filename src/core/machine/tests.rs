@@ -257,14 +257,36 @@ fn a_preview_asks_nobody_until_the_connector_says_send() {
     let p = fast_policy();
     let s = open(NewIntro { preview: true, ..new_intro() }, &p, t0());
     assert_eq!(kinds(&s), [(CON, "preview")]);
-    assert!(s.intro.awaiting_send && s.next_deadline().is_none());
-    let quiet = step(&s.intro, &Event::DeadlineReached, &p, later(1_000));
-    assert!(quiet.effects.is_empty());
+    assert!(s.intro.awaiting_send);
+    let early = step(&s.intro, &Event::DeadlineReached, &p, later(150));
+    assert!(early.effects.is_empty(), "nothing is due before an unanswered intro would expire");
     let sent = step(&s.intro, &Event::PreviewApproved { message_id: "c1".into() }, &p, later(5));
     assert_eq!(kinds(&sent), [(CON, "acknowledgement"), (REQ, "consent_request"), (TGT, "consent_request")]);
     assert_eq!(sent.next_deadline(), Some(later(105)));
     let again = step(&sent.intro, &Event::PreviewApproved { message_id: "c2".into() }, &p, later(6));
     assert!(again.effects.is_empty(), "a second send sends nothing");
+}
+
+/// Regression: a preview nobody answered waited forever.
+#[test]
+fn a_preview_nobody_answers_expires_like_an_unanswered_intro_and_the_connector_hears_once() {
+    let p = Policy::default();
+    let s = open(NewIntro { preview: true, ..new_intro() }, &p, t0());
+    // Seven business days to the follow-up, seven more to the expiry:
+    // Monday 23 November to Friday 11 December.
+    let due: Timestamp = "2026-12-11T14:00:00Z".parse().expect("valid");
+    assert_eq!(s.next_deadline(), Some(due));
+    let expired = step(&s.intro, &Event::DeadlineReached, &p, due);
+    assert_eq!(kinds(&expired), [(CON, "outcome")], "the connector alone hears, nobody else was written to");
+    assert_eq!(expired.intro.state, IntroState::Expired);
+    assert!(!expired.intro.awaiting_send && expired.next_deadline().is_none());
+    assert!(matches!(
+        &expired.effects[..],
+        [Effect::Send(Outgoing { email: Email::Outcome(Outcome::PreviewUnanswered), .. })]
+    ));
+    let late = step(&expired.intro, &Event::PreviewApproved { message_id: "c1".into() }, &p, due);
+    assert!(late.effects.is_empty(), "a late send writes to nobody");
+    assert!(step(&expired.intro, &Event::DeadlineReached, &p, due).effects.is_empty(), "told once");
 }
 
 #[test]
