@@ -21,6 +21,7 @@ static COMPOSER: LazyLock<Result<Composer, String>> = LazyLock::new(|| {
         requester_implied: false,
         follow_up_after: "7 business days".into(),
         expire_after: "7 business days".into(),
+        timezone: jiff::tz::TimeZone::UTC,
         bcc_connector: false,
         ids: Ids::Random,
     })

@@ -788,6 +788,7 @@ pub(crate) mod samples {
                     (
                         Event::StrangerReplied {
                             role: Role::Target,
+                            why: Held::OtherSender,
                             from: Address::parse("b.busy@home.example").ok(),
                             text: "Happy to help - but please use my personal address.".into(),
                             decision: Decision::Unclear,
