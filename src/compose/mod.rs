@@ -803,6 +803,40 @@ pub(crate) mod samples {
                 ],
             ),
             (
+                // Bob's own address, but not through his reply address.
+                "held_no_token",
+                new_intro(),
+                &implied,
+                vec![(
+                    Event::StrangerReplied {
+                        role: Role::Target,
+                        why: Held::NoToken,
+                        from: Address::parse("bob@example.org").ok(),
+                        text: "Sure, happy to talk to Alice.".into(),
+                        decision: Decision::Yes,
+                        message_id: id("s1"),
+                    },
+                    at(1),
+                )],
+            ),
+            (
+                // Through Bob's reply address, but his server couldn't vouch for it.
+                "held_unauthenticated",
+                new_intro(),
+                &implied,
+                vec![(
+                    Event::StrangerReplied {
+                        role: Role::Target,
+                        why: Held::Unauthenticated,
+                        from: Address::parse("bob@example.org").ok(),
+                        text: "No, not for me.".into(),
+                        decision: Decision::No,
+                        message_id: id("s1"),
+                    },
+                    at(1),
+                )],
+            ),
+            (
                 // A requester known only by address: nobody names them to
                 // the target, in the ask, the reminder or the close.
                 "nameless_requester_expired",

@@ -150,7 +150,10 @@ fn a_reply_from_another_address_is_accepted_by_the_connectors_yes() {
     s.deliver(&format!(
         "From: Bob Busy <bob@home.example>\r\nTo: {bob}\r\nSubject: Re: Would you like to meet Alice Able?\r\nMessage-ID: <home-1@home.example>\r\n\r\nYes, glad to. This is my personal address.\r\n"
     ));
-    assert!(s.text_of("held_reply").contains("reply \"yes\" and I'll take it as Bob's answer"));
+    assert!(
+        s.text_of("held_reply")
+            .contains("Is that Bob's other address? Reply \"yes\" and I'll take it as Bob's answer (a yes), or \"no\"")
+    );
     // The follow-up timer passes: Bob, whose answer waits on Carol, is not chased.
     s.wait(101);
     assert!(!s.kinds().iter().any(|(k, _)| *k == "follow_up"), "{:?}", s.kinds());
