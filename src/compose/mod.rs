@@ -676,6 +676,29 @@ pub(crate) mod samples {
             ..new_intro()
         };
         let decline = |decision, text: &str| vec![(reply(Role::Target, decision, text, "t1"), at(1))];
+        // Mail for Bob that cannot count as his answer, and the connector's yes.
+        let held = |why, from: &str, text: &str, decision| {
+            let from = Address::parse(from).ok();
+            (
+                Event::StrangerReplied {
+                    role: Role::Target,
+                    why,
+                    from,
+                    text: text.into(),
+                    decision,
+                    message_id: id("s1"),
+                },
+                at(1),
+            )
+        };
+        let held_yes = held(
+            Held::OtherSender,
+            "bob.busy@home.example",
+            "Yes, glad to help. This is my personal address.",
+            Decision::Yes,
+        );
+        let connector_yes =
+            (Event::ConnectorDecided { role: Role::Target, decision: Decision::Yes, message_id: id("c1") }, at(2));
         let scenarios: Vec<Scenario<'_>> = vec![
             ("asked", new_intro(), &ask, vec![]),
             ("preview", preview.clone(), &ask, vec![]),
@@ -713,10 +736,7 @@ pub(crate) mod samples {
                         ),
                         at(1),
                     ),
-                    (
-                        Event::ConnectorDecided { role: Role::Target, decision: Decision::Yes, message_id: id("c1") },
-                        at(2),
-                    ),
+                    connector_yes.clone(),
                 ],
             ),
             ("declined_no", new_intro(), &ask, decline(Decision::No, "No thanks, not for me.")),
@@ -756,28 +776,7 @@ pub(crate) mod samples {
                     deadline(40),
                 ],
             ),
-            (
-                "held_then_accepted",
-                new_intro(),
-                &implied,
-                vec![
-                    (
-                        Event::StrangerReplied {
-                            role: Role::Target,
-                            why: Held::OtherSender,
-                            from: Address::parse("bob.busy@home.example").ok(),
-                            text: "Yes, glad to help. This is my personal address.".into(),
-                            decision: Decision::Yes,
-                            message_id: id("s1"),
-                        },
-                        at(1),
-                    ),
-                    (
-                        Event::ConnectorDecided { role: Role::Target, decision: Decision::Yes, message_id: id("c1") },
-                        at(2),
-                    ),
-                ],
-            ),
+            ("held_then_accepted", new_intro(), &implied, vec![held_yes.clone(), connector_yes.clone()]),
             (
                 // A reply from another address that reads unclear: the
                 // connector's yes makes it the party's answer, still unclear.
@@ -785,56 +784,28 @@ pub(crate) mod samples {
                 new_intro(),
                 &implied,
                 vec![
-                    (
-                        Event::StrangerReplied {
-                            role: Role::Target,
-                            why: Held::OtherSender,
-                            from: Address::parse("b.busy@home.example").ok(),
-                            text: "Happy to help - but please use my personal address.".into(),
-                            decision: Decision::Unclear,
-                            message_id: id("s1"),
-                        },
-                        at(1),
+                    held(
+                        Held::OtherSender,
+                        "b.busy@home.example",
+                        "Happy to help - but please use my personal address.",
+                        Decision::Unclear,
                     ),
-                    (
-                        Event::ConnectorDecided { role: Role::Target, decision: Decision::Yes, message_id: id("c1") },
-                        at(2),
-                    ),
+                    connector_yes.clone(),
                 ],
             ),
+            // Bob's own address, but not through his reply address.
             (
-                // Bob's own address, but not through his reply address.
                 "held_no_token",
                 new_intro(),
                 &implied,
-                vec![(
-                    Event::StrangerReplied {
-                        role: Role::Target,
-                        why: Held::NoToken,
-                        from: Address::parse("bob@example.org").ok(),
-                        text: "Sure, happy to talk to Alice.".into(),
-                        decision: Decision::Yes,
-                        message_id: id("s1"),
-                    },
-                    at(1),
-                )],
+                vec![held(Held::NoToken, "bob@example.org", "Sure, happy to talk to Alice.", Decision::Yes)],
             ),
+            // Through Bob's reply address, but the sender couldn't be confirmed.
             (
-                // Through Bob's reply address, but his server couldn't vouch for it.
                 "held_unauthenticated",
                 new_intro(),
                 &implied,
-                vec![(
-                    Event::StrangerReplied {
-                        role: Role::Target,
-                        why: Held::Unauthenticated,
-                        from: Address::parse("bob@example.org").ok(),
-                        text: "No, not for me.".into(),
-                        decision: Decision::No,
-                        message_id: id("s1"),
-                    },
-                    at(1),
-                )],
+                vec![held(Held::Unauthenticated, "bob@example.org", "No, not for me.", Decision::No)],
             ),
             (
                 // A requester known only by address: nobody names them to
