@@ -153,7 +153,7 @@ fn silence_gets_one_follow_up_then_expires() {
 
     let connector = inbox(&acc.addr("connector"), 2, WAIT);
     assert_eq!(connector.len(), 2, "{}", bot.log());
-    assert!(connector[1].subject.ends_with("closed without an answer"), "{}", connector[1].subject);
+    assert!(connector[1].subject.ends_with("no answer from Bob"), "{}", connector[1].subject);
     // Expired with no timer left: never a second follow-up, nothing after silence.
     let intro = bot.intro();
     assert_eq!((intro["state"].as_str(), intro["next_deadline"].is_null()), (Some("expired"), true), "{intro}");
