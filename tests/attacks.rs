@@ -393,13 +393,13 @@ fn no_single_author_starts_nothing() {
 // ---- forged consent ----
 
 /// The Message-ID of the latest email the bot sent `to`.
-fn message_id_of(bot: &LocalBot, to: &str) -> String {
+pub(crate) fn message_id_of(bot: &LocalBot, to: &str) -> String {
     bot.sent().iter().rev().find(|m| m.to == to).map(|m| m.message_id.clone()).expect("an email to them")
 }
 
 /// A bot with `extra` config whose first request (Alice to meet Bob) has
 /// been handled: the bot, and the intro's id.
-fn started(extra: &str) -> (LocalBot, String) {
+pub(crate) fn started(extra: &str) -> (LocalBot, String) {
     let mut bot = LocalBot::new(extra);
     bot.deliver(request("req-1@conn.example"));
     bot.run_once();
@@ -407,7 +407,7 @@ fn started(extra: &str) -> (LocalBot, String) {
     (bot, id)
 }
 
-fn intro_id(bot: &LocalBot) -> String {
+pub(crate) fn intro_id(bot: &LocalBot) -> String {
     bot.intros()[0]["id"].as_str().expect("id").to_owned()
 }
 
@@ -649,7 +649,7 @@ fn a_connectors_unmarked_auto_responder_gets_at_most_one_note_an_hour() {
 
 /// A request from `connector` for `requester_name <requester>` to meet
 /// `target_name <target>`.
-fn request_for(connector: &str, id: &str, requester: (&str, &str), target: (&str, &str)) -> String {
+pub(crate) fn request_for(connector: &str, id: &str, requester: (&str, &str), target: (&str, &str)) -> String {
     format!(
         "From: {connector}\r\nTo: intros@bot.example\r\nSubject: Fwd: Intro: {rn} <> {tn}\r\nMessage-ID: <{id}>\r\n\r\n\
          {tn} <{te}> is great.\r\n\r\n---------- Forwarded message ---------\r\n\

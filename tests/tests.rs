@@ -2,6 +2,7 @@
 //! with a module per area.
 
 mod attacks;
+mod attacks_redteam;
 mod cli;
 mod corpus;
 mod demo;

@@ -15,8 +15,9 @@
 //! 6. through the connector's token, from the connector, authenticated →
 //!    a command (`connector`); otherwise ignored;
 //! 7. no token, but in the thread of one of our emails to a party and from
-//!    that party → held for the connector, never acted on: a thread's
-//!    Message-IDs are not secrets, tokens are;
+//!    that party (the email went to them, not to the other party) → held
+//!    for the connector, never acted on: a thread's Message-IDs are not
+//!    secrets, tokens are;
 //! 8. from the bot itself → ignored;
 //! 9. from an allow-listed connector, authenticated → `status`, `help`, or
 //!    an intro request: refused when a party is suppressed or the bot
@@ -37,7 +38,7 @@ use super::connector::{Command, parse_command};
 use super::{Engine, EngineError, Handled};
 use crate::compose::Note;
 use crate::config::Preview;
-use crate::core::{self, EmailKind, Event, Held, Intro, NewIntro, Person, Role};
+use crate::core::{self, Address, EmailKind, Event, Held, Intro, MessageId, NewIntro, Person, Role};
 use crate::mail::auth::{self, Verdict};
 use crate::mail::{self, Automatic, Inbound, RequestProblem, clean};
 use crate::store::{Disposition, LedgerEntry, TokenOwner};
@@ -214,12 +215,31 @@ impl Engine {
         let Some(from) = &inbound.from else { return Ok(None) };
         for reference in &inbound.references {
             if let Some(intro) = self.store.by_sent_message_id(reference)?
-                && let Some(role) = Role::BOTH.into_iter().find(|r| intro.party(*r).person.has_address(&from.email))
+                && let Some(role) = self.mailed_party(&intro, reference, &from.email)?
             {
                 return Ok(Some((intro, Via::Thread(role))));
             }
         }
         Ok(None)
+    }
+
+    /// The party of `intro` writing from `from`, when the bot's email
+    /// `reference` went to them. Each party knows the Message-IDs of the
+    /// mail they were sent: the requester's own consent note must not let
+    /// her write in the target's name (held for the connector as the
+    /// target's, and taken as theirs by a connector's "yes" meant for
+    /// something else).
+    fn mailed_party(&self, intro: &Intro, reference: &MessageId, from: &Address) -> Result<Option<Role>, EngineError> {
+        let Some(role) = Role::BOTH.into_iter().find(|r| intro.party(*r).person.has_address(from)) else {
+            return Ok(None);
+        };
+        let party = &intro.party(role).person;
+        let theirs = self
+            .store
+            .emails_of(&intro.id)?
+            .iter()
+            .any(|e| &e.message_id == reference && e.to.iter().any(|to| party.has_address(to)));
+        Ok(theirs.then_some(role))
     }
 
     /// Whether a message answers something the bot sent outside an intro
