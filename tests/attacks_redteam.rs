@@ -3,7 +3,7 @@
 //! and what did not. Tests named after an attack the bot already resisted
 //! are regression guards; the others failed on `main` before their fix.
 
-use super::attacks::{LocalBot, message_id_of, reply, started};
+use super::attacks::{LocalBot, Sent, message_id_of, reply, started};
 use super::*;
 
 /// Mail sent since `before`, as (to, subject).
@@ -70,4 +70,31 @@ fn a_requester_cannot_answer_for_the_target_through_her_own_thread() {
     let new = new_mail(&bot, before);
     assert_eq!(new.len(), 1, "{new:?}");
     assert!(new[0].0 == "carol@conn.example" && new[0].1.contains("can't vouch for"), "{new:?}");
+}
+
+/// Flood through one's own token: every unclear reply was passed on to the
+/// connector, so a requester writing "hmm?" a hundred times through her own
+/// reply address sent the connector a hundred notes. Now at most
+/// `held_replies_per_intro` unclear notes per intro; later unclear replies
+/// are filed, and a clear answer still counts.
+#[test]
+fn a_party_repeating_unclear_replies_reaches_the_connector_a_limited_number_of_times() {
+    let (mut bot, id) = started("");
+    let alice = bot.reply_address_of("alice@a.example");
+    for n in 0..10 {
+        bot.deliver(reply("alice@a.example", &alice, &format!("a{n}@a.example"), "", &format!("Hmm, what about {n}?")));
+    }
+    bot.run_once();
+    let to_carol: Vec<Sent> = bot.sent().into_iter().filter(|m| m.to == "carol@conn.example").collect();
+    assert_eq!(
+        to_carol.len(),
+        4,
+        "the acknowledgement and three unclear notes: {:?}",
+        to_carol.iter().map(|m| &m.subject).collect::<Vec<_>>()
+    );
+    assert_eq!(bot.filed("ignored"), 7);
+    assert_eq!(bot.show(&id)["requester"]["state"], "unclear");
+    bot.deliver(reply("alice@a.example", &alice, "a-yes@a.example", "", "Yes, happy to."));
+    bot.run_once();
+    assert_eq!(bot.show(&id)["requester"]["state"], "yes");
 }

@@ -25,7 +25,8 @@ pub struct Limits {
     pub emails_per_address_per_day: u32,
     /// Mail bigger than this is filed aside unread.
     pub max_message_size: u64,
-    /// Notes to the connector about replies held in one intro.
+    /// Notes to the connector about replies held in one intro; also the
+    /// unclear-reply notes about one party who keeps writing unclear mail.
     pub held_replies_per_intro: u32,
 }
 

@@ -12,6 +12,8 @@
 //! 5. through a party's token: from that party and passing the configured
 //!    sender authentication → their answer; otherwise held for the
 //!    connector (at most `held_replies_per_intro` notes), never acted on;
+//!    an unclear reply repeated after that many unclear notes is only
+//!    filed;
 //! 6. through the connector's token, from the connector, authenticated →
 //!    a command (`connector`); otherwise ignored;
 //! 7. no token, but in the thread of one of our emails to a party and from
@@ -38,7 +40,9 @@ use super::connector::{Command, parse_command};
 use super::{Engine, EngineError, Handled};
 use crate::compose::Note;
 use crate::config::Preview;
-use crate::core::{self, Address, EmailKind, Event, Held, Intro, MessageId, NewIntro, Person, Role};
+use crate::core::{
+    self, Address, Decision, EmailKind, Event, Held, Intro, MessageId, NewIntro, PartyState, Person, Role,
+};
 use crate::mail::auth::{self, Verdict};
 use crate::mail::{self, Automatic, Inbound, RequestProblem, clean};
 use crate::store::{Disposition, LedgerEntry, TokenOwner};
@@ -291,13 +295,22 @@ impl Engine {
             };
             return self.reply_note(&intro.connector, inbound, &note, now);
         }
+        let notes_limit = usize::try_from(self.config.limits.held_replies_per_intro).unwrap_or(usize::MAX);
         let Some(why) = why else {
-            let event = Event::ReplyReceived {
-                role,
-                decision: mail::decide(&inbound.text),
-                text: inbound.text.clone(),
-                message_id: id.clone(),
-            };
+            let decision = mail::decide(&inbound.text);
+            // Each unclear reply is passed on to the connector: a party who
+            // keeps writing unclear mail through their token (a requester
+            // with her own, say) would flood them. After the limit the
+            // reply is only filed; the party's state is unclear already.
+            if decision == Decision::Unclear && intro.party(role).state == PartyState::Unclear {
+                let told =
+                    self.store.emails_of(&intro.id)?.iter().filter(|e| e.kind == EmailKind::UnclearReply).count();
+                if told >= notes_limit {
+                    let note = format!("unclear again; the connector was told {told} times already");
+                    return self.record(id, Disposition::Ignored, Some(intro.id.clone()), &note, now);
+                }
+            }
+            let event = Event::ReplyReceived { role, decision, text: inbound.text.clone(), message_id: id.clone() };
             // They answered: whatever they said, they are not ignoring asks.
             let answered = LedgerEntry::Silence { who: party.email.canonical().to_string(), count: 0 };
             return self.apply_recorded(intro, &event, id, "reply", vec![answered], now);
@@ -308,7 +321,7 @@ impl Engine {
             warn!(%reason, role = role.as_str(), "a party's reply failed sender authentication; held");
         }
         let told = self.store.emails_of(&intro.id)?.iter().filter(|e| e.kind == EmailKind::HeldReply).count();
-        if told >= usize::try_from(self.config.limits.held_replies_per_intro).unwrap_or(usize::MAX) {
+        if told >= notes_limit {
             let note = format!("held ({}); the connector was told {told} times already", why.as_str());
             return self.record(id, Disposition::Ignored, Some(intro.id.clone()), &note, now);
         }
