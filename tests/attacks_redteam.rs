@@ -3,7 +3,7 @@
 //! and what did not. Tests named after an attack the bot already resisted
 //! are regression guards; the others failed on `main` before their fix.
 
-use super::attacks::{LocalBot, Sent, message_id_of, reply, started};
+use super::attacks::{LocalBot, Sent, message_id_of, reply, request, started};
 use super::*;
 
 /// Mail sent since `before`, as (to, subject).
@@ -97,4 +97,33 @@ fn a_party_repeating_unclear_replies_reaches_the_connector_a_limited_number_of_t
     bot.deliver(reply("alice@a.example", &alice, "a-yes@a.example", "", "Yes, happy to."));
     bot.run_once();
     assert_eq!(bot.show(&id)["requester"]["state"], "yes");
+}
+
+/// Loop: a connector's auto-responder that ignores `Auto-Submitted` and
+/// answers the envelope sender with a fresh subject and no thread ("Ticket
+/// 7 received") looked like new mail each time: each answer got a "that's
+/// not a request" note, which it answered again, for ever. Now mail that is
+/// no request gets at most one note an hour per address; a real request
+/// with a problem is still answered.
+#[test]
+fn an_unthreaded_auto_responder_cannot_loop_with_the_bot() {
+    let mut bot = LocalBot::new("");
+    let ticket = |n: usize| {
+        format!(
+            "From: Carol Connor <carol@conn.example>\r\nTo: intros@bot.example\r\nSubject: Ticket {n} received\r\n\
+             Message-ID: <ticket-{n}@conn.example>\r\n\r\nThank you for contacting us. Your ticket {n} was received.\r\n"
+        )
+    };
+    for round in 0..5 {
+        bot.deliver(ticket(round));
+        bot.run_once();
+    }
+    assert_eq!(bot.sent().len(), 1, "{:?}", bot.sent().iter().map(|m| &m.subject).collect::<Vec<_>>());
+    assert_eq!(bot.filed("ignored"), 4);
+    // A request the bot cannot use is still explained, in the same hour.
+    bot.deliver(request("bad@conn.example").replace("Bob Busy <bob@b.example> is great.", "Bob is great."));
+    bot.run_once();
+    let sent = bot.sent();
+    assert_eq!(sent.len(), 2);
+    assert!(sent[1].text.contains("address for Bob"), "{}", sent[1].text);
 }

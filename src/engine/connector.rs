@@ -149,7 +149,7 @@ impl Engine {
         now: Timestamp,
     ) -> Result<Handled, EngineError> {
         let email = self.composer.compose_note(to, &inbound.subject, Some(&inbound.message_id), note, now)?;
-        self.answered(email, inbound, format!("answered the connector: {}", EmailKind::CommandReply), now)
+        self.answered(email, inbound, format!("answered the connector: {}", EmailKind::CommandReply), false, now)
     }
 
     pub(super) fn reply_to_connector(
@@ -174,7 +174,11 @@ impl Engine {
         // The problem names people, so only at debug.
         debug!(%problem, "request refused");
         let email = self.composer.compose_problem(to, &inbound.subject, Some(&inbound.message_id), problem, now)?;
-        self.answered(email, inbound, format!("request problem: {problem}"), now)
+        // Mail that is no request at all is what an auto-responder writes
+        // (a fresh subject, no thread, to the envelope sender): loop-guarded
+        // even when nothing shows that it answers the bot.
+        let loop_prone = matches!(problem, RequestProblem::NotARequest);
+        self.answered(email, inbound, format!("request problem: {problem}"), loop_prone, now)
     }
 
     /// Answers a connector outside any intro: composes `kind`, commits it
@@ -190,26 +194,28 @@ impl Engine {
     ) -> Result<Handled, EngineError> {
         let email =
             self.composer.compose_to_connector(kind, to, &inbound.subject, Some(&inbound.message_id), extra, now)?;
-        self.answered(email, inbound, note, now)
+        self.answered(email, inbound, note, false, now)
     }
 
     /// Commits a note to the connector with the processed marker `note` for
     /// the inbound message it answers.
     ///
-    /// Loop guard (issue 10): mail answering the bot gets at most one note
-    /// an hour per address, so an auto-responder the bot did not recognise
-    /// cannot keep a conversation with it going.
+    /// Loop guard (issue 10): mail answering the bot, and with
+    /// `loop_prone` any mail, gets at most one note an hour per address, so
+    /// an auto-responder the bot did not recognise cannot keep a
+    /// conversation with it going.
     fn answered(
         &self,
         email: crate::compose::Composed,
         inbound: &Inbound,
         note: String,
+        loop_prone: bool,
         now: Timestamp,
     ) -> Result<Handled, EngineError> {
         let to = email.recipients.first().map(|a| a.canonical().to_string()).unwrap_or_default();
         if let Some(last) = self.store.last_noted(&to)?
             && last.checked_add(NOTE_INTERVAL).is_ok_and(|until| now < until)
-            && self.answers_bot(inbound)?
+            && (loop_prone || self.answers_bot(inbound)?)
         {
             let note = format!("not answered ({}): a note went to this address less than an hour ago", email.kind);
             return self.record(&inbound.message_id, Disposition::Ignored, None, &note, now);

@@ -29,9 +29,11 @@
 //!     ignored, no reply (no backscatter).
 //!
 //! A reply to one of the bot's own notes outside an intro (through the
-//! note's token, or in its thread) is answered at most once an hour per
-//! address (`connector::answer_connector`): two bots cannot keep each
-//! other busy.
+//! note's token, or in its thread), and a connector's mail that is no
+//! request at all (what an auto-responder writes to the envelope sender,
+//! with a fresh subject and no thread), is answered at most once an hour
+//! per address (`connector::answered`): two bots cannot keep each other
+//! busy.
 
 use jiff::Timestamp;
 use tracing::{debug, info, info_span, warn};
