@@ -127,3 +127,169 @@ fn an_unthreaded_auto_responder_cannot_loop_with_the_bot() {
     assert_eq!(sent.len(), 2);
     assert!(sent[1].text.contains("address for Bob"), "{}", sent[1].text);
 }
+
+/// Forged connector without `[security]`: anyone can put a connector's
+/// address (or any address at an allowed domain) in `From` and ask for
+/// `help`. Each such mail is answered, so the bot mails the connector as
+/// often as a stranger likes. Intros are capped by `[limits]`; notes outside
+/// an intro are not (`emails_per_address_per_day` leaves connectors out).
+/// The fix is a cap on notes outside intros per connector address and day,
+/// a new limit and a choice of number: left for the lead.
+#[test]
+#[ignore = "needs a daily cap on notes outside intros to one connector address (a new [limits] key): a design choice"]
+fn forged_help_requests_get_a_limited_number_of_notes() {
+    let mut bot = LocalBot::new("");
+    for n in 0..30 {
+        bot.deliver(format!(
+            "From: Carol <carol@conn.example>\r\nTo: intros@bot.example\r\nSubject: help\r\nMessage-ID: <h{n}@evil.example>\r\n\r\nhelp\r\n"
+        ));
+    }
+    bot.run_once();
+    let notes = bot.mail_counts().get("carol@conn.example").copied().unwrap_or_default();
+    assert!(notes <= 5, "{notes} notes to the connector");
+}
+
+/// Replay: Bob said yes, then no (honoured: a no after a yes counts while
+/// the intro is open). His old yes delivered again (the same message) or
+/// resent (a new Message-ID) changes nothing; the resend is a late answer,
+/// told to the connector alone. Resisted on `main`.
+#[test]
+fn an_old_yes_replayed_after_a_no_changes_nothing() {
+    let (mut bot, id) = started("");
+    let bob = bot.reply_address_of("bob@b.example");
+    let yes = reply("bob@b.example", &bob, "b-yes@b.example", "", "Yes, happy to meet Alice.");
+    bot.deliver(&yes);
+    bot.deliver(reply("bob@b.example", &bob, "b-no@b.example", "", "No, sorry."));
+    bot.run_once();
+    assert_eq!(bot.show(&id)["state"], "declined");
+    let before = bot.sent().len();
+    bot.deliver(&yes);
+    bot.deliver(yes.replace("b-yes@b.example", "b-yes-again@b.example"));
+    bot.run_once();
+    let intro = bot.show(&id);
+    assert_eq!((intro["state"].as_str(), intro["target"]["state"].as_str()), (Some("declined"), Some("no")));
+    let new = new_mail(&bot, before);
+    assert!(new.len() <= 1 && new.iter().all(|(to, _)| to == "carol@conn.example"), "{new:?}");
+    assert!(!bot.sent().iter().any(|m| m.to.contains(", ")), "an introduction went out");
+}
+
+/// A yes withdrawn in words the bot cannot read: Bob says yes, then "Sorry,
+/// on second thought no." (unclear: hedged). An unclear reply after a yes
+/// changes nothing and is shown to nobody, so Alice's yes then introduces
+/// them: Bob's retraction is lost. Consent-first would hold the
+/// introduction and show the connector Bob's words. That needs a rule in
+/// the core (a yes followed by an unclear reply goes back to the connector
+/// to decide) and a note that says so: a design choice, left for the lead.
+#[test]
+#[ignore = "an unclear reply after a yes needs a rule in the core and new wording: a design choice"]
+fn an_unclear_retraction_after_a_yes_reaches_the_connector_before_anyone_is_introduced() {
+    let (mut bot, id) = started("");
+    let (alice, bob) = (bot.reply_address_of("alice@a.example"), bot.reply_address_of("bob@b.example"));
+    bot.deliver(reply("bob@b.example", &bob, "b-yes@b.example", "", "Yes, happy to meet Alice."));
+    bot.deliver(reply("bob@b.example", &bob, "b-back@b.example", "", "Sorry, on second thought no."));
+    bot.deliver(reply("alice@a.example", &alice, "a-yes@a.example", "", "Yes!"));
+    bot.run_once();
+    assert_ne!(bot.show(&id)["state"], "introduced");
+    assert!(
+        bot.sent().iter().any(|m| m.to == "carol@conn.example" && m.text.contains("on second thought")),
+        "the connector never saw Bob's words"
+    );
+}
+
+/// A message nested far deeper than any client writes (multipart in
+/// multipart 20,000 times, message/rfc822 in message/rfc822 5,000 times, HTML
+/// quotes 200,000 deep) neither crashes the bot (a stack overflow cannot be
+/// caught and would stall the inbox for ever) nor holds up the next
+/// message. Resisted on `main`.
+#[test]
+fn deeply_nested_mail_is_handled_and_the_inbox_moves_on() {
+    let mut bot = LocalBot::new("");
+    let head = |id: &str, content_type: &str| {
+        format!(
+            "From: Carol <carol@conn.example>\r\nTo: intros@bot.example\r\nSubject: Fwd: Intro: Alice <> Bob\r\n\
+             Message-ID: <{id}>\r\nMIME-Version: 1.0\r\nContent-Type: {content_type}\r\n\r\n"
+        )
+    };
+    let depth = 20_000;
+    let mut multipart = head("deep-1@conn.example", "multipart/mixed; boundary=\"b0\"");
+    for i in 0..depth {
+        multipart.push_str(&format!("--b{i}\r\nContent-Type: multipart/mixed; boundary=\"b{}\"\r\n\r\n", i + 1));
+    }
+    multipart.push_str(&format!("--b{depth}\r\nContent-Type: text/plain\r\n\r\nhi\r\n"));
+    for i in (0..=depth).rev() {
+        multipart.push_str(&format!("--b{i}--\r\n"));
+    }
+    let mut attached = "From: Alice <alice@a.example>\r\nSubject: Intro: Alice <> Bob\r\n\r\nhi\r\n".to_owned();
+    for i in 0..5_000 {
+        attached =
+            format!("From: x{i}@x.example\r\nMIME-Version: 1.0\r\nContent-Type: message/rfc822\r\n\r\n{attached}");
+    }
+    let attached = format!("{}{attached}", head("deep-2@conn.example", "message/rfc822"));
+    let html = format!(
+        "{}{}hi{}",
+        head("deep-3@conn.example", "text/html"),
+        "<blockquote>".repeat(200_000),
+        "</blockquote>".repeat(200_000)
+    );
+    for raw in [multipart, attached, html] {
+        bot.deliver(raw);
+    }
+    bot.deliver(request("after@conn.example"));
+    bot.run_once();
+    assert_eq!(bot.waiting(), 0);
+    assert_eq!(bot.filed("failed"), 0);
+    assert_eq!(bot.intros().len(), 1, "the request after them started");
+    assert!(bot.sent().iter().all(|m| m.to != "x0@x.example"), "nobody from inside the nesting is written to");
+}
+
+/// Consent through a forwarded copy: Bob forwards his consent note (with
+/// its "reply yes" wording) to a colleague, copying his reply address. The
+/// forwarded words are not his answer: unclear, passed to the connector,
+/// nobody introduced. Resisted on `main`.
+#[test]
+fn a_forwarded_consent_note_is_not_a_yes() {
+    let (mut bot, id) = started("");
+    let bob = bot.reply_address_of("bob@b.example");
+    let note = bot.sent().into_iter().find(|m| m.to == "bob@b.example").expect("Bob's note");
+    let forward = format!(
+        "From: Bob Busy <bob@b.example>\r\nTo: Dave <dave@b.example>\r\nCc: {bob}\r\nSubject: Fwd: {}\r\n\
+         Message-ID: <fwd-1@b.example>\r\n\r\nDave, thoughts?\r\n\r\n---------- Forwarded message ---------\r\n\
+         From: Intro Bot <intros@bot.example>\r\nSubject: {}\r\nTo: Bob Busy <bob@b.example>\r\n\r\n{}\r\n",
+        note.subject,
+        note.subject,
+        note.text.replace('\n', "\r\n")
+    );
+    bot.deliver(forward);
+    bot.run_once();
+    assert_eq!(bot.show(&id)["target"]["state"], "unclear");
+    assert!(!bot.mail_counts().contains_key("dave@b.example"));
+}
+
+/// Each person's mail carries their own reply token and nobody else's, all
+/// the way to the introduction (which carries none): a party cannot answer
+/// for the other or for the connector with a token read in their own mail.
+/// Resisted on `main`.
+#[test]
+fn each_persons_mail_carries_only_their_own_token() {
+    let (mut bot, id) = started("");
+    let token = |who: &str| {
+        let address = bot.reply_address_of(who);
+        address.trim_start_matches("intros+").split('@').next().expect("a token").to_owned()
+    };
+    let tokens = [
+        ("alice@a.example", token("alice@a.example")),
+        ("bob@b.example", token("bob@b.example")),
+        ("carol@conn.example", token("carol@conn.example")),
+    ];
+    let (alice, bob) = (bot.reply_address_of("alice@a.example"), bot.reply_address_of("bob@b.example"));
+    bot.deliver(reply("alice@a.example", &alice, "a1@a.example", "", "Yes!"));
+    bot.deliver(reply("bob@b.example", &bob, "b1@b.example", "", "Yes, gladly."));
+    bot.run_once();
+    assert_eq!(bot.show(&id)["state"], "introduced");
+    for m in bot.sent() {
+        for (owner, token) in &tokens {
+            let theirs = m.to == *owner;
+            assert!(theirs || !m.raw.contains(token.as_str()), "{owner}'s token in mail to {}: {}", m.to, m.subject);
+        }
+    }
+}
