@@ -80,6 +80,8 @@ pub(super) fn party_value(intro: &Intro, role: Role, reader: Reader) -> Value {
         own_words => own_words(p, reader).unwrap_or_default(),
         marked => shown(&p.marked),
         away_until => p.away_until.map(format_date).unwrap_or_default(),
+        // Their copy of the introduction bounced: they never read it.
+        introduction_bounced => p.introduction_bounced,
         held => held.is_some(),
         held_from => held.and_then(|h| h.from.as_ref()).map_or("", Address::as_str),
         held_text => held.map_or("", |h| h.text.as_str()),

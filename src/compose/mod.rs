@@ -10,8 +10,9 @@
 //! - `In-Reply-To`/`References` keep each party's thread, and the
 //!   connector's under their original request;
 //! - `Reply-To` is the bot's plus-address with the recipient's token, except
-//!   on the introduction, where it is the two parties: replies go to them.
-//!   A note to a connector outside any intro gets a token of its own
+//!   on the introduction, where it is the two parties: replies go to them,
+//!   and on a note to a party after it (it bounced for the other), where it
+//!   is the connector, who knows. A note to a connector outside any intro gets a token of its own
 //!   ([`Composed::note_token`]), so an answer to it is known as one;
 //! - `Auto-Submitted: auto-generated` and `X-Auto-Response-Suppress: All` on
 //!   everything but the introduction, which is a real conversation starter;
@@ -221,25 +222,32 @@ impl Composer {
                 message_id = self.new_id(|| format!("{}.{}.{kind}", intro.id, r.as_str()))?;
                 envelope_from = self.reply_address(party.token.as_str())?;
                 recipients = vec![party.person.email.clone()];
-                b = b
-                    .from(self.bot_mailbox(via))
-                    .to(person_mailbox(&party.person))
-                    .reply_to(mailbox(&self.bot_name, &envelope_from));
+                // After the introduction, a note to a party (that it bounced
+                // for the other) is about a conversation between people: an
+                // answer goes to the connector, who knows, not to the bot,
+                // which has nothing left to do. It threads under the
+                // introduction alone: `consent` is its id.
+                let introduced = intro.state == crate::core::IntroState::Introduced;
+                let reply_to =
+                    if introduced { person_mailbox(&intro.connector) } else { mailbox(&self.bot_name, &envelope_from) };
+                b = b.from(self.bot_mailbox(via)).to(person_mailbox(&party.person)).reply_to(reply_to);
                 b = unsubscribe_headers(b, &envelope_from);
                 if kind != EmailKind::ConsentRequest {
                     let consent = match (consent, self.ids) {
                         // Ours, from the store; checked all the same.
                         (Some(id), _) => Some(id.clone()).filter(|id| clean::safe_message_id(id.as_str()).is_some()),
                         #[cfg(test)]
-                        (None, Ids::Predictable) => Some(MessageId::new(format!(
-                            "{}.{}.consent_request@{}",
-                            intro.id,
-                            r.as_str(),
-                            self.bot_address.domain()
-                        ))),
+                        (None, Ids::Predictable) => Some(MessageId::new(if introduced {
+                            format!("{}.introduction@{}", intro.id, self.bot_address.domain())
+                        } else {
+                            format!("{}.{}.consent_request@{}", intro.id, r.as_str(), self.bot_address.domain())
+                        })),
                         (None, _) => None,
                     };
-                    let reply = party.last_reply_id.as_ref().filter(|id| clean::safe_message_id(id.as_str()).is_some());
+                    let reply = party
+                        .last_reply_id
+                        .as_ref()
+                        .filter(|id| !introduced && clean::safe_message_id(id.as_str()).is_some());
                     let refs: Vec<String> = consent.iter().chain(reply).map(MessageId::bracketed).collect();
                     if let Some(parent) = reply.or(consent.as_ref()) {
                         b = b.in_reply_to(parent.bracketed()).references(refs.join(" "));
@@ -369,8 +377,13 @@ impl Composer {
             Audience::Connector => Reader::Connector,
             Audience::BothParties => Reader::Both,
         };
-        // Later notes to a party reply under the consent note's subject.
+        // Later notes to a party reply under the consent note's subject;
+        // after the introduction, under the introduction's.
         let thread_subject = match out.to {
+            Audience::Party(_) if intro.state == crate::core::IntroState::Introduced => {
+                let ctx = self.base_context(intro, &Email::Introduction, Reader::Both);
+                self.templates.render(EmailKind::Introduction, &ctx)?.subject
+            }
             Audience::Party(role) if out.email != Email::ConsentRequest => self.consent_subject(intro, role)?,
             _ => String::new(),
         };
@@ -643,8 +656,7 @@ pub(crate) mod samples {
     /// One email in a sample scenario: the intro as it was when the email
     /// was made.
     pub(crate) struct Sample {
-        /// `scenario_kind_to`, for snapshot names.
-        #[cfg_attr(not(test), expect(dead_code, reason = "only the snapshot tests name samples"))]
+        /// `scenario_kind_to` (`…_2` for a second one), for snapshot names.
         pub(crate) name: String,
         /// The intro after the step that made the email.
         pub(crate) intro: Intro,
@@ -699,6 +711,16 @@ pub(crate) mod samples {
         );
         let connector_yes =
             (Event::ConnectorDecided { role: Role::Target, decision: Decision::Yes, message_id: id("c1") }, at(2));
+        let both_yes = vec![
+            (reply(Role::Requester, Decision::Yes, "Yes please!", "r1"), at(1)),
+            (reply(Role::Target, Decision::Yes, "Yes, happy to. Mornings work best for me.", "t1"), at(2)),
+        ];
+        // A report, long after, that the introduction did not reach `roles`.
+        let introduction_bounced = |roles: &[Role], n: &str, days| {
+            let whose = if roles[0] == Role::Target { "bob@example.org" } else { "alice@example.net" };
+            let reason = format!("smtp; 550 5.1.1 <{whose}>: Recipient address rejected: User unknown");
+            (Event::IntroductionBounced { roles: roles.to_vec(), reason, message_id: id(n) }, at(days))
+        };
         let scenarios: Vec<Scenario<'_>> = vec![
             ("asked", new_intro(), &ask, vec![]),
             ("preview", preview.clone(), &ask, vec![]),
@@ -713,13 +735,34 @@ pub(crate) mod samples {
             ),
             // Nobody said `send`: dropped when an unanswered intro would expire.
             ("preview_unanswered", preview, &ask, vec![deadline(25)]),
+            ("introduced", new_intro(), &ask, both_yes.clone()),
             (
-                "introduced",
+                "introduction_bounced",
                 new_intro(),
                 &ask,
+                [both_yes.clone(), vec![introduction_bounced(&[Role::Target], "d1", 30)]].concat(),
+            ),
+            // Bob's copy, then weeks later Alice's: the connector hears twice, Alice once.
+            (
+                "introduction_bounced_then_again",
+                new_intro(),
+                &ask,
+                [
+                    both_yes.clone(),
+                    vec![
+                        introduction_bounced(&[Role::Target], "d1", 30),
+                        introduction_bounced(&[Role::Requester], "d2", 40),
+                    ],
+                ]
+                .concat(),
+            ),
+            (
+                "introduction_bounced_for_both",
+                new_intro(),
+                &implied,
                 vec![
-                    (reply(Role::Requester, Decision::Yes, "Yes please!", "r1"), at(1)),
-                    (reply(Role::Target, Decision::Yes, "Yes, happy to. Mornings work best for me.", "t1"), at(2)),
+                    (reply(Role::Target, Decision::Yes, "Yes, happy to.", "t1"), at(1)),
+                    introduction_bounced(&[Role::Requester, Role::Target], "d1", 3),
                 ],
             ),
             (
@@ -837,6 +880,15 @@ pub(crate) mod samples {
             for (event, now) in events {
                 step = crate::core::step(&step.intro, &event, policy, now);
                 emails.extend(collect(scenario, &step));
+            }
+            // A second email of a kind to the same reader: `…_2`.
+            let mut seen = std::collections::HashMap::<String, usize>::new();
+            for email in &mut emails {
+                let n = seen.entry(email.name.clone()).or_default();
+                *n += 1;
+                if *n > 1 {
+                    email.name = format!("{}_{n}", email.name);
+                }
             }
             out.extend(emails);
         }

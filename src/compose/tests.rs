@@ -210,3 +210,22 @@ fn party_mail_carries_list_unsubscribe_to_their_own_reply_address() {
     let c = composer().compose(&ack.intro, &ack.out, Timestamp::UNIX_EPOCH).expect("composes");
     assert!(!String::from_utf8_lossy(&c.bytes).contains("List-Unsubscribe"));
 }
+
+/// After the introduction bounced for Bob, Alice's note threads under the
+/// introduction, and her answer goes to Carol, who knows, not to the bot.
+#[test]
+fn a_note_after_a_bounced_introduction_threads_under_it_and_answers_go_to_the_connector() {
+    let (intro, out) = samples::all()
+        .into_iter()
+        .find(|s| s.name == "introduction_bounced_nothing_needed_to_requester")
+        .map(|s| (s.intro, s.out))
+        .expect("sample");
+    let c = composer().compose(&intro, &out, Timestamp::UNIX_EPOCH).expect("composes");
+    let msg = MessageParser::default().parse(&c.bytes).expect("parses");
+    let reply_to: Vec<_> = msg.reply_to().expect("reply-to").iter().filter_map(|a| a.address()).collect();
+    assert_eq!(reply_to, ["carol@example.com"]);
+    assert_eq!(msg.in_reply_to().as_text(), Some("k7m2p9qx.introduction@example.com"));
+    assert_eq!(msg.subject(), Some("Re: Alice Able <> Bob Busy"));
+    let recipients: Vec<&str> = c.recipients.iter().map(Address::as_str).collect();
+    assert_eq!(recipients, ["alice@example.net"]);
+}

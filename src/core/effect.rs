@@ -51,6 +51,15 @@ pub enum Outcome {
         /// What the server said.
         reason: String,
     },
+    /// After the introduction went out, it bounced for these parties: it
+    /// never reached them. Told after [`Outcome::Introduced`], once per
+    /// party.
+    IntroductionBounced {
+        /// Whose copy bounced.
+        roles: Vec<Role>,
+        /// What the server said.
+        reason: String,
+    },
 }
 
 /// Every kind of email the bot writes, in one list: the ones the state

@@ -133,6 +133,17 @@ pub enum Event {
         /// The bounce's Message-ID (or the outbox entry for a refused send).
         message_id: MessageId,
     },
+    /// The introduction itself could not be delivered to one or both
+    /// parties (a delivery report about it, found by its Message-ID). It
+    /// comes after the intro ended, however long after.
+    IntroductionBounced {
+        /// Whose copy bounced.
+        roles: Vec<Role>,
+        /// The server's words, for the connector.
+        reason: String,
+        /// The report's Message-ID.
+        message_id: MessageId,
+    },
     /// The clock moved; the pending timer may be due.
     DeadlineReached,
 }
@@ -147,7 +158,8 @@ impl Event {
             | Event::AwayUntil { message_id, .. }
             | Event::PreviewApproved { message_id }
             | Event::CancelRequested { message_id }
-            | Event::Bounced { message_id, .. } => Some(message_id),
+            | Event::Bounced { message_id, .. }
+            | Event::IntroductionBounced { message_id, .. } => Some(message_id),
             Event::DeadlineReached => None,
         }
     }

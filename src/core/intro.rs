@@ -272,6 +272,11 @@ pub struct Party {
     /// The return date their out-of-office gave; no follow-up before it.
     #[serde(default)]
     pub away_until: Option<Date>,
+    /// Their copy of the introduction bounced: they never read it. The
+    /// intro stays `introduced` (both did say yes, and it went out); this
+    /// records that it did not reach them.
+    #[serde(default)]
+    pub introduction_bounced: bool,
 }
 
 impl Party {
@@ -287,6 +292,7 @@ impl Party {
             yes_by: None,
             held: None,
             away_until: None,
+            introduction_bounced: false,
         }
     }
 

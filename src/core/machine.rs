@@ -22,8 +22,12 @@
 //! - business days skip weekends and the configured holidays;
 //! - the per-party cap ([`Sent`]): consent, one follow-up, one closing note,
 //!   the introduction — each at most once;
-//! - a terminal intro never moves again, and an event carrying a Message-ID
-//!   already handled is a no-op.
+//! - a bounce of the introduction itself (after the intro ended, however
+//!   long after) is recorded against it: the connector hears whose copy did
+//!   not arrive, the other party that it did not reach them and that the
+//!   connector knows, each once; nothing is sent again;
+//! - otherwise a terminal intro never moves again, and an event carrying a
+//!   Message-ID already handled is a no-op.
 
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -33,6 +37,7 @@ use super::address::Address;
 use super::calendar::{Wait, add_wait_skipping, morning_after};
 use super::effect::{Audience, Effect, Email, Outcome, Outgoing};
 use super::event::{Decision, Event, Held};
+use super::ids::MessageId;
 use super::intro::{
     ConsentBy, Deadline, DeadlineKind, HeldReply, Intro, IntroState, NewIntro, PartyState, Role, Sent, TimelineEntry,
 };
@@ -130,6 +135,11 @@ pub fn open(new: NewIntro, policy: &Policy, now: Timestamp) -> Step {
 /// Applies one event to an intro.
 pub fn step(intro: &Intro, event: &Event, policy: &Policy, now: Timestamp) -> Step {
     let mut m = Machine { intro: intro.clone(), effects: Vec::new(), now };
+    // The one event an ended intro still takes: its introduction bounced.
+    if let Event::IntroductionBounced { roles, reason, message_id } = event {
+        m.introduction_bounced(roles, reason, message_id);
+        return m.finish();
+    }
     if intro.state.is_terminal() {
         return m.finish();
     }
@@ -184,6 +194,8 @@ pub fn step(intro: &Intro, event: &Event, policy: &Policy, now: Timestamp) -> St
             m.intro.party_mut(*role).state = PartyState::Bounced;
             m.end(IntroState::Failed, Outcome::Bounced { role: *role, reason: reason.clone() }, None);
         }
+        // Handled above, ended or not.
+        Event::IntroductionBounced { .. } => {}
         Event::DeadlineReached => m.deadline_reached(policy),
     }
     m.finish()
@@ -377,6 +389,38 @@ impl Machine {
             }
         }
         self.send(Audience::Connector, Email::Outcome(outcome));
+    }
+
+    /// The introduction bounced for `roles`: recorded against the intro
+    /// (which stays `introduced`: both said yes, and it went out). The
+    /// connector hears once per party whose copy did not arrive; a party
+    /// whose copy did hears once that it did not reach the other, and that
+    /// the connector knows. Nothing is sent again: no retry.
+    fn introduction_bounced(&mut self, roles: &[Role], reason: &str, message_id: &MessageId) {
+        if self.intro.state != IntroState::Introduced || self.intro.handled_messages.contains(message_id) {
+            return;
+        }
+        let new: Vec<Role> = Role::BOTH
+            .into_iter()
+            .filter(|r| roles.contains(r))
+            .filter(|r| self.intro.party(*r).sent.introduction && !self.intro.party(*r).introduction_bounced)
+            .collect();
+        // Another report about a copy already known to have bounced.
+        if new.is_empty() {
+            return;
+        }
+        self.intro.handled_messages.insert(message_id.clone());
+        for role in &new {
+            self.intro.party_mut(*role).introduction_bounced = true;
+            self.note(format!("the introduction bounced for the {role}"));
+        }
+        let outcome = Outcome::IntroductionBounced { roles: new, reason: reason.to_owned() };
+        self.send(Audience::Connector, Email::Outcome(outcome));
+        for role in Role::BOTH {
+            if !self.intro.party(role).introduction_bounced {
+                self.send(Audience::Party(role), Email::NothingNeeded);
+            }
+        }
     }
 
     fn deadline_reached(&mut self, policy: &Policy) {

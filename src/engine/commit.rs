@@ -8,7 +8,9 @@ use tracing::{info, info_span};
 
 use super::{Engine, EngineError, Handled};
 use crate::compose::Composed;
-use crate::core::{self, Audience, Effect, Email, Event, Intro, IntroId, MessageId, Outcome, Outgoing, Step};
+use crate::core::{
+    self, Audience, Effect, Email, EmailKind, Event, Intro, IntroId, IntroState, MessageId, Outcome, Outgoing, Step,
+};
 use crate::store::{Change, Disposition, LedgerEntry, Processed};
 
 impl Engine {
@@ -85,8 +87,15 @@ impl Engine {
         for effect in &step.effects {
             match effect {
                 Effect::Send(out) => {
-                    // Later notes to a party thread under their consent note.
+                    // Later notes to a party thread under their consent
+                    // note; after the introduction, under the introduction.
                     let consent = match out.to {
+                        Audience::Party(_) if step.intro.state == IntroState::Introduced => self
+                            .store
+                            .emails_of(&step.intro.id)?
+                            .into_iter()
+                            .find(|e| e.kind == EmailKind::Introduction)
+                            .map(|e| e.message_id),
                         Audience::Party(role) if out.email != Email::ConsentRequest => {
                             let to = &step.intro.party(role).person.email;
                             self.store.consent_message_id(&step.intro.id, to)?

@@ -4,7 +4,9 @@
 //!    [`Engine::handle_inbound`]);
 //! 2. not mail at all → filed as failed (there too);
 //! 3. automatic mail (as `mail::automatic` classifies it) → a failed
-//!    delivery through a party's token marks them bounced; anything else
+//!    delivery through a party's token marks them bounced; a failed
+//!    delivery of an introduction (found by the returned message's
+//!    Message-ID) is recorded against it and told; anything else
 //!    (auto-replies, lists, delay and delivery reports) is filed, never a
 //!    decision, never answered;
 //! 4. no single author (two `From` fields, two addresses in one, a `Sender`
@@ -80,6 +82,11 @@ impl Engine {
                 (Automatic::Bounce { reason }, Some((intro, Via::Token(TokenOwner::Party(role))))) => {
                     let ev = Event::Bounced { role: *role, reason: reason.clone(), message_id: id.clone() };
                     return self.apply(intro, &ev, id, "bounce", now);
+                }
+                (Automatic::Bounce { reason }, None) => {
+                    if let Some(handled) = self.introduction_bounced(msg, inbound, reason, now)? {
+                        return Ok(handled);
+                    }
                 }
                 (Automatic::AutoReply, Some((intro, Via::Token(TokenOwner::Party(role)))))
                     if from.is_some_and(|f| intro.party(*role).person.has_address(&f.email)) =>
@@ -192,6 +199,46 @@ impl Engine {
             }
             Err(problem) => self.reply_problem(sender, inbound, &problem, now),
         }
+    }
+
+    /// A failure report about an introduction, which goes out from the
+    /// bot's plain address (one email to both parties, so no party's
+    /// token): found by the returned message's Message-ID, or the report's
+    /// own `In-Reply-To`/`References`, and only when that is an
+    /// introduction; whose copy bounced, by the report's failed recipients.
+    /// `None` when it is not about an introduction.
+    fn introduction_bounced(
+        &self,
+        msg: &mail_parser::Message<'_>,
+        inbound: &Inbound,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<Option<Handled>, EngineError> {
+        let id = &inbound.message_id;
+        let returned = mail::automatic::returned(msg);
+        for sent in returned.message_id.iter().chain(&inbound.references) {
+            let Some(intro) = self.store.by_sent_message_id(sent)? else { continue };
+            let emails = self.store.emails_of(&intro.id)?;
+            if !emails.iter().any(|e| e.kind == EmailKind::Introduction && e.message_id == *sent) {
+                continue;
+            }
+            let span = info_span!("intro", intro = %intro.id);
+            let _enter = span.enter();
+            let roles: Vec<Role> = Role::BOTH
+                .into_iter()
+                .filter(|r| returned.failed.iter().any(|a| intro.party(*r).person.has_address(a)))
+                .collect();
+            if roles.is_empty() {
+                // The connector's blind copy, or a report naming nobody we
+                // introduced: nothing to tell anyone.
+                let note = "automatic mail, not answered: a bounce of the introduction naming neither party";
+                return self.record(id, Disposition::Ignored, Some(intro.id.clone()), note, now).map(Some);
+            }
+            info!(roles = ?roles, "the introduction bounced");
+            let ev = Event::IntroductionBounced { roles, reason: reason.to_owned(), message_id: id.clone() };
+            return self.apply(&intro, &ev, id, "bounce of the introduction", now).map(Some);
+        }
+        Ok(None)
     }
 
     /// Why a person cannot be a party, if they cannot.

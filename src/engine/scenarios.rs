@@ -10,7 +10,8 @@ use mail_parser::MessageParser;
 
 use super::tests::CONFIG;
 use super::*;
-use crate::core::{IntroState, PartyState};
+use crate::core::{EmailKind, IntroState, PartyState};
+use crate::store::Disposition;
 
 const REQUEST: &str = "From: Carol Connor <carol@example.com>\r\nTo: intros@example.com\r\nSubject: Fwd: Intro: Alice Able <> Bob Busy\r\nMessage-ID: <req-1@example.com>\r\n\r\nBob: bob@example.org\r\nFor Bob: you scaled IMAP at Example Corp, and Alice is building the next one.\r\n\r\n---------- Forwarded message ---------\r\nFrom: Alice Able <alice@example.net>\r\nSubject: Intro: Alice Able <> Bob Busy\r\nTo: carol@example.com\r\n\r\nHi Carol,\r\n\r\nI'm building an open-source mail server in Rust and would love 20 minutes of Bob's time on IMAP IDLE.\r\n\r\nThanks,\r\nAlice\r\n";
 
@@ -205,6 +206,90 @@ fn a_bounce_tells_one_story() {
     );
     assert!(to_carol.contains("I told Alice that I couldn't reach Bob"), "{to_carol}");
     s.snapshot("bounce");
+}
+
+/// A delivery failure report about the message `returned` (its headers
+/// returned, as Gmail and Exchange do), failed for `failed`, to the bot's
+/// plain address: where a bounce of the introduction comes back.
+fn failure_report(id: &str, returned: &str, failed: &str) -> String {
+    format!(
+        "From: Mail Delivery System <MAILER-DAEMON@mx.example.org>\r\nTo: intros@example.com\r\n\
+         Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <{id}>\r\nAuto-Submitted: auto-replied\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n\
+         --b\r\nContent-Type: text/plain\r\n\r\nI'm sorry to have to inform you that your message could not be delivered.\r\n\
+         --b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n\
+         Final-Recipient: rfc822; {failed}\r\nOriginal-Recipient: rfc822;{failed}\r\nAction: failed\r\nStatus: 5.1.1\r\n\
+         Diagnostic-Code: smtp; 550 5.1.1 <{failed}>: Recipient address rejected: User unknown\r\n\r\n\
+         --b\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: Carol Connor via Introbot <intros@example.com>\r\n\
+         Message-ID: <{returned}>\r\nSubject: Alice Able <> Bob Busy\r\n\r\n--b--\r\n"
+    )
+}
+
+/// Before: a bounce of the introduction was ignored ("a bounce not about a
+/// party"): Alice waited for someone who never got it, and Carol thought it
+/// had worked.
+#[test]
+fn a_bounced_introduction_tells_one_story_once() {
+    let mut s = Scenario::new(CONFIG);
+    s.deliver(REQUEST);
+    s.reply("Alice Able <alice@example.net>", "Yes!");
+    s.reply("Bob Busy <bob@example.org>", "Yes, happy to.");
+    assert_eq!(s.intro().state, IntroState::Introduced);
+    let emails = s.engine.store().emails_of(&s.intro().id).expect("emails");
+    let introduction =
+        emails.iter().find(|e| e.kind == EmailKind::Introduction).expect("introduction").message_id.clone();
+
+    // A month later (the intro ended long ago), the report comes back.
+    s.now = s.now.checked_add(Duration::from_secs(30 * 86_400)).expect("in range");
+    let handled = s.deliver(&failure_report("dsn-1@mx.example.org", introduction.as_str(), "bob@example.org"));
+    assert_eq!(handled.disposition, Disposition::Processed, "{}", handled.note);
+    let intro = s.intro();
+    assert_eq!(intro.state, IntroState::Introduced, "both said yes, and it went out");
+    assert!(intro.target.introduction_bounced && !intro.requester.introduction_bounced);
+    assert!(intro.timeline.iter().any(|t| t.what == "the introduction bounced for the target"));
+
+    let to_alice = &s.last_to("alice@example.net").2;
+    assert!(to_alice.contains("Subject: Re: Alice Able <> Bob Busy"), "under the introduction: {to_alice}");
+    assert!(to_alice.contains("my introduction didn't reach Bob") && to_alice.contains("Carol knows"), "{to_alice}");
+    assert!(!to_alice.contains("550"), "the server's words are for the connector: {to_alice}");
+    let to_carol = &s.last_to("carol@example.com").2;
+    assert!(to_carol.contains("Subject: Alice Able <> Bob Busy: the introduction didn't reach Bob"), "{to_carol}");
+    assert!(to_carol.contains("didn't reach Bob at bob@example.org"), "{to_carol}");
+    assert!(to_carol.contains("I've told Alice that it didn't reach Bob, and that you know"), "one story: {to_carol}");
+    assert!(to_carol.contains("550 5.1.1"), "{to_carol}");
+    assert!(!s.kinds().iter().any(|(k, to)| *to == "bob@example.org" && *k != "consent_request"), "{:?}", s.kinds());
+
+    // Once: the same report again, another report about Bob, and time
+    // passing send nothing more; nothing is sent again.
+    let told = s.sent.len();
+    s.deliver(&failure_report("dsn-1@mx.example.org", introduction.as_str(), "bob@example.org"));
+    s.deliver(&failure_report("dsn-2@mx.example.org", introduction.as_str(), "bob@example.org"));
+    s.wait(30 * 86_400);
+    assert_eq!(s.sent.len(), told, "told once: {:?}", s.kinds());
+    assert_eq!(s.kinds().iter().filter(|(k, _)| *k == "introduction").count(), 1, "no second introduction");
+    s.snapshot("introduction-bounced");
+}
+
+/// A report about the introduction that names neither party (the
+/// connector's blind copy bounced), and one about a consent note without
+/// its token: filed, nobody told.
+#[test]
+fn a_bounce_naming_neither_party_or_no_introduction_tells_nobody() {
+    let mut s = Scenario::new(CONFIG);
+    s.deliver(REQUEST);
+    let consent = s.engine.store().emails_of(&s.intro().id).expect("emails")[1].message_id.clone();
+    s.reply("Alice Able <alice@example.net>", "Yes!");
+    s.reply("Bob Busy <bob@example.org>", "Yes, happy to.");
+    let emails = s.engine.store().emails_of(&s.intro().id).expect("emails");
+    let introduction =
+        emails.iter().find(|e| e.kind == EmailKind::Introduction).expect("introduction").message_id.clone();
+    let told = s.sent.len();
+    let handled = s.deliver(&failure_report("dsn-c@mx", introduction.as_str(), "carol@example.com"));
+    assert_eq!(handled.disposition, Disposition::Ignored, "{}", handled.note);
+    let handled = s.deliver(&failure_report("dsn-k@mx", consent.as_str(), "bob@example.org"));
+    assert_eq!(handled.disposition, Disposition::Ignored, "{}", handled.note);
+    assert_eq!(s.sent.len(), told);
+    assert!(!s.intro().target.introduction_bounced);
 }
 
 #[test]

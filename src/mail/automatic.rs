@@ -37,6 +37,8 @@ use std::sync::LazyLock;
 use mail_parser::{Message, MimeHeaders};
 use regex::Regex;
 
+use crate::core::{Address, MessageId};
+
 /// Why a message counts as machine-written.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Automatic {
@@ -214,6 +216,69 @@ fn report(msg: &Message<'_>, subject: &str) -> Option<Automatic> {
     // A report without a recipient's Action (malformed): go by its subject,
     // and never call it a bounce without a word of failure.
     Some(by_subject(subject).unwrap_or(Automatic::Report))
+}
+
+/// What a delivery failure report (RFC 3464) says about the mail it
+/// returns: whom delivery failed for, and which message it was. Read only
+/// from the report's structured parts; an old-style bounce (prose only)
+/// says nothing here.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Returned {
+    /// `Original-Recipient` and `Final-Recipient` of every recipient whose
+    /// `Action` is `failed` (a forwarding alias may have changed the
+    /// final one).
+    pub failed: Vec<Address>,
+    /// The returned message's `Message-ID`, from its `message/rfc822` or
+    /// `text/rfc822-headers` part (or their RFC 6533 `global` forms).
+    pub message_id: Option<MessageId>,
+}
+
+/// Reads [`Returned`] from a `multipart/report`; empty for any other
+/// message. Never fails: a field that does not parse is left out.
+pub fn returned(msg: &Message<'_>) -> Returned {
+    let mut out = Returned::default();
+    let is_report = msg.content_type().is_some_and(|ct| {
+        ct.ctype().eq_ignore_ascii_case("multipart") && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
+    });
+    if !is_report {
+        return out;
+    }
+    let subtype = |p: &mail_parser::MessagePart<'_>| {
+        p.content_type().and_then(|ct| ct.subtype().map(str::to_ascii_lowercase)).unwrap_or_default()
+    };
+    for part in &msg.parts {
+        match subtype(part).as_str() {
+            "delivery-status" | "global-delivery-status" => {
+                let text = String::from_utf8_lossy(part.contents());
+                for fields in recipient_blocks(&text) {
+                    if !field(&fields, "action").is_some_and(|a| a.eq_ignore_ascii_case("failed")) {
+                        continue;
+                    }
+                    for name in ["original-recipient", "final-recipient"] {
+                        // "rfc822; bob@example.org" (the type, then the address).
+                        let value = field(&fields, name).map(|v| v.split_once(';').map_or(v, |(_, a)| a));
+                        let address = value.map(|v| v.trim().trim_matches(['<', '>']));
+                        if let Some(a) = address.and_then(|a| Address::parse(a).ok())
+                            && !out.failed.contains(&a)
+                        {
+                            out.failed.push(a);
+                        }
+                    }
+                }
+            }
+            "rfc822" | "rfc822-headers" | "global" | "global-headers" if out.message_id.is_none() => {
+                let returned = mail_parser::MessageParser::default().parse(part.contents());
+                out.message_id = returned
+                    .as_ref()
+                    .and_then(|m| m.message_id())
+                    .map(str::trim)
+                    .filter(|id| !id.is_empty() && id.len() <= super::inbound::MESSAGE_ID_MAX)
+                    .map(MessageId::from);
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// What a delivery report's subject says, when it says something.
@@ -397,6 +462,42 @@ mod tests {
         for action in ["delivered", "relayed", "expanded", "Delivered"] {
             assert_eq!(classify_raw(&dsn(action, "Delivery Status Notification")), Some(Automatic::Report), "{action}");
         }
+    }
+
+    /// A report returning the whole message (Postfix) or its headers
+    /// (Gmail, Exchange): whom it failed for, and which message it was.
+    #[test]
+    fn a_failure_report_names_the_failed_recipients_and_the_returned_message() {
+        let report = |returned_type: &str| {
+            format!(
+                "From: MAILER-DAEMON@mx.example\r\nTo: intros@bot.example\r\nSubject: Undelivered Mail Returned to Sender\r\n\
+                 MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n\
+                 --b\r\nContent-Type: text/plain\r\n\r\nsorry\r\n\
+                 --b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx\r\n\r\n\
+                 Final-Recipient: rfc822; alice@a.example\r\nAction: delivered\r\nStatus: 2.0.0\r\n\r\n\
+                 Final-Recipient: rfc822; bob.new@b.example\r\nOriginal-Recipient: rfc822;<bob@b.example>\r\n\
+                 Action: failed\r\nStatus: 5.1.1\r\n\r\n\
+                 --b\r\nContent-Type: {returned_type}\r\n\r\nFrom: Bot <intros@bot.example>\r\n\
+                 To: alice@a.example, bob@b.example\r\nMessage-ID: <intro-1@bot.example>\r\nSubject: Alice <> Bob\r\n\r\n\
+                 Hi both\r\n--b--\r\n"
+            )
+        };
+        for returned_type in ["message/rfc822", "text/rfc822-headers"] {
+            let raw = report(returned_type);
+            let msg = MessageParser::default().parse(raw.as_bytes()).expect("parses");
+            let got = returned(&msg);
+            let addresses: Vec<&str> = got.failed.iter().map(Address::as_str).collect();
+            assert_eq!(
+                addresses,
+                ["bob@b.example", "bob.new@b.example"],
+                "{returned_type}: delivered ones are not failed"
+            );
+            assert_eq!(got.message_id, Some(MessageId::new("intro-1@bot.example")), "{returned_type}");
+        }
+        // Not a report: nothing, whatever the words say.
+        let plain = "From: MAILER-DAEMON@mx.example\r\nSubject: Undelivered\r\n\r\nbob@b.example failed\r\n";
+        let msg = MessageParser::default().parse(plain.as_bytes()).expect("parses");
+        assert_eq!(returned(&msg), Returned::default());
     }
 
     #[test]

@@ -315,6 +315,65 @@ fn cancel_and_bounce_end_the_intro() {
     assert_eq!(kinds(&b), [(REQ, "nothing_needed"), (CON, "outcome")]);
 }
 
+fn introduction_bounced(roles: &[Role], id: &str) -> Event {
+    Event::IntroductionBounced { roles: roles.to_vec(), reason: "550 5.1.1 no such user".into(), message_id: id.into() }
+}
+
+/// Before: a bounce of the introduction was ignored; the requester waited
+/// for someone who never got it and the connector thought it had worked.
+#[test]
+fn a_bounced_introduction_is_recorded_and_told_once_to_each() {
+    let p = fast_policy();
+    let s = open(new_intro(), &p, t0());
+    let s = step(&s.intro, &reply(Role::Requester, Decision::Yes, "m1"), &p, later(1));
+    let introduced = step(&s.intro, &reply(Role::Target, Decision::Yes, "m2"), &p, later(2));
+    assert_eq!(introduced.intro.state, IntroState::Introduced);
+
+    // Long after: the intro ended, and the bounce still counts.
+    let b = step(&introduced.intro, &introduction_bounced(&[Role::Target], "dsn1"), &p, later(86_400 * 30));
+    assert_eq!(b.intro.state, IntroState::Introduced, "both said yes, and it went out");
+    assert!(b.intro.target.introduction_bounced && !b.intro.requester.introduction_bounced);
+    assert_eq!(b.intro.target.state, PartyState::Yes);
+    assert_eq!(kinds(&b), [(CON, "outcome"), (REQ, "nothing_needed")]);
+    let told = Outcome::IntroductionBounced { roles: vec![Role::Target], reason: "550 5.1.1 no such user".into() };
+    assert!(b.effects.contains(&Effect::Send(Outgoing { to: CON, email: Email::Outcome(told) })));
+    assert_eq!(b.intro.deadline, None, "no retry, no timer");
+
+    // The same report again, or another report about Bob: nothing more.
+    assert!(step(&b.intro, &introduction_bounced(&[Role::Target], "dsn1"), &p, later(86_400 * 31)).is_noop(&b.intro));
+    assert!(step(&b.intro, &introduction_bounced(&[Role::Target], "dsn2"), &p, later(86_400 * 31)).is_noop(&b.intro));
+
+    // Alice's copy bouncing too is news for the connector only.
+    let both = step(&b.intro, &introduction_bounced(&[Role::Requester], "dsn3"), &p, later(86_400 * 32));
+    assert_eq!(kinds(&both), [(CON, "outcome")]);
+    assert!(both.intro.requester.introduction_bounced);
+}
+
+#[test]
+fn an_introduction_bouncing_for_both_is_told_to_the_connector_alone() {
+    let p = Policy { requester_consent: RequesterConsent::Implied, ..fast_policy() };
+    let s = open(new_intro(), &p, t0());
+    let introduced = step(&s.intro, &reply(Role::Target, Decision::Yes, "m2"), &p, later(2));
+    let b = step(&introduced.intro, &introduction_bounced(&[Role::Target, Role::Requester], "dsn"), &p, later(3));
+    assert_eq!(kinds(&b), [(CON, "outcome")]);
+    assert!(b.intro.requester.introduction_bounced && b.intro.target.introduction_bounced);
+}
+
+#[test]
+fn a_bounce_of_an_introduction_that_never_went_out_changes_nothing() {
+    let p = fast_policy();
+    let s = open(new_intro(), &p, t0());
+    // Still waiting: there is no introduction to have bounced.
+    assert!(step(&s.intro, &introduction_bounced(&[Role::Target], "d"), &p, later(1)).is_noop(&s.intro));
+    // Declined: none went out either.
+    let no = step(&s.intro, &reply(Role::Target, Decision::No, "m1"), &p, later(1));
+    assert!(step(&no.intro, &introduction_bounced(&[Role::Target], "d"), &p, later(2)).is_noop(&no.intro));
+    // A report naming nobody we introduced (the connector's copy, say).
+    let s = step(&s.intro, &reply(Role::Requester, Decision::Yes, "m2"), &p, later(3));
+    let introduced = step(&s.intro, &reply(Role::Target, Decision::Yes, "m3"), &p, later(4));
+    assert!(step(&introduced.intro, &introduction_bounced(&[], "d"), &p, later(5)).is_noop(&introduced.intro));
+}
+
 // ---- properties over random event sequences ----
 
 fn arb_held() -> impl Strategy<Value = Held> {
@@ -362,6 +421,9 @@ fn arb_event() -> impl Strategy<Value = Event> {
             role,
             until: jiff::civil::date(2026, 11, 23).saturating_add(jiff::Span::new().days(days)),
             message_id,
+        }),
+        1 => (prop::collection::vec(arb_role(), 0..3), id.clone()).prop_map(|(roles, message_id)| {
+            Event::IntroductionBounced { roles, reason: String::new(), message_id }
         }),
         1 => id.prop_map(|message_id| Event::PreviewApproved { message_id }),
         3 => Just(Event::DeadlineReached),
@@ -421,9 +483,17 @@ proptest! {
             }
             let s = step(&intro, &ev, &policy, now);
 
-            // Terminal stays terminal, and nothing more goes out.
-            if intro.state.is_terminal() {
+            // Terminal stays terminal, and nothing more goes out, but for
+            // what the bounce of an introduction needs said.
+            let introduction_bounced = matches!(ev, Event::IntroductionBounced { .. });
+            if intro.state.is_terminal() && !introduction_bounced {
                 prop_assert!(s.is_noop(&intro), "terminal intro moved: {:?} -> {:?}", intro.state, s.intro.state);
+            }
+            if introduction_bounced {
+                prop_assert_eq!(s.intro.state, intro.state, "a bounced introduction changes no state");
+                if intro.state != IntroState::Introduced {
+                    prop_assert!(s.is_noop(&intro), "an introduction bounced that never went out");
+                }
             }
             // The same event again changes nothing.
             let again = step(&s.intro, &ev, &policy, now);
@@ -437,6 +507,10 @@ proptest! {
                         prop_assert_eq!(o.to, Audience::BothParties);
                     } else {
                         prop_assert_ne!(o.to, Audience::BothParties, "only the introduction goes to both");
+                    }
+                    // Nothing more to a party whose introduction bounced.
+                    if let Audience::Party(r) = o.to {
+                        prop_assert!(!s.intro.party(r).introduction_bounced, "wrote to the {r}, who is unreachable");
                     }
                     sends.push(o.clone());
                 }
@@ -462,7 +536,16 @@ proptest! {
             }).count();
             prop_assert!(closings <= 1, "{closings} closing notes to the {role}");
         }
-        let outcomes = sends.iter().filter(|o| matches!(o.email, Email::Outcome(_))).count();
+        let bounced = |o: &&Outgoing| matches!(o.email, Email::Outcome(Outcome::IntroductionBounced { .. }));
+        let outcomes = sends.iter().filter(|o| matches!(o.email, Email::Outcome(_)) && !bounced(o)).count();
         prop_assert_eq!(outcomes, usize::from(intro.state.is_terminal()), "one outcome per ended intro");
+        // The connector hears of each party's bounced introduction once.
+        for role in Role::BOTH {
+            let told = sends.iter().filter(|o| match &o.email {
+                Email::Outcome(Outcome::IntroductionBounced { roles, .. }) => roles.contains(&role),
+                _ => false,
+            }).count();
+            prop_assert_eq!(told, usize::from(intro.party(role).introduction_bounced), "bounce of the {}'s introduction told", role);
+        }
     }
 }
