@@ -224,6 +224,8 @@ pub async fn run(config: Config, once: bool, clock: &dyn Clock) -> Result<(), Da
     let mut signals = Signals::install()?;
     let mut transport = Transport::from_config(&config.transport)?;
     let mut engine = Engine::open(config)?;
+    // Previews stored before they expired wait forever otherwise.
+    engine.arm_waiting_previews(clock.now())?;
     let socket = crate::control::listen_path(engine.config());
     let control =
         ControlSocket::bind(&socket).map_err(|source| DaemonError::Control { path: socket.clone(), source })?;

@@ -18,7 +18,8 @@
 //! - when the shell asks for a preview, nobody is written to until the
 //!   connector says `send`; a preview nobody answers expires when an
 //!   unanswered intro would (`follow_up_after` + `expire_after`), and the
-//!   connector is told once;
+//!   connector is told once; one stored before previews expired gets that
+//!   timer from [`arm_preview`], counted from when it was sent;
 //! - business days skip weekends and the configured holidays;
 //! - the per-party cap ([`Sent`]): consent, one follow-up, one closing note,
 //!   the introduction — each at most once;
@@ -72,6 +73,12 @@ impl Policy {
     fn after(&self, start: Timestamp, wait: Wait) -> Timestamp {
         add_wait_skipping(start, wait, &self.timezone, &self.holidays)
     }
+
+    /// When a preview sent at `sent` and never answered is dropped: not
+    /// forever, but as long as a silent party would get, follow-up and all.
+    fn preview_expiry(&self, sent: Timestamp) -> Timestamp {
+        self.after(self.after(sent, self.follow_up_after), self.expire_after)
+    }
 }
 
 impl Default for Policy {
@@ -121,15 +128,34 @@ pub fn open(new: NewIntro, policy: &Policy, now: Timestamp) -> Step {
     }
     if preview {
         m.intro.awaiting_send = true;
-        m.note("preview sent to the connector; waiting for send".to_owned());
+        m.note(PREVIEW_SENT.to_owned());
         m.send(Audience::Connector, Email::Preview);
-        // Not forever: as long as a silent party would get, follow-up and all.
-        let at = policy.after(policy.after(now, policy.follow_up_after), policy.expire_after);
-        m.intro.deadline = Some(Deadline { at, kind: DeadlineKind::Expire });
+        m.intro.deadline = Some(Deadline { at: policy.preview_expiry(now), kind: DeadlineKind::Expire });
     } else {
         m.start(policy);
     }
     m.finish()
+}
+
+/// What the timeline says when a preview is sent; [`arm_preview`] reads it
+/// back for when that was.
+const PREVIEW_SENT: &str = "preview sent to the connector; waiting for send";
+
+/// An intro waiting on a preview with no timer (stored before previews
+/// expired) gets the expiry timer a new one would: counted from when the
+/// preview was sent (its timeline says), or from `now` when that is
+/// unknown. `None` when there is nothing to do: not a preview, ended, or
+/// already timed (so running it again changes nothing).
+pub fn arm_preview(intro: &Intro, policy: &Policy, now: Timestamp) -> Option<Step> {
+    if !intro.awaiting_send || intro.deadline.is_some() || intro.state.is_terminal() {
+        return None;
+    }
+    let sent = intro.timeline.iter().rev().find(|t| t.what == PREVIEW_SENT).map_or(now, |t| t.at);
+    let mut m = Machine { intro: intro.clone(), effects: Vec::new(), now };
+    let at = policy.preview_expiry(sent);
+    m.intro.deadline = Some(Deadline { at, kind: DeadlineKind::Expire });
+    m.note(format!("the preview had no timer: it is dropped at {at} unless the connector says send"));
+    Some(m.finish())
 }
 
 /// Applies one event to an intro.

@@ -26,4 +26,4 @@ pub use intro::{
     ConsentBy, Deadline, DeadlineKind, Guess, HeldReply, Intro, IntroState, NewIntro, Party, PartyState, Person, Role,
     Sent, TimelineEntry, is_bare_answer, is_title,
 };
-pub use machine::{Policy, RequesterConsent, Step, open, step};
+pub use machine::{Policy, RequesterConsent, Step, arm_preview, open, step};

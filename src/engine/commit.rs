@@ -162,6 +162,24 @@ impl Engine {
         Ok(fired)
     }
 
+    /// Gives every intro waiting on a preview without a timer (stored
+    /// before previews expired) its expiry timer, from when the preview was
+    /// sent ([`core::arm_preview`]); returns how many. Run at start: a
+    /// second run finds nothing to do. A timer already due fires at the
+    /// next timer check, like any other.
+    pub(crate) fn arm_waiting_previews(&self, now: Timestamp) -> Result<usize, EngineError> {
+        let mut armed = 0;
+        for intro in self.store.intros(Some(IntroState::AwaitingConsent))? {
+            let Some(step) = core::arm_preview(&intro, &self.config.policy, now) else { continue };
+            let span = info_span!("intro", intro = %intro.id);
+            let _enter = span.enter();
+            info!(expires = ?step.next_deadline(), "a preview without a timer got its expiry timer");
+            self.commit_step(step, None, now)?;
+            armed += 1;
+        }
+        Ok(armed)
+    }
+
     /// Cancels an intro on the connector's behalf (CLI).
     pub(crate) fn cancel(&self, id: &IntroId, now: Timestamp) -> Result<Option<Intro>, EngineError> {
         let Some(intro) = self.store.intro(id)? else {

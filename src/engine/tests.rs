@@ -548,3 +548,33 @@ fn a_reply_after_the_intro_ended_goes_to_the_connector_only() {
     );
     assert_eq!(h.intro().state, IntroState::Expired, "nothing moves");
 }
+
+/// Before: an intro stored waiting on a preview before previews expired
+/// had no timer, and waited forever. At start it gets the one it would
+/// have had, once.
+#[test]
+fn an_old_preview_without_a_timer_is_given_one_at_start_once() {
+    let mut h = harness_with(&CONFIG.replace("[timing]", "[consent]\npreview = \"always\"\n[timing]"));
+    h.handle(REQUEST);
+    let fresh = h.intro();
+    assert!(fresh.awaiting_send);
+    let timer = fresh.deadline.expect("a new preview has its timer");
+    // As an older version stored it: no timer.
+    let old = Intro { deadline: None, ..fresh };
+    let change = Change { intro: Some(old), ..Change::default() };
+    h.engine().store().commit(&change, h.now).expect("commit");
+    assert_eq!(h.engine().store().next_deadline().expect("deadlines"), None, "waits forever");
+    h.clear_outbox();
+
+    h.later(60);
+    assert_eq!(h.engine().arm_waiting_previews(h.now).expect("armed"), 1);
+    assert_eq!(h.intro().deadline, Some(timer), "from when the preview was sent");
+    assert_eq!(h.engine().store().next_deadline().expect("deadlines"), Some(timer.at));
+    assert_eq!(h.engine().arm_waiting_previews(h.now).expect("armed"), 0, "idempotent");
+    assert!(h.queued().is_empty(), "arming sends nothing");
+
+    h.now = timer.at;
+    h.engine().fire_due(h.now).expect("timers");
+    assert_eq!(h.intro().state, IntroState::Expired);
+    assert_eq!(kinds(&h.queued()), ["outcome"], "the connector hears once");
+}

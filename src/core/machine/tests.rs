@@ -374,6 +374,41 @@ fn a_bounce_of_an_introduction_that_never_went_out_changes_nothing() {
     assert!(step(&introduced.intro, &introduction_bounced(&[], "d"), &p, later(5)).is_noop(&introduced.intro));
 }
 
+/// Before: an intro stored waiting on a preview before previews expired
+/// had no timer and waited forever.
+#[test]
+fn an_old_preview_without_a_timer_gets_one_from_when_it_was_sent() {
+    let p = Policy::default();
+    let fresh = open(NewIntro { preview: true, ..new_intro() }, &p, t0()).intro;
+    let expected = fresh.deadline;
+    assert!(expected.is_some(), "a new preview has its timer");
+    let old = Intro { deadline: None, ..fresh };
+
+    // Three weeks later the daemon starts: the timer is the one it would
+    // have had, from when the preview was sent, not from now.
+    let armed = arm_preview(&old, &p, later(21 * 86_400)).expect("armed");
+    assert_eq!(armed.intro.deadline, expected);
+    assert!(armed.effects.is_empty(), "nothing sent on arming");
+    assert!(arm_preview(&armed.intro, &p, later(22 * 86_400)).is_none(), "idempotent");
+
+    // Due already: the next timer check drops it, and the connector hears once.
+    let dropped = step(&armed.intro, &Event::DeadlineReached, &p, later(21 * 86_400));
+    assert_eq!(dropped.intro.state, IntroState::Expired);
+    assert_eq!(kinds(&dropped), [(CON, "outcome")]);
+
+    // When it was sent is unknown (no timeline): from now.
+    let unknown = Intro { timeline: Vec::new(), ..old.clone() };
+    let armed = arm_preview(&unknown, &p, later(5)).expect("armed");
+    let from_now = open(NewIntro { preview: true, ..new_intro() }, &p, later(5)).intro.deadline;
+    assert_eq!(armed.intro.deadline, from_now);
+
+    // Nothing to do for an intro that is not waiting on a preview.
+    let asked = open(new_intro(), &p, t0()).intro;
+    assert!(arm_preview(&Intro { deadline: None, ..asked }, &p, later(5)).is_none());
+    let cancelled = step(&old, &Event::CancelRequested { message_id: "c".into() }, &p, later(1)).intro;
+    assert!(arm_preview(&cancelled, &p, later(5)).is_none());
+}
+
 // ---- properties over random event sequences ----
 
 fn arb_held() -> impl Strategy<Value = Held> {
