@@ -521,3 +521,46 @@ fn mail_over_max_message_size_is_filed_unread_over_imap() {
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(inbox(&acc.addr("alice"), 0, Duration::ZERO).len(), 1, "one intro");
 }
+
+/// The introduction bounces for one party through the real stack: Postfix
+/// accepts it for `bounce@`, Dovecot refuses that mailbox, and Postfix mails
+/// a real delivery report back to the bot's own address (no token: one
+/// email went to both). The connector hears it, and Bob, whose copy
+/// arrived, hears once that it didn't reach Alice; nothing is sent again.
+/// (The requester's consent is implied, so the first mail to that address
+/// is the introduction.)
+#[test]
+fn a_bounced_introduction_is_told_once_through_the_real_mail_stack() {
+    let _shared = servers().read().unwrap_or_else(|e| e.into_inner());
+    let acc = Accounts { n: 14 };
+    reset(&acc);
+    let bot = start_bot(&acc, "[consent]\nrequester = \"implied\"");
+    let unreachable = "bounce@example.test";
+    let raw = request(&acc, "req-14@example.test").replace(&acc.addr("alice"), unreachable);
+    send_raw(&acc.addr("connector"), &acc.addr("bot"), &raw);
+    let bob = inbox(&acc.addr("bob"), 1, WAIT);
+    assert_eq!(bob.len(), 1, "Bob's consent note\n{}", bot.log());
+    answer(&acc.addr("bob"), &bob[0], "bob-yes-14@example.test", "Yes, happy to.");
+
+    let bob = inbox(&acc.addr("bob"), 3, WAIT);
+    assert_eq!(bob.len(), 3, "the introduction, then the note that it didn't reach Alice\n{}", bot.log());
+    assert_eq!(bob[1].subject, "Alice Able <> Bob Busy");
+    assert_eq!(bob[2].subject, "Re: Alice Able <> Bob Busy");
+    assert!(bob[2].text.contains("my introduction didn't reach Alice"), "{}", bob[2].text);
+    assert!(bob[2].text.contains("Connie knows"), "{}", bob[2].text);
+    assert_eq!(bob[2].reply_to, [acc.addr("connector")], "an answer goes to the connector, who knows");
+    let connector = inbox(&acc.addr("connector"), 3, WAIT);
+    assert_eq!(connector.len(), 3, "acknowledgement, introduced, then the bounce\n{}", bot.log());
+    assert!(connector[2].subject.ends_with("the introduction didn't reach Alice"), "{}", connector[2].subject);
+    assert!(connector[2].text.contains(&format!("didn't reach Alice at {unreachable}")), "{}", connector[2].text);
+    assert!(connector[2].text.contains("I've told Bob"), "one story: {}", connector[2].text);
+
+    // Recorded against the intro, which stays introduced, and told once.
+    bot.settled();
+    let intro = bot.intro();
+    assert_eq!(intro["state"], "introduced", "{intro}");
+    assert!(intro["timeline"].to_string().contains("the introduction bounced for the requester"), "{intro}");
+    assert_eq!(kinds_to(&intro, &acc.addr("bob")), ["consent_request", "introduction", "nothing_needed"]);
+    assert_eq!(kinds_to(&intro, unreachable), ["introduction"], "no retry");
+    assert!(inbox(&acc.addr("bot"), 0, Duration::ZERO).is_empty(), "the report was filed away");
+}

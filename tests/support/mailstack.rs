@@ -17,7 +17,7 @@ use lettre::address::Envelope;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 /// Test sets; scripts/test creates the same accounts as `all_users`.
-pub(crate) const SETS: u32 = 13;
+pub(crate) const SETS: u32 = 14;
 
 /// The user names the stack needs for these tests.
 pub(crate) fn all_users() -> String {
