@@ -10,7 +10,7 @@ use mail_parser::MessageParser;
 
 use super::tests::CONFIG;
 use super::*;
-use crate::core::{EmailKind, IntroState, PartyState};
+use crate::core::{EmailKind, IntroState, MessageId, PartyState};
 use crate::store::Disposition;
 
 const REQUEST: &str = "From: Carol Connor <carol@example.com>\r\nTo: intros@example.com\r\nSubject: Fwd: Intro: Alice Able <> Bob Busy\r\nMessage-ID: <req-1@example.com>\r\n\r\nBob: bob@example.org\r\nFor Bob: you scaled IMAP at Example Corp, and Alice is building the next one.\r\n\r\n---------- Forwarded message ---------\r\nFrom: Alice Able <alice@example.net>\r\nSubject: Intro: Alice Able <> Bob Busy\r\nTo: carol@example.com\r\n\r\nHi Carol,\r\n\r\nI'm building an open-source mail server in Rust and would love 20 minutes of Bob's time on IMAP IDLE.\r\n\r\nThanks,\r\nAlice\r\n";
@@ -225,19 +225,25 @@ fn failure_report(id: &str, returned: &str, failed: &str) -> String {
     )
 }
 
-/// Before: a bounce of the introduction was ignored ("a bounce not about a
-/// party"): Alice waited for someone who never got it, and Carol thought it
-/// had worked.
-#[test]
-fn a_bounced_introduction_tells_one_story_once() {
+/// Alice and Bob both said yes; the introduction's Message-ID.
+fn introduced() -> (Scenario, MessageId) {
     let mut s = Scenario::new(CONFIG);
     s.deliver(REQUEST);
     s.reply("Alice Able <alice@example.net>", "Yes!");
     s.reply("Bob Busy <bob@example.org>", "Yes, happy to.");
     assert_eq!(s.intro().state, IntroState::Introduced);
     let emails = s.engine.store().emails_of(&s.intro().id).expect("emails");
-    let introduction =
-        emails.iter().find(|e| e.kind == EmailKind::Introduction).expect("introduction").message_id.clone();
+    let introduction = emails.iter().find(|e| e.kind == EmailKind::Introduction).expect("introduction");
+    let id = introduction.message_id.clone();
+    (s, id)
+}
+
+/// Before: a bounce of the introduction was ignored ("a bounce not about a
+/// party"): Alice waited for someone who never got it, and Carol thought it
+/// had worked.
+#[test]
+fn a_bounced_introduction_tells_one_story_once() {
+    let (mut s, introduction) = introduced();
 
     // A month later (the intro ended long ago), the report comes back.
     s.now = s.now.checked_add(Duration::from_secs(30 * 86_400)).expect("in range");
@@ -275,14 +281,9 @@ fn a_bounced_introduction_tells_one_story_once() {
 /// its token: filed, nobody told.
 #[test]
 fn a_bounce_naming_neither_party_or_no_introduction_tells_nobody() {
-    let mut s = Scenario::new(CONFIG);
-    s.deliver(REQUEST);
-    let consent = s.engine.store().emails_of(&s.intro().id).expect("emails")[1].message_id.clone();
-    s.reply("Alice Able <alice@example.net>", "Yes!");
-    s.reply("Bob Busy <bob@example.org>", "Yes, happy to.");
+    let (mut s, introduction) = introduced();
     let emails = s.engine.store().emails_of(&s.intro().id).expect("emails");
-    let introduction =
-        emails.iter().find(|e| e.kind == EmailKind::Introduction).expect("introduction").message_id.clone();
+    let consent = emails.iter().find(|e| e.kind == EmailKind::ConsentRequest).expect("consent").message_id.clone();
     let told = s.sent.len();
     let handled = s.deliver(&failure_report("dsn-c@mx", introduction.as_str(), "carol@example.com"));
     assert_eq!(handled.disposition, Disposition::Ignored, "{}", handled.note);

@@ -315,6 +315,13 @@ fn cancel_and_bounce_end_the_intro() {
     assert_eq!(kinds(&b), [(REQ, "nothing_needed"), (CON, "outcome")]);
 }
 
+/// Both said yes (replies `m1`, `m2`): introduced.
+fn introduced(p: &Policy) -> Step {
+    let s = open(new_intro(), p, t0());
+    let s = step(&s.intro, &reply(Role::Requester, Decision::Yes, "m1"), p, later(1));
+    step(&s.intro, &reply(Role::Target, Decision::Yes, "m2"), p, later(2))
+}
+
 fn introduction_bounced(roles: &[Role], id: &str) -> Event {
     Event::IntroductionBounced { roles: roles.to_vec(), reason: "550 5.1.1 no such user".into(), message_id: id.into() }
 }
@@ -324,9 +331,7 @@ fn introduction_bounced(roles: &[Role], id: &str) -> Event {
 #[test]
 fn a_bounced_introduction_is_recorded_and_told_once_to_each() {
     let p = fast_policy();
-    let s = open(new_intro(), &p, t0());
-    let s = step(&s.intro, &reply(Role::Requester, Decision::Yes, "m1"), &p, later(1));
-    let introduced = step(&s.intro, &reply(Role::Target, Decision::Yes, "m2"), &p, later(2));
+    let introduced = introduced(&p);
     assert_eq!(introduced.intro.state, IntroState::Introduced);
 
     // Long after: the intro ended, and the bounce still counts.
@@ -369,8 +374,7 @@ fn a_bounce_of_an_introduction_that_never_went_out_changes_nothing() {
     let no = step(&s.intro, &reply(Role::Target, Decision::No, "m1"), &p, later(1));
     assert!(step(&no.intro, &introduction_bounced(&[Role::Target], "d"), &p, later(2)).is_noop(&no.intro));
     // A report naming nobody we introduced (the connector's copy, say).
-    let s = step(&s.intro, &reply(Role::Requester, Decision::Yes, "m2"), &p, later(3));
-    let introduced = step(&s.intro, &reply(Role::Target, Decision::Yes, "m3"), &p, later(4));
+    let introduced = introduced(&p);
     assert!(step(&introduced.intro, &introduction_bounced(&[], "d"), &p, later(5)).is_noop(&introduced.intro));
 }
 
