@@ -175,13 +175,11 @@ fn an_old_yes_replayed_after_a_no_changes_nothing() {
 
 /// A yes withdrawn in words the bot cannot read: Bob says yes, then "Sorry,
 /// on second thought no." (unclear: hedged). An unclear reply after a yes
-/// changes nothing and is shown to nobody, so Alice's yes then introduces
-/// them: Bob's retraction is lost. Consent-first would hold the
-/// introduction and show the connector Bob's words. That needs a rule in
-/// the core (a yes followed by an unclear reply goes back to the connector
-/// to decide) and a note that says so: a design choice, left for the lead.
+/// changed nothing and was shown to nobody, so Alice's yes then introduced
+/// them: Bob's retraction was lost. Now it makes Bob unclear again: the
+/// connector reads his words (told he had said yes first) and the
+/// introduction waits for their answer.
 #[test]
-#[ignore = "an unclear reply after a yes needs a rule in the core and new wording: a design choice"]
 fn an_unclear_retraction_after_a_yes_reaches_the_connector_before_anyone_is_introduced() {
     let (mut bot, id) = started("");
     let (alice, bob) = (bot.reply_address_of("alice@a.example"), bot.reply_address_of("bob@b.example"));
@@ -189,11 +187,22 @@ fn an_unclear_retraction_after_a_yes_reaches_the_connector_before_anyone_is_intr
     bot.deliver(reply("bob@b.example", &bob, "b-back@b.example", "", "Sorry, on second thought no."));
     bot.deliver(reply("alice@a.example", &alice, "a-yes@a.example", "", "Yes!"));
     bot.run_once();
-    assert_ne!(bot.show(&id)["state"], "introduced");
-    assert!(
-        bot.sent().iter().any(|m| m.to == "carol@conn.example" && m.text.contains("on second thought")),
-        "the connector never saw Bob's words"
+    let intro = bot.show(&id);
+    assert_eq!(
+        (intro["state"].as_str(), intro["target"]["state"].as_str()),
+        (Some("awaiting_consent"), Some("unclear"))
     );
+    assert!(!bot.sent().iter().any(|m| m.to.contains(", ")), "an introduction went out");
+    let note = bot.sent().into_iter().find(|m| m.to == "carol@conn.example" && m.text.contains("on second thought"));
+    let note = note.expect("the connector never saw Bob's words");
+    assert!(note.text.contains("had said yes, then wrote this"), "{}", note.text);
+    // A clear no after a yes stays a no.
+    let (mut bot, id) = started("");
+    let bob = bot.reply_address_of("bob@b.example");
+    bot.deliver(reply("bob@b.example", &bob, "b-yes@b.example", "", "Yes, happy to meet Alice."));
+    bot.deliver(reply("bob@b.example", &bob, "b-no@b.example", "", "No, sorry."));
+    bot.run_once();
+    assert_eq!(bot.show(&id)["target"]["state"], "no");
 }
 
 /// A message nested far deeper than any client writes (multipart in

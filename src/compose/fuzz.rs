@@ -48,8 +48,8 @@ pub fn compose_anything(name: &str, subject: &str, text: &str) -> Result<usize, 
         intro.target.last_reply_id = Some(MessageId::new(subject));
         intro.request_message_id = Some(MessageId::new(subject));
         let outs = match out.email {
-            Email::UnclearReply { role, .. } => {
-                vec![Outgoing { to: out.to, email: Email::UnclearReply { role, text: text.to_owned() } }]
+            Email::UnclearReply { role, after_yes, .. } => {
+                vec![Outgoing { to: out.to, email: Email::UnclearReply { role, text: text.to_owned(), after_yes } }]
             }
             // Every reason a reply can be held, each its own wording.
             Email::HeldReply { role, from, .. } => [Held::OtherSender, Held::NoToken, Held::Unauthenticated]

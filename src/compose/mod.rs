@@ -429,7 +429,7 @@ impl Composer {
         let (outcome, decision, party, text, from) = match email {
             Email::Outcome(o) => (serde_value(o), None, Value::UNDEFINED, "", ""),
             Email::ThankYou { decision } => (Value::UNDEFINED, Some(decision.as_str()), Value::UNDEFINED, "", ""),
-            Email::UnclearReply { role, text } => (Value::UNDEFINED, None, party_of(*role), text.as_str(), ""),
+            Email::UnclearReply { role, text, .. } => (Value::UNDEFINED, None, party_of(*role), text.as_str(), ""),
             Email::HeldReply { role, from, text, .. } => {
                 let from = from.as_ref().map_or("", Address::as_str);
                 (Value::UNDEFINED, None, party_of(*role), text.as_str(), from)
@@ -473,6 +473,8 @@ impl Composer {
                 Email::HeldReply { why, .. } => Some(why.as_str()),
                 _ => None,
             },
+            // An unclear reply from someone who had said yes: their yes is in doubt.
+            after_yes => matches!(email, Email::UnclearReply { after_yes: true, .. }),
         }
     }
 }
@@ -817,6 +819,18 @@ pub(crate) mod samples {
                     deadline(10),
                     deadline(22),
                     deadline(40),
+                ],
+            ),
+            (
+                // A yes put in doubt: the connector reads the later words,
+                // and Alice's yes introduces nobody meanwhile.
+                "yes_then_unclear",
+                new_intro(),
+                &ask,
+                vec![
+                    (reply(Role::Target, Decision::Yes, "Yes, happy to.", "t1"), at(1)),
+                    (reply(Role::Target, Decision::Unclear, "Sorry, on second thought no.", "t2"), at(2)),
+                    (reply(Role::Requester, Decision::Yes, "Yes please!", "r1"), at(3)),
                 ],
             ),
             ("held_then_accepted", new_intro(), &implied, vec![held_yes.clone(), connector_yes.clone()]),

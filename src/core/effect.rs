@@ -183,6 +183,9 @@ pub enum Email {
         role: Role,
         /// Its visible text.
         text: String,
+        /// They had said yes before writing it: their yes is in doubt, and
+        /// the introduction waits for the connector.
+        after_yes: bool,
     },
     /// To the connector: mail came through a party's reply address from
     /// someone else; held, not acted on.

@@ -8,6 +8,9 @@
 //!   other party (if asked) hears that nothing more is needed, the connector
 //!   is told; a stop also suppresses the address for every future intro;
 //! - an unclear reply is never a yes: the connector sees it and may decide;
+//!   one after a yes (before the introduction went out) makes that party
+//!   unclear again, so nobody is introduced on a yes the person has since
+//!   put in doubt; a clear no after a yes is a no;
 //! - silence gets one follow-up after `follow_up_after`, then the intro
 //!   expires `expire_after` later; a silent party is not written to again;
 //! - mail through a party's token from another address is held for the
@@ -360,7 +363,10 @@ impl Machine {
             // A no is respected whenever it comes while the intro is open,
             // even after an earlier yes.
             Decision::No | Decision::Later | Decision::Stop => current.is_waiting() || current == PartyState::Yes,
-            Decision::Unclear => current.is_waiting(),
+            // An unclear reply after a yes puts the yes in doubt ("Sorry, on
+            // second thought no."): nobody is introduced on it until the
+            // connector has read it.
+            Decision::Unclear => current.is_waiting() || current == PartyState::Yes,
         };
         if !accepted {
             self.note(format!("{role} {how} {} while {current}: no change", decision.as_str()));
@@ -393,8 +399,11 @@ impl Machine {
                 self.end(IntroState::Declined, Outcome::Declined { role, decision }, None);
             }
             Decision::Unclear => {
-                self.intro.party_mut(role).state = PartyState::Unclear;
-                self.send(Audience::Connector, Email::UnclearReply { role, text: text.to_owned() });
+                let after_yes = current == PartyState::Yes;
+                let party = self.intro.party_mut(role);
+                party.state = PartyState::Unclear;
+                party.yes_by = None;
+                self.send(Audience::Connector, Email::UnclearReply { role, text: text.to_owned(), after_yes });
             }
         }
     }

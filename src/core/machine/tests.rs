@@ -129,6 +129,32 @@ fn a_no_after_a_yes_is_respected() {
 }
 
 #[test]
+fn an_unclear_reply_after_a_yes_puts_the_yes_in_doubt_until_the_connector_decides() {
+    let p = fast_policy();
+    let s = open(new_intro(), &p, t0());
+    let s = step(&s.intro, &reply(Role::Target, Decision::Yes, "m1"), &p, later(1));
+    let s = step(&s.intro, &reply(Role::Target, Decision::Unclear, "m2"), &p, later(2));
+    assert_eq!((s.intro.target.state, s.intro.target.yes_by), (PartyState::Unclear, None));
+    let unclear = Email::UnclearReply { role: Role::Target, text: "unclear".into(), after_yes: true };
+    assert_eq!(s.effects, [Effect::Send(Outgoing { to: CON, email: unclear })]);
+    // The other yes introduces nobody while the first is in doubt.
+    let s = step(&s.intro, &reply(Role::Requester, Decision::Yes, "m3"), &p, later(3));
+    assert_eq!(s.intro.state, IntroState::AwaitingConsent);
+    assert_eq!(kinds(&s), []);
+    let decided = Event::ConnectorDecided { role: Role::Target, decision: Decision::Yes, message_id: "c1".into() };
+    let s = step(&s.intro, &decided, &p, later(4));
+    assert_eq!(s.intro.state, IntroState::Introduced);
+    assert_eq!(s.intro.target.yes_by, Some(ConsentBy::Connector));
+    // An unclear reply before any yes is no retraction.
+    let s = open(new_intro(), &p, t0());
+    let s = step(&s.intro, &reply(Role::Target, Decision::Unclear, "m1"), &p, later(1));
+    assert!(matches!(
+        &s.effects[..],
+        [Effect::Send(Outgoing { email: Email::UnclearReply { after_yes: false, .. }, .. })]
+    ));
+}
+
+#[test]
 fn silence_gets_one_follow_up_then_expires_without_writing_to_the_silent() {
     let p = fast_policy();
     let s = open(new_intro(), &p, t0());
