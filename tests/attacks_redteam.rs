@@ -130,23 +130,26 @@ fn an_unthreaded_auto_responder_cannot_loop_with_the_bot() {
 
 /// Forged connector without `[security]`: anyone can put a connector's
 /// address (or any address at an allowed domain) in `From` and ask for
-/// `help`. Each such mail is answered, so the bot mails the connector as
-/// often as a stranger likes. Intros are capped by `[limits]`; notes outside
-/// an intro are not (`emails_per_address_per_day` leaves connectors out).
-/// The fix is a cap on notes outside intros per connector address and day,
-/// a new limit and a choice of number: left for the lead.
+/// `help`. Each such mail was answered, so the bot mailed the connector as
+/// often as a stranger liked (intros are capped by `[limits]`; notes outside
+/// an intro were not). Now `notes_per_connector_per_day` (30) caps them;
+/// later ones are filed, and a real request still starts its intro.
 #[test]
-#[ignore = "needs a daily cap on notes outside intros to one connector address (a new [limits] key): a design choice"]
 fn forged_help_requests_get_a_limited_number_of_notes() {
     let mut bot = LocalBot::new("");
-    for n in 0..30 {
+    for n in 0..40 {
         bot.deliver(format!(
             "From: Carol <carol@conn.example>\r\nTo: intros@bot.example\r\nSubject: help\r\nMessage-ID: <h{n}@evil.example>\r\n\r\nhelp\r\n"
         ));
     }
     bot.run_once();
     let notes = bot.mail_counts().get("carol@conn.example").copied().unwrap_or_default();
-    assert!(notes <= 5, "{notes} notes to the connector");
+    assert_eq!(notes, 30, "notes to the connector");
+    assert_eq!(bot.filed("ignored"), 10);
+    bot.deliver(request("real@conn.example"));
+    bot.run_once();
+    assert_eq!(bot.intros().len(), 1, "a real request still starts its intro");
+    assert!(bot.mail_counts().contains_key("bob@b.example"), "and Bob is asked");
 }
 
 /// Replay: Bob said yes, then no (honoured: a no after a yes counts while

@@ -540,10 +540,10 @@ mod tests {
             .expect_err("unknown")
             .to_string();
         assert!(err.contains("line 18: security.require"), "{err}");
-        let limits =
-            "\n[limits]\nintros_per_connector_per_day = 2\ncooldown = \"30 days\"\nmax_message_size = \"1 MB\"\n";
+        let limits = "\n[limits]\nintros_per_connector_per_day = 2\ncooldown = \"30 days\"\nmax_message_size = \"1 MB\"\nnotes_per_connector_per_day = 7\n";
         let c = parse(&format!("{LOCAL}{limits}")).expect("valid");
         assert_eq!(c.limits.intros_per_connector_per_day, 2);
+        assert_eq!(c.limits.notes_per_connector_per_day, 7);
         assert_eq!(c.limits.cooldown, Duration::from_secs(30 * 86_400));
         assert_eq!(c.limits.max_message_size, 1_000_000);
         assert_eq!(c.limits.emails_per_address_per_day, 5, "the rest keep their defaults");

@@ -151,4 +151,5 @@ pub(super) struct RawLimits {
     pub(super) emails_per_address_per_day: Option<At<u32>>,
     pub(super) max_message_size: Option<At<String>>,
     pub(super) held_replies_per_intro: Option<At<u32>>,
+    pub(super) notes_per_connector_per_day: Option<At<u32>>,
 }

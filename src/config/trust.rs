@@ -28,6 +28,10 @@ pub struct Limits {
     /// Notes to the connector about replies held in one intro; also the
     /// unclear-reply notes about one party who keeps writing unclear mail.
     pub held_replies_per_intro: u32,
+    /// Notes outside an intro's own mail (`help`, `status`, a request it
+    /// cannot use, answers to commands) to one connector address in a day:
+    /// without `[security]`, anyone can forge a connector's `From` and ask.
+    pub notes_per_connector_per_day: u32,
 }
 
 impl Limits {
@@ -45,6 +49,8 @@ impl Default for Limits {
             emails_per_address_per_day: 5,
             max_message_size: 10 * 1000 * 1000,
             held_replies_per_intro: 3,
+            // Far more than a person asks for in a day.
+            notes_per_connector_per_day: 30,
         }
     }
 }
@@ -136,6 +142,11 @@ pub(super) fn limits(raw: &RawLimits) -> Result<Limits, Problem> {
             "limits.held_replies_per_intro",
             &raw.held_replies_per_intro,
             d.held_replies_per_intro,
+        )?,
+        notes_per_connector_per_day: count(
+            "limits.notes_per_connector_per_day",
+            &raw.notes_per_connector_per_day,
+            d.notes_per_connector_per_day,
         )?,
     })
 }

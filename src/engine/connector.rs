@@ -7,16 +7,19 @@
 //! started an intro can change it (checked by `route`).
 
 use jiff::Timestamp;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use super::{Engine, EngineError, Handled};
 use crate::compose::{Note, StatusLine};
 use crate::core::{self, Decision, EmailKind, Event, Intro, Person};
 use crate::mail::{self, Inbound, RequestProblem};
-use crate::store::{Change, Disposition, LedgerEntry, Processed};
+use crate::store::{Change, Counted, Disposition, LedgerEntry, Processed};
 
 /// The least time between two notes answering mail that answers the bot.
 const NOTE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// The window of `notes_per_connector_per_day`.
+const DAY: std::time::Duration = std::time::Duration::from_secs(86_400);
 
 /// What a connector's words ask for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -203,7 +206,10 @@ impl Engine {
     /// Loop guard (issue 10): mail answering the bot, and with
     /// `loop_prone` any mail, gets at most one note an hour per address, so
     /// an auto-responder the bot did not recognise cannot keep a
-    /// conversation with it going.
+    /// conversation with it going. And at most
+    /// `notes_per_connector_per_day` notes a day to one address whatever
+    /// the mail: without `[security]`, anyone can forge a connector's
+    /// `From` and ask for `help` as often as they like.
     fn answered(
         &self,
         email: crate::compose::Composed,
@@ -218,6 +224,13 @@ impl Engine {
             && (loop_prone || self.answers_bot(inbound)?)
         {
             let note = format!("not answered ({}): a note went to this address less than an hour ago", email.kind);
+            return self.record(&inbound.message_id, Disposition::Ignored, None, &note, now);
+        }
+        let today = now.checked_sub(DAY).unwrap_or(Timestamp::MIN);
+        let noted = self.store.count_since(Counted::Noted, &to, today)?;
+        if noted >= self.config.limits.notes_per_connector_per_day as usize {
+            warn!(kind = %email.kind, noted, "not answered: notes_per_connector_per_day reached");
+            let note = format!("not answered ({}): {noted} notes went to this address today", email.kind);
             return self.record(&inbound.message_id, Disposition::Ignored, None, &note, now);
         }
         let processed = Processed { at: now, disposition: Disposition::Processed, intro: None, note: note.clone() };

@@ -9,6 +9,7 @@
 //! - `p` ‖ address ‖ address — the latest intro between a pair (sorted);
 //! - `s` ‖ address — asks in a row the address left unanswered, and when;
 //! - `n` ‖ address — when a note outside an intro last went there;
+//! - `c` ‖ address ‖ hour → notes outside an intro queued to that address;
 //! - `e` ‖ connector ‖ reason — when that refusal was last explained.
 //!
 //! Addresses are the caller's canonical form. Counts are kept per hour
@@ -97,6 +98,8 @@ pub(crate) enum Counted {
     Asked,
     /// Emails queued to an address.
     Mailed,
+    /// Notes outside an intro queued to an address.
+    Noted,
 }
 
 impl Counted {
@@ -105,6 +108,9 @@ impl Counted {
             Counted::Opened => b'o',
             Counted::Asked => b'a',
             Counted::Mailed => b'm',
+            // Not `n`: that key (`n` ‖ address) sorts inside the buckets'
+            // range and would be dropped with them.
+            Counted::Noted => b'c',
         }
     }
 }
@@ -173,6 +179,7 @@ pub(super) fn record(
         }
         LedgerEntry::Noted { to } => {
             tree.insert(prefix(b'n', to), &ms(now))?;
+            count_one(tree, Counted::Noted.tag(), to, now)?;
         }
         LedgerEntry::Explained { connector, reason } => {
             let mut key = prefix(b'e', connector);
@@ -316,6 +323,10 @@ mod tests {
         );
         assert_eq!(store.silence("a@a.example").expect("read"), Some(Silence { count: 2, at: at(100) }));
         assert_eq!(store.silence("z@z.example").expect("read"), None);
+        assert_eq!(store.last_noted("carol@conn.example").expect("read"), Some(at(100)));
+        assert_eq!(store.count_since(Counted::Noted, "carol@conn.example", at(0)).expect("count"), 1);
+        // Counting (and dropping old buckets) keeps the time of the last note.
+        assert_eq!(store.count_since(Counted::Noted, "carol@conn.example", at(7200)).expect("count"), 0);
         assert_eq!(store.last_noted("carol@conn.example").expect("read"), Some(at(100)));
         assert_eq!(store.explained("carol@conn.example", "per-day").expect("read"), Some(at(100)));
         assert_eq!(store.explained("carol@conn.example", "other").expect("read"), None);
