@@ -11,7 +11,8 @@ use jiff::civil::Date;
 use minijinja::Value;
 use serde::Serialize;
 
-use crate::core::{Address, ConsentBy, Guess, Intro, Party, PartyState, Person, Role, address, is_bare_answer};
+use crate::core::{Address, ConsentBy, Guess, Intro, Party, PartyState, Person, Role, is_bare_answer};
+use crate::mail::clean;
 use crate::mail::request::LONG_SUMMARY_WORDS;
 
 /// Who reads an email, for what it may show.
@@ -153,7 +154,8 @@ pub(super) fn format_date(date: Date) -> String {
 /// text, and what they leave dangling ("reach her at ." or "| ").
 pub(super) fn redact_addresses(text: &str) -> String {
     static ADDRESS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        let pattern = format!(r"[ \t]*(?:<\s*|\()?(?:mailto:)?{}(?:\s*>|\))?", address::IN_PROSE);
+        // In any script and with any at sign that reads as one (`mail::clean`).
+        let pattern = format!(r"[ \t]*(?:<\s*|\()?{}(?:\s*>|\))?", clean::ADDRESS_IN_ANY_SCRIPT);
         regex::Regex::new(&pattern).expect("static regex")
     });
     static DANGLING: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
@@ -228,6 +230,43 @@ mod tests {
         assert_eq!(redact_addresses("Bob's email is bob@x.com\nHe's great."), "Bob's email\nHe's great.");
         assert_eq!(redact_addresses("Priya (priya@startup.io) is great."), "Priya is great.");
         assert_eq!(redact_addresses("No address here: fine."), "No address here: fine.");
+    }
+
+    /// Red team: addresses a person reads as addresses, outside ASCII.
+    #[test]
+    fn addresses_in_any_script_are_redacted() {
+        for (text, left) in [
+            ("Reach Bob at bob＠b.example.", "Reach Bob."),
+            ("Reach Bob at bob﹫b.example.", "Reach Bob."),
+            ("Reach Bob at ｂｏｂ＠ｂ．ｅｘａｍｐｌｅ.", "Reach Bob."),
+            ("Jörg (jörg@bücher.example) is great.", "Jörg is great."),
+            ("Иван: иван@пример.рф", "Иван"),
+            ("Write to 李@例子.中国 today.", "Write to today."),
+            ("Punycode: bob@xn--bcher-kva.xn--p1ai", "Punycode"),
+            ("Spaced: bob @ b.example", "Spaced"),
+            ("<mailto:bob@b.example> wrote", "wrote"),
+        ] {
+            assert_eq!(redact_addresses(text).trim(), left, "{text}");
+        }
+        // Not addresses: a handle, a time, a price.
+        for text in ["Ping @alice on the forum", "See you @ 5pm.", "Two @ 3.50 each"] {
+            assert_eq!(redact_addresses(text), text);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+
+        /// Random words around an address in any script, with any at
+        /// sign: nothing of the address reaches a party.
+        #[test]
+        fn no_address_in_any_script_survives_redaction(
+            (before, address, after) in crate::mail::clean::tests::text_with_an_address(),
+        ) {
+            let text = format!("{before}{address}{after}");
+            let shown = redact_addresses(&text);
+            proptest::prop_assert!(!shown.contains(crate::mail::clean::AT_SIGNS), "{text:?} -> {shown:?}");
+        }
     }
 
     /// Regression: "Yes, with pleasure.\n\nBest,\nJosé" went into the

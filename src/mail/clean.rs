@@ -7,6 +7,11 @@
 //!   inside it, and is cut to [`NAME_MAX`] characters: no header injection,
 //!   no address of one party reaching the other through a name, no name
 //!   that reads backwards;
+//! - what reads as an address is found in any script: an at sign that NFKC
+//!   folds to `@` ([`AT_SIGNS`]: the full-width `＠`, the small `﹫`),
+//!   internationalised local parts and domains, full-width letters and
+//!   dots ([`ADDRESS_IN_ANY_SCRIPT`], for names and for texts shown to a
+//!   party before the introduction);
 //! - a subject is one line of at most [`SUBJECT_MAX`] characters, cleaned
 //!   the same way;
 //! - a text passed on (a summary, a reply) is cut to [`TEXT_MAX`] bytes
@@ -28,6 +33,27 @@ pub const TEXT_MAX: usize = 20 * 1024;
 pub const MESSAGE_ID_MAX: usize = 250;
 /// Marks a cut.
 pub const CUT: &str = "[…]";
+
+/// The characters NFKC folds to `@`: the at sign, the full-width `＠`
+/// (U+FF20) and the small `﹫` (U+FE6B). Mail clients show all three as an
+/// at sign, and people copy them back into a To field.
+pub const AT_SIGNS: [char; 3] = ['@', '＠', '﹫'];
+
+/// What reads as an address to a person, in any script, as a regex pattern
+/// (no anchors, no groups that capture): letters, marks and digits of any
+/// script in the local part and the domain (`jörg@bücher.example`,
+/// `иван@пример.рф`), any of [`AT_SIGNS`] (a space on either side of it
+/// too), the full-width and ideographic dots and hyphens, a punycode
+/// top-level domain, a `mailto:` before it. Wider than
+/// [`crate::core::address::IN_PROSE`] (which finds addresses to use): this
+/// one finds addresses to remove.
+pub const ADDRESS_IN_ANY_SCRIPT: &str = concat!(
+    r"(?i:mailto:)?[\p{L}\p{M}\p{N}._%+\-＿．＋－]+",
+    // An at sign spaced out on one line is still one.
+    r"[ \t\u{A0}\u{3000}]?[@＠﹫][ \t\u{A0}\u{3000}]?",
+    r"[\p{L}\p{M}\p{N}\-－]+(?:[.．。｡][\p{L}\p{M}\p{N}\-－]+)*",
+    r"[.．。｡](?:[xX][nN]--[\p{L}\p{N}\-]+|[\p{L}\p{M}]{2,})"
+);
 
 /// Characters that must never reach a header or a name: controls, the
 /// bidirectional formatting characters (which can make a name read as
@@ -84,18 +110,29 @@ pub fn clean_subject(subject: &str) -> String {
 }
 
 /// Removes everything shaped like an address (`x@y`, with `<>`, `()` or
-/// `mailto:` around it) from a name.
+/// `mailto:` around it, with any of [`AT_SIGNS`]) from a name.
 fn strip_addresses(s: &str) -> String {
-    if !s.contains('@') {
+    if !s.contains(AT_SIGNS) {
         return s.to_owned();
     }
+    // Every word with an at sign goes, and with it an address spaced out
+    // around a lone one (`bob ＠ b.example`).
+    let address = address_pattern();
+    let s = address.replace_all(s, " ");
     s.split_whitespace()
-        .filter(|w| !w.contains('@'))
+        .filter(|w| !w.contains(AT_SIGNS))
         .collect::<Vec<_>>()
         .join(" ")
         .replace("()", "")
         .replace("<>", "")
         .replace("[]", "")
+}
+
+/// [`ADDRESS_IN_ANY_SCRIPT`], compiled once.
+pub fn address_pattern() -> &'static regex::Regex {
+    static ADDRESS: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(ADDRESS_IN_ANY_SCRIPT).expect("static regex"));
+    &ADDRESS
 }
 
 /// A text to pass on: at most [`TEXT_MAX`] bytes (cut at a line or char
@@ -153,7 +190,7 @@ pub fn safe_message_id(id: &str) -> Option<&str> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use proptest::prelude::*;
 
     use super::*;
@@ -175,6 +212,35 @@ mod tests {
         assert_eq!(clean_name("Alice\u{202E}exe.jpg"), "Alice exe.jpg");
         assert_eq!(clean_name("Zoë\u{2066}x\u{2069} Ångström"), "Zoë x Ångström");
         assert_eq!(clean_name("  spaced \t out  "), "spaced out");
+    }
+
+    /// Red team: look-alike at signs and addresses outside ASCII in names.
+    #[test]
+    fn names_lose_addresses_in_any_script() {
+        assert_eq!(clean_name("Bob Baker (bob＠b.example)"), "Bob Baker");
+        assert_eq!(clean_name("Bob Baker ﹫bob"), "Bob Baker");
+        assert_eq!(clean_name("Jörg <jörg@bücher.example>"), "Jörg");
+        assert_eq!(clean_name("Иван иван@пример.рф Петров"), "Иван Петров");
+        assert_eq!(clean_name("Bob bob ＠ b.example Baker"), "Bob Baker");
+        assert_eq!(clean_name("ｂｏｂ＠ｂ．ｅｘａｍｐｌｅ"), "");
+    }
+
+    /// Words of any script, an address in any script with any at sign
+    /// (bare, in brackets, after `mailto:`), more words: for the property
+    /// tests here and in `compose::context`.
+    pub(crate) fn text_with_an_address() -> impl Strategy<Value = (String, String, String)> {
+        let words = "[\\p{L} ,.()'-]{0,30}";
+        let local = "[a-zA-Z0-9äöüßéçøжшд李ｂｏ._+-]{1,12}";
+        let label = "[a-z0-9äöüéжшдпример例子ｂｅ-]{1,10}";
+        let tld = prop::sample::select(vec!["com", "example", "рф", "中国", "xn--p1ai", "ｃｏｍ", "de"]);
+        let at = prop::sample::select(AT_SIGNS.to_vec());
+        let dot = prop::sample::select(vec!['.', '．', '。']);
+        let wrap = prop::sample::select(vec![("", ""), ("<", ">"), ("(", ")"), ("mailto:", ""), ("<mailto:", ">")]);
+        (words, local, at, label, dot, tld, wrap, words).prop_map(
+            |(before, local, at, label, dot, tld, (open, close), after)| {
+                (format!("{before} "), format!("{open}{local}{at}{label}{dot}{tld}{close}"), format!(" {after}"))
+            },
+        )
     }
 
     #[test]
@@ -225,6 +291,13 @@ mod tests {
             prop_assert!(!clean.contains('@'));
             prop_assert!(clean.chars().count() <= NAME_MAX + 1);
             prop_assert_eq!(clean.trim(), clean.as_str());
+        }
+
+        #[test]
+        fn no_address_in_any_script_survives_in_a_name((before, address, after) in text_with_an_address()) {
+            let name = format!("{before}{address}{after}");
+            let clean = clean_name(&name);
+            prop_assert!(!clean.contains(AT_SIGNS), "{name:?} -> {clean:?}");
         }
 
         #[test]
