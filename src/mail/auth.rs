@@ -11,7 +11,11 @@
 //! - only `Authentication-Results` whose authserv-id is the configured one
 //!   count, and of those only the ones above every `Received` field the
 //!   sender could have written: the boundary is the first `Received` below
-//!   the trusted server's own hop ([`trusted_results`]);
+//!   the trusted server's own hop ([`trusted_results`]); a server that
+//!   writes its results above its own `Received` writes none below it, so
+//!   then fields claiming its id under that `Received` are the sender's and
+//!   do not count: a method the server gave no result for fails, whatever
+//!   the sender wrote for it;
 //! - a method passes when some trusted result for it passes for an identity
 //!   aligned with the `From` domain, and no trusted result for it (aligned,
 //!   for DKIM) says anything else: a forged "pass" next to the server's own
@@ -21,6 +25,9 @@
 //! into the mailbox and does not remove the ones claiming its id (RFC 8601
 //! §5 asks it to): then a field the sender put at the very top of their
 //! message, above any `Received` of theirs, would be read as the server's.
+//! Nor a server that writes its results under its own `Received` and does
+//! not remove forged ones: a field the sender put first in their header
+//! block, right under that `Received`, reads as the server's.
 //! `introbot check` says whether recent mail carries the server's fields.
 //! Nor does it cover a sender who controls the connector's real mailbox or
 //! domain. `SECURITY.md` says what that means for the operator.
@@ -207,7 +214,9 @@ fn same_mailbox(a: &str, b: &str) -> bool {
 /// (the topmost one whose `by` names the authserv-id; without one, the
 /// topmost `Received`): everything from there down came with the message.
 /// Fields between the hop and that boundary count (some servers write their
-/// results just under their own `Received`).
+/// results just under their own `Received`) only when the server wrote none
+/// above its hop: one that writes above does so for every result, and a
+/// field with its id just under its `Received` came with the message.
 pub fn trusted_results(msg: &Message<'_>, authserv_id: &str) -> Vec<AuthResults> {
     let headers = msg.headers();
     let is_received = |h: &mail_parser::Header<'_>| h.name == HeaderName::Received;
@@ -223,13 +232,18 @@ pub fn trusted_results(msg: &Message<'_>, authserv_id: &str) -> Vec<AuthResults>
         .and_then(|hop| headers.iter().skip(hop + 1).position(is_received).map(|p| hop + 1 + p))
         .unwrap_or(headers.len());
     let raw = msg.raw_message();
-    headers[..boundary]
-        .iter()
-        .filter(|h| h.name == HeaderName::AuthenticationResults)
-        .filter_map(|h| raw.get(h.offset_start as usize..h.offset_end as usize))
-        .filter_map(|value| parse_authentication_results(&String::from_utf8_lossy(value)))
-        .filter(|parsed| parsed.authserv_id.eq_ignore_ascii_case(authserv_id))
-        .collect()
+    let ours = |fields: &[mail_parser::Header<'_>]| -> Vec<AuthResults> {
+        fields
+            .iter()
+            .filter(|h| h.name == HeaderName::AuthenticationResults)
+            .filter_map(|h| raw.get(h.offset_start as usize..h.offset_end as usize))
+            .filter_map(|value| parse_authentication_results(&String::from_utf8_lossy(value)))
+            .filter(|parsed| parsed.authserv_id.eq_ignore_ascii_case(authserv_id))
+            .collect()
+    };
+    let Some(hop) = hop else { return ours(&headers[..boundary]) };
+    let above = ours(&headers[..hop]);
+    if above.is_empty() { ours(&headers[hop..boundary]) } else { above }
 }
 
 /// Checks a message against the policy. `from` is its author's address

@@ -105,6 +105,35 @@ fn results_from_other_servers_or_below_the_trusted_hop_do_not_count() {
     assert_eq!(verdict(&raw, Require::Dmarc), Verdict::Pass);
 }
 
+/// Red team: the trusted server wrote results (above its own `Received`)
+/// but none for DMARC; the sender put a DMARC pass with the server's id
+/// just under that `Received`, with no `Received` of their own below it.
+/// It was read as the server's and passed. A method the server gave no
+/// result for now fails.
+#[test]
+fn a_result_the_sender_placed_under_the_servers_received_cannot_count() {
+    let forged = format!("Authentication-Results: {ID}; dmarc=pass header.from=conn.example\r\n");
+    let raw = message(&format!(
+        "Authentication-Results: {ID}; spf=pass smtp.mailfrom=conn.example\r\n\
+         Received: from evil by {ID}\r\n{forged}{FROM}"
+    ));
+    assert_eq!(verdict(&raw, Require::Dmarc), Verdict::Fail("no dmarc result".into()));
+    // The same with the server's own result above an internal hop, and
+    // with the forgery lower down among the sender's other fields.
+    let raw = message(&format!(
+        "Received: from {ID} by store.internal with LMTP\r\n\
+         Authentication-Results: {ID}; spf=pass smtp.mailfrom=conn.example; dkim=none\r\n\
+         Received: from evil by {ID}\r\nX-Mailer: evil\r\n{forged}{FROM}"
+    ));
+    assert_eq!(verdict(&raw, Require::Dmarc), Verdict::Fail("no dmarc result".into()));
+    // The server's own pass above its Received still passes.
+    let raw = message(&format!(
+        "Authentication-Results: {ID}; spf=pass smtp.mailfrom=conn.example; dmarc=pass header.from=conn.example\r\n\
+         Received: from evil by {ID}\r\n{FROM}"
+    ));
+    assert_eq!(verdict(&raw, Require::Dmarc), Verdict::Pass);
+}
+
 #[test]
 fn a_forged_pass_right_beside_the_servers_fail_is_a_fail() {
     for order in [("fail", "pass"), ("pass", "fail")] {
