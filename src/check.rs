@@ -308,6 +308,7 @@ async fn probe_plus_addressing(
         message_id: message_id.clone(),
         kind: EmailKind::Probe,
         role: None,
+        about: None,
         subject: "probe".into(),
         envelope_from: config.address.clone(),
         recipients: vec![to.clone()],

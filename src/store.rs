@@ -184,6 +184,10 @@ pub(crate) struct SentEmail {
     pub subject: String,
     /// Its Message-ID.
     pub message_id: MessageId,
+    /// The party a note to the connector is about (an unclear or held
+    /// reply); none in records written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub about: Option<Role>,
 }
 
 /// An email's place in the outbox queue: sled's monotonic id, stored
@@ -632,6 +636,7 @@ impl Store {
                         to: email.recipients.clone(),
                         subject: email.subject.clone(),
                         message_id: email.message_id.clone(),
+                        about: email.about,
                     };
                     emails.insert(email_key(&intro.id, seq), to_json(&record))?;
                 }

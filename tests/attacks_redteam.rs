@@ -208,6 +208,81 @@ fn an_unclear_retraction_after_a_yes_reaches_the_connector_before_anyone_is_intr
     assert_eq!(bot.show(&id)["target"]["state"], "no");
 }
 
+/// Bob's own reply is unclear and another reply through his address, from
+/// another sender, is held: two notes to the connector, one reply address.
+/// (The connector's reply address, and so the bot's intro, is the same for
+/// both.)
+fn unclear_and_held_for_bob() -> (LocalBot, String, String, String) {
+    let (mut bot, id) = started("");
+    let bob = bot.reply_address_of("bob@b.example");
+    bot.deliver(reply("Bob Busy <bob@b.example>", &bob, "b1@b.example", "", "Who is Alice, and why me?"));
+    bot.run_once();
+    let unclear_note = message_id_of(&bot, "carol@conn.example");
+    bot.deliver(reply("bob.busy@home.example", &bob, "h1@home.example", "", "No, thanks."));
+    bot.run_once();
+    let held_note = message_id_of(&bot, "carol@conn.example");
+    assert_ne!(unclear_note, held_note);
+    let intro = bot.show(&id);
+    assert_eq!(intro["target"]["state"], "unclear", "{intro}");
+    (bot, id, unclear_note, held_note)
+}
+
+/// The connector's "yes" to the intro's reply address for them (the one
+/// the notes about Bob carry), in the thread of `note`.
+fn connector_yes(bot: &mut LocalBot, id: &str, note: Option<&str>) {
+    let carol = bot.sent().into_iter().find(|m| m.to == "carol@conn.example").expect("acknowledged").reply_to;
+    let thread =
+        note.map_or(String::new(), |n| format!("In-Reply-To: <{n}>\r\nReferences: <req-1@conn.example> <{n}>\r\n"));
+    bot.deliver(reply("Carol Connor <carol@conn.example>", &carol, id, &thread, "Yes"));
+    bot.run_once();
+}
+
+/// Which note a connector's "yes" answers: with Bob's unclear reply and a
+/// held one both waiting, a "yes" to the note about Bob's own words was
+/// taken as vouching for the held reply ("No, thanks." from another
+/// address), and the intro was declined on words nobody confirmed. Now the
+/// note it answers (`In-Reply-To`, `References`) says which.
+#[test]
+fn a_connectors_yes_counts_for_the_note_it_answers() {
+    let (mut bot, id, unclear_note, _) = unclear_and_held_for_bob();
+    connector_yes(&mut bot, "c1@conn.example", Some(&unclear_note));
+    let intro = bot.show(&id);
+    assert_eq!((intro["state"].as_str(), intro["target"]["state"].as_str()), (Some("awaiting_consent"), Some("yes")));
+    let last = intro["timeline"].as_array().and_then(|t| t.last()).map(|t| t["what"].clone());
+    assert_eq!(last, Some("target connector decided: yes".into()), "{intro}");
+
+    let (mut bot, id, _, held_note) = unclear_and_held_for_bob();
+    connector_yes(&mut bot, "c1@conn.example", Some(&held_note));
+    let intro = bot.show(&id);
+    assert_eq!((intro["state"].as_str(), intro["target"]["state"].as_str()), (Some("declined"), Some("no")));
+}
+
+/// The same, when the "yes" answers neither note (a fresh email to the
+/// connector's reply address): nothing is guessed; the connector is asked
+/// which, and nothing changes.
+#[test]
+fn a_connectors_yes_that_answers_no_note_is_asked_about_not_guessed() {
+    let (mut bot, id, _, held_note) = unclear_and_held_for_bob();
+    let before = bot.sent().len();
+    connector_yes(&mut bot, "c1@conn.example", None);
+    let new: Vec<Sent> = bot.sent().into_iter().skip(before).collect();
+    assert_eq!(new.len(), 1, "{:?}", new.iter().map(|m| &m.subject).collect::<Vec<_>>());
+    assert!(
+        new[0].to == "carol@conn.example" && new[0].text.contains("Two replies for Bob are waiting"),
+        "{}",
+        new[0].text
+    );
+    let intro = bot.show(&id);
+    assert_eq!(
+        (intro["state"].as_str(), intro["target"]["state"].as_str()),
+        (Some("awaiting_consent"), Some("unclear"))
+    );
+    // The held reply still waits: answering its note decides it.
+    connector_yes(&mut bot, "c2@conn.example", Some(&held_note));
+    let intro = bot.show(&id);
+    assert_eq!(intro["state"], "declined", "{intro}");
+}
+
 /// A message nested far deeper than any client writes (multipart in
 /// multipart 20,000 times, message/rfc822 in message/rfc822 5,000 times, HTML
 /// quotes 200,000 deep) neither crashes the bot (a stack overflow cannot be

@@ -85,6 +85,10 @@ pub(crate) struct Composed {
     pub kind: EmailKind,
     /// The party it went to, when it went to exactly one (for bounces).
     pub role: Option<Role>,
+    /// The party a note to the connector is about (an unclear or held
+    /// reply), so the connector's answer to it can be told apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub about: Option<Role>,
     /// Subject, for logs and the demo.
     pub subject: String,
     /// SMTP `MAIL FROM`.
@@ -290,7 +294,11 @@ impl Composer {
         }
         recipients.dedup();
         let bytes = b.message_id(Some(message_id.bracketed())).multipart(body(&rendered))?.formatted();
-        Ok(Composed { message_id, kind, role, subject, envelope_from, recipients, bytes, note_token: None })
+        let about = match &out.email {
+            Email::UnclearReply { role, .. } | Email::HeldReply { role, .. } => Some(*role),
+            _ => None,
+        };
+        Ok(Composed { message_id, kind, role, about, subject, envelope_from, recipients, bytes, note_token: None })
     }
 
     /// Composes the note to a connector whose request could not be used.
@@ -363,6 +371,7 @@ impl Composer {
             message_id,
             kind,
             role: None,
+            about: None,
             subject,
             envelope_from: self.bot_address.clone(),
             recipients: vec![connector.email.clone()],
@@ -648,6 +657,7 @@ pub(crate) mod samples {
             Note::AlreadyEnded { title: title(), ended: "preview unanswered".into() },
             Note::NothingToDecide { title: title() },
             Note::WhichParty { title: title(), names: vec!["Alice Able".into(), "Bob Busy".into()] },
+            Note::WhichReply { title: title(), party: "Bob Busy".into() },
             Note::Decided { party: "Bob Busy".into(), decision: "yes".into(), waiting_for: "Alice Able".into() },
             Note::HeldAccepted { party: "Bob Busy".into(), decision: "yes".into(), waiting_for: "Alice Able".into() },
             Note::HeldSetAside { party: "Bob Busy".into() },
@@ -711,8 +721,10 @@ pub(crate) mod samples {
             "Yes, glad to help. This is my personal address.",
             Decision::Yes,
         );
-        let connector_yes =
-            (Event::ConnectorDecided { role: Role::Target, decision: Decision::Yes, message_id: id("c1") }, at(2));
+        // The connector's yes about the reply held for Bob, or about his unclear one.
+        let connector_yes = |held| {
+            (Event::ConnectorDecided { role: Role::Target, decision: Decision::Yes, held, message_id: id("c1") }, at(2))
+        };
         let both_yes = vec![
             (reply(Role::Requester, Decision::Yes, "Yes please!", "r1"), at(1)),
             (reply(Role::Target, Decision::Yes, "Yes, happy to. Mornings work best for me.", "t1"), at(2)),
@@ -781,7 +793,7 @@ pub(crate) mod samples {
                         ),
                         at(1),
                     ),
-                    connector_yes.clone(),
+                    connector_yes(false),
                 ],
             ),
             ("declined_no", new_intro(), &ask, decline(Decision::No, "No thanks, not for me.")),
@@ -833,7 +845,7 @@ pub(crate) mod samples {
                     (reply(Role::Requester, Decision::Yes, "Yes please!", "r1"), at(3)),
                 ],
             ),
-            ("held_then_accepted", new_intro(), &implied, vec![held_yes.clone(), connector_yes.clone()]),
+            ("held_then_accepted", new_intro(), &implied, vec![held_yes.clone(), connector_yes(true)]),
             (
                 // A reply from another address that reads unclear: the
                 // connector's yes makes it the party's answer, still unclear.
@@ -847,7 +859,7 @@ pub(crate) mod samples {
                         "Happy to help - but please use my personal address.",
                         Decision::Unclear,
                     ),
-                    connector_yes.clone(),
+                    connector_yes(true),
                 ],
             ),
             // Bob's own address, but not through his reply address.

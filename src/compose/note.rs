@@ -31,6 +31,14 @@ pub(crate) enum Note {
         /// "Priya Shah <> Bob Martin".
         title: String,
     },
+    /// `yes` or `no`, not in answer to the note about one reply, when two
+    /// of one party's wait on the connector: one unclear, one held.
+    WhichReply {
+        /// "Priya Shah <> Bob Martin".
+        title: String,
+        /// Whose replies.
+        party: String,
+    },
     /// `yes` or `no` when both parties' answers wait on the connector.
     WhichParty {
         /// "Priya Shah <> Bob Martin".

@@ -116,6 +116,10 @@ pub enum Event {
         role: Role,
         /// Yes, or one of the declines.
         decision: Decision,
+        /// About the reply held for them (else about their own unclear
+        /// reply): when both wait, the note the connector answered says
+        /// which.
+        held: bool,
         /// The connector's Message-ID.
         message_id: MessageId,
     },

@@ -187,7 +187,7 @@ pub fn step(intro: &Intro, event: &Event, policy: &Policy, now: Timestamp) -> St
             party.held = None;
             m.decide(*role, *decision, text, "replied", ConsentBy::Own);
         }
-        Event::ConnectorDecided { role, decision, .. } => m.connector_decided(*role, *decision),
+        Event::ConnectorDecided { role, decision, held, .. } => m.connector_decided(*role, *decision, *held),
         Event::StrangerReplied { role, why, from, text, decision, .. } => {
             let shown = from.as_ref().map_or("(no sender)", Address::as_str);
             let what = match why {
@@ -300,14 +300,15 @@ impl Machine {
 
     /// The connector's yes or no for a party: about a reply held from
     /// another address (yes: it is theirs, and counts as their answer; no:
-    /// set aside), else about an unclear reply.
-    fn connector_decided(&mut self, role: Role, decision: Decision) {
+    /// set aside), or about an unclear reply; `held` says which, and one
+    /// that is not waiting is nothing to decide.
+    fn connector_decided(&mut self, role: Role, decision: Decision, held: bool) {
         let party = self.intro.party(role);
         if !party.state.is_waiting() || decision == Decision::Unclear {
             self.note(format!("connector's decision for the {role} ignored: nothing to decide"));
             return;
         }
-        if let Some(held) = party.held.clone() {
+        if let Some(held) = party.held.clone().filter(|_| held) {
             self.intro.party_mut(role).held = None;
             if decision == Decision::Yes {
                 self.intro.party_mut(role).reply_text = Some(held.text.clone());
@@ -321,7 +322,7 @@ impl Machine {
             } else {
                 self.note(format!("connector set aside the {role}'s held reply"));
             }
-        } else if party.state == PartyState::Unclear {
+        } else if party.state == PartyState::Unclear && !held {
             self.decide(role, decision, "", "connector decided", ConsentBy::Connector);
         } else {
             self.note(format!("connector's decision for the {role} ignored: nothing to decide"));

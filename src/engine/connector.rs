@@ -3,7 +3,9 @@
 //! another address) and the notes answering them or a request that could
 //! not be used. The words of every note are the templates'; here are only
 //! its kind and facts ([`Note`]). The first non-empty line decides, so a quoted
-//! history or a signature below changes nothing. Only the connector who
+//! history or a signature below changes nothing. A `yes` or `no` counts for
+//! the reply whose note it answers when several wait; when that cannot be
+//! told, the connector is asked which. Only the connector who
 //! started an intro can change it (checked by `route`).
 
 use jiff::Timestamp;
@@ -11,7 +13,7 @@ use tracing::{debug, info, warn};
 
 use super::{Engine, EngineError, Handled};
 use crate::compose::{Note, StatusLine};
-use crate::core::{self, Decision, EmailKind, Event, Intro, Person};
+use crate::core::{self, Decision, EmailKind, Event, Intro, PartyState, Person, Role};
 use crate::mail::{self, Inbound, RequestProblem};
 use crate::store::{Change, Counted, Disposition, LedgerEntry, Processed};
 
@@ -86,17 +88,11 @@ impl Engine {
             }
             Some(Command::Send) => self.reply_note(connector, inbound, &Note::NothingToSend { title }, now),
             Some(Command::Decide(decision)) => {
-                let roles = intro.for_connector_to_decide();
-                let role = match roles.as_slice() {
-                    [role] => *role,
-                    [] => return self.reply_note(connector, inbound, &Note::NothingToDecide { title }, now),
-                    _ => {
-                        let names = roles.iter().map(|r| intro.party(*r).person.display_name().to_owned()).collect();
-                        return self.reply_note(connector, inbound, &Note::WhichParty { title, names }, now);
-                    }
+                let (role, held) = match self.decision_about(intro, inbound)? {
+                    Ok(which) => which,
+                    Err(note) => return self.reply_note(connector, inbound, &note, now),
                 };
-                let held = intro.party(role).held.is_some();
-                let event = Event::ConnectorDecided { role, decision, message_id: id.clone() };
+                let event = Event::ConnectorDecided { role, decision, held, message_id: id.clone() };
                 let step = core::step(intro, &event, &self.config.policy, now);
                 let mut extra = Vec::new();
                 let tells_connector = step
@@ -123,6 +119,50 @@ impl Engine {
                 self.commit_step_with(step, Some((id, "connector decided")), extra, now)
             }
         }
+    }
+
+    /// Which reply a connector's `yes` or `no` is about, as (party, held):
+    /// the one waiting on them; when several wait (both parties', or one
+    /// party's unclear reply and a reply held for them), the one whose note
+    /// the connector answered (`In-Reply-To`, then `References`: the latest
+    /// note about each). When that cannot be told, the note asking which:
+    /// never a guess.
+    fn decision_about(&self, intro: &Intro, inbound: &Inbound) -> Result<Result<(Role, bool), Note>, EngineError> {
+        let title = intro.title();
+        let waiting: Vec<(Role, bool)> = intro
+            .for_connector_to_decide()
+            .into_iter()
+            .flat_map(|r| {
+                let party = intro.party(r);
+                let held = party.held.is_some().then_some((r, true));
+                let unclear = (party.state == PartyState::Unclear).then_some((r, false));
+                held.into_iter().chain(unclear)
+            })
+            .collect();
+        match waiting.as_slice() {
+            [] => return Ok(Err(Note::NothingToDecide { title })),
+            [one] => return Ok(Ok(*one)),
+            _ => {}
+        }
+        let sent = self.store.emails_of(&intro.id)?;
+        let note_about = |(role, held): (Role, bool)| {
+            let kind = if held { EmailKind::HeldReply } else { EmailKind::UnclearReply };
+            sent.iter().rev().find(|e| e.kind == kind && e.about == Some(role)).map(|e| &e.message_id)
+        };
+        for reference in &inbound.references {
+            if let Some(which) = waiting.iter().find(|w| note_about(**w) == Some(reference)) {
+                return Ok(Ok(*which));
+            }
+        }
+        let mut roles: Vec<Role> = waiting.iter().map(|(r, _)| *r).collect();
+        roles.dedup();
+        Ok(Err(match roles.as_slice() {
+            [role] => Note::WhichReply { title, party: intro.party(*role).person.display_name().to_owned() },
+            _ => {
+                let names = roles.iter().map(|r| intro.party(*r).person.display_name().to_owned()).collect();
+                Note::WhichParty { title, names }
+            }
+        }))
     }
 
     /// `status`: the connector's open intros.

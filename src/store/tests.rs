@@ -13,6 +13,7 @@ fn email(id: &str) -> Composed {
         message_id: id.into(),
         kind: EmailKind::ConsentRequest,
         role: Some(Role::Target),
+        about: None,
         subject: "s".into(),
         envelope_from: address("intros@example.com"),
         recipients: vec![address("bob@example.org")],

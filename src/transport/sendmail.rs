@@ -113,6 +113,7 @@ mod tests {
             message_id: crate::core::MessageId::new("m@example.com"),
             kind: crate::core::EmailKind::Acknowledgement,
             role: None,
+            about: None,
             subject: "s".into(),
             envelope_from: address("intros@example.com"),
             recipients: vec![address("bob@example.org")],

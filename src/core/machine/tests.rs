@@ -141,7 +141,8 @@ fn an_unclear_reply_after_a_yes_puts_the_yes_in_doubt_until_the_connector_decide
     let s = step(&s.intro, &reply(Role::Requester, Decision::Yes, "m3"), &p, later(3));
     assert_eq!(s.intro.state, IntroState::AwaitingConsent);
     assert_eq!(kinds(&s), []);
-    let decided = Event::ConnectorDecided { role: Role::Target, decision: Decision::Yes, message_id: "c1".into() };
+    let decided =
+        Event::ConnectorDecided { role: Role::Target, decision: Decision::Yes, held: false, message_id: "c1".into() };
     let s = step(&s.intro, &decided, &p, later(4));
     assert_eq!(s.intro.state, IntroState::Introduced);
     assert_eq!(s.intro.target.yes_by, Some(ConsentBy::Connector));
@@ -178,7 +179,8 @@ fn unclear_goes_to_the_connector_who_can_decide() {
     let s = step(&s.intro, &reply(Role::Target, Decision::Unclear, "m2"), &p, later(2));
     assert_eq!(kinds(&s), [(CON, "unclear_reply")]);
     assert_eq!(s.intro.state, IntroState::AwaitingConsent);
-    let decided = Event::ConnectorDecided { role: Role::Target, decision: Decision::Yes, message_id: "c1".into() };
+    let decided =
+        Event::ConnectorDecided { role: Role::Target, decision: Decision::Yes, held: false, message_id: "c1".into() };
     let s = step(&s.intro, &decided, &p, later(3));
     assert_eq!(s.intro.state, IntroState::Introduced);
 }
@@ -187,7 +189,8 @@ fn unclear_goes_to_the_connector_who_can_decide() {
 fn the_connector_cannot_say_yes_for_someone_who_has_not_answered() {
     let p = fast_policy();
     let s = open(new_intro(), &p, t0());
-    let decided = Event::ConnectorDecided { role: Role::Target, decision: Decision::Yes, message_id: "c1".into() };
+    let decided =
+        Event::ConnectorDecided { role: Role::Target, decision: Decision::Yes, held: false, message_id: "c1".into() };
     let s = step(&s.intro, &decided, &p, later(3));
     assert_eq!(s.intro.target.state, PartyState::Asked);
     assert!(s.effects.is_empty());
@@ -228,11 +231,43 @@ fn a_held_reply_is_the_partys_answer_once_the_connector_says_so_and_they_are_not
     let s = step(&s.intro, &Event::DeadlineReached, &p, later(101));
     assert_eq!(kinds(&s), [(REQ, "follow_up")], "only the silent requester is followed up");
     let s = step(&s.intro, &reply(Role::Requester, Decision::Yes, "r1"), &p, later(102));
-    let yes = Event::ConnectorDecided { role: Role::Target, decision: Decision::Yes, message_id: "c1".into() };
+    let yes =
+        Event::ConnectorDecided { role: Role::Target, decision: Decision::Yes, held: true, message_id: "c1".into() };
     let s = step(&s.intro, &yes, &p, later(103));
     assert_eq!(s.intro.state, IntroState::Introduced);
     assert_eq!(s.intro.target.yes_by, Some(ConsentBy::Own), "their own words, confirmed");
     assert_eq!(s.intro.target.reply_text.as_deref(), Some("Yes, happy to"));
+}
+
+#[test]
+fn the_connectors_decision_is_about_the_reply_it_names() {
+    let p = fast_policy();
+    let s = open(new_intro(), &p, t0());
+    let s = step(&s.intro, &reply(Role::Target, Decision::Unclear, "m1"), &p, later(1));
+    let held = Event::StrangerReplied {
+        role: Role::Target,
+        why: Held::OtherSender,
+        from: None,
+        text: "No, thanks.".into(),
+        decision: Decision::No,
+        message_id: "h1".into(),
+    };
+    let waiting = step(&s.intro, &held, &p, later(2)).intro;
+    let about =
+        |held| Event::ConnectorDecided { role: Role::Target, decision: Decision::Yes, held, message_id: "c1".into() };
+    // About Bob's own unclear words: his yes, the held reply never read as his.
+    let s = step(&waiting, &about(false), &p, later(3));
+    assert_eq!((s.intro.state, s.intro.target.state), (IntroState::AwaitingConsent, PartyState::Yes));
+    assert_eq!(s.intro.target.yes_by, Some(ConsentBy::Connector));
+    // About the held reply: it is his, and it says no.
+    let s = step(&waiting, &about(true), &p, later(3));
+    assert_eq!((s.intro.state, s.intro.target.state), (IntroState::Declined, PartyState::No));
+    // About a held reply when none is held: nothing to decide.
+    let unclear_only =
+        step(&open(new_intro(), &p, t0()).intro, &reply(Role::Target, Decision::Unclear, "m1"), &p, later(1));
+    let s = step(&unclear_only.intro, &about(true), &p, later(3));
+    assert!(s.effects.is_empty());
+    assert_eq!(s.intro.target.state, PartyState::Unclear);
 }
 
 #[test]
@@ -248,7 +283,8 @@ fn a_held_reply_set_aside_changes_nothing_but_the_chase() {
         message_id: "h1".into(),
     };
     let s = step(&s.intro, &held, &p, later(1));
-    let no = Event::ConnectorDecided { role: Role::Target, decision: Decision::No, message_id: "c1".into() };
+    let no =
+        Event::ConnectorDecided { role: Role::Target, decision: Decision::No, held: true, message_id: "c1".into() };
     let s = step(&s.intro, &no, &p, later(2));
     assert!(s.effects.is_empty());
     assert_eq!((s.intro.target.state, s.intro.target.held.is_none()), (PartyState::Asked, true));
@@ -474,8 +510,9 @@ fn arb_event() -> impl Strategy<Value = Event> {
             decision,
             message_id,
         }),
-        1 => (arb_role(), arb_decision(), id.clone())
-            .prop_map(|(role, decision, message_id)| Event::ConnectorDecided { role, decision, message_id }),
+        1 => (arb_role(), arb_decision(), any::<bool>(), id.clone()).prop_map(|(role, decision, held, message_id)| {
+            Event::ConnectorDecided { role, decision, held, message_id }
+        }),
         1 => id.clone().prop_map(|message_id| Event::CancelRequested { message_id }),
         1 => (arb_role(), id.clone()).prop_map(|(role, message_id)| Event::Bounced {
             role,
@@ -509,12 +546,13 @@ fn arb_policy() -> impl Strategy<Value = Policy> {
 fn is_recorded_yes(before: &Intro, ev: &Event, role: Role) -> bool {
     match ev {
         Event::ReplyReceived { role: r, decision: Decision::Yes, .. } => *r == role,
-        Event::ConnectorDecided { role: r, decision: Decision::Yes, .. } if *r == role => {
+        Event::ConnectorDecided { role: r, decision: Decision::Yes, held, .. } if *r == role => {
             let party = before.party(role);
-            match &party.held {
+            match (&party.held, held) {
                 // The connector says a held reply is theirs: their own words count.
-                Some(held) => party.state.is_waiting() && held.decision == Decision::Yes,
-                None => party.state == PartyState::Unclear,
+                (Some(h), true) => party.state.is_waiting() && h.decision == Decision::Yes,
+                (_, false) => party.state == PartyState::Unclear,
+                (None, true) => false,
             }
         }
         _ => false,
