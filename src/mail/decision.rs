@@ -57,6 +57,10 @@ mod tables {
     include!(concat!(env!("OUT_DIR"), "/decision_tables.rs"));
 }
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
 use crate::core::Decision;
 
 /// Sections whose phrases count anywhere in the reply, in the order of the
@@ -272,6 +276,8 @@ fn lookup(token: &str) -> (u32, u64) {
 /// word (sorted by word id) and on a prefix; an edge leads to another node or,
 /// from [`tables::ACCEPT`] up, to a match of a section.
 struct Automaton {
+    /// Per word id, whether an exact edge names it.
+    uses: &'static [bool],
     exact_from: &'static [u32],
     exact_word: &'static [u32],
     exact_to: &'static [u32],
@@ -281,6 +287,7 @@ struct Automaton {
 }
 
 static CLAUSE: Automaton = Automaton {
+    uses: &tables::CLAUSE_USES,
     exact_from: &tables::CLAUSE_EXACT_FROM,
     exact_word: &tables::CLAUSE_EXACT_WORD,
     exact_to: &tables::CLAUSE_EXACT_TO,
@@ -290,6 +297,7 @@ static CLAUSE: Automaton = Automaton {
 };
 
 static ANYWHERE: Automaton = Automaton {
+    uses: &tables::ANYWHERE_USES,
     exact_from: &tables::ANYWHERE_EXACT_FROM,
     exact_word: &tables::ANYWHERE_EXACT_WORD,
     exact_to: &tables::ANYWHERE_EXACT_TO,
@@ -320,7 +328,9 @@ impl Automaton {
         }
     }
 
-    /// The sections (one bit each) that match the whole of `tokens`.
+    /// The sections (one bit each) that match the whole of `tokens`, by
+    /// walking the node sets directly (the tests' check on [`Walks`]).
+    #[cfg(test)]
     fn whole(&self, tokens: &[Token], scratch: &mut Scratch) -> u8 {
         let (active, next) = (&mut scratch.active, &mut scratch.next);
         active.clear();
@@ -350,7 +360,9 @@ impl Automaton {
         found
     }
 
-    /// The sections (one bit each) that match some run of whole tokens.
+    /// The sections (one bit each) that match some run of whole tokens, by
+    /// walking the node sets directly (the tests' check on [`Walks`]).
+    #[cfg(test)]
     fn anywhere<'a>(&self, tokens: impl Iterator<Item = &'a Token>, scratch: &mut Scratch) -> u8 {
         let (active, next) = (&mut scratch.active, &mut scratch.next);
         active.clear();
@@ -374,11 +386,164 @@ impl Automaton {
     }
 }
 
-/// Node lists reused by the walks of one reading.
+/// Node lists reused by the direct walks of the tests.
+#[cfg(test)]
 #[derive(Default)]
 struct Scratch {
     active: Vec<u32>,
     next: Vec<u32>,
+}
+
+/// Walks over one automaton made deterministic as they go (a lazy DFA):
+/// every set of nodes a walk reaches gets an id, and every step from a set
+/// on a token (its word id and prefixes) is worked out once and remembered.
+/// A step is a pure function of the set and the token, so remembering
+/// changes nothing but the time: a clause of eight words costs eight lookups
+/// instead of a walk over the hundreds of nodes that `~` (up to 40 words)
+/// keeps alive.
+struct Walks {
+    automaton: &'static Automaton,
+    /// Whether node 0 joins every set: an anywhere walk starts afresh at
+    /// every token; a clause walk starts once, at the clause's first word.
+    restart: bool,
+    /// The node sets, sorted; id 0 is the empty set, id 1 `{0}`.
+    sets: Vec<Box<[u32]>>,
+    ids: HashMap<Box<[u32]>, u32, BuildHasherDefault<Fx>>,
+    steps: HashMap<(u32, u32, u64), Step, BuildHasherDefault<Fx>>,
+    next: Vec<u32>,
+}
+
+/// Where a step from a set leads: the next set's id, and the sections
+/// (one bit each) matched by the token.
+#[derive(Clone, Copy)]
+struct Step {
+    next: u32,
+    found: u8,
+}
+
+/// The set ids every [`Walks`] starts with.
+const EMPTY: u32 = 0;
+const START: u32 = 1;
+
+/// How many steps a thread remembers before it starts over (a few MB at
+/// most; Circa's 31,000 answers need about a tenth of it).
+const MAX_STEPS: usize = 1 << 18;
+
+impl Walks {
+    fn new(automaton: &'static Automaton, restart: bool) -> Walks {
+        let sets: Vec<Box<[u32]>> = vec![Box::new([]), Box::new([0])];
+        let ids = sets.iter().enumerate().map(|(i, s)| (s.clone(), i as u32)).collect();
+        Walks { automaton, restart, sets, ids, steps: HashMap::default(), next: Vec::new() }
+    }
+
+    /// Forgets every set and step when there are too many (only between
+    /// walks: a walk holds set ids).
+    fn bound(&mut self) {
+        if self.steps.len() >= MAX_STEPS {
+            *self = Walks::new(self.automaton, self.restart);
+        }
+    }
+
+    fn step(&mut self, set: u32, token: &Token) -> Step {
+        // A word on no edge steps as any unknown word with its prefixes.
+        let word = if token.word != NO_WORD && self.automaton.uses[token.word as usize] { token.word } else { NO_WORD };
+        let key = (set, word, token.prefixes);
+        if let Some(step) = self.steps.get(&key) {
+            return *step;
+        }
+        let mut found = 0u8;
+        self.next.clear();
+        let nodes = &self.sets[set as usize];
+        let restart = if self.restart && nodes.first() != Some(&0) { Some(0) } else { None };
+        for &node in nodes.iter().chain(restart.iter()) {
+            self.automaton.step(node, token, |to| {
+                if to >= tables::ACCEPT {
+                    found |= 1 << (to - tables::ACCEPT);
+                } else {
+                    self.next.push(to);
+                }
+            });
+        }
+        self.next.sort_unstable();
+        self.next.dedup();
+        let next = match self.ids.get(self.next.as_slice()) {
+            Some(id) => *id,
+            None => {
+                let id = self.sets.len() as u32;
+                let nodes: Box<[u32]> = self.next.as_slice().into();
+                self.sets.push(nodes.clone());
+                self.ids.insert(nodes, id);
+                id
+            }
+        };
+        let step = Step { next, found };
+        self.steps.insert(key, step);
+        step
+    }
+
+    /// The sections (one bit each) that match the whole of `tokens`.
+    fn whole(&mut self, tokens: &[Token]) -> u8 {
+        self.bound();
+        let mut set = START;
+        for (k, token) in tokens.iter().enumerate() {
+            let step = self.step(set, token);
+            if k + 1 == tokens.len() {
+                return step.found;
+            }
+            if step.next == EMPTY {
+                break;
+            }
+            set = step.next;
+        }
+        0
+    }
+
+    /// The sections (one bit each) that match some run of whole tokens.
+    fn anywhere<'a>(&mut self, tokens: impl Iterator<Item = &'a Token>) -> u8 {
+        self.bound();
+        let mut set = EMPTY;
+        let mut found = 0;
+        for token in tokens {
+            let step = self.step(set, token);
+            found |= step.found;
+            set = step.next;
+        }
+        found
+    }
+}
+
+thread_local! {
+    /// This thread's walks over the clause and the anywhere automata.
+    static WALKS: RefCell<(Walks, Walks)> = RefCell::new((Walks::new(&CLAUSE, false), Walks::new(&ANYWHERE, true)));
+}
+
+/// FxHash (as in rustc): the walks' keys are a few small integers, for
+/// which std's SipHash costs more than the step it looks up.
+#[derive(Default)]
+struct Fx(u64);
+
+impl Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// A clause: a range of tokens, and whether a contrast came before it.
@@ -460,39 +625,21 @@ pub struct Reading {
     kinds: Vec<Kind>,
 }
 
-/// Words about the meeting itself: without a negation, a reply that speaks
-/// of them is a condition or a plan, never left to the model.
-const ABOUT_THE_MEETING: &[&str] = &[
-    "meet",
-    "meeting",
-    "intro",
-    "intros",
-    "introduce",
-    "introduced",
-    "introduction",
-    "introductions",
-    "call",
-    "chat",
-    "talk",
-    "email",
-    "e-mail",
-    "mail",
-    "connect",
-    "coffee",
-    "zoom",
-    "phone",
-];
-
 /// Reads a reply with the phrase table.
 pub fn read(text: &str) -> Reading {
     let text = text.trim();
     let tokens = Tokens::read(text);
-    let mut scratch = Scratch::default();
     let clauses = clauses(&tokens.list);
-    let kinds: Vec<(Kind, bool)> = clauses
-        .iter()
-        .map(|c| (Kind::of(CLAUSE.whole(&tokens.list[c.start..c.end], &mut scratch)), c.after_contrast))
-        .collect();
+    let (kinds, found) = WALKS.with_borrow_mut(|(clause, anywhere)| {
+        let kinds: Vec<(Kind, bool)> =
+            clauses.iter().map(|c| (Kind::of(clause.whole(&tokens.list[c.start..c.end])), c.after_contrast)).collect();
+        let found = if text.is_empty() {
+            0
+        } else {
+            anywhere.anywhere(tokens.list.iter().filter(|t| t.class != Class::LineBreak))
+        };
+        (kinds, found)
+    });
     let mut reading = Reading {
         decision: Decision::Unclear,
         model_may_refuse: false,
@@ -503,7 +650,6 @@ pub fn read(text: &str) -> Reading {
         reading.tokens = tokens;
         return reading;
     }
-    let found = ANYWHERE.anywhere(tokens.list.iter().filter(|t| t.class != Class::LineBreak), &mut scratch);
     let has = |a: Anywhere| found & (1 << a as u8) != 0;
     let any = |k: Kind| kinds.iter().any(|(kind, _)| *kind == k);
     let question = tokens.list.iter().any(|t| t.class == Class::Question);
@@ -519,9 +665,8 @@ pub fn read(text: &str) -> Reading {
         && !contrast
         && !time
         && !has(Anywhere::NegatedNo)
-        && text.split_whitespace().count() <= 25
-        && (negation
-            || !tokens.list.iter().any(|t| t.class == Class::Word && ABOUT_THE_MEETING.contains(&tokens.str(t))));
+        && text.split_whitespace().nth(25).is_none()
+        && (negation || !tokens.list.iter().any(|t| t.word != NO_WORD && tables::MEETING[t.word as usize]));
     reading.tokens = tokens;
     reading
 }
@@ -575,7 +720,7 @@ fn rules(kinds: &[(Kind, bool)], has: &dyn Fn(Anywhere) -> bool, question: bool,
 /// Long replies carry conditions a word list cannot see; leave them to the
 /// connector.
 fn is_short(text: &str) -> bool {
-    text.split_whitespace().count() <= 40
+    text.split_whitespace().nth(40).is_none()
 }
 
 /// A word as the model's features see it: a token, or the start or end of
@@ -1023,6 +1168,22 @@ mod tests {
             } else {
                 ANYWHERE.anywhere(tokens.list.iter().filter(|t| t.class != Class::LineBreak), &mut scratch)
             };
+            // The lazy DFA walks as the node sets do.
+            let (dfa_clauses, dfa_anywhere) = WALKS.with_borrow_mut(|(clause, any)| {
+                let sections: Vec<u8> =
+                    clause_list.iter().map(|c| clause.whole(&tokens.list[c.start..c.end])).collect();
+                let found = if text.trim().is_empty() {
+                    0
+                } else {
+                    any.anywhere(tokens.list.iter().filter(|t| t.class != Class::LineBreak))
+                };
+                (sections, found)
+            });
+            if dfa_clauses != clause_sections || dfa_anywhere != anywhere {
+                differ.push(format!(
+                    "{text:?}: walks {dfa_clauses:?} {dfa_anywhere}, node sets {clause_sections:?} {anywhere}"
+                ));
+            }
             let got = reference::Old {
                 tokens: texts(&tokens).into_iter().map(str::to_owned).collect(),
                 clauses: clause_list

@@ -40,6 +40,29 @@ pub(crate) const KINDS: [&str; 6] = ["Stop", "Later", "Refuse", "Accept", "Neutr
 const MAX_PREFIXES: usize = 64;
 /// A target at or above this is a match of section `target - ACCEPT`.
 pub(crate) const ACCEPT: u32 = 0x8000_0000;
+/// Words about the meeting itself: without a negation, a reply that speaks
+/// of them is a condition or a plan, never left to the model (`mail::decision`
+/// reads them as a flag per word of the vocabulary).
+pub(crate) const ABOUT_THE_MEETING: [&str; 18] = [
+    "meet",
+    "meeting",
+    "intro",
+    "intros",
+    "introduce",
+    "introduced",
+    "introduction",
+    "introductions",
+    "call",
+    "chat",
+    "talk",
+    "email",
+    "e-mail",
+    "mail",
+    "connect",
+    "coffee",
+    "zoom",
+    "phone",
+];
 /// The model's sentence-start and sentence-end words (no token has `<`).
 pub(crate) const BOS: &str = "<s>";
 pub(crate) const EOS: &str = "</s>";
@@ -615,6 +638,7 @@ impl Compiled {
             vocab.insert(a);
             vocab.insert(b);
         }
+        vocab.extend(ABOUT_THE_MEETING);
         vocab.insert(BOS);
         vocab.insert(EOS);
         let vocab: Vec<&str> = vocab.into_iter().collect();
@@ -691,6 +715,13 @@ impl Compiled {
                 exact_from.push(exact.len() as u32);
                 prefix_from.push(prefix.len() as u32);
             }
+            // Words on no edge all walk alike: a walk keys its steps by
+            // NO_WORD for them, so that they share one.
+            let mut uses = vec![false; vocab.len()];
+            for (w, _) in &exact {
+                uses[*w as usize] = true;
+            }
+            emit(&mut out, &format!("{name}_USES"), "bool", &uses);
             emit(&mut out, &format!("{name}_EXACT_FROM"), "u32", &exact_from);
             emit(&mut out, &format!("{name}_EXACT_WORD"), "u32", &exact.iter().map(|e| e.0).collect::<Vec<_>>());
             emit(&mut out, &format!("{name}_EXACT_TO"), "u32", &exact.iter().map(|e| e.1).collect::<Vec<_>>());
@@ -712,6 +743,8 @@ impl Compiled {
         }
         pairs.sort_unstable();
         emit(&mut out, "JOIN", "u8", &join);
+        let meeting: Vec<bool> = vocab.iter().map(|w| ABOUT_THE_MEETING.contains(w)).collect();
+        emit(&mut out, "MEETING", "bool", &meeting);
         let _ = writeln!(out, "pub(super) static JOIN_PAIRS: [(u32, u32, bool); {}] = {pairs:?};", pairs.len());
 
         // The model: weights by word id, a table of bigrams, the rest by value.

@@ -11,8 +11,10 @@ use std::sync::LazyLock;
 
 use regex::bytes::{RegexSet, RegexSetBuilder};
 
-use super::compile::{ANYWHERE, ANYWHERE_MAX_WORDS, CLAUSE, CLAUSE_MAX_WORDS, CompileError, KINDS, Table as Rows};
-use super::{ABOUT_THE_MEETING, Anywhere, Decision, Kind, rules};
+use super::compile::{
+    ABOUT_THE_MEETING, ANYWHERE, ANYWHERE_MAX_WORDS, CLAUSE, CLAUSE_MAX_WORDS, CompileError, KINDS, Table as Rows,
+};
+use super::{Anywhere, Decision, Kind, rules};
 
 /// The table as regex sets.
 pub(super) struct Table {
