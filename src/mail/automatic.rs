@@ -66,52 +66,64 @@ pub enum Automatic {
 /// open the message; a person's reply quoting one further down is not one.
 const BODY_PREFIX: usize = 3000;
 
-/// The phrase table's sections, compiled once.
-struct Phrases {
-    subject: Regex,
-    body: Regex,
-    body_hint: Regex,
-    bounce_subject: Regex,
-    delay_subject: Regex,
-    report_subject: Regex,
+/// The phrase table's text (see its header).
+const PHRASES: &str = include_str!("automatic_phrases.txt");
+
+/// One section of the phrase table as one regex, compiled on first use:
+/// the sections a message needs only now and then (bounces, delays,
+/// reports, Exchange's hint) cost a process nothing until then, and the
+/// largest of them, the bounce subjects, takes ten times longer to compile
+/// than reading a reply.
+struct Section {
+    #[cfg_attr(not(test), allow(dead_code))]
+    name: &'static str,
+    regex: LazyLock<Regex>,
 }
 
-static PHRASES: LazyLock<Phrases> = LazyLock::new(|| {
-    Phrases::parse(include_str!("automatic_phrases.txt")).expect("the built-in phrase table is valid")
-});
-
-impl Phrases {
-    fn parse(text: &str) -> Result<Phrases, regex::Error> {
-        let mut sections: Vec<(&str, Vec<&str>)> = Vec::new();
-        for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
-            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-                sections.push((name, Vec::new()));
-            } else if let (Some((lang, row)), Some((_, rows))) = (line.split_once(':'), sections.last_mut())
-                && lang.len() == 2
-            {
-                rows.push(row.trim());
-            }
+macro_rules! section {
+    ($name:literal) => {
+        Section {
+            name: $name,
+            regex: LazyLock::new(|| section_regex(PHRASES, $name).expect("the built-in phrase table is valid")),
         }
-        let section = |name: &str| {
-            let rows = sections.iter().find(|(n, _)| *n == name).map(|(_, r)| r.as_slice()).unwrap_or_default();
-            // A missing section must not match everything.
-            let body = if rows.is_empty() { "[^\\s\\S]".to_owned() } else { rows.join("|") };
-            Regex::new(&format!("(?:{body})"))
-        };
-        Ok(Phrases {
-            subject: section("subject")?,
-            body: section("body")?,
-            body_hint: section("body-hint")?,
-            bounce_subject: section("bounce-subject")?,
-            delay_subject: section("delay-subject")?,
-            report_subject: section("report-subject")?,
-        })
+    };
+}
+
+static SUBJECT: Section = section!("subject");
+static BODY: Section = section!("body");
+static BODY_HINT: Section = section!("body-hint");
+static BOUNCE_SUBJECT: Section = section!("bounce-subject");
+static DELAY_SUBJECT: Section = section!("delay-subject");
+static REPORT_SUBJECT: Section = section!("report-subject");
+
+impl Section {
+    fn is_match(&self, text: &str) -> bool {
+        self.regex.is_match(text)
     }
+}
+
+/// The rows of section `name` of a phrase table as one regex (a missing or
+/// empty section matches nothing).
+fn section_regex(text: &str, name: &str) -> Result<Regex, regex::Error> {
+    let mut rows = Vec::new();
+    let mut current = None;
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        if let Some(section) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            current = Some(section);
+        } else if let (Some((lang, row)), Some(section)) = (line.split_once(':'), current)
+            && lang.len() == 2
+            && section == name
+        {
+            rows.push(row.trim());
+        }
+    }
+    // A missing section must not match everything.
+    let body = if rows.is_empty() { "[^\\s\\S]".to_owned() } else { rows.join("|") };
+    Regex::new(&format!("(?:{body})"))
 }
 
 /// Classifies a message as automatic, or `None` for a person's mail.
 pub fn classify(msg: &Message<'_>) -> Option<Automatic> {
-    let phrases = &*PHRASES;
     let subject = fold(msg.subject().unwrap_or_default());
     if let Some(report) = report(msg, &subject) {
         return Some(report);
@@ -121,7 +133,7 @@ pub fn classify(msg: &Message<'_>) -> Option<Automatic> {
     let null_sender =
         msg.header_raw("Return-Path").is_some_and(|v| v.trim().trim_matches(['<', '>']).trim().is_empty());
     if matches!(local, "mailer-daemon" | "postmaster" | "mail-daemon")
-        || (null_sender && phrases.bounce_subject.is_match(&subject))
+        || (null_sender && BOUNCE_SUBJECT.is_match(&subject))
     {
         return Some(by_subject(&subject).unwrap_or(Automatic::Bounce { reason: reason_from_subject(msg) }));
     }
@@ -155,11 +167,11 @@ pub fn classify(msg: &Message<'_>) -> Option<Automatic> {
     if null_sender {
         return Some(Automatic::AutoReply);
     }
-    if phrases.subject.is_match(&subject) {
+    if SUBJECT.is_match(&subject) {
         return Some(Automatic::AutoReply);
     }
     let suppress = text("X-Auto-Response-Suppress").is_some_and(|v| !v.is_empty() && v != "none");
-    let says_so = |body: &str| phrases.body.is_match(body) || (suppress && phrases.body_hint.is_match(body));
+    let says_so = |body: &str| BODY.is_match(body) || (suppress && BODY_HINT.is_match(body));
     let body = super::body_text(msg).map(|b| fold(prefix(&b, BODY_PREFIX))).unwrap_or_default();
     // Confirmed on what the sender wrote themselves: a reply quoting an
     // auto-reply, or a request forwarding a thread with one, is not one.
@@ -283,12 +295,11 @@ pub fn returned(msg: &Message<'_>) -> Returned {
 
 /// What a delivery report's subject says, when it says something.
 fn by_subject(subject: &str) -> Option<Automatic> {
-    let phrases = &*PHRASES;
-    if phrases.delay_subject.is_match(subject) {
+    if DELAY_SUBJECT.is_match(subject) {
         Some(Automatic::Delayed { reason: subject.to_owned() })
-    } else if phrases.report_subject.is_match(subject) {
+    } else if REPORT_SUBJECT.is_match(subject) {
         Some(Automatic::Report)
-    } else if phrases.bounce_subject.is_match(subject) {
+    } else if BOUNCE_SUBJECT.is_match(subject) {
         Some(Automatic::Bounce { reason: subject.to_owned() })
     } else {
         None
@@ -337,7 +348,32 @@ fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 /// Lowercase, with runs of white space as one space.
 fn fold(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+    if text.is_ascii() {
+        // The same, a byte at a time: `char::is_whitespace` on ASCII is
+        // these six (vertical tab included), lowercase is ASCII lowercase.
+        let mut out = String::with_capacity(text.len());
+        let mut space = false;
+        for &b in text.as_bytes() {
+            if matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
+                space = !out.is_empty();
+            } else {
+                if space {
+                    out.push(' ');
+                    space = false;
+                }
+                out.push(char::from(b.to_ascii_lowercase()));
+            }
+        }
+        return out;
+    }
+    let mut out = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out.to_lowercase()
 }
 
 /// The first `max` characters of `text`, cut at a character boundary.
@@ -543,10 +579,34 @@ mod tests {
         assert!(wrong.is_empty(), "{} of {n} wrong:\n{}", wrong.len(), wrong.join("\n"));
     }
 
+    /// `fold` is white space folded by `split_whitespace`, then lowercased,
+    /// on ASCII (its fast path) as on any other text.
+    #[test]
+    fn fold_is_split_join_lowercase() {
+        use proptest::prelude::*;
+        let reference = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let text = proptest::string::string_regex("[ \t\n\r\x0b\x0c\u{85}\u{a0}\u{3000}aZ:İß-]{0,24}").expect("valid");
+        runner
+            .run(&text, |t| {
+                prop_assert_eq!(fold(&t), reference(&t));
+                Ok(())
+            })
+            .expect("fold agrees");
+        for t in ["", "  ", "Out  Of\tOFFICE\r\n", "\x0bA\x0cB", "Réponse  AUTOMATIQUE"] {
+            assert_eq!(fold(t), reference(t), "{t:?}");
+        }
+    }
+
     #[test]
     fn the_phrase_table_compiles_with_every_language() {
-        let text = include_str!("automatic_phrases.txt");
-        Phrases::parse(text).expect("compiles");
+        let text = PHRASES;
+        // Every section compiles, and the statics read the sections they are named after.
+        for section in [&SUBJECT, &BODY, &BODY_HINT, &BOUNCE_SUBJECT, &DELAY_SUBJECT, &REPORT_SUBJECT] {
+            let rows = section_regex(text, section.name).expect("compiles");
+            assert!(!rows.is_match(""), "[{}] is missing or matches everything", section.name);
+            assert_eq!(section.regex.as_str(), rows.as_str());
+        }
         for lang in ["en", "de", "fr", "es", "pt", "it", "nl", "sv", "da", "no", "pl", "ru"] {
             for section in ["subject", "body", "body-hint", "bounce-subject", "delay-subject"] {
                 let mut current = "";

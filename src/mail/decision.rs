@@ -1138,6 +1138,56 @@ mod tests {
         }
     }
 
+    /// How the fast reader reads `text` (tokens, clauses, the sections each
+    /// walk finds, decision, gate, features, score, `decide`), or how it
+    /// differs from the regex reader ([`reference`]) or from its own direct
+    /// walks over the node sets.
+    fn compare(text: &str) -> Result<reference::Old, String> {
+        let old = reference::read(text);
+        let new = read(text);
+        let tokens = Tokens::read(text.trim());
+        let clause_list = clauses(&tokens.list);
+        let mut scratch = Scratch::default();
+        let clause_sections: Vec<u8> =
+            clause_list.iter().map(|c| CLAUSE.whole(&tokens.list[c.start..c.end], &mut scratch)).collect();
+        let anywhere = if text.trim().is_empty() {
+            0
+        } else {
+            ANYWHERE.anywhere(tokens.list.iter().filter(|t| t.class != Class::LineBreak), &mut scratch)
+        };
+        // The lazy DFA walks as the node sets do.
+        let (dfa_clauses, dfa_anywhere) = WALKS.with_borrow_mut(|(clause, any)| {
+            let sections: Vec<u8> = clause_list.iter().map(|c| clause.whole(&tokens.list[c.start..c.end])).collect();
+            let found = if text.trim().is_empty() {
+                0
+            } else {
+                any.anywhere(tokens.list.iter().filter(|t| t.class != Class::LineBreak))
+            };
+            (sections, found)
+        });
+        if dfa_clauses != clause_sections || dfa_anywhere != anywhere {
+            return Err(format!(
+                "{text:?}: walks {dfa_clauses:?} {dfa_anywhere}, node sets {clause_sections:?} {anywhere}"
+            ));
+        }
+        let got = reference::Old {
+            tokens: texts(&tokens).into_iter().map(str::to_owned).collect(),
+            clauses: clause_list.iter().map(|c| (texts(&tokens)[c.start..c.end].join(" "), c.after_contrast)).collect(),
+            clause_sections,
+            anywhere,
+            decision: new.decision,
+            model_may_refuse: new.model_may_refuse,
+            features: features(text),
+            score: score(&new),
+            decide: decide(text),
+        };
+        // Scores must agree to the bit: the threshold is sharp.
+        if got != old || got.score.to_bits() != old.score.to_bits() {
+            return Err(format!("{text:?}\n  regex: {old:?}\n  words: {got:?}"));
+        }
+        Ok(got)
+    }
+
     /// The word automata, the tokens, the clauses, the features and the
     /// model's score agree with the phrase table's regex reading
     /// ([`reference`]) on every row of the decision table and on replies made
@@ -1156,53 +1206,12 @@ mod tests {
         let mut differ = Vec::new();
         let mut matched = [0usize; 2];
         for text in &replies {
-            let old = reference::read(text);
-            let new = read(text);
-            let tokens = Tokens::read(text.trim());
-            let clause_list = clauses(&tokens.list);
-            let mut scratch = Scratch::default();
-            let clause_sections: Vec<u8> =
-                clause_list.iter().map(|c| CLAUSE.whole(&tokens.list[c.start..c.end], &mut scratch)).collect();
-            let anywhere = if text.trim().is_empty() {
-                0
-            } else {
-                ANYWHERE.anywhere(tokens.list.iter().filter(|t| t.class != Class::LineBreak), &mut scratch)
-            };
-            // The lazy DFA walks as the node sets do.
-            let (dfa_clauses, dfa_anywhere) = WALKS.with_borrow_mut(|(clause, any)| {
-                let sections: Vec<u8> =
-                    clause_list.iter().map(|c| clause.whole(&tokens.list[c.start..c.end])).collect();
-                let found = if text.trim().is_empty() {
-                    0
-                } else {
-                    any.anywhere(tokens.list.iter().filter(|t| t.class != Class::LineBreak))
-                };
-                (sections, found)
-            });
-            if dfa_clauses != clause_sections || dfa_anywhere != anywhere {
-                differ.push(format!(
-                    "{text:?}: walks {dfa_clauses:?} {dfa_anywhere}, node sets {clause_sections:?} {anywhere}"
-                ));
-            }
-            let got = reference::Old {
-                tokens: texts(&tokens).into_iter().map(str::to_owned).collect(),
-                clauses: clause_list
-                    .iter()
-                    .map(|c| (texts(&tokens)[c.start..c.end].join(" "), c.after_contrast))
-                    .collect(),
-                clause_sections,
-                anywhere,
-                decision: new.decision,
-                model_may_refuse: new.model_may_refuse,
-                features: features(text),
-                score: score(&new),
-                decide: decide(text),
-            };
-            matched[0] += usize::from(got.clause_sections.iter().any(|m| *m != 0));
-            matched[1] += usize::from(got.anywhere != 0);
-            // Scores must agree to the bit: the threshold is sharp.
-            if got != old || got.score.to_bits() != old.score.to_bits() {
-                differ.push(format!("{text:?}\n  regex: {old:?}\n  words: {got:?}"));
+            match compare(text) {
+                Ok(got) => {
+                    matched[0] += usize::from(got.clause_sections.iter().any(|m| *m != 0));
+                    matched[1] += usize::from(got.anywhere != 0);
+                }
+                Err(e) => differ.push(e),
             }
         }
         assert!(
@@ -1213,6 +1222,37 @@ mod tests {
             differ[..differ.len().min(5)].join("\n")
         );
         assert!(replies.len() > 5_000 && matched.iter().all(|m| *m > 2_000), "{} replies, {matched:?}", replies.len());
+    }
+
+    /// The same on text proptest makes up: words of the table's vocabulary
+    /// (so that phrases occur), other words, odd characters and any
+    /// characters, glued with punctuation, joiners and line breaks.
+    #[test]
+    fn proptest_text_reads_as_the_regex_reader_does() {
+        use proptest::prelude::*;
+        let vocabulary: Vec<String> = (0..tables::WORD_ENDS.len())
+            .map(|i| {
+                let start = if i == 0 { 0 } else { tables::WORD_ENDS[i - 1] as usize };
+                tables::WORDS[start..tables::WORD_ENDS[i] as usize].to_owned()
+            })
+            .collect();
+        let word = prop_oneof![
+            6 => proptest::sample::select(vocabulary),
+            1 => "[a-zA-ZéÉßİ'’`-]{1,9}",
+            1 => "\\PC{1,4}",
+        ];
+        let glue = proptest::sample::select(vec![
+            " ", " ", " ", ", ", ". ", "! ", "? ", "\n", " - ", " and ", " but ", "; ", "… ", " (", "？",
+        ]);
+        let text = proptest::collection::vec((word, glue), 0..18)
+            .prop_map(|parts| parts.into_iter().map(|(w, g)| format!("{w}{g}")).collect::<String>());
+        let config = ProptestConfig { cases: 4_000, failure_persistence: None, ..ProptestConfig::default() };
+        proptest::test_runner::TestRunner::new(config)
+            .run(&text, |t| {
+                prop_assert!(compare(&t).is_ok(), "{}", compare(&t).err().unwrap_or_default());
+                Ok(())
+            })
+            .expect("the fast reader reads as the regex reader");
     }
 
     #[test]
