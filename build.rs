@@ -13,10 +13,19 @@ fn main() {
     for path in [phrases, model, "src/mail/decision/compile.rs"] {
         println!("cargo::rerun-if-changed={path}");
     }
-    let read = |path: &str| std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+    let read = |path: &str| std::fs::read_to_string(path).unwrap_or_else(|e| fail(&format!("cannot read {path}: {e}")));
     let source = compile::compile(&read(phrases), &read(model))
         .and_then(|compiled| compiled.to_rust())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let out = std::path::Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("decision_tables.rs");
-    std::fs::write(&out, source).unwrap_or_else(|e| panic!("cannot write {}: {e}", out.display()));
+        .unwrap_or_else(|e| fail(&format!("src/mail/{e}")));
+    let out = std::path::Path::new(&std::env::var("OUT_DIR").unwrap_or_else(|_| fail("cargo sets no OUT_DIR")))
+        .join("decision_tables.rs");
+    std::fs::write(&out, source).unwrap_or_else(|e| fail(&format!("cannot write {}: {e}", out.display())));
+}
+
+/// Stops the build with one line that names the file and line at fault
+/// (rather than a panic's backtrace).
+fn fail(message: &str) -> ! {
+    eprintln!("error: {message}");
+    println!("cargo::error={message}");
+    std::process::exit(1);
 }

@@ -493,15 +493,18 @@ fn explore(nfa: &Nfa, b: usize, edges: &mut BTreeSet<(Pred, Target)>) -> Result<
     Ok(())
 }
 
+/// A word of a model feature, and whether a negation covers it (`!word`).
+pub(crate) type ModelWord = (String, bool);
+
 /// The refusal model's weights, by feature kind.
 #[derive(Debug, Default)]
 pub(crate) struct Model {
     pub(crate) bias: f64,
     pub(crate) threshold: f64,
     /// `u:word` and `u:!word`.
-    pub(crate) unigrams: HashMap<(String, bool), f64>,
+    pub(crate) unigrams: HashMap<ModelWord, f64>,
     /// `b:a b`, each side maybe `!`.
-    pub(crate) bigrams: HashMap<((String, bool), (String, bool)), f64>,
+    pub(crate) bigrams: HashMap<(ModelWord, ModelWord), f64>,
     /// `len:0` … `len:12`.
     pub(crate) len: [f64; 13],
     /// `neg:0` … `neg:2`.
@@ -565,7 +568,13 @@ pub(crate) fn compile(phrases: &str, model: &str) -> Result<Compiled, CompileErr
         let rows = table.rows(name)?;
         let mut alts = Vec::with_capacity(rows.len());
         for row in rows {
-            alts.push(parse_pattern(&table.expand(row)?, max_words)?);
+            // Each row on its own first, so that a mistake names its line.
+            let node = table
+                .expand(row)
+                .and_then(|r| parse_pattern(&r, max_words))
+                .and_then(|node| words(std::slice::from_ref(&node)).map(|_| node))
+                .map_err(|e| at_line(phrases, row, e))?;
+            alts.push(node);
         }
         Ok(Node::Alt(alts))
     };
@@ -580,7 +589,7 @@ pub(crate) fn compile(phrases: &str, model: &str) -> Result<Compiled, CompileErr
                 let (first, second) = match words[..] {
                     [one] => (one, ""),
                     [one, two] if word.trim() == format!("{one} {two}") => (one, two),
-                    _ => return Err(row_error(row, "a joiner is one word or two")),
+                    _ => return Err(at_line(phrases, row, row_error(row, "a joiner is one word or two"))),
                 };
                 joiners.retain(|(a, b, _)| !(a == first && b == second));
                 joiners.push((first.to_owned(), second.to_owned(), contrast));
@@ -588,6 +597,15 @@ pub(crate) fn compile(phrases: &str, model: &str) -> Result<Compiled, CompileErr
         }
     }
     Ok(Compiled { clause: words(&clause)?, anywhere: words(&anywhere)?, joiners, model: Model::parse(model)? })
+}
+
+/// `error` about `row`, with the line of the table that holds the row.
+fn at_line(phrases: &str, row: &str, error: CompileError) -> CompileError {
+    let line = phrases.lines().position(|l| l.split_once(':').is_some_and(|(_, p)| p.trim() == row));
+    match (line, error.0.strip_prefix("decision_phrases.txt: ")) {
+        (Some(n), Some(problem)) => phrases_error(n + 1, problem),
+        _ => error,
+    }
 }
 
 /// FNV-1a (64 bit): the hash of the generated word table.
