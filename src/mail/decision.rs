@@ -963,7 +963,9 @@ mod tests {
         assert!(error("en: yes").contains("line 1: a row before any [section]"));
         assert!(error("[accept]\nenglish: yes").contains("two-letter language"));
         assert!(error(&with("[accept]\nen: take me off~")).contains("`~` needs a space beside it"));
-        assert!(error(&with("[accept]\nen: (yes")).contains("unclosed `(`"));
+        // A row's mistake names its line (the table, a blank line, the section, the row).
+        let row_line = PHRASES.lines().count() + 3;
+        assert!(error(&with("[accept]\nen: (yes")).contains(&format!("line {row_line}: unclosed `(`")));
         assert!(error(&with("[accept]\nen: yes)")).contains("unmatched `)`"));
         assert!(error(&with("[accept]\nen: ?yes")).contains("nothing before it"));
         assert!(error(&with("[accept]\nen: {nothing}")).contains("unknown {list}"));
