@@ -23,7 +23,10 @@
 //!    forwarded mail left out) that only auto-replies write ("This is an
 //!    automatic reply", "I have received your message and will reply as soon
 //!    as possible"). The words live in
-//!    [`automatic_phrases.txt`](../../src/mail/automatic_phrases.txt).
+//!    [`automatic_phrases.txt`](../../src/mail/automatic_phrases.txt), one
+//!    regex per section, each compiled the first time a message needs it
+//!    (most processes never need the bounce, delay or report subjects; the
+//!    bounce subjects alone take ~10 ms to compile, a reply ~40 µs to read).
 //!
 //! Exchange's `X-Auto-Response-Suppress` asks the *receiver* not to
 //! auto-reply; Exchange sets it on its own auto-replies but also on meeting
@@ -71,9 +74,8 @@ const PHRASES: &str = include_str!("automatic_phrases.txt");
 
 /// One section of the phrase table as one regex, compiled on first use:
 /// the sections a message needs only now and then (bounces, delays,
-/// reports, Exchange's hint) cost a process nothing until then, and the
-/// largest of them, the bounce subjects, takes ten times longer to compile
-/// than reading a reply.
+/// reports, Exchange's hint) cost a process nothing until then (the bounce
+/// subjects alone take ~10 ms to compile).
 struct Section {
     #[cfg_attr(not(test), allow(dead_code))]
     name: &'static str,

@@ -37,12 +37,19 @@
 //! Speed: both files are compiled when the crate is built (`build.rs`, by
 //! [`compile`](../../src/mail/decision/compile.rs)) into automata over whole
 //! words and into weight tables by word id, so nothing is parsed when a
-//! process starts. A reply is read in one pass into lowercase words, each
-//! looked up once in the table's vocabulary; clauses are ranges of those
-//! words, matched by walking the clause automaton, and the anywhere sections
-//! by one walk of the other automaton over the whole reply; the model adds
-//! weights found by word id. The tests hold the result to the phrase table's
-//! first, regex-based reader ([`reference`](../../src/mail/decision/reference.rs)).
+//! process starts, and a mistake in either file fails the build with its
+//! line. A reply is read in one pass into lowercase words, each looked up
+//! once in the table's vocabulary; clauses are ranges of those words. The
+//! clause automaton (every clause as a whole) and the anywhere automaton
+//! (one pass over the reply) are walked as lazy DFAs ([`Walks`]): each set of
+//! automaton nodes a walk reaches, and each step from it on a word, is worked
+//! out once per thread and remembered, so a word costs one lookup. The model
+//! adds weights found by word id. The tests hold all of it to the phrase
+//! table's first, regex-based reader
+//! ([`reference`](../../src/mail/decision/reference.rs)) on every row of the
+//! decision table, on replies made up from every row of the phrase table and
+//! on proptest text; `scripts/decisions-unchanged BASE` diffs every decision
+//! over Circa and the fixture mails against another commit.
 //!
 //! Measured on Circa's indirect answers by `cargo bench --bench decisions`
 //! (see BENCHMARKS.md). Pure: no IO, no clock.
