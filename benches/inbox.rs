@@ -5,7 +5,8 @@
 //! run, a parse-only pass (mail-parser over the same files) for scale.
 //!
 //! Run: `cargo bench --bench inbox` (INTROS=N to change the size,
-//! INTROBOT_BIN=PATH to time another build, e.g. an older commit's).
+//! INTROBOT_BIN=PATH to time another build, e.g. an older commit's,
+//! OUTBOX_DIR=PATH for the outbox directory, e.g. on a tmpfs).
 //! Needs GNU time at /usr/bin/time for peak RSS.
 
 use std::path::{Path, PathBuf};
@@ -16,10 +17,16 @@ fn main() {
     let intros: usize = std::env::var("INTROS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
+    // OUTBOX_DIR puts the outbox directory elsewhere (a tmpfs, say), to
+    // tell introbot's time from the kernel's creating the files.
+    let outbox = std::env::var("OUTBOX_DIR").map(PathBuf::from).unwrap_or_else(|_| d.join("sent"));
     std::fs::write(
         d.join("introbot.toml"),
-        "[bot]\naddress = \"intros@example.com\"\ndata_dir = \"state\"\n[connectors]\nallow = [\"carol@example.com\"]\n[maildir]\npath = \"inbox\"\n[outbox_dir]\npath = \"sent\"\n\
-         [limits]\nintros_per_connector_per_day = 100000000\n",
+        format!(
+            "[bot]\naddress = \"intros@example.com\"\ndata_dir = \"state\"\n[connectors]\nallow = [\"carol@example.com\"]\n[maildir]\npath = \"inbox\"\n[outbox_dir]\npath = \"{}\"\n\
+             [limits]\nintros_per_connector_per_day = 100000000\n",
+            outbox.display()
+        ),
     )
     .expect("config");
     for sub in ["new", "cur", "tmp"] {
@@ -38,7 +45,7 @@ fn main() {
 
     // Phase 2: a yes from each party, through the reply address they got.
     let mut reply_files = Vec::new();
-    for (n, (to, token)) in reply_addresses(&d.join("sent")).into_iter().enumerate() {
+    for (n, (to, token)) in reply_addresses(&outbox).into_iter().enumerate() {
         let path = d.join("inbox/new").join(format!("{:010}.rep{n}.bench", 1_800_000_000 + n));
         std::fs::write(&path, reply(n, &to, &token)).expect("write");
         reply_files.push(path);
@@ -47,7 +54,7 @@ fn main() {
     let parse_replies = parse_only(&reply_files);
     let run2 = run_once(d);
 
-    let sent = std::fs::read_dir(d.join("sent")).expect("sent").count();
+    let sent = std::fs::read_dir(&outbox).expect("sent").count();
     assert_eq!(sent, 5 * intros, "ack, 2 consent notes, introduction, outcome per intro");
     let store_bytes = du(&d.join("state"));
     let inbound = 3 * intros;

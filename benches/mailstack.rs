@@ -3,9 +3,16 @@
 //! inboxes, with IDLE and with polling at the default interval; and 500
 //! intros end to end, with the daemon's peak RSS.
 //!
+//! And the load run (`BENCH_PHASES=load`): `LOAD_INTROS` intros (5,000)
+//! end to end, the cost of each email sent read from the daemon's debug
+//! log, then the IDLE latency again with that store behind it, the
+//! daemon's peak RSS and the store's size.
+//!
 //! Run: `cargo bench --bench mailstack` (starts the stack if
 //! `MAILSTACK_DIR` is not set; needs root and apt the first time).
-//! LATENCY_INTROS and THROUGHPUT_INTROS change the sizes (50 and 500).
+//! LATENCY_INTROS and THROUGHPUT_INTROS change the sizes (50 and 500);
+//! `BENCH_PHASES` picks phases among idle, poll, bulk and load (default:
+//! the first three).
 
 #[path = "../tests/support/mailstack.rs"]
 mod mailstack;
@@ -93,6 +100,23 @@ fn yes(from: &str, to: &str, subject: &str, parent: &str, id: &str) -> String {
     )
 }
 
+/// (from, to, raw message).
+type Mail = (String, String, String);
+
+/// Sends messages as people through the MX, over one pooled connection
+/// (a new connection per message would time the bench, not the bot).
+async fn send_all(mail: &[Mail]) {
+    use lettre::AsyncTransport;
+    let s = stack();
+    let transport =
+        lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous(s.host.clone()).port(s.mx_port).build();
+    for (from, to, raw) in mail {
+        let envelope = lettre::address::Envelope::new(Some(from.parse().expect("from")), vec![to.parse().expect("to")])
+            .expect("envelope");
+        transport.send_raw(&envelope, raw.as_bytes()).await.expect("the MX accepts");
+    }
+}
+
 /// Creates `n` intros and has Alice say yes to each; returns, per intro,
 /// what Bob needs to answer: (reply address, subject, parent id).
 fn prepared_intros(
@@ -103,20 +127,27 @@ fn prepared_intros(
     bot: &Bot,
 ) -> Vec<(String, String, String)> {
     let (alice_addr, bob_addr) = (acc.addr("alice"), acc.addr("bob"));
-    for i in 0..n {
-        send_raw(&acc.addr("connector"), &acc.addr("bot"), &request_for(acc, i, run));
-    }
+    let requests: Vec<Mail> =
+        (0..n).map(|i| (acc.addr("connector"), acc.addr("bot"), request_for(acc, i, run))).collect();
+    rt.block_on(send_all(&requests));
     rt.block_on(async {
         let mut alice = Mailbox::open(&alice_addr).await;
         let mut bob = Mailbox::open(&bob_addr).await;
-        let deadline = Instant::now() + Duration::from_secs(120);
+        let deadline = Instant::now() + Duration::from_secs(120) + Duration::from_millis(50) * n as u32;
         while (alice.count().await as usize) < n || (bob.count().await as usize) < n {
             assert!(Instant::now() < deadline, "consent notes did not all arrive\n{}", bot.log());
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        for (_, subject, reply_to, id) in alice.headers().await {
-            send(&alice_addr, &reply_to, &yes(&alice_addr, &reply_to, &subject, &id, &format!("{run}-a-{id}"))).await;
-        }
+        let yeses: Vec<Mail> = alice
+            .headers()
+            .await
+            .into_iter()
+            .map(|(_, subject, reply_to, id)| {
+                let raw = yes(&alice_addr, &reply_to, &subject, &id, &format!("{run}-a-{id}"));
+                (alice_addr.clone(), reply_to, raw)
+            })
+            .collect();
+        send_all(&yeses).await;
         let mut by_intro: Vec<(String, String, String)> =
             bob.headers().await.into_iter().map(|(_, subject, reply_to, id)| (reply_to, subject, id)).collect();
         by_intro.sort_by_key(|(_, subject, _)| subject.clone());
@@ -240,29 +271,113 @@ fn main() {
     if phases.contains("bulk") {
         reset(&acc);
         let bot = start_bot(&acc, "");
-        let start = Instant::now();
-        let bobs = prepared_intros(&acc, throughput_n, "bulk", &rt, &bot);
-        let bob_addr = acc.addr("bob");
-        for (reply_to, subject, parent) in &bobs {
-            send_raw(&bob_addr, reply_to, &yes(&bob_addr, reply_to, subject, parent, &format!("bulk-b-{parent}")));
-        }
-        rt.block_on(async {
-            let mut alice = Mailbox::open(&acc.addr("alice")).await;
-            let mut connector = Mailbox::open(&acc.addr("connector")).await;
-            let deadline = Instant::now() + Duration::from_secs(600);
-            // Alice: consent notes and introductions; the connector: acks and outcomes.
-            while (alice.count().await as usize) < 2 * throughput_n
-                || (connector.count().await as usize) < 2 * throughput_n
-            {
-                assert!(Instant::now() < deadline, "not all intros finished");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        });
-        let secs = start.elapsed().as_secs_f64();
+        let secs = bulk(&acc, throughput_n, "bulk", &rt, &bot);
         println!(
             "| {throughput_n} intros end to end (request, 2 consent notes, 2 yeses, introduction, connector told) | {secs:.1} s, {:.0} intros/min |",
             throughput_n as f64 / secs * 60.0
         );
         println!("| daemon peak RSS over all of it | {:.1} MB |", peak_rss_mb(bot.child.id()));
     }
+
+    // Load: many intros, then the latency with that store behind it.
+    if phases.contains("load") {
+        let load_n = size("LOAD_INTROS", 5000);
+        reset(&acc);
+        let bot = start_bot(&acc, "");
+        let secs = bulk(&acc, load_n, "load", &rt, &bot);
+        println!(
+            "| {load_n} intros end to end, as above | {secs:.1} s, **{:.0} intros/min** |",
+            load_n as f64 / secs * 60.0
+        );
+        let (median, p95, n) = send_costs(&bot.log());
+        println!(
+            "| per email sent (SMTP submission to Postfix's 250, then the outbox update synced), {n} back-to-back sends | median {median:.1} ms, p95 {p95:.1} ms |"
+        );
+        // The people's inboxes emptied (the bot keeps its store), so only
+        // the new intros are answered.
+        reset(&acc);
+        let bobs = prepared_intros(&acc, latency_n, "loadlat", &rt, &bot);
+        std::thread::sleep(Duration::from_secs(2));
+        let l = measure(&acc, &bobs, Duration::ZERO, "loadlat", &rt);
+        println!(
+            "| yes → introduction in both inboxes, IDLE, {latency_n} intros one at a time after those {load_n} | p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms |",
+            percentile(&l, 0.5) * 1e3,
+            percentile(&l, 0.95) * 1e3,
+            l[l.len() - 1] * 1e3
+        );
+        println!("| daemon peak RSS over all of it | {:.1} MB |", peak_rss_mb(bot.child.id()));
+        println!("| store on disk after it | {:.0} MB |", du(&bot.dir.path().join("state")) as f64 / 1e6);
+    }
+}
+
+/// `n` intros end to end, all requests first, then the yeses: seconds from
+/// the first request sent to the last introduction and outcome arrived.
+fn bulk(acc: &Accounts, n: usize, run: &str, rt: &tokio::runtime::Runtime, bot: &Bot) -> f64 {
+    let start = Instant::now();
+    let bobs = prepared_intros(acc, n, run, rt, bot);
+    let bob_addr = acc.addr("bob");
+    let yeses: Vec<Mail> = bobs
+        .iter()
+        .map(|(reply_to, subject, parent)| {
+            let raw = yes(&bob_addr, reply_to, subject, parent, &format!("{run}-b-{parent}"));
+            (bob_addr.clone(), reply_to.clone(), raw)
+        })
+        .collect();
+    rt.block_on(send_all(&yeses));
+    rt.block_on(async {
+        let mut alice = Mailbox::open(&acc.addr("alice")).await;
+        let mut connector = Mailbox::open(&acc.addr("connector")).await;
+        let deadline = Instant::now() + Duration::from_secs(600) + Duration::from_millis(100) * n as u32;
+        // Alice: consent notes and introductions; the connector: acks and outcomes.
+        while (alice.count().await as usize) < 2 * n || (connector.count().await as usize) < 2 * n {
+            assert!(Instant::now() < deadline, "not all intros finished\n{}", bot.log());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    start.elapsed().as_secs_f64()
+}
+
+/// The time between consecutive "sent" lines of the daemon's debug log
+/// within a drain (gaps under 200 ms): median, p95 (ms) and how many.
+fn send_costs(log: &str) -> (f64, f64, usize) {
+    let mut times = Vec::new();
+    for line in log.lines().filter(|l| l.contains("introbot::engine::drain") && l.ends_with("sent")) {
+        let plain: String = strip_ansi(line);
+        if let Some(t) = plain.split_whitespace().next().and_then(|t| t.parse::<jiff::Timestamp>().ok()) {
+            times.push(t);
+        }
+    }
+    let mut gaps: Vec<f64> =
+        times.windows(2).map(|w| w[1].duration_since(w[0]).as_secs_f64()).filter(|g| *g < 0.2).collect();
+    if gaps.is_empty() {
+        return (0.0, 0.0, 0);
+    }
+    gaps.sort_by(f64::total_cmp);
+    (percentile(&gaps, 0.5) * 1e3, percentile(&gaps, 0.95) * 1e3, gaps.len())
+}
+
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn du(dir: &std::path::Path) -> u64 {
+    let mut total = 0;
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let Ok(meta) = e.metadata() else { continue };
+        total += if meta.is_dir() { du(&e.path()) } else { meta.len() };
+    }
+    total
 }

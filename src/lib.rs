@@ -25,6 +25,8 @@
 //!   it is given (the system's, or a manual one in tests).
 //! - [`config`] — the TOML file, validated; reading it is the only IO.
 //! - `error` — printing an error with each cause once.
+//! - `failpoint` — crash points for the stress and crash tests, inert
+//!   unless `INTROBOT_FAILPOINT` names one.
 //! - [`control`] — the store commands (`list`, `show`, `cancel`,
 //!   `suppress`), run directly or through the running daemon's socket.
 //! - [`check`], `report`, [`inspect`], [`demo`] — the `check`,
@@ -49,6 +51,7 @@ pub mod mail;
 mod compose;
 mod engine;
 mod error;
+mod failpoint;
 mod private;
 mod report;
 mod source;

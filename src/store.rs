@@ -13,7 +13,8 @@
 //!   lowercased as written);
 //! - `outbox`: sequence number (big-endian) → email ready to send;
 //! - `emails`: intro id ‖ 0 ‖ sequence number → what was queued, for `show`;
-//! - `meta`: schema version, and where the IMAP source stopped;
+//! - `meta`: schema version, where the IMAP source stopped, and the files
+//!   an outbox directory may still have to publish;
 //! - `ledger`: what the bot did to whom and when, for the limits
 //!   ([`ledger`]);
 //! - `notes`: notes to a connector outside any intro, by their reply token
@@ -46,6 +47,10 @@ use crate::source::{Uid, UidValidity};
 /// The schema this build writes.
 pub(crate) const SCHEMA_VERSION: u32 = 1;
 
+/// `meta` key: the file names a batched transport wrote and may not have
+/// published yet (JSON list).
+const BEING_PUBLISHED: &str = "being_published";
+
 /// What can go wrong with the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -75,6 +80,16 @@ pub enum StoreError {
         /// The decoder's message.
         detail: String,
     },
+    /// The file system under the store failed: full, read-only, gone.
+    /// Nothing committed since the last sync can be trusted; the daemon
+    /// reopens the store once it works again.
+    #[error("cannot write the store at {}", path.display())]
+    Io {
+        /// The data directory.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
     /// sled failed.
     #[error("store error at {}", path.display())]
     Sled {
@@ -83,6 +98,21 @@ pub enum StoreError {
         /// sled's error.
         source: sled::Error,
     },
+}
+
+impl StoreError {
+    /// Whether the file system failed (a full disk, say): worth waiting
+    /// for and reopening the store, unlike a corrupt or newer store.
+    pub fn is_io(&self) -> bool {
+        matches!(self, StoreError::Io { .. })
+    }
+
+    fn from_sled(path: &Path, error: sled::Error) -> StoreError {
+        match error {
+            sled::Error::Io(source) => StoreError::Io { path: path.to_owned(), source },
+            source => StoreError::Sled { path: path.to_owned(), source },
+        }
+    }
 }
 
 /// Whose reply address a token is.
@@ -268,6 +298,8 @@ pub(crate) struct Store {
     emails: sled::Tree,
     ledger: sled::Tree,
     notes: sled::Tree,
+    /// The open batch of staged commits, if any (`batch`).
+    batch: std::sync::Mutex<Option<batch::Batch>>,
 }
 
 fn deadline_key(at: Timestamp, id: &IntroId) -> Vec<u8> {
@@ -319,11 +351,11 @@ impl Store {
     /// Opens (or creates) the store in `dir`.
     pub(crate) fn open(dir: &Path) -> Result<Store, StoreError> {
         let path = dir.to_owned();
-        let sled_err = |source: sled::Error| {
-            if matches!(source, sled::Error::Io(_)) && is_locked(dir) {
+        let sled_err = |error: sled::Error| {
+            if matches!(error, sled::Error::Io(_)) && is_locked(dir) {
                 return StoreError::Locked { path: path.clone() };
             }
-            StoreError::Sled { path: path.clone(), source }
+            StoreError::from_sled(&path, error)
         };
         // Tokens are capabilities: nobody but the bot's user reads the store.
         crate::private::make_private_dir(dir).map_err(|e| sled_err(sled::Error::Io(e)))?;
@@ -361,11 +393,12 @@ impl Store {
             meta,
             db,
             path,
+            batch: std::sync::Mutex::new(None),
         })
     }
 
     fn err(&self, source: sled::Error) -> StoreError {
-        StoreError::Sled { path: self.path.clone(), source }
+        StoreError::from_sled(&self.path, source)
     }
 
     fn decode<T: for<'de> Deserialize<'de>>(what: impl FnOnce() -> String, bytes: &[u8]) -> Result<T, StoreError> {
@@ -384,7 +417,7 @@ impl Store {
 
     /// One intro by id.
     pub(crate) fn intro(&self, id: &IntroId) -> Result<Option<Intro>, StoreError> {
-        match self.intros.get(id.as_str()).map_err(|e| self.err(e))? {
+        match self.read(TreeId::Intros, id.as_str().as_bytes())? {
             Some(v) => Self::decode(|| format!("intro {id}"), &v).map(Some),
             None => Ok(None),
         }
@@ -392,12 +425,12 @@ impl Store {
 
     /// Whether an id is already used.
     pub(crate) fn has_intro(&self, id: &IntroId) -> Result<bool, StoreError> {
-        self.intros.contains_key(id.as_str()).map_err(|e| self.err(e))
+        Ok(self.read(TreeId::Intros, id.as_str().as_bytes())?.is_some())
     }
 
     /// The intro and owner of a reply token.
     pub(crate) fn by_token(&self, token: &Token) -> Result<Option<(Intro, TokenOwner)>, StoreError> {
-        let Some(v) = self.tokens.get(token.as_str()).map_err(|e| self.err(e))? else {
+        let Some(v) = self.read(TreeId::Tokens, token.as_str().as_bytes())? else {
             return Ok(None);
         };
         let rec: TokenRecord = Self::decode(|| "token index".into(), &v)?;
@@ -413,7 +446,7 @@ impl Store {
 
     /// The note outside any intro whose reply token this is.
     pub(crate) fn note_by_token(&self, token: &Token) -> Result<Option<NoteRecord>, StoreError> {
-        match self.notes.get(note_key(b't', token.as_str())).map_err(|e| self.err(e))? {
+        match self.read(TreeId::Notes, &note_key(b't', token.as_str()))? {
             Some(v) => Self::decode(|| "note index".into(), &v).map(Some),
             None => Ok(None),
         }
@@ -421,7 +454,7 @@ impl Store {
 
     /// The note outside any intro with this Message-ID.
     pub(crate) fn note_by_message_id(&self, id: &MessageId) -> Result<Option<NoteRecord>, StoreError> {
-        match self.notes.get(note_key(b'm', id.as_str())).map_err(|e| self.err(e))? {
+        match self.read(TreeId::Notes, &note_key(b'm', id.as_str()))? {
             Some(v) => Self::decode(|| "note index".into(), &v).map(Some),
             None => Ok(None),
         }
@@ -439,7 +472,7 @@ impl Store {
 
     /// The intro one of our sent Message-IDs belongs to.
     pub(crate) fn by_sent_message_id(&self, message_id: &MessageId) -> Result<Option<Intro>, StoreError> {
-        let Some(v) = self.sent_ids.get(message_id.as_str()).map_err(|e| self.err(e))? else {
+        let Some(v) = self.read(TreeId::SentIds, message_id.as_str().as_bytes())? else {
             return Ok(None);
         };
         let id = IntroId::new(String::from_utf8_lossy(&v).into_owned());
@@ -448,7 +481,7 @@ impl Store {
 
     /// What was done with an inbound message, if it was seen before.
     pub(crate) fn processed(&self, message_id: &MessageId) -> Result<Option<Processed>, StoreError> {
-        match self.processed.get(message_id.as_str()).map_err(|e| self.err(e))? {
+        match self.read(TreeId::Processed, message_id.as_str().as_bytes())? {
             Some(v) => Self::decode(|| format!("processed {message_id}"), &v).map(Some),
             None => Ok(None),
         }
@@ -457,7 +490,7 @@ impl Store {
     /// Whether an address asked never to be asked again.
     pub(crate) fn is_suppressed(&self, email: &Address) -> Result<bool, StoreError> {
         for key in suppression_keys(email) {
-            if self.suppressed.contains_key(key).map_err(|e| self.err(e))? {
+            if self.read(TreeId::Suppressed, key.as_bytes())?.is_some() {
                 return Ok(true);
             }
         }
@@ -512,8 +545,7 @@ impl Store {
     /// All intros, optionally in one state.
     pub(crate) fn intros(&self, state: Option<IntroState>) -> Result<Vec<Intro>, StoreError> {
         let mut out = Vec::new();
-        for kv in self.intros.iter() {
-            let (k, v) = kv.map_err(|e| self.err(e))?;
+        for (k, v) in self.read_all(TreeId::Intros)? {
             let intro: Intro = Self::decode(|| format!("intro {}", String::from_utf8_lossy(&k)), &v)?;
             if state.is_none_or(|s| s == intro.state) {
                 out.push(intro);
@@ -548,6 +580,12 @@ impl Store {
         Ok(out)
     }
 
+    /// A sequence number above every email queued so far: called right
+    /// after a sync, every email below it is durable.
+    pub(crate) fn outbox_bound(&self) -> Result<OutboxSeq, StoreError> {
+        self.db.generate_id().map(OutboxSeq).map_err(|e| self.err(e))
+    }
+
     /// Number of emails waiting.
     pub(crate) fn outbox_len(&self) -> usize {
         self.outbox.len()
@@ -558,6 +596,35 @@ impl Store {
         self.outbox.remove(seq.key()).map(|_| ()).map_err(|e| self.err(e))
     }
 
+    /// Removes emails a batched transport has durably written, and records
+    /// the names it must still publish, in one transaction: after a crash
+    /// either they are still queued or their names are here for
+    /// [`Store::being_published`]. Replaces the previous batch's names,
+    /// which were published before this batch was written.
+    pub(crate) fn forget_written(&self, seqs: &[OutboxSeq], names: &[String]) -> Result<(), StoreError> {
+        let names = to_json(&names);
+        let result: Result<(), TransactionError<StoreError>> =
+            (&self.outbox, &self.meta).transaction(|(outbox, meta)| {
+                for seq in seqs {
+                    outbox.remove(&seq.key())?;
+                }
+                meta.insert(BEING_PUBLISHED, names.as_slice())?;
+                Ok(())
+            });
+        result.map_err(|e| match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => self.err(e),
+        })
+    }
+
+    /// The names recorded by the last [`Store::forget_written`].
+    pub(crate) fn being_published(&self) -> Result<Vec<String>, StoreError> {
+        match self.meta.get(BEING_PUBLISHED).map_err(|e| self.err(e))? {
+            Some(v) => Self::decode(|| "outbox names being published".into(), &v),
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// Puts an outbox entry back with a new attempt count and backoff.
     pub(crate) fn reschedule_outbox(&self, seq: OutboxSeq, entry: &OutboxEntry) -> Result<(), StoreError> {
         self.outbox.insert(seq.key(), encode_outbox(entry)).map(|_| ()).map_err(|e| self.err(e))
@@ -566,91 +633,33 @@ impl Store {
     /// Commits one step: the intro, its indexes and timer, its emails, the
     /// processed marker and suppressions, all or nothing.
     pub(crate) fn commit(&self, change: &Change, now: Timestamp) -> Result<(), StoreError> {
-        let trees = [
-            &self.intros,
-            &self.tokens,
-            &self.sent_ids,
-            &self.deadlines,
-            &self.processed,
-            &self.suppressed,
-            &self.outbox,
-            &self.emails,
-            &self.ledger,
-            &self.notes,
-        ];
         let intro_json = change.intro.as_ref().map(to_json);
+        if let Some(overlay) = self.batch().mine() {
+            // Staged in its own layer, merged only when complete.
+            let layer = std::cell::RefCell::new(batch::Overlay::default());
+            let staged = TreeId::ALL.map(|tree| batch::Staged { store: self, tree, batch: overlay, layer: &layer });
+            let [a, b, c, d, e, f, g, h, i, j] = &staged;
+            Self::write_change([a, b, c, d, e, f, g, h, i, j], change, intro_json.as_deref(), now).map_err(
+                |e| match e {
+                    ConflictableTransactionError::Abort(e) => e,
+                    ConflictableTransactionError::Storage(e) => self.err(e),
+                    ConflictableTransactionError::Conflict => {
+                        StoreError::Corrupt { what: "batch".into(), detail: "conflict outside a transaction".into() }
+                    }
+                },
+            )?;
+            overlay.merge(layer.into_inner());
+            return Ok(());
+        }
+        let trees = self.change_trees();
         let result: Result<(), TransactionError<StoreError>> = trees[..].transaction(|tx| {
-            let [intros, tokens, sent_ids, deadlines, processed, suppressed, outbox, emails, ledger, notes] = &tx[..]
-            else {
+            let [a, b, c, d, e, f, g, h, i, j] = &tx[..] else {
                 return Err(ConflictableTransactionError::Abort(StoreError::Corrupt {
                     what: "transaction".into(),
                     detail: "wrong number of trees".into(),
                 }));
             };
-            if let (Some(intro), Some(json)) = (&change.intro, &intro_json) {
-                let previous = intros.insert(intro.id.as_str(), json.as_slice())?;
-                match previous {
-                    Some(prev) => {
-                        let prev: Intro = Self::decode(|| format!("intro {}", intro.id), &prev)
-                            .map_err(ConflictableTransactionError::Abort)?;
-                        if let Some(d) = prev.deadline {
-                            deadlines.remove(deadline_key(d.at, &intro.id))?;
-                        }
-                    }
-                    None => {
-                        let owners = [
-                            (&intro.connector_token, TokenOwner::Connector),
-                            (&intro.requester.token, TokenOwner::Party(Role::Requester)),
-                            (&intro.target.token, TokenOwner::Party(Role::Target)),
-                        ];
-                        for (token, owner) in owners {
-                            let rec = TokenRecord { intro: intro.id.clone(), owner };
-                            tokens.insert(token.as_str(), to_json(&rec))?;
-                        }
-                    }
-                }
-                if let Some(d) = intro.deadline {
-                    deadlines.insert(deadline_key(d.at, &intro.id), &[])?;
-                }
-            }
-            for email in &change.emails {
-                let entry = OutboxEntry {
-                    intro: change.intro.as_ref().map(|i| i.id.clone()),
-                    email: email.clone(),
-                    queued_at: now,
-                    attempts: 0,
-                    not_before: None,
-                };
-                let seq = OutboxSeq(outbox.generate_id()?);
-                outbox.insert(&seq.key(), encode_outbox(&entry))?;
-                if let (Some(token), [to]) = (&email.note_token, email.recipients.as_slice()) {
-                    let note = to_json(&NoteRecord { to: to.clone(), message_id: email.message_id.clone(), at: now });
-                    notes.insert(note_key(b't', token.as_str()), note.as_slice())?;
-                    notes.insert(note_key(b'm', email.message_id.as_str()), note)?;
-                }
-                if let Some(intro) = &change.intro {
-                    sent_ids.insert(email.message_id.as_str(), intro.id.as_str())?;
-                    let record = SentEmail {
-                        at: now,
-                        kind: email.kind,
-                        to: email.recipients.clone(),
-                        subject: email.subject.clone(),
-                        message_id: email.message_id.clone(),
-                        about: email.about,
-                    };
-                    emails.insert(email_key(&intro.id, seq), to_json(&record))?;
-                }
-            }
-            if let Some((id, rec)) = &change.processed {
-                processed.insert(id.as_str(), to_json(rec))?;
-            }
-            for email in &change.suppress {
-                suppressed.insert(email.canonical().as_str(), to_json(&now))?;
-            }
-            for entry in &change.ledger {
-                ledger::record(ledger, entry, now)?;
-            }
-            Ok(())
+            Self::write_change([a, b, c, d, e, f, g, h, i, j], change, intro_json.as_deref(), now)
         });
         result.map_err(|e| match e {
             TransactionError::Abort(e) => e,
@@ -658,13 +667,91 @@ impl Store {
         })
     }
 
+    /// The trees a change writes, in [`TreeId::ALL`] order.
+    fn change_trees(&self) -> [&sled::Tree; 10] {
+        TreeId::ALL.map(|t| self.tree(t))
+    }
+
+    /// A change's writes, into a sled transaction or the open batch.
+    fn write_change<T: batch::ChangeTree>(
+        trees: [&T; 10],
+        change: &Change,
+        intro_json: Option<&[u8]>,
+        now: Timestamp,
+    ) -> batch::TxResult<()> {
+        let [intros, tokens, sent_ids, deadlines, processed, suppressed, outbox, emails, ledger, notes] = trees;
+        if let (Some(intro), Some(json)) = (&change.intro, intro_json) {
+            let previous = intros.insert(intro.id.as_str().as_bytes(), json)?;
+            match previous {
+                Some(prev) => {
+                    let prev: Intro = Self::decode(|| format!("intro {}", intro.id), &prev)
+                        .map_err(ConflictableTransactionError::Abort)?;
+                    if let Some(d) = prev.deadline {
+                        deadlines.remove(&deadline_key(d.at, &intro.id))?;
+                    }
+                }
+                None => {
+                    let owners = [
+                        (&intro.connector_token, TokenOwner::Connector),
+                        (&intro.requester.token, TokenOwner::Party(Role::Requester)),
+                        (&intro.target.token, TokenOwner::Party(Role::Target)),
+                    ];
+                    for (token, owner) in owners {
+                        let rec = TokenRecord { intro: intro.id.clone(), owner };
+                        tokens.put(token.as_str().as_bytes(), &to_json(&rec))?;
+                    }
+                }
+            }
+            if let Some(d) = intro.deadline {
+                deadlines.put(&deadline_key(d.at, &intro.id), &[])?;
+            }
+        }
+        for email in &change.emails {
+            let entry = OutboxEntry {
+                intro: change.intro.as_ref().map(|i| i.id.clone()),
+                email: email.clone(),
+                queued_at: now,
+                attempts: 0,
+                not_before: None,
+            };
+            let seq = OutboxSeq(outbox.generate_id()?);
+            outbox.put(&seq.key(), &encode_outbox(&entry))?;
+            if let (Some(token), [to]) = (&email.note_token, email.recipients.as_slice()) {
+                let note = to_json(&NoteRecord { to: to.clone(), message_id: email.message_id.clone(), at: now });
+                notes.put(&note_key(b't', token.as_str()), &note)?;
+                notes.put(&note_key(b'm', email.message_id.as_str()), &note)?;
+            }
+            if let Some(intro) = &change.intro {
+                sent_ids.put(email.message_id.as_str().as_bytes(), intro.id.as_str().as_bytes())?;
+                let record = SentEmail {
+                    at: now,
+                    kind: email.kind,
+                    to: email.recipients.clone(),
+                    subject: email.subject.clone(),
+                    message_id: email.message_id.clone(),
+                    about: email.about,
+                };
+                emails.put(&email_key(&intro.id, seq), &to_json(&record))?;
+            }
+        }
+        if let Some((id, rec)) = &change.processed {
+            processed.put(id.as_str().as_bytes(), &to_json(rec))?;
+        }
+        for email in &change.suppress {
+            suppressed.put(email.canonical().as_str().as_bytes(), &to_json(&now))?;
+        }
+        for entry in &change.ledger {
+            ledger::record(ledger, entry, now)?;
+        }
+        Ok(())
+    }
+
     /// The emails queued for an intro, oldest first.
     pub(crate) fn emails_of(&self, id: &IntroId) -> Result<Vec<SentEmail>, StoreError> {
         let mut prefix = id.as_str().as_bytes().to_vec();
         prefix.push(0);
         let mut out = Vec::new();
-        for kv in self.emails.scan_prefix(prefix) {
-            let (_, v) = kv.map_err(|e| self.err(e))?;
+        for (_, v) in self.read_prefix(TreeId::Emails, &prefix)? {
             out.push(Self::decode(|| format!("email log of {id}"), &v)?);
         }
         Ok(out)
@@ -746,6 +833,10 @@ pub(crate) fn when_unlocked<T, E>(mut open: impl FnMut() -> Result<T, E>, locked
         }
     }
 }
+
+mod batch;
+
+use batch::TreeId;
 
 #[cfg(test)]
 mod tests;

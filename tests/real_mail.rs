@@ -9,19 +9,12 @@
 
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 use introbot::MailStream;
 
 use super::mailstack::*;
 use super::*;
-
-/// Tests that restart a server hold this for writing; the others for reading.
-fn servers() -> &'static RwLock<()> {
-    static LOCK: RwLock<()> = RwLock::new(());
-    &LOCK
-}
 
 const WAIT: Duration = Duration::from_secs(30);
 

@@ -5,12 +5,16 @@ mod attacks;
 mod attacks_redteam;
 mod cli;
 mod corpus;
+mod crash;
 mod demo;
 mod deploy;
 #[path = "support/mailstack.rs"]
 mod mailstack;
 mod real_mail;
 mod requests;
+mod stress;
+#[path = "support/stress.rs"]
+mod stress_harness;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

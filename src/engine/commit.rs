@@ -11,6 +11,7 @@ use crate::compose::Composed;
 use crate::core::{
     self, Audience, Effect, Email, EmailKind, Event, Intro, IntroId, IntroState, MessageId, Outcome, Outgoing, Step,
 };
+use crate::failpoint::{self, Point};
 use crate::store::{Change, Disposition, LedgerEntry, Processed};
 
 impl Engine {
@@ -157,6 +158,7 @@ impl Engine {
                 continue;
             }
             self.commit_step(step, None, now)?;
+            failpoint::hit(Point::TimerCommitted);
             fired.push(id);
         }
         Ok(fired)

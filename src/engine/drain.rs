@@ -2,6 +2,13 @@
 //! outbox only once the transport accepted it (and, for a batched
 //! transport, synced it); a transient failure keeps it with a backoff; a
 //! permanent one bounces the party it was for.
+//!
+//! What a crash can double: for SMTP and sendmail, the one email the
+//! server accepted just before the crash and the store had not yet
+//! forgotten (it is sent again, with the same Message-ID); the store is
+//! synced after every accepted email so it is never more than that one.
+//! For the outbox directory, nothing: files are published only after the
+//! store recorded them as written (see `transport::outbox_dir`).
 
 use std::time::Duration;
 
@@ -10,6 +17,7 @@ use tracing::{Instrument, debug, info_span, warn};
 
 use super::{Engine, EngineError};
 use crate::core::{self, Event, MessageId};
+use crate::failpoint::{self, Point};
 use crate::store::{OutboxEntry, OutboxSeq};
 use crate::transport::{SendError, Transport};
 
@@ -33,6 +41,15 @@ pub(crate) struct DrainReport {
     pub waiting: usize,
 }
 
+impl std::ops::AddAssign for DrainReport {
+    fn add_assign(&mut self, other: DrainReport) {
+        self.sent += other.sent;
+        self.retrying += other.retrying;
+        self.refused += other.refused;
+        self.waiting = other.waiting;
+    }
+}
+
 /// The wait before retry number `attempt` (1-based): 2 s doubling up to
 /// `max`, less up to a quarter at random, so many clients of one server
 /// recovering at once do not retry in lockstep.
@@ -51,7 +68,28 @@ impl Engine {
         transport: &mut Transport,
         now: Timestamp,
     ) -> Result<DrainReport, EngineError> {
+        self.drain_outbox_before(transport, now, None).await
+    }
+
+    /// [`Engine::drain_outbox`], but only emails queued before `bound`
+    /// (from [`crate::store::Store::outbox_bound`] after a sync: those are
+    /// durable, while later ones may belong to a batch not yet synced).
+    pub(crate) async fn drain_outbox_before(
+        &self,
+        transport: &mut Transport,
+        now: Timestamp,
+        bound: Option<OutboxSeq>,
+    ) -> Result<DrainReport, EngineError> {
         let mut report = DrainReport::default();
+        if transport.unsure() {
+            // A crash (or a failed publish) may have left written emails
+            // unpublished: finish that before writing more.
+            let names = self.store.being_published()?;
+            if let Err(e) = transport.publish(&names) {
+                warn!(error = %e, "cannot publish the written emails; will try again");
+                return Ok(report);
+            }
+        }
         // For batched transports: accepted, but not durable until synced.
         let mut unsynced: Vec<OutboxSeq> = Vec::new();
         let mut next = OutboxSeq::FIRST;
@@ -60,6 +98,9 @@ impl Engine {
             let Some((last, _)) = page.last() else { break };
             next = last.next();
             for (seq, entry) in page {
+                if bound.is_some_and(|b| seq >= b) {
+                    break 'pages;
+                }
                 if entry.not_before.is_some_and(|t| t > now) {
                     report.waiting += 1;
                     continue;
@@ -67,12 +108,17 @@ impl Engine {
                 let span = info_span!("send", message_id = %entry.email.message_id, kind = %entry.email.kind);
                 let sent = transport.send(&entry.email).instrument(span.clone()).await;
                 let _enter = span.enter();
+                if sent.is_ok() {
+                    // The window a crash may resend one email in: accepted
+                    // by the server, still in the outbox.
+                    failpoint::hit(Point::SendAccepted);
+                }
                 match sent {
                     Ok(()) if transport.is_batched() => {
                         unsynced.push(seq);
                         report.sent += 1;
-                        if unsynced.len() >= SYNC_EVERY {
-                            self.forget_sent(transport, &mut unsynced)?;
+                        if unsynced.len() >= SYNC_EVERY && !self.forget_written(transport, &mut unsynced)? {
+                            break 'pages;
                         }
                     }
                     Ok(()) => {
@@ -101,7 +147,7 @@ impl Engine {
                 }
             }
         }
-        self.forget_sent(transport, &mut unsynced)?;
+        self.forget_written(transport, &mut unsynced)?;
         self.store.flush()?;
         Ok(report)
     }
@@ -116,22 +162,32 @@ impl Engine {
         Ok(())
     }
 
-    /// Syncs a batched transport, then removes what it accepted from the
-    /// outbox: never the other way round, or a power cut could lose both.
-    fn forget_sent(&self, transport: &mut Transport, sent: &mut Vec<OutboxSeq>) -> Result<(), EngineError> {
+    /// A batched transport's group commit: sync what it wrote, then remove
+    /// those emails from the outbox and record their names in one
+    /// transaction, sync the store, and only then publish them. Never the
+    /// other way round: a crash could then lose an email, or show a
+    /// consumer the same one twice. Returns whether to go on sending.
+    fn forget_written(&self, transport: &mut Transport, sent: &mut Vec<OutboxSeq>) -> Result<bool, EngineError> {
         if sent.is_empty() {
-            return Ok(());
+            return Ok(true);
         }
-        if let Err(e) = transport.sync() {
-            // Keep them queued; sending them again is harmless for a batched transport.
-            warn!(error = %e, "cannot sync the sent emails; they stay queued");
-            sent.clear();
-            return Ok(());
-        }
-        for seq in sent.drain(..) {
-            self.store.remove_outbox(seq)?;
-        }
+        let names = match transport.sync() {
+            Ok(names) => names,
+            Err(e) => {
+                // Keep them queued; they are written again next time.
+                warn!(error = %e, "cannot sync the written emails; they stay queued");
+                sent.clear();
+                return Ok(false);
+            }
+        };
+        self.store.forget_written(sent, &names)?;
+        sent.clear();
         self.store.flush()?;
-        Ok(())
+        if let Err(e) = transport.publish(&names) {
+            // Recorded as written: the next drain publishes them first.
+            warn!(error = %e, "cannot publish the written emails; will try again");
+            return Ok(false);
+        }
+        Ok(true)
     }
 }

@@ -1,7 +1,9 @@
 //! The limits' bookkeeping: what the bot did to whom and when, so that a
 //! request can be refused before it floods anyone. One sled tree,
 //! `ledger`, written in the same transaction as the step it records
-//! ([`Change::ledger`](super::Change)), read with prefix range scans:
+//! ([`Change::ledger`](super::Change); under group commit, the batch's one
+//! transaction, and every read here sees the open batch), read with prefix
+//! range scans:
 //!
 //! - `o` ‖ connector ‖ hour → how many intros the connector opened then;
 //! - `a` ‖ address ‖ hour → consent asks to that address as target;
@@ -23,8 +25,9 @@
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use sled::transaction::{ConflictableTransactionError, TransactionalTree};
+use sled::transaction::ConflictableTransactionError;
 
+use super::batch::{ChangeTree, TreeId};
 use super::{Store, StoreError, to_json};
 use crate::core::IntroId;
 
@@ -143,14 +146,14 @@ fn read_count(v: &[u8]) -> u64 {
 
 /// One more in this hour's bucket, inside the transaction.
 fn count_one(
-    tree: &TransactionalTree,
+    tree: &impl ChangeTree,
     tag: u8,
     who: &str,
     now: Timestamp,
 ) -> Result<(), ConflictableTransactionError<StoreError>> {
     let key = bucket(tag, who, now);
     let n = tree.get(&key)?.map_or(0, |v| read_count(&v));
-    tree.insert(key, &n.saturating_add(1).to_be_bytes())?;
+    tree.put(&key, &n.saturating_add(1).to_be_bytes())?;
     Ok(())
 }
 
@@ -161,9 +164,9 @@ fn pair_key(a: &str, b: &str) -> Vec<u8> {
     key
 }
 
-/// Writes one entry inside the commit transaction.
+/// Writes one entry inside the commit transaction (or the open batch).
 pub(super) fn record(
-    tree: &TransactionalTree,
+    tree: &impl ChangeTree,
     entry: &LedgerEntry,
     now: Timestamp,
 ) -> Result<(), ConflictableTransactionError<StoreError>> {
@@ -172,19 +175,19 @@ pub(super) fn record(
         LedgerEntry::Asked { target, .. } => count_one(tree, b'a', target, now)?,
         LedgerEntry::Mailed { to } => count_one(tree, b'm', to, now)?,
         LedgerEntry::Pair { a, b, intro } => {
-            tree.insert(pair_key(a, b), intro.as_str().as_bytes())?;
+            tree.put(&pair_key(a, b), intro.as_str().as_bytes())?;
         }
         LedgerEntry::Silence { who, count } => {
-            tree.insert(prefix(b's', who), to_json(&Silence { count: *count, at: now }))?;
+            tree.put(&prefix(b's', who), &to_json(&Silence { count: *count, at: now }))?;
         }
         LedgerEntry::Noted { to } => {
-            tree.insert(prefix(b'n', to), &ms(now))?;
+            tree.put(&prefix(b'n', to), &ms(now))?;
             count_one(tree, Counted::Noted.tag(), to, now)?;
         }
         LedgerEntry::Explained { connector, reason } => {
             let mut key = prefix(b'e', connector);
             key.extend_from_slice(reason.as_bytes());
-            tree.insert(key, &ms(now))?;
+            tree.put(&key, &ms(now))?;
         }
     }
     Ok(())
@@ -215,9 +218,9 @@ impl Store {
         for k in old {
             self.ledger.remove(k).map_err(|e| self.err(e))?;
         }
+        // Through the open batch: its messages count as much as committed ones.
         let mut n: u64 = 0;
-        for kv in self.ledger.range(cut.as_slice()..end.as_slice()) {
-            let (_, v) = kv.map_err(|e| self.err(e))?;
+        for (_, v) in self.read_range(TreeId::Ledger, &cut, Some(&end))? {
             n = n.saturating_add(read_count(&v));
         }
         Ok(usize::try_from(n).unwrap_or(usize::MAX))
@@ -225,13 +228,13 @@ impl Store {
 
     /// The latest intro between two people, if any.
     pub(crate) fn pair_intro(&self, a: &str, b: &str) -> Result<Option<IntroId>, StoreError> {
-        let v = self.ledger.get(pair_key(a, b)).map_err(|e| self.err(e))?;
+        let v = self.read(TreeId::Ledger, &pair_key(a, b))?;
         Ok(v.map(|v| IntroId::new(String::from_utf8_lossy(&v).into_owned())))
     }
 
     /// Unanswered asks in a row for an address.
     pub(crate) fn silence(&self, who: &str) -> Result<Option<Silence>, StoreError> {
-        match self.ledger.get(prefix(b's', who)).map_err(|e| self.err(e))? {
+        match self.read(TreeId::Ledger, &prefix(b's', who))? {
             Some(v) => Self::decode(|| format!("silence of {who}"), &v).map(Some),
             None => Ok(None),
         }
@@ -239,14 +242,14 @@ impl Store {
 
     /// When a note outside an intro last went to an address.
     pub(crate) fn last_noted(&self, to: &str) -> Result<Option<Timestamp>, StoreError> {
-        Ok(self.ledger.get(prefix(b'n', to)).map_err(|e| self.err(e))?.and_then(|v| read_ms(&v)))
+        Ok(self.read(TreeId::Ledger, &prefix(b'n', to))?.and_then(|v| read_ms(&v)))
     }
 
     /// When a refusal was last explained to a connector.
     pub(crate) fn explained(&self, connector: &str, reason: &str) -> Result<Option<Timestamp>, StoreError> {
         let mut key = prefix(b'e', connector);
         key.extend_from_slice(reason.as_bytes());
-        Ok(self.ledger.get(key).map_err(|e| self.err(e))?.and_then(|v| read_ms(&v)))
+        Ok(self.read(TreeId::Ledger, &key)?.and_then(|v| read_ms(&v)))
     }
 }
 

@@ -177,3 +177,103 @@ fn malformed_keys_are_reported_not_sliced() {
     assert!(matches!(store.due(at(10)), Err(StoreError::Corrupt { .. })));
     assert!(matches!(store.outbox(), Err(StoreError::Corrupt { .. })));
 }
+
+fn change_with(intro: &Intro, inbound: &str, emails: Vec<Composed>) -> Change {
+    Change {
+        intro: Some(intro.clone()),
+        emails,
+        processed: Some((
+            inbound.into(),
+            Processed {
+                at: at(1),
+                disposition: Disposition::Processed,
+                intro: Some(intro.id.clone()),
+                note: "n".into(),
+            },
+        )),
+        suppress: Vec::new(),
+        ledger: Vec::new(),
+    }
+}
+
+#[test]
+fn a_batch_reads_its_own_writes_and_writes_them_all_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).expect("open");
+    let intro = samples::intro();
+    store.begin_batch();
+    store.commit(&change_with(&intro, "in-1@x", vec![email("a@x")]), at(1)).expect("staged");
+    // The next message of the batch sees the first one's intro and indexes.
+    assert_eq!(store.intro(&intro.id).expect("read"), Some(intro.clone()));
+    assert!(store.has_intro(&intro.id).expect("read"));
+    assert_eq!(store.by_token(&intro.requester.token).expect("read").map(|(i, _)| i.id), Some(intro.id.clone()));
+    assert!(store.processed(&"in-1@x".into()).expect("read").is_some());
+    assert_eq!(store.intros(None).expect("read").len(), 1);
+    // A later step of the same intro replaces it and moves its timer.
+    let mut later = intro.clone();
+    later.deadline = Some(Deadline { at: at(500), kind: DeadlineKind::Expire });
+    store.commit(&change_with(&later, "in-2@x", vec![email("b@x")]), at(2)).expect("staged");
+    assert_eq!(store.intro(&intro.id).expect("read"), Some(later.clone()));
+    // Nothing is in sled yet.
+    assert!(store.intros.get(intro.id.as_str()).expect("sled").is_none());
+    assert_eq!(store.outbox_len(), 0);
+    store.commit_batch().expect("written");
+    store.flush().expect("flush");
+    assert_eq!(store.intro(&intro.id).expect("read"), Some(later));
+    assert_eq!(store.outbox().expect("outbox").len(), 2);
+    assert_eq!(store.due(at(1000)).expect("due"), vec![intro.id.clone()], "one timer, the later one");
+    assert!(store.processed(&"in-2@x".into()).expect("read").is_some());
+}
+
+#[test]
+fn an_aborted_or_unsynced_batch_leaves_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let intro = samples::intro();
+    {
+        let store = Store::open(dir.path()).expect("open");
+        store.begin_batch();
+        store.commit(&change_with(&intro, "in-1@x", vec![email("a@x")]), at(1)).expect("staged");
+        store.abort_batch();
+        assert!(store.intro(&intro.id).expect("read").is_none(), "aborted");
+        assert!(store.processed(&"in-1@x".into()).expect("read").is_none());
+        store.begin_batch();
+        store.commit(&change_with(&intro, "in-1@x", vec![email("a@x")]), at(1)).expect("staged");
+        // Dropped with the batch open: a crash before the batch was written.
+    }
+    let store = when_unlocked(|| Store::open(dir.path()), |e| matches!(e, StoreError::Locked { .. })).expect("reopen");
+    assert!(store.intro(&intro.id).expect("read").is_none());
+    assert!(store.processed(&"in-1@x".into()).expect("read").is_none());
+    assert_eq!(store.outbox_len(), 0);
+}
+
+#[test]
+fn the_limits_ledger_and_notes_are_part_of_the_batch() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).expect("open");
+    let mailed = |to: &str| LedgerEntry::Mailed { to: to.into() };
+    store.commit(&Change { ledger: vec![mailed("bob@example.org")], ..Change::default() }, at(1)).expect("commit");
+    store.begin_batch();
+    for _ in 0..3 {
+        store.commit(&Change { ledger: vec![mailed("bob@example.org")], ..Change::default() }, at(2)).expect("staged");
+    }
+    let mut note = email("note@x");
+    note.note_token = Some(Token::new("tok123"));
+    let silence = LedgerEntry::Silence { who: "al@example.org".into(), count: 2 };
+    store.commit(&Change { emails: vec![note], ledger: vec![silence], ..Change::default() }, at(2)).expect("staged");
+    // Later messages of the batch count what earlier ones did...
+    assert_eq!(store.count_since(Counted::Mailed, "bob@example.org", at(0)).expect("count"), 4);
+    assert_eq!(store.silence("al@example.org").expect("read").map(|s| s.count), Some(2));
+    assert!(store.note_by_token(&Token::new("tok123")).expect("read").is_some());
+    // ...none of which is in sled before the batch is written.
+    assert_eq!(store.ledger.len(), 1);
+    assert!(store.notes.is_empty());
+    store.commit_batch().expect("written");
+    assert_eq!(store.count_since(Counted::Mailed, "bob@example.org", at(0)).expect("count"), 4);
+    assert_eq!(store.silence("al@example.org").expect("read").map(|s| s.count), Some(2));
+    assert!(store.note_by_message_id(&"note@x".into()).expect("read").is_some());
+    // An aborted batch counts nothing.
+    store.begin_batch();
+    store.commit(&Change { ledger: vec![mailed("bob@example.org")], ..Change::default() }, at(3)).expect("staged");
+    store.abort_batch();
+    assert_eq!(store.count_since(Counted::Mailed, "bob@example.org", at(0)).expect("count"), 4);
+}

@@ -74,24 +74,41 @@ impl Transport {
     /// Sends one email.
     pub(crate) async fn send(&mut self, email: &Composed) -> Result<(), SendError> {
         match self {
-            Transport::OutboxDir(t) => t.send(email),
+            Transport::OutboxDir(t) => t.stage(email),
             Transport::Sendmail(t) => t.send(email).await,
             Transport::Smtp(t) => t.send(email).await,
         }
     }
 
-    /// Whether a send is only durable after [`Transport::sync`] (and
-    /// sending the same email twice has the effect of sending it once), so
-    /// the engine may batch: send many, sync once, then forget them.
+    /// Whether a send is only durable, and visible, after
+    /// [`Transport::sync`] and [`Transport::publish`], so the engine may
+    /// batch: send many, sync once, forget them, then publish.
     pub(crate) fn is_batched(&self) -> bool {
         matches!(self, Transport::OutboxDir(_))
     }
 
-    /// Makes every send so far durable; a no-op for transports whose
-    /// sends are durable when accepted.
-    pub(crate) fn sync(&mut self) -> Result<(), SendError> {
+    /// Makes every send so far durable and returns what to record before
+    /// [`Transport::publish`] (the outbox directory's file names); nothing
+    /// for transports whose sends are durable when accepted.
+    pub(crate) fn sync(&mut self) -> Result<Vec<String>, SendError> {
         match self {
             Transport::OutboxDir(t) => t.sync(),
+            Transport::Sendmail(_) | Transport::Smtp(_) => Ok(Vec::new()),
+        }
+    }
+
+    /// Whether sends recorded as synced may still wait to be published (a
+    /// crash or a failed publish left them): the engine then publishes
+    /// what the store recorded before sending more.
+    pub(crate) fn unsure(&self) -> bool {
+        matches!(self, Transport::OutboxDir(t) if t.unsure())
+    }
+
+    /// Makes synced sends visible, once the store recorded them as sent;
+    /// repeating it for names already published does nothing.
+    pub(crate) fn publish(&mut self, names: &[String]) -> Result<(), SendError> {
+        match self {
+            Transport::OutboxDir(t) => t.publish(names),
             Transport::Sendmail(_) | Transport::Smtp(_) => Ok(()),
         }
     }

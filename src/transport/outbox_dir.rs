@@ -1,21 +1,50 @@
 //! The "send nothing" transport: each email becomes one `.eml` file in a
-//! directory, named after its Message-ID, so writing it twice leaves one
-//! file. Written to a temporary name, then renamed: a reader never sees half
-//! a message. Durability is batched: [`OutboxDir::sync`] syncs the whole
-//! file system once, and the engine removes emails from its outbox only
-//! after that (one `syncfs` instead of one `fdatasync` per email). The
-//! directory is 0700 and every file 0600: they are mail about people.
+//! directory, named after its Message-ID, for a person or a pickup agent to
+//! take (read, then remove or move away). Only `*.eml` files are for them.
+//!
+//! A file is published at most once, even across crashes, so a consumer
+//! that already took it never sees it again. Sending goes in three steps,
+//! driven by the engine's drain:
+//!
+//! 1. [`OutboxDir::stage`] writes the message to `NAME.eml.tmp` (hidden
+//!    from consumers); a crash here leaves a stale `.tmp` that the next
+//!    attempt overwrites.
+//! 2. [`OutboxDir::sync`] makes every staged file durable with one `syncfs`
+//!    and hands back their names; the engine then removes those emails from
+//!    its outbox and records the names as *being published*, in one store
+//!    transaction, and syncs the store.
+//! 3. [`OutboxDir::publish`] renames each `NAME.eml.tmp` to `NAME.eml`. A
+//!    crash in the middle is finished by the next process, which publishes
+//!    the recorded names again: a name whose `.tmp` is gone was published
+//!    already (and maybe taken), and is skipped.
+//!
+//! So an email is either still queued (and only its hidden `.tmp` may
+//! exist) or recorded as written with its file durable; it is never written
+//! twice under the public name. The cost over writing the file in place is
+//! the one rename each file needed anyway, done a little later, and one
+//! `syncfs` per batch of up to 1,024 files instead of a sync per file.
+//!
+//! The directory is 0700 and every file 0600: they are mail about people.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::{SendError, TransportError};
 use crate::compose::Composed;
+use crate::failpoint::{self, Point};
+
+/// The suffix of a staged, not yet published file.
+const STAGED: &str = ".tmp";
 
 /// A directory receiving `.eml` files.
 #[derive(Debug)]
 pub(crate) struct OutboxDir {
     path: PathBuf,
+    /// Names staged since the last [`OutboxDir::sync`].
+    staged: Vec<String>,
+    /// Whether names a previous process (or a failed publish) recorded may
+    /// still wait to be published; cleared by a successful publish.
+    unsure: bool,
 }
 
 impl OutboxDir {
@@ -24,38 +53,74 @@ impl OutboxDir {
         // Mail about people: readable by the bot's user alone.
         crate::private::make_private_dir(path)
             .map_err(|source| TransportError::OutboxDir { path: path.to_owned(), source })?;
-        Ok(Self { path: path.to_owned() })
+        Ok(Self { path: path.to_owned(), staged: Vec::new(), unsure: true })
     }
 
-    /// The file an email is written to.
-    pub(crate) fn file_for(&self, email: &Composed) -> PathBuf {
+    /// The published file's name for an email: its Message-ID, made safe.
+    fn name_for(email: &Composed) -> String {
         let safe: String = email
             .message_id
             .as_str()
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@') { c } else { '_' })
             .collect();
-        self.path.join(format!("{safe}.eml"))
+        format!("{safe}.eml")
     }
 
-    /// Makes every file written so far durable.
-    pub(super) fn sync(&self) -> Result<(), SendError> {
+    fn staged_path(&self, name: &str) -> PathBuf {
+        self.path.join(format!("{name}{STAGED}"))
+    }
+
+    /// Step 1: writes the email under its hidden staging name.
+    pub(super) fn stage(&mut self, email: &Composed) -> Result<(), SendError> {
+        let name = Self::name_for(email);
+        let tmp = self.staged_path(&name);
+        // The envelope, as a delivery agent would record it, then the
+        // message: one write (the file is unbuffered).
+        let to: Vec<&str> = email.recipients.iter().map(|r| r.as_str()).collect();
+        let head = format!("Return-Path: <{}>\r\nEnvelope-To: {}\r\n", email.envelope_from, to.join(", "));
+        let mut file = Vec::with_capacity(head.len() + email.bytes.len());
+        file.extend_from_slice(head.as_bytes());
+        file.extend_from_slice(&email.bytes);
+        let write = || crate::private::create_private_file(&tmp)?.write_all(&file);
+        write().map_err(|e| SendError::Transient(format!("cannot write {}: {e}", tmp.display())))?;
+        self.staged.push(name);
+        Ok(())
+    }
+
+    /// Step 2: makes every staged file durable; returns their names, to be
+    /// recorded as being published. On failure the names are dropped: their
+    /// emails stay queued and are staged again.
+    pub(super) fn sync(&mut self) -> Result<Vec<String>, SendError> {
+        let names = std::mem::take(&mut self.staged);
         let dir = std::fs::File::open(&self.path)
             .map_err(|e| SendError::Transient(format!("cannot open {}: {e}", self.path.display())))?;
-        rustix::fs::syncfs(&dir).map_err(|e| SendError::Transient(format!("cannot sync {}: {e}", self.path.display())))
+        rustix::fs::syncfs(&dir)
+            .map_err(|e| SendError::Transient(format!("cannot sync {}: {e}", self.path.display())))?;
+        Ok(names)
     }
 
-    pub(super) fn send(&self, email: &Composed) -> Result<(), SendError> {
-        let path = self.file_for(email);
-        let tmp = path.with_extension("eml.tmp");
-        let write = || -> std::io::Result<()> {
-            let mut f = crate::private::create_private_file(&tmp)?;
-            // The envelope, as a delivery agent would record it.
-            let to: Vec<&str> = email.recipients.iter().map(|r| r.as_str()).collect();
-            write!(f, "Return-Path: <{}>\r\nEnvelope-To: {}\r\n", email.envelope_from, to.join(", "))?;
-            f.write_all(&email.bytes)?;
-            std::fs::rename(&tmp, &path)
-        };
-        write().map_err(|e| SendError::Transient(format!("cannot write {}: {e}", path.display())))
+    /// Whether recorded names may still wait to be published: at start,
+    /// and after a failed [`OutboxDir::publish`].
+    pub(super) fn unsure(&self) -> bool {
+        self.unsure
+    }
+
+    /// Step 3: publishes staged files recorded as written; names whose
+    /// staged file is gone were published before and are skipped.
+    pub(super) fn publish(&mut self, names: &[String]) -> Result<(), SendError> {
+        self.unsure = true;
+        for name in names {
+            let from = self.staged_path(name);
+            match std::fs::rename(&from, self.path.join(name)) {
+                Ok(()) => failpoint::hit(Point::OutboxPublished),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(SendError::Transient(format!("cannot publish {}: {e}", from.display())));
+                }
+            }
+        }
+        self.unsure = false;
+        Ok(())
     }
 }

@@ -19,12 +19,25 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 /// Test sets; scripts/test creates the same accounts as `all_users`.
 pub(crate) const SETS: u32 = 14;
 
-/// The user names the stack needs for these tests.
+/// The quick stress runs in the suite: (account prefix, intros).
+pub(crate) const QUICK_KILLS: (&str, usize) = ("q", 20);
+pub(crate) const QUICK_OUTAGES: (&str, usize) = ("o", 16);
+
+/// The user names the stack needs for these tests (scripts/test lists the
+/// same).
 pub(crate) fn all_users() -> String {
     let mut users = vec!["bot".to_owned(), "connector".into(), "alice".into(), "bob".into(), "carol".into()];
     for n in 1..=SETS {
         for who in ["bot", "connector", "alice", "bob"] {
             users.push(format!("{who}{n}"));
+        }
+    }
+    for (prefix, intros) in [QUICK_KILLS, QUICK_OUTAGES] {
+        users.push(format!("{prefix}bot"));
+        users.push(format!("{prefix}conn"));
+        for i in 0..intros {
+            users.push(format!("{prefix}r{i}"));
+            users.push(format!("{prefix}t{i}"));
         }
     }
     users.join(" ")
@@ -114,6 +127,12 @@ pub(crate) fn config(acc: &Accounts, timing: &str) -> String {
 
 /// The daemon's config for one account set; `poll` `None` keeps the default.
 pub(crate) fn config_with(acc: &Accounts, timing: &str, idle: bool, poll: Option<&str>) -> String {
+    config_for(&acc.addr("bot"), &acc.addr("connector"), timing, idle, poll)
+}
+
+/// The daemon's config for a bot address and its one connector, against
+/// the stack; `timing` goes into `[timing]`.
+pub(crate) fn config_for(bot: &str, connector: &str, timing: &str, idle: bool, poll: Option<&str>) -> String {
     let s = stack();
     let poll = poll.map(|p| format!("poll_interval = \"{p}\"\n")).unwrap_or_default();
     format!(
@@ -121,12 +140,17 @@ pub(crate) fn config_with(acc: &Accounts, timing: &str, idle: bool, poll: Option
          [imap]\nhost = \"{host}\"\nport = {imap}\nsecurity = \"plain\"\nusername = \"{bot}\"\npassword_env = \"MAILSTACK_PASSWORD\"\nidle = {idle}\n{poll}\
          [smtp]\nhost = \"{host}\"\nport = {sub}\nsecurity = \"plain\"\nusername = \"{bot}\"\npassword_env = \"MAILSTACK_PASSWORD\"\n\
          [timing]\nbackoff_max = \"2s\"\n{timing}\n",
-        bot = acc.addr("bot"),
-        connector = acc.addr("connector"),
         host = s.host,
         imap = s.imap_port,
         sub = s.submission_port,
     )
+}
+
+/// Tests that stop or start a server hold this for writing; the others for
+/// reading, so no test sees a server vanish under it unless it asked.
+pub(crate) fn servers() -> &'static std::sync::RwLock<()> {
+    static LOCK: std::sync::RwLock<()> = std::sync::RwLock::new(());
+    &LOCK
 }
 
 pub(crate) fn start_bot(acc: &Accounts, timing: &str) -> Bot {

@@ -1,0 +1,346 @@
+//! Group commit: the changes of a whole batch of inbound messages staged in
+//! memory and written to sled in **one** transaction.
+//!
+//! Why: every sled transaction over several trees seals sled's current IO
+//! buffer and writes it with a synchronous `sync_file_range`, so one
+//! transaction per message meant one disk wait per message — the "sync per
+//! message" under `strace`. With a batch open ([`Store::begin_batch`]),
+//! [`Store::commit`] stages each change here instead, and every read of the
+//! store sees staged writes first, so the messages of a batch build on each
+//! other exactly as if each had been committed. [`Store::commit_batch`]
+//! then writes all of it at once; the caller syncs ([`Store::flush`]) and
+//! only then files the messages away or sends their emails.
+//!
+//! A crash before that sync loses the whole batch, and nothing of it has
+//! left the process: the messages are read again and handled afresh. Each
+//! change is still all or nothing inside the batch (it is staged in its own
+//! layer and merged only when complete).
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::sync::MutexGuard;
+
+use sled::IVec;
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+
+use super::{Store, StoreError};
+
+/// The trees a change writes, in the order of [`Store::change_trees`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum TreeId {
+    Intros,
+    Tokens,
+    SentIds,
+    Deadlines,
+    Processed,
+    Suppressed,
+    Outbox,
+    Emails,
+    Ledger,
+    Notes,
+}
+
+impl TreeId {
+    /// All of them, in transaction order.
+    pub(super) const ALL: [TreeId; 10] = [
+        TreeId::Intros,
+        TreeId::Tokens,
+        TreeId::SentIds,
+        TreeId::Deadlines,
+        TreeId::Processed,
+        TreeId::Suppressed,
+        TreeId::Outbox,
+        TreeId::Emails,
+        TreeId::Ledger,
+        TreeId::Notes,
+    ];
+}
+
+/// Writes staged in memory: per tree and key, the new value, or `None` for
+/// a removal.
+#[derive(Debug, Default)]
+pub(super) struct Overlay {
+    writes: BTreeMap<(TreeId, Vec<u8>), Option<Vec<u8>>>,
+}
+
+impl Overlay {
+    /// The staged value of a key: `None` when nothing is staged for it,
+    /// `Some(None)` when it is staged as removed.
+    fn get(&self, tree: TreeId, key: &[u8]) -> Option<Option<&[u8]>> {
+        self.writes.get(&(tree, key.to_vec())).map(Option::as_deref)
+    }
+
+    /// Adds a later layer's writes over these.
+    pub(super) fn merge(&mut self, later: Overlay) {
+        self.writes.extend(later.writes);
+    }
+
+    /// The staged writes of one tree with keys from `start` (inclusive) to
+    /// `end` (exclusive; `None`: to the end of the tree), in key order.
+    pub(super) fn range<'a>(
+        &'a self,
+        tree: TreeId,
+        start: &[u8],
+        end: Option<&'a [u8]>,
+    ) -> impl Iterator<Item = (&'a [u8], Option<&'a [u8]>)> {
+        use std::ops::Bound;
+        let from = Bound::Included((tree, start.to_vec()));
+        self.writes
+            .range((from, Bound::Unbounded))
+            .take_while(move |((t, k), _)| *t == tree && end.is_none_or(|end| k.as_slice() < end))
+            .map(|((_, k), v)| (k.as_slice(), v.as_deref()))
+    }
+}
+
+/// What a change's writes may fail with, inside a transaction or not.
+pub(super) type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
+
+/// One tree as a change writes it: in a sled transaction, or staged in the
+/// open batch. Mirrors the part of sled's `TransactionalTree` a change uses.
+pub(super) trait ChangeTree {
+    /// A key's current value.
+    fn get(&self, key: &[u8]) -> TxResult<Option<IVec>>;
+    /// Sets a key; returns what it held before.
+    fn insert(&self, key: &[u8], value: &[u8]) -> TxResult<Option<IVec>>;
+    /// Sets a key whose previous value does not matter (a staged write
+    /// then needs no read).
+    fn put(&self, key: &[u8], value: &[u8]) -> TxResult<()> {
+        self.insert(key, value).map(|_| ())
+    }
+    /// Removes a key.
+    fn remove(&self, key: &[u8]) -> TxResult<()>;
+    /// sled's monotonic id (outbox sequence numbers).
+    fn generate_id(&self) -> TxResult<u64>;
+}
+
+impl ChangeTree for TransactionalTree {
+    fn get(&self, key: &[u8]) -> TxResult<Option<IVec>> {
+        Ok(TransactionalTree::get(self, key)?)
+    }
+
+    fn insert(&self, key: &[u8], value: &[u8]) -> TxResult<Option<IVec>> {
+        Ok(TransactionalTree::insert(self, key, value)?)
+    }
+
+    fn remove(&self, key: &[u8]) -> TxResult<()> {
+        TransactionalTree::remove(self, key)?;
+        Ok(())
+    }
+
+    fn generate_id(&self) -> TxResult<u64> {
+        Ok(TransactionalTree::generate_id(self)?)
+    }
+}
+
+/// A tree of the open batch, for one change: reads see the change's own
+/// writes (`layer`), then the batch's, then sled; writes go to `layer`.
+pub(super) struct Staged<'a> {
+    pub(super) store: &'a Store,
+    pub(super) tree: TreeId,
+    pub(super) batch: &'a Overlay,
+    pub(super) layer: &'a RefCell<Overlay>,
+}
+
+impl Staged<'_> {
+    fn current(&self, key: &[u8]) -> TxResult<Option<IVec>> {
+        if let Some(v) = self.layer.borrow().get(self.tree, key) {
+            return Ok(v.map(IVec::from));
+        }
+        if let Some(v) = self.batch.get(self.tree, key) {
+            return Ok(v.map(IVec::from));
+        }
+        self.store.tree(self.tree).get(key).map_err(ConflictableTransactionError::Storage)
+    }
+}
+
+impl ChangeTree for Staged<'_> {
+    fn get(&self, key: &[u8]) -> TxResult<Option<IVec>> {
+        self.current(key)
+    }
+
+    fn insert(&self, key: &[u8], value: &[u8]) -> TxResult<Option<IVec>> {
+        let previous = self.current(key)?;
+        self.put(key, value)?;
+        Ok(previous)
+    }
+
+    fn put(&self, key: &[u8], value: &[u8]) -> TxResult<()> {
+        self.layer.borrow_mut().writes.insert((self.tree, key.to_vec()), Some(value.to_vec()));
+        Ok(())
+    }
+
+    fn remove(&self, key: &[u8]) -> TxResult<()> {
+        self.layer.borrow_mut().writes.insert((self.tree, key.to_vec()), None);
+        Ok(())
+    }
+
+    fn generate_id(&self) -> TxResult<u64> {
+        self.store.db.generate_id().map_err(ConflictableTransactionError::Storage)
+    }
+}
+
+/// The open batch and the thread that opened it: only that thread's
+/// commits are staged and only its reads see them, so another thread (the
+/// outbox drain running beside the inbox) works on sled as written.
+#[derive(Debug)]
+pub(super) struct Batch {
+    owner: std::thread::ThreadId,
+    overlay: Overlay,
+}
+
+/// The store's batch slot, locked.
+pub(super) struct BatchSlot<'a>(MutexGuard<'a, Option<Batch>>);
+
+impl BatchSlot<'_> {
+    /// The open batch, if this thread opened it.
+    pub(super) fn mine(&mut self) -> Option<&mut Overlay> {
+        match self.0.as_mut() {
+            Some(b) if b.owner == std::thread::current().id() => Some(&mut b.overlay),
+            _ => None,
+        }
+    }
+
+    /// Takes the open batch out, if this thread opened it.
+    fn take_mine(&mut self) -> Option<Overlay> {
+        self.mine()?;
+        self.0.take().map(|b| b.overlay)
+    }
+}
+
+/// The first key after every key that starts with `prefix` (`None`: there
+/// is none, the prefix is all 0xff).
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+impl Store {
+    pub(super) fn batch(&self) -> BatchSlot<'_> {
+        // A panic while staging leaves the overlay as it was: still usable.
+        BatchSlot(self.batch.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The sled tree behind a [`TreeId`].
+    pub(super) fn tree(&self, tree: TreeId) -> &sled::Tree {
+        match tree {
+            TreeId::Intros => &self.intros,
+            TreeId::Tokens => &self.tokens,
+            TreeId::SentIds => &self.sent_ids,
+            TreeId::Deadlines => &self.deadlines,
+            TreeId::Processed => &self.processed,
+            TreeId::Suppressed => &self.suppressed,
+            TreeId::Outbox => &self.outbox,
+            TreeId::Emails => &self.emails,
+            TreeId::Ledger => &self.ledger,
+            TreeId::Notes => &self.notes,
+        }
+    }
+
+    /// One key, as the open batch (if any) left it.
+    pub(super) fn read(&self, tree: TreeId, key: &[u8]) -> Result<Option<IVec>, StoreError> {
+        if let Some(overlay) = self.batch().mine()
+            && let Some(v) = overlay.get(tree, key)
+        {
+            return Ok(v.map(IVec::from));
+        }
+        self.tree(tree).get(key).map_err(|e| self.err(e))
+    }
+
+    /// Every key of a tree with its value, as the open batch (if any) left
+    /// them, in key order.
+    pub(super) fn read_all(&self, tree: TreeId) -> Result<Vec<(IVec, IVec)>, StoreError> {
+        self.read_range(tree, &[], None)
+    }
+
+    /// The keys of a tree that start with `prefix`, with their values, as
+    /// the open batch (if any) left them, in key order.
+    pub(super) fn read_prefix(&self, tree: TreeId, prefix: &[u8]) -> Result<Vec<(IVec, IVec)>, StoreError> {
+        let end = prefix_end(prefix);
+        self.read_range(tree, prefix, end.as_deref())
+    }
+
+    /// The keys of a tree from `start` (inclusive) to `end` (exclusive;
+    /// `None`: to the end), with their values, as the open batch (if any)
+    /// left them, in key order.
+    pub(super) fn read_range(
+        &self,
+        tree: TreeId,
+        start: &[u8],
+        end: Option<&[u8]>,
+    ) -> Result<Vec<(IVec, IVec)>, StoreError> {
+        let mut all = BTreeMap::new();
+        let range = match end {
+            Some(end) => self.tree(tree).range(start..end),
+            None => self.tree(tree).range(start..),
+        };
+        for kv in range {
+            let (k, v) = kv.map_err(|e| self.err(e))?;
+            all.insert(k, v);
+        }
+        if let Some(overlay) = self.batch().mine() {
+            for (k, v) in overlay.range(tree, start, end) {
+                match v {
+                    Some(v) => all.insert(IVec::from(k), IVec::from(v)),
+                    None => all.remove(k),
+                };
+            }
+        }
+        Ok(all.into_iter().collect())
+    }
+
+    /// Starts staging this thread's commits in memory (see the module
+    /// doc); a batch already open stays open. One thread at a time: while
+    /// another thread's batch is open, this one's commits go to sled.
+    pub(crate) fn begin_batch(&self) {
+        let mut slot = self.batch();
+        if slot.0.is_none() {
+            *slot.0 = Some(Batch { owner: std::thread::current().id(), overlay: Overlay::default() });
+        }
+    }
+
+    /// Writes the open batch in one transaction (nothing if none is open).
+    /// Durable only after [`Store::flush`].
+    pub(crate) fn commit_batch(&self) -> Result<(), StoreError> {
+        let Some(overlay) = self.batch().take_mine() else { return Ok(()) };
+        if overlay.writes.is_empty() {
+            return Ok(());
+        }
+        let trees = self.change_trees();
+        let result: Result<(), TransactionError<StoreError>> = trees[..].transaction(|tx| {
+            for ((tree, key), value) in &overlay.writes {
+                let Some(t) = TreeId::ALL.iter().position(|x| x == tree).and_then(|i| tx.get(i)) else {
+                    return Err(ConflictableTransactionError::Abort(StoreError::Corrupt {
+                        what: "batch".into(),
+                        detail: format!("no tree for {tree:?}"),
+                    }));
+                };
+                match value {
+                    Some(v) => {
+                        t.insert(key.as_slice(), v.as_slice())?;
+                    }
+                    None => {
+                        t.remove(key.as_slice())?;
+                    }
+                }
+            }
+            Ok(())
+        });
+        result.map_err(|e| match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => self.err(e),
+        })
+    }
+
+    /// Drops the open batch unwritten (after an error: its messages are
+    /// handled again next time).
+    pub(crate) fn abort_batch(&self) {
+        self.batch().take_mine();
+    }
+}
