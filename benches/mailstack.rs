@@ -27,6 +27,20 @@ use mailstack::*;
 /// The account set the tests leave alone.
 const SET: u32 = 8;
 
+/// The bot's limits off: every intro here is between other people (the
+/// pair rule would refuse the same two people while one intro is open),
+/// and one connector opens thousands a day.
+const NO_LIMITS: &str = "\n[limits]\nintros_per_connector_per_day = 100000000\nasks_per_target_per_30_days = 100000000\n\
+                         emails_per_address_per_day = 100000000\n";
+
+/// A person of one intro: `who8-{run}{i}@…`, delivered to `who8`'s inbox
+/// (the stack's recipient delimiter is `+` or `-`), a person of their own
+/// to the bot, which compares addresses whole but for a `+tag`.
+fn person(acc: &Accounts, who: &str, run: &str, i: usize) -> String {
+    let (local, domain) = acc.addr(who).split_once('@').map(|(l, d)| (l.to_owned(), d.to_owned())).unwrap_or_default();
+    format!("{local}-{run}{i}@{domain}")
+}
+
 fn size(var: &str, default: usize) -> usize {
     std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
@@ -38,8 +52,8 @@ fn request_for(acc: &Accounts, i: usize, run: &str) -> String {
          From: Alice{i} Able <{alice}>\r\nSubject: Intro: Alice{i} <> Bob{i}\r\nTo: {c}\r\n\r\nHi, I'd love to meet Bob{i}.\r\n",
         c = acc.addr("connector"),
         bot = acc.addr("bot"),
-        bob = acc.addr("bob"),
-        alice = acc.addr("alice"),
+        bob = person(acc, "bob", run, i),
+        alice = person(acc, "alice", run, i),
     )
 }
 
@@ -62,12 +76,13 @@ impl Mailbox {
         self.session.status("INBOX", "(MESSAGES)").await.expect("STATUS").exists
     }
 
-    /// (UID, subject, Reply-To address, Message-ID) of every message.
-    async fn headers(&mut self) -> Vec<(u32, String, String, String)> {
+    /// (UID, subject, Reply-To address, Message-ID, To address) of every
+    /// message.
+    async fn headers(&mut self) -> Vec<(u32, String, String, String, String)> {
         self.session.select("INBOX").await.expect("SELECT");
         let fetches: Vec<async_imap::types::Fetch> = self
             .session
-            .uid_fetch("1:*", "(UID BODY.PEEK[HEADER.FIELDS (SUBJECT REPLY-TO MESSAGE-ID)])")
+            .uid_fetch("1:*", "(UID BODY.PEEK[HEADER.FIELDS (SUBJECT REPLY-TO MESSAGE-ID TO)])")
             .await
             .expect("FETCH")
             .try_collect()
@@ -78,11 +93,13 @@ impl Mailbox {
             .filter_map(|f| {
                 let msg = mail_parser::MessageParser::default().parse(f.header()?)?;
                 let reply_to = msg.reply_to().and_then(|a| a.first()).and_then(|a| a.address()).unwrap_or_default();
+                let to = msg.to().and_then(|a| a.first()).and_then(|a| a.address()).unwrap_or_default();
                 Some((
                     f.uid?,
                     msg.subject().unwrap_or_default().to_owned(),
                     reply_to.to_owned(),
                     msg.message_id().unwrap_or_default().to_owned(),
+                    to.to_owned(),
                 ))
             })
             .collect()
@@ -118,14 +135,15 @@ async fn send_all(mail: &[Mail]) {
 }
 
 /// Creates `n` intros and has Alice say yes to each; returns, per intro,
-/// what Bob needs to answer: (reply address, subject, parent id).
+/// what Bob needs to answer: (his address, reply address, subject, parent
+/// id).
 fn prepared_intros(
     acc: &Accounts,
     n: usize,
     run: &str,
     rt: &tokio::runtime::Runtime,
     bot: &Bot,
-) -> Vec<(String, String, String)> {
+) -> Vec<(String, String, String, String)> {
     let (alice_addr, bob_addr) = (acc.addr("alice"), acc.addr("bob"));
     let requests: Vec<Mail> =
         (0..n).map(|i| (acc.addr("connector"), acc.addr("bot"), request_for(acc, i, run))).collect();
@@ -142,15 +160,15 @@ fn prepared_intros(
             .headers()
             .await
             .into_iter()
-            .map(|(_, subject, reply_to, id)| {
-                let raw = yes(&alice_addr, &reply_to, &subject, &id, &format!("{run}-a-{id}"));
-                (alice_addr.clone(), reply_to, raw)
+            .map(|(_, subject, reply_to, id, to)| {
+                let raw = yes(&to, &reply_to, &subject, &id, &format!("{run}-a-{id}"));
+                (to, reply_to, raw)
             })
             .collect();
         send_all(&yeses).await;
-        let mut by_intro: Vec<(String, String, String)> =
-            bob.headers().await.into_iter().map(|(_, subject, reply_to, id)| (reply_to, subject, id)).collect();
-        by_intro.sort_by_key(|(_, subject, _)| subject.clone());
+        let mut by_intro: Vec<(String, String, String, String)> =
+            bob.headers().await.into_iter().map(|(_, subject, reply_to, id, to)| (to, reply_to, subject, id)).collect();
+        by_intro.sort_by_key(|(_, _, subject, _)| subject.clone());
         by_intro
     })
 }
@@ -159,7 +177,7 @@ fn prepared_intros(
 /// time until the introduction is in both inboxes.
 fn measure(
     acc: &Accounts,
-    bobs: &[(String, String, String)],
+    bobs: &[(String, String, String, String)],
     spacing: Duration,
     run: &str,
     rt: &tokio::runtime::Runtime,
@@ -171,10 +189,9 @@ fn measure(
         let mut latencies = Vec::new();
         if spacing.is_zero() {
             // One at a time: the next yes only after the last introduction.
-            for (reply_to, subject, parent) in bobs {
+            for (from, reply_to, subject, parent) in bobs {
                 let (a0, b0) = (alice.count().await, bob.count().await);
-                send(&bob_addr, reply_to, &yes(&bob_addr, reply_to, subject, parent, &format!("{run}-b-{parent}")))
-                    .await;
+                send(from, reply_to, &yes(from, reply_to, subject, parent, &format!("{run}-b-{parent}"))).await;
                 let t0 = Instant::now();
                 while alice.count().await <= a0 || bob.count().await <= b0 {
                     assert!(t0.elapsed() < Duration::from_secs(120), "no introduction");
@@ -185,9 +202,8 @@ fn measure(
         } else {
             // Spread over a poll interval, then watch for the introductions.
             let mut sent_at: HashMap<String, Instant> = HashMap::new();
-            for (reply_to, subject, parent) in bobs {
-                send(&bob_addr, reply_to, &yes(&bob_addr, reply_to, subject, parent, &format!("{run}-b-{parent}")))
-                    .await;
+            for (from, reply_to, subject, parent) in bobs {
+                send(from, reply_to, &yes(from, reply_to, subject, parent, &format!("{run}-b-{parent}"))).await;
                 let pair = subject.split("meet ").nth(1).unwrap_or_default().trim_end_matches('?').to_owned();
                 sent_at.insert(pair, Instant::now());
                 tokio::time::sleep(spacing).await;
@@ -195,7 +211,7 @@ fn measure(
             let mut seen: HashMap<String, Instant> = HashMap::new();
             let deadline = Instant::now() + Duration::from_secs(300);
             while seen.len() < bobs.len() && Instant::now() < deadline {
-                for (_, subject, _, _) in alice.headers().await {
+                for (_, subject, _, _, _) in alice.headers().await {
                     // "Alice7 Able <> Bob7 Busy"
                     if let Some((a, _)) = subject.split_once(" <> ") {
                         seen.entry(a.to_owned()).or_insert_with(Instant::now);
@@ -238,7 +254,7 @@ fn main() {
     // IDLE.
     if phases.contains("idle") {
         reset(&acc);
-        let bot = start_bot(&acc, "");
+        let bot = start_bot(&acc, NO_LIMITS);
         let bobs = prepared_intros(&acc, latency_n, "idle", &rt, &bot);
         std::thread::sleep(Duration::from_secs(2));
         let l = measure(&acc, &bobs, Duration::ZERO, "idle", &rt);
@@ -254,7 +270,7 @@ fn main() {
     // Polling at the default interval (60 s): yeses spread over one interval.
     if phases.contains("poll") {
         reset(&acc);
-        let bot = start_bot_with(&acc, "", false, None);
+        let bot = start_bot_with(&acc, NO_LIMITS, false, None);
         let bobs = prepared_intros(&acc, latency_n, "poll", &rt, &bot);
         std::thread::sleep(Duration::from_secs(62));
         let l = measure(&acc, &bobs, Duration::from_secs_f64(60.0 / latency_n as f64), "poll", &rt);
@@ -270,7 +286,7 @@ fn main() {
     // Throughput.
     if phases.contains("bulk") {
         reset(&acc);
-        let bot = start_bot(&acc, "");
+        let bot = start_bot(&acc, NO_LIMITS);
         let secs = bulk(&acc, throughput_n, "bulk", &rt, &bot);
         println!(
             "| {throughput_n} intros end to end (request, 2 consent notes, 2 yeses, introduction, connector told) | {secs:.1} s, {:.0} intros/min |",
@@ -283,7 +299,7 @@ fn main() {
     if phases.contains("load") {
         let load_n = size("LOAD_INTROS", 5000);
         reset(&acc);
-        let bot = start_bot(&acc, "");
+        let bot = start_bot(&acc, NO_LIMITS);
         let secs = bulk(&acc, load_n, "load", &rt, &bot);
         println!(
             "| {load_n} intros end to end, as above | {secs:.1} s, **{:.0} intros/min** |",
@@ -315,12 +331,11 @@ fn main() {
 fn bulk(acc: &Accounts, n: usize, run: &str, rt: &tokio::runtime::Runtime, bot: &Bot) -> f64 {
     let start = Instant::now();
     let bobs = prepared_intros(acc, n, run, rt, bot);
-    let bob_addr = acc.addr("bob");
     let yeses: Vec<Mail> = bobs
         .iter()
-        .map(|(reply_to, subject, parent)| {
-            let raw = yes(&bob_addr, reply_to, subject, parent, &format!("{run}-b-{parent}"));
-            (bob_addr.clone(), reply_to.clone(), raw)
+        .map(|(from, reply_to, subject, parent)| {
+            let raw = yes(from, reply_to, subject, parent, &format!("{run}-b-{parent}"));
+            (from.clone(), reply_to.clone(), raw)
         })
         .collect();
     rt.block_on(send_all(&yeses));

@@ -22,7 +22,7 @@ fn bin() -> String {
     std::env::var("INTROBOT_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_introbot").to_owned())
 }
 
-const CONFIG: &str = "[bot]\naddress = \"intros@example.com\"\ndata_dir = \"state\"\n[connectors]\nallow = [\"carol@example.com\"]\n[maildir]\npath = \"inbox\"\n[outbox_dir]\npath = \"sent\"\n";
+const CONFIG: &str = "[bot]\naddress = \"intros@example.com\"\ndata_dir = \"state\"\n[connectors]\nallow = [\"carol@example.com\"]\n[maildir]\npath = \"inbox\"\n[outbox_dir]\npath = \"sent\"\n[limits]\nintros_per_connector_per_day = 100000000\n";
 
 /// Rounds of requests the store is built in (each round's files are
 /// removed before the next, so the disk never holds more than one round).

@@ -18,6 +18,8 @@ allow = ["carol@example.com"]
 path = "inbox"
 [outbox_dir]
 path = "sent"
+[limits]
+intros_per_connector_per_day = 100000000
 "#;
 
 fn request(i: usize) -> String {
