@@ -421,6 +421,19 @@ impl Rng {
     }
 }
 
+/// Brings back the servers an outage stopped.
+fn end_outage(outage: Outage) {
+    match outage {
+        Outage::Imap(_) => server("dovecot", true),
+        Outage::Smtp(_) => server("postfix", true),
+        Outage::Both(_) => {
+            server("dovecot", true);
+            server("postfix", true);
+        }
+        Outage::UidValidity => {}
+    }
+}
+
 fn daemon_config(plan: &Plan) -> String {
     let secs = |d: Duration| format!("{}s", d.as_secs().max(1));
     let timing = format!("follow_up_after = \"{}\"\nexpire_after = \"{}\"", secs(plan.follow_up), secs(plan.expire));
@@ -667,15 +680,7 @@ pub(crate) fn run(plan: &Plan) -> Report {
         // keep coming.
         if let Some((until, outage, began)) = outage_until {
             if Instant::now() >= until {
-                match outage {
-                    Outage::Imap(_) => server("dovecot", true),
-                    Outage::Smtp(_) => server("postfix", true),
-                    Outage::Both(_) => {
-                        server("dovecot", true);
-                        server("postfix", true);
-                    }
-                    Outage::UidValidity => {}
-                }
+                end_outage(outage);
                 daemon.note(&format!("{outage:?} over"));
                 report.outages.push(format!("{outage:?} for {:.0} s", began.elapsed().as_secs_f64()));
                 outage_until = None;
@@ -828,15 +833,7 @@ pub(crate) fn run(plan: &Plan) -> Report {
     }
     // Servers back whatever happened.
     if let Some((_, outage, _)) = outage_until {
-        match outage {
-            Outage::Imap(_) => server("dovecot", true),
-            Outage::Smtp(_) => server("postfix", true),
-            Outage::Both(_) => {
-                server("dovecot", true);
-                server("postfix", true);
-            }
-            Outage::UidValidity => {}
-        }
+        end_outage(outage);
     }
     if !finished {
         report.problems.push(format!(
