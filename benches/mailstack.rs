@@ -31,7 +31,7 @@ const SET: u32 = 8;
 /// pair rule would refuse the same two people while one intro is open),
 /// and one connector opens thousands a day.
 const NO_LIMITS: &str = "\n[limits]\nintros_per_connector_per_day = 100000000\nasks_per_target_per_30_days = 100000000\n\
-                         emails_per_address_per_day = 100000000\n";
+                         emails_per_address_per_day = 100000000\nnotes_per_connector_per_day = 100000000\n";
 
 /// A person of one intro: `who8-{run}{i}@…`, delivered to `who8`'s inbox
 /// (the stack's recipient delimiter is `+` or `-`), a person of their own

@@ -442,7 +442,7 @@ fn daemon_config(plan: &Plan) -> String {
     // opens every intro of the run (a limit refusing some would be a
     // different run each time, depending on where the kills land).
     let limits = "[limits]\nintros_per_connector_per_day = 100000000\nasks_per_target_per_30_days = 100000000\n\
-                  emails_per_address_per_day = 100000000\n";
+                  emails_per_address_per_day = 100000000\nnotes_per_connector_per_day = 100000000\n";
     format!("{}{limits}", mailstack::config_for(&bot, &conn, &timing, true, Some("5s")))
 }
 
