@@ -779,6 +779,42 @@ pub(crate) mod samples {
                     introduction_bounced(&[Role::Requester, Role::Target], "d1", 3),
                 ],
             ),
+            // The mail server refused the introduction when it was sent: at
+            // RCPT for Bob's address, or at DATA naming nobody.
+            (
+                "introduction_refused",
+                new_intro(),
+                &ask,
+                [
+                    both_yes.clone(),
+                    vec![(
+                        Event::IntroductionRefused {
+                            named: vec![Role::Target],
+                            reason: "smtp.example.com:587: permanent error (550): 5.1.1 <bob@example.org>: Recipient address rejected: User unknown".into(),
+                            message_id: id("o1"),
+                        },
+                        at(2),
+                    )],
+                ]
+                .concat(),
+            ),
+            (
+                "introduction_refused_naming_nobody",
+                new_intro(),
+                &ask,
+                [
+                    both_yes.clone(),
+                    vec![(
+                        Event::IntroductionRefused {
+                            named: vec![],
+                            reason: "smtp.example.com:587: permanent error (554): 5.7.1 message content rejected".into(),
+                            message_id: id("o1"),
+                        },
+                        at(2),
+                    )],
+                ]
+                .concat(),
+            ),
             (
                 "implied_with_a_condition",
                 new_intro(),

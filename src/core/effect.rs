@@ -60,6 +60,15 @@ pub enum Outcome {
         /// What the server said.
         reason: String,
     },
+    /// After [`Outcome::Introduced`], the mail server refused the
+    /// introduction when it was sent: it reached neither party.
+    IntroductionRefused {
+        /// The parties whose address the server's words name; empty when
+        /// they name neither.
+        named: Vec<Role>,
+        /// What the server said.
+        reason: String,
+    },
 }
 
 /// Every kind of email the bot writes, in one list: the ones the state

@@ -148,6 +148,20 @@ pub enum Event {
         /// The report's Message-ID.
         message_id: MessageId,
     },
+    /// The mail server refused the introduction for good when the bot
+    /// handed it over (a 5xx at RCPT or DATA). It took none of it, for
+    /// anyone: one refused recipient fails the whole send, so the
+    /// introduction reached neither party. Like a bounce of the
+    /// introduction, it comes after the intro ended.
+    IntroductionRefused {
+        /// The parties whose address the server's words name (the one it
+        /// refused); empty when they name neither.
+        named: Vec<Role>,
+        /// The server's words, for the connector.
+        reason: String,
+        /// The refused outbox entry's id (no mail came in).
+        message_id: MessageId,
+    },
     /// The clock moved; the pending timer may be due.
     DeadlineReached,
 }
@@ -163,7 +177,8 @@ impl Event {
             | Event::PreviewApproved { message_id }
             | Event::CancelRequested { message_id }
             | Event::Bounced { message_id, .. }
-            | Event::IntroductionBounced { message_id, .. } => Some(message_id),
+            | Event::IntroductionBounced { message_id, .. }
+            | Event::IntroductionRefused { message_id, .. } => Some(message_id),
             Event::DeadlineReached => None,
         }
     }

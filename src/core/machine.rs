@@ -164,10 +164,18 @@ pub fn arm_preview(intro: &Intro, policy: &Policy, now: Timestamp) -> Option<Ste
 /// Applies one event to an intro.
 pub fn step(intro: &Intro, event: &Event, policy: &Policy, now: Timestamp) -> Step {
     let mut m = Machine { intro: intro.clone(), effects: Vec::new(), now };
-    // The one event an ended intro still takes: its introduction bounced.
-    if let Event::IntroductionBounced { roles, reason, message_id } = event {
-        m.introduction_bounced(roles, reason, message_id);
-        return m.finish();
+    // The events an ended intro still takes: its introduction bounced, or
+    // was refused when sent.
+    match event {
+        Event::IntroductionBounced { roles, reason, message_id } => {
+            m.introduction_bounced(roles, reason, message_id);
+            return m.finish();
+        }
+        Event::IntroductionRefused { named, reason, message_id } => {
+            m.introduction_refused(named, reason, message_id);
+            return m.finish();
+        }
+        _ => {}
     }
     if intro.state.is_terminal() {
         return m.finish();
@@ -224,7 +232,7 @@ pub fn step(intro: &Intro, event: &Event, policy: &Policy, now: Timestamp) -> St
             m.end(IntroState::Failed, Outcome::Bounced { role: *role, reason: reason.clone() }, None);
         }
         // Handled above, ended or not.
-        Event::IntroductionBounced { .. } => {}
+        Event::IntroductionBounced { .. } | Event::IntroductionRefused { .. } => {}
         Event::DeadlineReached => m.deadline_reached(policy),
     }
     m.finish()
@@ -457,6 +465,36 @@ impl Machine {
                 self.send(Audience::Party(role), Email::NothingNeeded);
             }
         }
+    }
+
+    /// The mail server refused the introduction when it was sent: recorded
+    /// against the intro (which stays `introduced`: both said yes), both
+    /// copies marked as never read, and the connector told once, with the
+    /// server's words, so they can introduce the two by hand. Neither party
+    /// hears: the refusal reached nobody, so there is no introduction to
+    /// write under. Nothing is sent again: no retry.
+    fn introduction_refused(&mut self, named: &[Role], reason: &str, message_id: &MessageId) {
+        // Already told: refused before, or a bounce came back, which means the
+        // server took it (it cannot have refused it too).
+        let told = Role::BOTH.iter().any(|r| self.intro.party(*r).introduction_bounced);
+        if self.intro.state != IntroState::Introduced || self.intro.handled_messages.contains(message_id) || told {
+            return;
+        }
+        self.intro.handled_messages.insert(message_id.clone());
+        for role in Role::BOTH {
+            self.intro.party_mut(role).introduction_bounced = true;
+        }
+        let named: Vec<Role> = Role::BOTH.into_iter().filter(|r| named.contains(r)).collect();
+        let whose = match named.as_slice() {
+            [role] => format!(" (it refused the {role}'s address)"),
+            [] => " (it did not say whose address)".to_owned(),
+            _ => " (it named both addresses)".to_owned(),
+        };
+        self.note(format!("the mail server refused the introduction: it reached neither party{whose}"));
+        self.send(
+            Audience::Connector,
+            Email::Outcome(Outcome::IntroductionRefused { named, reason: reason.to_owned() }),
+        );
     }
 
     fn deadline_reached(&mut self, policy: &Policy) {

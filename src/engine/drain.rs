@@ -152,9 +152,11 @@ impl Engine {
         Ok(report)
     }
 
-    /// A permanently refused email to a party bounces that party.
+    /// A permanently refused email to a party bounces that party; a refused
+    /// introduction (to both) is told to the connector (`refused`).
     fn bounce_refused(&self, entry: &OutboxEntry, reason: String, now: Timestamp) -> Result<(), EngineError> {
-        let (Some(id), Some(role)) = (&entry.intro, entry.email.role) else { return Ok(()) };
+        let Some(role) = entry.email.role else { return self.introduction_refused(entry, reason, now) };
+        let Some(id) = &entry.intro else { return Ok(()) };
         let Some(intro) = self.store.intro(id)? else { return Ok(()) };
         let message_id = MessageId::new(format!("refused-{}", entry.email.message_id));
         let step = core::step(&intro, &Event::Bounced { role, reason, message_id }, &self.config.policy, now);

@@ -11,12 +11,14 @@
 //! - [`commit`] — a core step and its emails into the store, in one
 //!   transaction; timers; cancelling;
 //! - [`drain`] — the outbox: send, retry with backoff, bounce on refusal;
+//! - [`refused`] — an introduction the mail server refused when sent;
 //! - [`limits`] — whether a request may open an intro (`[limits]`).
 
 mod commit;
 mod connector;
 mod drain;
 mod limits;
+mod refused;
 mod route;
 
 use std::path::PathBuf;

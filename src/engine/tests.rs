@@ -342,13 +342,17 @@ fn not_an_email_is_filed_as_failed() {
 /// A sendmail stand-in that records every email it is given, one file each,
 /// and refuses (exit 67, EX_NOUSER) mail for `refused@example.org`.
 fn recording_sendmail(dir: &Path) -> std::path::PathBuf {
+    let refuse = "for a in \"$@\"; do [ \"$a\" = refused@example.org ] && { echo 'no such user' >&2; exit 67; }; done";
+    sendmail_script(dir, refuse)
+}
+
+/// A sendmail stand-in that records what it is given, after the shell
+/// lines `refuse` (which may exit to refuse it).
+fn sendmail_script(dir: &Path, refuse: &str) -> std::path::PathBuf {
     let script = dir.join("sendmail");
     let log = dir.join("delivered");
     std::fs::create_dir_all(&log).expect("mkdir");
-    let body = format!(
-        "#!/bin/sh\nfor a in \"$@\"; do [ \"$a\" = refused@example.org ] && {{ echo 'no such user' >&2; exit 67; }}; done\ncat > \"{}/$(date +%s%N)-$$.eml\"\n",
-        log.display()
-    );
+    let body = format!("#!/bin/sh\n{refuse}\ncat > \"{}/$(date +%s%N)-$$.eml\"\n", log.display());
     // Written by a child process: if this (multi-threaded) test process held
     // the file open for writing, a fork elsewhere could make exec fail with
     // ETXTBSY.
@@ -452,6 +456,58 @@ fn a_permanent_refusal_bounces_the_party_and_tells_the_connector() {
     let outcome = engine.store().emails_of(&intro.id).expect("log").into_iter().find(|e| e.kind == EmailKind::Outcome);
     let outcome = outcome.expect("an outcome was queued").message_id;
     assert!(delivered.iter().any(|id| id == outcome.as_str()), "the outcome went out: {delivered:?}");
+}
+
+/// Before: a refused introduction (one email to both, so no single party
+/// to bounce) was dropped: nobody heard, and the intro read as introduced.
+#[test]
+fn a_refused_introduction_is_told_to_the_connector_once_and_not_retried() {
+    let scripts = tempfile::tempdir().expect("tempdir");
+    // Like a server refusing Bob at RCPT: the whole send fails.
+    let refuse = "case \" $* \" in *\" alice@example.net bob@example.org \"*) \
+                  echo '550 5.1.1 <bob@example.org>: Recipient address rejected: User unknown' >&2; exit 67;; esac";
+    let script = sendmail_script(scripts.path(), refuse);
+    let config =
+        CONFIG.replace("[outbox_dir]\npath = \"sent\"", &format!("[sendmail]\ncommand = \"{}\"", script.display()));
+    let h = harness_with(&config);
+    let mut transport = Transport::from_config(&h.engine().config().transport).expect("transport");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    h.handle(REQUEST);
+    let (alice, bob) = (h.reply_address("alice@example.net"), h.reply_address("bob@example.org"));
+    h.handle(&reply("Alice <alice@example.net>", &alice, "a1@x", "Yes please"));
+    h.handle(&reply("Bob <bob@example.org>", &bob, "b1@x", "Sure, happy to."));
+
+    let first = rt.block_on(h.engine().drain_outbox(&mut transport, h.now)).expect("drain");
+    assert_eq!(first.refused, 1, "{first:?}");
+    let intro = h.intro();
+    assert_eq!(intro.state, IntroState::Introduced, "both said yes");
+    assert!(intro.requester.introduction_bounced && intro.target.introduction_bounced, "neither got it");
+    assert!(intro.timeline.iter().any(|t| t.what.contains("refused the introduction") && t.what.contains("target")));
+    rt.block_on(h.engine().drain_outbox(&mut transport, h.now)).expect("drain");
+    assert_eq!(h.engine().store().outbox_len(), 0, "nothing waits for a retry");
+
+    let delivered: Vec<Vec<u8>> = std::fs::read_dir(scripts.path().join("delivered"))
+        .expect("read")
+        .map(|e| std::fs::read(e.expect("entry").path()).expect("read"))
+        .collect();
+    let parsed: Vec<_> =
+        delivered.iter().map(|raw| mail_parser::MessageParser::default().parse(raw).expect("parses")).collect();
+    let to = |m: &mail_parser::Message<'_>| {
+        m.to().and_then(|a| a.first()).and_then(|a| a.address()).unwrap_or_default().to_owned()
+    };
+    // Each party had their consent request and nothing after: the refusal reached neither.
+    for party in ["alice@example.net", "bob@example.org"] {
+        assert_eq!(parsed.iter().filter(|m| to(m) == party).count(), 1, "{party}");
+    }
+    let refused: Vec<_> = parsed
+        .iter()
+        .filter(|m| to(m) == "carol@example.com" && m.subject().is_some_and(|s| s.contains("couldn't be sent")))
+        .collect();
+    assert_eq!(refused.len(), 1, "the connector is told once");
+    let body = refused[0].body_text(0).expect("text").into_owned();
+    assert!(body.contains("550 5.1.1 <bob@example.org>: Recipient address rejected"), "{body}");
+    assert!(body.contains("because of Bob's address, bob@example.org"), "{body}");
+    assert!(body.contains("I haven't told either of them, and I won't send it again."), "{body}");
 }
 
 fn queued_text(h: &Harness, kind: &str) -> String {

@@ -426,6 +426,52 @@ fn an_introduction_bouncing_for_both_is_told_to_the_connector_alone() {
     assert!(b.intro.requester.introduction_bounced && b.intro.target.introduction_bounced);
 }
 
+fn introduction_refused(named: &[Role], id: &str) -> Event {
+    Event::IntroductionRefused {
+        named: named.to_vec(),
+        reason: "550 5.1.1 <bob@example.org>: unknown".into(),
+        message_id: id.into(),
+    }
+}
+
+/// Before: the drain dropped a refused introduction (it has no single
+/// role to bounce): nobody heard, and the intro read as introduced.
+#[test]
+fn a_refused_introduction_is_recorded_and_told_to_the_connector_once() {
+    let p = fast_policy();
+    let introduced = introduced(&p);
+    let r = step(&introduced.intro, &introduction_refused(&[Role::Target], "refused-x"), &p, later(3));
+    assert_eq!(r.intro.state, IntroState::Introduced, "both said yes");
+    assert!(r.intro.requester.introduction_bounced && r.intro.target.introduction_bounced, "neither got it");
+    // The connector alone: the refusal reached nobody, so no party has an introduction to hear about.
+    assert_eq!(kinds(&r), [(CON, "outcome")]);
+    let told = Outcome::IntroductionRefused {
+        named: vec![Role::Target],
+        reason: "550 5.1.1 <bob@example.org>: unknown".into(),
+    };
+    assert!(r.effects.contains(&Effect::Send(Outgoing { to: CON, email: Email::Outcome(told) })));
+    assert!(r.intro.timeline.iter().any(|t| t.what.contains("refused the introduction")), "{:?}", r.intro.timeline);
+    assert_eq!(r.intro.deadline, None, "no retry, no timer");
+    // Told once: the same refusal again, another, or a late bounce report, change nothing.
+    assert!(step(&r.intro, &introduction_refused(&[Role::Target], "refused-x"), &p, later(4)).is_noop(&r.intro));
+    assert!(step(&r.intro, &introduction_refused(&[], "refused-y"), &p, later(4)).is_noop(&r.intro));
+    assert!(step(&r.intro, &introduction_bounced(&[Role::Requester], "dsn"), &p, later(5)).is_noop(&r.intro));
+}
+
+#[test]
+fn a_refusal_naming_nobody_is_told_as_such_and_one_before_the_introduction_changes_nothing() {
+    let p = fast_policy();
+    let r = step(&introduced(&p).intro, &introduction_refused(&[], "refused-x"), &p, later(3));
+    let told = Outcome::IntroductionRefused { named: vec![], reason: "550 5.1.1 <bob@example.org>: unknown".into() };
+    assert_eq!(r.effects, [Effect::Send(Outgoing { to: CON, email: Email::Outcome(told) })]);
+    assert!(r.intro.timeline.iter().any(|t| t.what.contains("did not say whose")));
+    // No introduction went out while waiting or after a no.
+    let s = open(new_intro(), &p, t0());
+    assert!(step(&s.intro, &introduction_refused(&[Role::Target], "r"), &p, later(1)).is_noop(&s.intro));
+    let no = step(&s.intro, &reply(Role::Target, Decision::No, "m1"), &p, later(1));
+    assert!(step(&no.intro, &introduction_refused(&[Role::Target], "r"), &p, later(2)).is_noop(&no.intro));
+}
+
 #[test]
 fn a_bounce_of_an_introduction_that_never_went_out_changes_nothing() {
     let p = fast_policy();
@@ -527,6 +573,9 @@ fn arb_event() -> impl Strategy<Value = Event> {
         1 => (prop::collection::vec(arb_role(), 0..3), id.clone()).prop_map(|(roles, message_id)| {
             Event::IntroductionBounced { roles, reason: String::new(), message_id }
         }),
+        1 => (prop::collection::vec(arb_role(), 0..3), id.clone()).prop_map(|(named, message_id)| {
+            Event::IntroductionRefused { named, reason: String::new(), message_id }
+        }),
         1 => id.prop_map(|message_id| Event::PreviewApproved { message_id }),
         3 => Just(Event::DeadlineReached),
     ]
@@ -588,7 +637,8 @@ proptest! {
 
             // Terminal stays terminal, and nothing more goes out, but for
             // what the bounce of an introduction needs said.
-            let introduction_bounced = matches!(ev, Event::IntroductionBounced { .. });
+            let introduction_bounced =
+                matches!(ev, Event::IntroductionBounced { .. } | Event::IntroductionRefused { .. });
             if intro.state.is_terminal() && !introduction_bounced {
                 prop_assert!(s.is_noop(&intro), "terminal intro moved: {:?} -> {:?}", intro.state, s.intro.state);
             }
@@ -639,13 +689,17 @@ proptest! {
             }).count();
             prop_assert!(closings <= 1, "{closings} closing notes to the {role}");
         }
-        let bounced = |o: &&Outgoing| matches!(o.email, Email::Outcome(Outcome::IntroductionBounced { .. }));
+        let bounced = |o: &&Outgoing| {
+            matches!(o.email, Email::Outcome(Outcome::IntroductionBounced { .. } | Outcome::IntroductionRefused { .. }))
+        };
         let outcomes = sends.iter().filter(|o| matches!(o.email, Email::Outcome(_)) && !bounced(o)).count();
         prop_assert_eq!(outcomes, usize::from(intro.state.is_terminal()), "one outcome per ended intro");
         // The connector hears of each party's bounced introduction once.
         for role in Role::BOTH {
             let told = sends.iter().filter(|o| match &o.email {
                 Email::Outcome(Outcome::IntroductionBounced { roles, .. }) => roles.contains(&role),
+                // A refusal: neither party got it.
+                Email::Outcome(Outcome::IntroductionRefused { .. }) => true,
                 _ => false,
             }).count();
             prop_assert_eq!(told, usize::from(intro.party(role).introduction_bounced), "bounce of the {}'s introduction told", role);
