@@ -79,6 +79,13 @@ pub(super) fn party_value(intro: &Intro, role: Role, reader: Reader) -> Value {
         yes_by => p.yes_by.map_or("", ConsentBy::as_str),
         reply_text => if reader == Reader::Connector { p.reply_text.as_deref().unwrap_or_default() } else { "" },
         own_words => own_words(p, reader).unwrap_or_default(),
+        // The connector said a yes put in doubt still stands: the introduction
+        // quotes the yes's words, not the later reply.
+        yes_restored => p.yes_by == Some(ConsentBy::Connector) && p.yes_words.is_some() && p.yes_words != p.reply_text,
+        // For the connector asked whether a yes put in doubt still stands:
+        // what the introduction would then quote from that yes (empty for
+        // a bare yes), never the doubtful reply.
+        kept_yes_words => p.yes_words.as_deref().filter(|_| reader == Reader::Connector).and_then(|w| quotable(w, p)).unwrap_or_default(),
         marked => shown(&p.marked),
         away_until => p.away_until.map(format_date).unwrap_or_default(),
         // Their copy of the introduction bounced: they never read it.
@@ -99,12 +106,16 @@ fn own_words(p: &Party, reader: Reader) -> Option<String> {
         return None;
     }
     match p.yes_by {
-        Some(ConsentBy::Own | ConsentBy::Connector) => {
-            let words = crate::mail::request::without_sign_off(p.own_words()?, &p.person.name);
-            (!is_bare_answer(&words)).then_some(words)
-        }
+        Some(ConsentBy::Own | ConsentBy::Connector) => quotable(p.own_words()?, p),
         _ => None,
     }
+}
+
+/// `text` as the introduction would quote it for `p`: without the sign-off
+/// and signature, and nothing at all for a bare yes.
+fn quotable(text: &str, p: &Party) -> Option<String> {
+    let words = crate::mail::request::without_sign_off(text, &p.person.name);
+    (!is_bare_answer(&words)).then_some(words)
 }
 
 /// The summary as `reader` may see it: whole for the connector and for a

@@ -881,6 +881,19 @@ pub(crate) mod samples {
                     (reply(Role::Requester, Decision::Yes, "Yes please!", "r1"), at(3)),
                 ],
             ),
+            (
+                // The connector says Bob's doubted yes stands: the
+                // introduction quotes his yes, never the doubtful reply.
+                "yes_then_unclear_stands",
+                new_intro(),
+                &ask,
+                vec![
+                    (reply(Role::Target, Decision::Yes, "Yes, happy to. Mornings work best for me.", "t1"), at(1)),
+                    (reply(Role::Target, Decision::Unclear, "Sorry, on second thought no.", "t2"), at(2)),
+                    (reply(Role::Requester, Decision::Yes, "Yes please!", "r1"), at(3)),
+                    (connector_yes(false).0, at(4)),
+                ],
+            ),
             ("held_then_accepted", new_intro(), &implied, vec![held_yes.clone(), connector_yes(true)]),
             (
                 // A reply from another address that reads unclear: the

@@ -229,3 +229,22 @@ fn a_note_after_a_bounced_introduction_threads_under_it_and_answers_go_to_the_co
     let recipients: Vec<&str> = c.recipients.iter().map(Address::as_str).collect();
     assert_eq!(recipients, ["alice@example.net"]);
 }
+
+/// The connector said Bob's doubted yes stands: the introduction quotes his
+/// yes, never the doubtful reply, and the note asking said so.
+#[test]
+fn a_yes_that_still_stands_is_quoted_never_the_doubtful_reply() {
+    let text = |name: &str| {
+        let s = samples::all().into_iter().find(|s| s.name == name).unwrap_or_else(|| panic!("sample {name}"));
+        let c = composer().compose(&s.intro, &s.out, Timestamp::UNIX_EPOCH).expect("composes");
+        let msg = MessageParser::default().parse(&c.bytes).expect("parses");
+        msg.body_text(0).expect("text").replace("\r\n", "\n")
+    };
+    let introduction = text("yes_then_unclear_stands_introduction_to_both");
+    assert!(introduction.contains("> Yes, happy to. Mornings work best for me."), "{introduction}");
+    assert!(!introduction.contains("second thought"), "{introduction}");
+    let asked = text("yes_then_unclear_stands_unclear_reply_to_connector");
+    assert!(asked.contains("The introduction won't quote this later reply: it quotes what Bob wrote with the yes:\n\n> Yes, happy to. Mornings work best for me."), "{asked}");
+    let plain = text("yes_then_unclear_unclear_reply_to_connector");
+    assert!(plain.contains("Bob's yes was a plain yes, so it quotes nothing of Bob's"), "{plain}");
+}

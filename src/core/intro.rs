@@ -277,6 +277,15 @@ pub struct Party {
     /// records that it did not reach them.
     #[serde(default)]
     pub introduction_bounced: bool,
+    /// The words that came with their yes, for the introduction to quote:
+    /// their yes reply, the held reply accepted as theirs, or the unclear
+    /// reply the connector counted as a yes. A later unclear reply that
+    /// puts the yes in doubt does not replace them, so when the connector
+    /// says the yes stands, the introduction quotes the yes, never the
+    /// doubtful reply. `None` before any yes (and in intros stored before
+    /// this was kept: then their latest reply stands in).
+    #[serde(default)]
+    pub yes_words: Option<String>,
 }
 
 impl Party {
@@ -293,13 +302,15 @@ impl Party {
             held: None,
             away_until: None,
             introduction_bounced: false,
+            yes_words: None,
         }
     }
 
-    /// Their own words beyond a bare yes or no, when their latest reply had
-    /// any ("Yes! Happy to, mornings are best."), for the introduction.
+    /// Their own words beyond a bare yes or no, when the reply that came
+    /// with their yes had any ("Yes! Happy to, mornings are best."), for
+    /// the introduction.
     pub fn own_words(&self) -> Option<&str> {
-        let text = self.reply_text.as_deref()?.trim();
+        let text = self.yes_words.as_deref().or(self.reply_text.as_deref())?.trim();
         (!is_bare_answer(text)).then_some(text)
     }
 }

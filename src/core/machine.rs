@@ -384,8 +384,16 @@ impl Machine {
         self.note(format!("{role} {how}: {}", decision.as_str()));
         match decision {
             Decision::Yes => {
-                self.intro.party_mut(role).state = PartyState::Yes;
-                self.intro.party_mut(role).yes_by = Some(by);
+                let party = self.intro.party_mut(role);
+                // The connector saying a yes put in doubt still stands
+                // restores that yes with its own words; any other yes comes
+                // with the reply it was read from.
+                let restored = by == ConsentBy::Connector && party.yes_words.is_some();
+                if !restored {
+                    party.yes_words = party.reply_text.clone();
+                }
+                party.state = PartyState::Yes;
+                party.yes_by = Some(by);
                 if Role::BOTH.iter().all(|r| self.intro.party(*r).state == PartyState::Yes) {
                     self.intro.state = IntroState::Introduced;
                     self.intro.deadline = None;
@@ -411,6 +419,8 @@ impl Machine {
                 let after_yes = current == PartyState::Yes;
                 let party = self.intro.party_mut(role);
                 party.state = PartyState::Unclear;
+                // `yes_words` stay: if the connector says the yes stands,
+                // the introduction quotes the yes, not this reply.
                 party.yes_by = None;
                 self.send(Audience::Connector, Email::UnclearReply { role, text: text.to_owned(), after_yes });
             }

@@ -155,6 +155,50 @@ fn an_unclear_reply_after_a_yes_puts_the_yes_in_doubt_until_the_connector_decide
     ));
 }
 
+fn said(role: Role, decision: Decision, text: &str, id: &str) -> Event {
+    Event::ReplyReceived { role, decision, text: text.into(), message_id: id.into() }
+}
+
+/// Before: the connector saying Bob's doubted yes stands made the
+/// introduction quote his retraction ("Sorry, on second thought no.") as
+/// his words.
+#[test]
+fn a_yes_the_connector_says_still_stands_keeps_its_own_words() {
+    let p = fast_policy();
+    let decided =
+        Event::ConnectorDecided { role: Role::Target, decision: Decision::Yes, held: false, message_id: "c1".into() };
+    let s = open(new_intro(), &p, t0());
+    let s = step(&s.intro, &said(Role::Target, Decision::Yes, "Yes! Mornings are best.", "m1"), &p, later(1));
+    let s = step(&s.intro, &said(Role::Target, Decision::Unclear, "Sorry, on second thought no.", "m2"), &p, later(2));
+    assert_eq!(s.intro.target.yes_words.as_deref(), Some("Yes! Mornings are best."), "kept while in doubt");
+    let s = step(&s.intro, &reply(Role::Requester, Decision::Yes, "m3"), &p, later(3));
+    let s = step(&s.intro, &decided, &p, later(4));
+    assert_eq!(s.intro.state, IntroState::Introduced);
+    assert_eq!(s.intro.target.own_words(), Some("Yes! Mornings are best."));
+    assert_eq!(s.intro.target.reply_text.as_deref(), Some("Sorry, on second thought no."), "their last reply");
+
+    // A bare yes in doubt: nothing of theirs to quote, never the doubtful reply.
+    let s = open(new_intro(), &p, t0());
+    let s = step(&s.intro, &said(Role::Target, Decision::Yes, "Yes", "m1"), &p, later(1));
+    let s = step(&s.intro, &said(Role::Target, Decision::Unclear, "Hmm, wait. Maybe not?", "m2"), &p, later(2));
+    let s = step(&s.intro, &decided, &p, later(3));
+    assert_eq!(s.intro.target.own_words(), None);
+
+    // An unclear first answer the connector counts as a yes is the yes's words (a condition, say).
+    let s = open(new_intro(), &p, t0());
+    let s =
+        step(&s.intro, &said(Role::Target, Decision::Unclear, "Maybe - questions by email first?", "m1"), &p, later(1));
+    let s = step(&s.intro, &decided, &p, later(2));
+    assert_eq!(s.intro.target.own_words(), Some("Maybe - questions by email first?"));
+
+    // Their own clear yes after the doubt is their words again.
+    let s = open(new_intro(), &p, t0());
+    let s = step(&s.intro, &said(Role::Target, Decision::Yes, "Yes! Mornings are best.", "m1"), &p, later(1));
+    let s = step(&s.intro, &said(Role::Target, Decision::Unclear, "Sorry, on second thought no.", "m2"), &p, later(2));
+    let s = step(&s.intro, &said(Role::Target, Decision::Yes, "Yes after all. Afternoons now.", "m3"), &p, later(3));
+    assert_eq!(s.intro.target.own_words(), Some("Yes after all. Afternoons now."));
+}
+
 #[test]
 fn silence_gets_one_follow_up_then_expires_without_writing_to_the_silent() {
     let p = fast_policy();
