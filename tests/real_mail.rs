@@ -557,3 +557,48 @@ fn a_bounced_introduction_is_told_once_through_the_real_mail_stack() {
     assert_eq!(kinds_to(&intro, unreachable), ["introduction"], "no retry");
     assert!(inbox(&acc.addr("bot"), 0, Duration::ZERO).is_empty(), "the report was filed away");
 }
+
+/// Postfix refuses the introduction at RCPT (`reject-permanent@`, 550 for
+/// that recipient), so the whole send fails and it reaches neither party.
+/// Before: dropped in silence, and the intro read as introduced. Now the
+/// connector hears once, with Postfix's words and both addresses; neither
+/// party is written to, and nothing is sent again. (The requester's
+/// consent is implied, so the first mail to that address is the
+/// introduction.)
+#[test]
+fn a_refused_introduction_is_told_once_through_the_real_mail_stack() {
+    let _shared = servers().read().unwrap_or_else(|e| e.into_inner());
+    let acc = Accounts { n: 15 };
+    reset(&acc);
+    let bot = start_bot(&acc, "[consent]\nrequester = \"implied\"");
+    let refused = "reject-permanent@example.test";
+    let raw = request(&acc, "req-15@example.test").replace(&acc.addr("alice"), refused);
+    send_raw(&acc.addr("connector"), &acc.addr("bot"), &raw);
+    let bob = inbox(&acc.addr("bob"), 1, WAIT);
+    assert_eq!(bob.len(), 1, "Bob's consent note\n{}", bot.log());
+    answer(&acc.addr("bob"), &bob[0], "bob-yes-15@example.test", "Yes, happy to.");
+
+    let connector = inbox(&acc.addr("connector"), 3, WAIT);
+    assert_eq!(connector.len(), 3, "acknowledgement, introduced, then the refusal\n{}", bot.log());
+    let told = &connector[2];
+    assert!(told.subject.ends_with("the introduction couldn't be sent"), "{}", told.subject);
+    assert!(told.text.contains(&format!("because of Alice's address, {refused}")), "{}", told.text);
+    assert!(
+        told.text.contains(
+            "5.1.1 <reject-permanent@example.test>: Recipient address rejected: mailstack test: permanent failure"
+        ),
+        "Postfix's words: {}",
+        told.text
+    );
+    assert!(told.text.contains(&acc.addr("bob")), "both addresses, to introduce by hand: {}", told.text);
+
+    bot.settled();
+    let intro = bot.intro();
+    assert_eq!(intro["state"], "introduced", "both said yes: {intro}");
+    assert!(intro["timeline"].to_string().contains("refused the requester's address"), "{intro}");
+    assert_eq!(kinds_to(&intro, &acc.addr("bob")), ["consent_request", "introduction"], "nothing after: {intro}");
+    assert_eq!(kinds_to(&intro, &acc.addr("connector")), ["acknowledgement", "outcome", "outcome"], "told once");
+    // Bob never got it: the send failed as a whole.
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(inbox(&acc.addr("bob"), 0, Duration::ZERO).len(), 1, "only his consent note");
+}

@@ -17,7 +17,7 @@ use lettre::address::Envelope;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 /// Test sets; scripts/test creates the same accounts as `all_users`.
-pub(crate) const SETS: u32 = 14;
+pub(crate) const SETS: u32 = 15;
 
 /// The quick stress runs in the suite: (account prefix, intros).
 pub(crate) const QUICK_KILLS: (&str, usize) = ("q", 20);
