@@ -526,14 +526,8 @@ fn mail_over_max_message_size_is_filed_unread_over_imap() {
 fn a_bounced_introduction_is_told_once_through_the_real_mail_stack() {
     let _shared = servers().read().unwrap_or_else(|e| e.into_inner());
     let acc = Accounts { n: 14 };
-    reset(&acc);
-    let bot = start_bot(&acc, "[consent]\nrequester = \"implied\"");
     let unreachable = "bounce@example.test";
-    let raw = request(&acc, "req-14@example.test").replace(&acc.addr("alice"), unreachable);
-    send_raw(&acc.addr("connector"), &acc.addr("bot"), &raw);
-    let bob = inbox(&acc.addr("bob"), 1, WAIT);
-    assert_eq!(bob.len(), 1, "Bob's consent note\n{}", bot.log());
-    answer(&acc.addr("bob"), &bob[0], "bob-yes-14@example.test", "Yes, happy to.");
+    let bot = bob_says_yes_to_a_requester_at(&acc, unreachable);
 
     let bob = inbox(&acc.addr("bob"), 3, WAIT);
     assert_eq!(bob.len(), 3, "the introduction, then the note that it didn't reach Alice\n{}", bot.log());
@@ -569,14 +563,8 @@ fn a_bounced_introduction_is_told_once_through_the_real_mail_stack() {
 fn a_refused_introduction_is_told_once_through_the_real_mail_stack() {
     let _shared = servers().read().unwrap_or_else(|e| e.into_inner());
     let acc = Accounts { n: 15 };
-    reset(&acc);
-    let bot = start_bot(&acc, "[consent]\nrequester = \"implied\"");
     let refused = "reject-permanent@example.test";
-    let raw = request(&acc, "req-15@example.test").replace(&acc.addr("alice"), refused);
-    send_raw(&acc.addr("connector"), &acc.addr("bot"), &raw);
-    let bob = inbox(&acc.addr("bob"), 1, WAIT);
-    assert_eq!(bob.len(), 1, "Bob's consent note\n{}", bot.log());
-    answer(&acc.addr("bob"), &bob[0], "bob-yes-15@example.test", "Yes, happy to.");
+    let bot = bob_says_yes_to_a_requester_at(&acc, refused);
 
     let connector = inbox(&acc.addr("connector"), 3, WAIT);
     assert_eq!(connector.len(), 3, "acknowledgement, introduced, then the refusal\n{}", bot.log());
@@ -601,4 +589,18 @@ fn a_refused_introduction_is_told_once_through_the_real_mail_stack() {
     // Bob never got it: the send failed as a whole.
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(inbox(&acc.addr("bob"), 0, Duration::ZERO).len(), 1, "only his consent note");
+}
+
+/// A request for set `acc` with the requester at `requester` and their
+/// consent implied (so the first mail to that address is the
+/// introduction), and Bob's yes to it: the introduction is on its way.
+fn bob_says_yes_to_a_requester_at(acc: &Accounts, requester: &str) -> Bot {
+    reset(acc);
+    let bot = start_bot(acc, "[consent]\nrequester = \"implied\"");
+    let raw = request(acc, &format!("req-{}@example.test", acc.n)).replace(&acc.addr("alice"), requester);
+    send_raw(&acc.addr("connector"), &acc.addr("bot"), &raw);
+    let bob = inbox(&acc.addr("bob"), 1, WAIT);
+    assert_eq!(bob.len(), 1, "Bob's consent note\n{}", bot.log());
+    answer(&acc.addr("bob"), &bob[0], &format!("bob-yes-{}@example.test", acc.n), "Yes, happy to.");
+    bot
 }

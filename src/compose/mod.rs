@@ -725,6 +725,14 @@ pub(crate) mod samples {
         let connector_yes = |held| {
             (Event::ConnectorDecided { role: Role::Target, decision: Decision::Yes, held, message_id: id("c1") }, at(2))
         };
+        // Bob's yes in `words`, then his doubtful reply, then Alice's yes.
+        let yes_then_doubt = |words: &str| {
+            vec![
+                (reply(Role::Target, Decision::Yes, words, "t1"), at(1)),
+                (reply(Role::Target, Decision::Unclear, "Sorry, on second thought no.", "t2"), at(2)),
+                (reply(Role::Requester, Decision::Yes, "Yes please!", "r1"), at(3)),
+            ]
+        };
         let both_yes = vec![
             (reply(Role::Requester, Decision::Yes, "Yes please!", "r1"), at(1)),
             (reply(Role::Target, Decision::Yes, "Yes, happy to. Mornings work best for me.", "t1"), at(2)),
@@ -875,11 +883,7 @@ pub(crate) mod samples {
                 "yes_then_unclear",
                 new_intro(),
                 &ask,
-                vec![
-                    (reply(Role::Target, Decision::Yes, "Yes, happy to.", "t1"), at(1)),
-                    (reply(Role::Target, Decision::Unclear, "Sorry, on second thought no.", "t2"), at(2)),
-                    (reply(Role::Requester, Decision::Yes, "Yes please!", "r1"), at(3)),
-                ],
+                yes_then_doubt("Yes, happy to."),
             ),
             (
                 // The connector says Bob's doubted yes stands: the
@@ -887,12 +891,7 @@ pub(crate) mod samples {
                 "yes_then_unclear_stands",
                 new_intro(),
                 &ask,
-                vec![
-                    (reply(Role::Target, Decision::Yes, "Yes, happy to. Mornings work best for me.", "t1"), at(1)),
-                    (reply(Role::Target, Decision::Unclear, "Sorry, on second thought no.", "t2"), at(2)),
-                    (reply(Role::Requester, Decision::Yes, "Yes please!", "r1"), at(3)),
-                    (connector_yes(false).0, at(4)),
-                ],
+                [yes_then_doubt("Yes, happy to. Mornings work best for me."), vec![(connector_yes(false).0, at(4))]].concat(),
             ),
             ("held_then_accepted", new_intro(), &implied, vec![held_yes.clone(), connector_yes(true)]),
             (
