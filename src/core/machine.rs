@@ -30,6 +30,11 @@
 //!   long after) is recorded against it: the connector hears whose copy did
 //!   not arrive, the other party that it did not reach them and that the
 //!   connector knows, each once; nothing is sent again;
+//! - an introduction the mail server refused when it was sent reached
+//!   neither party: recorded against the intro, the connector told once
+//!   (with whose address the server named, if it did), nobody else;
+//! - a yes the connector says still stands after a doubtful reply keeps the
+//!   words that came with it: the introduction never quotes the doubt;
 //! - otherwise a terminal intro never moves again, and an event carrying a
 //!   Message-ID already handled is a no-op.
 
