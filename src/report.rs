@@ -44,14 +44,22 @@ pub(crate) fn list(
     now: Timestamp,
     out: &mut dyn Write,
 ) -> Result<(), ReportError> {
-    let intros = store.intros(state)?;
+    // Each intro becomes its line as it is read (100,000 decoded intros
+    // held at once took 480 MB); the lines are then put in the order
+    // `Store::intros` gives: oldest first, ties in key order.
+    let mut lines: Vec<(Timestamp, usize, String)> = Vec::new();
+    store.each_intro(state, |i| {
+        let line = if as_json { intro_json(&i).to_string() } else { table_row(&i, now) };
+        lines.push((i.created_at, lines.len(), line));
+    })?;
+    lines.sort_unstable_by_key(|(at, n, _)| (*at, *n));
     if as_json {
-        for intro in &intros {
-            writeln!(out, "{}", intro_json(intro))?;
+        for (_, _, line) in &lines {
+            writeln!(out, "{line}")?;
         }
         return Ok(());
     }
-    if intros.is_empty() {
+    if lines.is_empty() {
         writeln!(out, "no intros{}", state.map(|s| format!(" in state {s}")).unwrap_or_default())?;
         return Ok(());
     }
@@ -60,21 +68,25 @@ pub(crate) fn list(
         "{:<9} {:>5}  {:<22} {:<22} {:<24} {:<17} WAITING FOR",
         "ID", "AGE", "REQUESTER", "TARGET", "CONNECTOR", "STATE"
     )?;
-    for i in &intros {
-        let waiting: Vec<String> = i.waiting_for().iter().map(|r| i.party(*r).person.first_name().to_owned()).collect();
-        writeln!(
-            out,
-            "{:<9} {:>5}  {:<22} {:<22} {:<24} {:<17} {}",
-            i.id.as_str(),
-            age(i.created_at, now),
-            clip(i.requester.person.display_name(), 22),
-            clip(i.target.person.display_name(), 22),
-            clip(i.connector.email.as_str(), 24),
-            i.state.as_str(),
-            if waiting.is_empty() { "-".to_owned() } else { waiting.join(", ") }
-        )?;
+    for (_, _, line) in &lines {
+        writeln!(out, "{line}")?;
     }
     Ok(())
+}
+
+/// One intro's row of the `list` table.
+fn table_row(i: &Intro, now: Timestamp) -> String {
+    let waiting: Vec<String> = i.waiting_for().iter().map(|r| i.party(*r).person.first_name().to_owned()).collect();
+    format!(
+        "{:<9} {:>5}  {:<22} {:<22} {:<24} {:<17} {}",
+        i.id.as_str(),
+        age(i.created_at, now),
+        clip(i.requester.person.display_name(), 22),
+        clip(i.target.person.display_name(), 22),
+        clip(i.connector.email.as_str(), 24),
+        i.state.as_str(),
+        if waiting.is_empty() { "-".to_owned() } else { waiting.join(", ") }
+    )
 }
 
 /// Prints `introbot show`: the people, the timeline, every email sent.

@@ -259,6 +259,29 @@ impl Store {
         self.read_range(tree, &[], None)
     }
 
+    /// Calls `each` with every key of a tree and its value, as the open
+    /// batch (if any) left them, in key order. Without a batch of this
+    /// thread's, straight from sled, one record at a time: `list` over
+    /// 100,000 intros held every record's bytes at once before it decoded
+    /// any.
+    pub(super) fn scan_all(
+        &self,
+        tree: TreeId,
+        mut each: impl FnMut(&[u8], &[u8]) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        if self.batch().mine().is_some() {
+            for (k, v) in self.read_all(tree)? {
+                each(&k, &v)?;
+            }
+            return Ok(());
+        }
+        for kv in self.tree(tree).iter() {
+            let (k, v) = kv.map_err(|e| self.err(e))?;
+            each(&k, &v)?;
+        }
+        Ok(())
+    }
+
     /// The keys of a tree that start with `prefix`, with their values, as
     /// the open batch (if any) left them, in key order.
     pub(super) fn read_prefix(&self, tree: TreeId, prefix: &[u8]) -> Result<Vec<(IVec, IVec)>, StoreError> {
@@ -275,11 +298,16 @@ impl Store {
         start: &[u8],
         end: Option<&[u8]>,
     ) -> Result<Vec<(IVec, IVec)>, StoreError> {
-        let mut all = BTreeMap::new();
         let range = match end {
             Some(end) => self.tree(tree).range(start..end),
             None => self.tree(tree).range(start..),
         };
+        // Without a batch of this thread's (it cannot open one meanwhile),
+        // sled's order is the answer: no map to merge into.
+        if self.batch().mine().is_none() {
+            return range.map(|kv| kv.map_err(|e| self.err(e))).collect();
+        }
+        let mut all = BTreeMap::new();
         for kv in range {
             let (k, v) = kv.map_err(|e| self.err(e))?;
             all.insert(k, v);
