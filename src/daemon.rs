@@ -51,8 +51,10 @@ use crate::transport::{Transport, TransportError};
 /// Larger batches sync less but cost memory while the batch's transaction
 /// is written (sled keeps every replaced page until it ends): 256 raised
 /// the peak RSS of `run --once` over 2,000 requests from 36 to 60 MB for no
-/// measurable gain over 64 (BENCHMARKS.md).
-const BATCH: usize = 64;
+/// measurable gain over 64 (BENCHMARKS.md); over 10,000 requests the peak
+/// was 50.8 MB at 64, 45.0 at 32, 40.8 at 16, user CPU the same within
+/// noise (7.5 to 8.5 s). 32 keeps a sync per 32 messages.
+const BATCH: usize = 32;
 
 /// What stops the daemon.
 #[derive(Debug, thiserror::Error)]
