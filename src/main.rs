@@ -198,10 +198,21 @@ fn main() -> ExitCode {
 fn store_command(config: &ConfigArg, request: Request) -> anyhow::Result<ExitCode> {
     let response = introbot::control::run(config.load()?, &request, SystemClock.now())?;
     if response.ok {
-        print!("{}", response.output);
+        write_stdout(&response.output)?;
         Ok(ExitCode::SUCCESS)
     } else {
         anyhow::bail!("{}", response.output)
+    }
+}
+
+/// Writes a command's output; a reader that went away early (`introbot
+/// list | head`) is not an error: it has all it wanted.
+fn write_stdout(output: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(output.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e).context("cannot write to standard output"),
+        _ => Ok(()),
     }
 }
 

@@ -120,6 +120,25 @@ fn run_once_list_show_cancel() {
 }
 
 #[test]
+fn list_into_a_pipe_closed_early_ends_quietly() {
+    let dir = setup();
+    deliver(dir.path(), "1.eml", REQUEST);
+    let once = run(&["run", "--once", "--config", "introbot.toml"], dir.path());
+    assert!(once.status.success(), "{}", stderr(&once));
+    // `introbot list | head -0`: the reader is gone before anything is written.
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let list = introbot()
+        .args(["list", "--config", "introbot.toml"])
+        .current_dir(dir.path())
+        .stdout(writer)
+        .output()
+        .expect("list runs");
+    assert!(list.status.success(), "exit {:?}: {}", list.status, stderr(&list));
+    assert!(!stderr(&list).contains("panicked"), "{}", stderr(&list));
+}
+
+#[test]
 fn a_bad_config_names_the_file_and_key() {
     let dir = setup();
     std::fs::write(dir.path().join("bad.toml"), CONFIG.replace("[connectors]", "[connectors]\nalow = []"))
