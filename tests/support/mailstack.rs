@@ -315,21 +315,31 @@ pub(crate) struct Received {
     pub(crate) raw: String,
 }
 
-pub(crate) async fn fetch_inbox(user: &str) -> Result<Vec<Received>, String> {
+/// Every message in a user's `folder`, fetched with the IMAP `items` (an
+/// empty folder is an empty list, not a FETCH error).
+pub(crate) async fn fetch_folder(
+    user: &str,
+    folder: &str,
+    items: &str,
+) -> Result<Vec<async_imap::types::Fetch>, String> {
     let s = stack();
     let tcp = tokio::net::TcpStream::connect((s.host.as_str(), s.imap_port)).await.map_err(|e| e.to_string())?;
     let mut client = async_imap::Client::new(MailStream::Plain(tcp));
     client.read_response().await.map_err(|e| e.to_string())?;
     let mut session = client.login(user, &s.password).await.map_err(|(e, _)| e.to_string())?;
-    session.select("INBOX").await.map_err(|e| e.to_string())?;
-    let fetches: Vec<async_imap::types::Fetch> = session
-        .fetch("1:*", "(BODY.PEEK[])")
-        .await
-        .map_err(|e| e.to_string())?
-        .try_collect()
-        .await
-        .map_err(|e| e.to_string())?;
+    let mailbox = session.select(folder).await.map_err(|e| e.to_string())?;
+    if mailbox.exists == 0 {
+        let _ = session.logout().await;
+        return Ok(Vec::new());
+    }
+    let fetches =
+        session.fetch("1:*", items).await.map_err(|e| e.to_string())?.try_collect().await.map_err(|e| e.to_string())?;
     let _ = session.logout().await;
+    Ok(fetches)
+}
+
+pub(crate) async fn fetch_inbox(user: &str) -> Result<Vec<Received>, String> {
+    let fetches = fetch_folder(user, "INBOX", "(BODY.PEEK[])").await?;
     let addrs = |a: Option<&mail_parser::Address<'_>>| -> Vec<String> {
         a.map(|a| a.iter().filter_map(|x| x.address().map(str::to_owned)).collect()).unwrap_or_default()
     };

@@ -31,7 +31,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use futures_util::TryStreamExt;
 use introbot::MailStream;
 
 use crate::mailstack::{self, stack};
@@ -1057,24 +1056,8 @@ fn thread_ids(msg: &mail_parser::Message<'_>) -> Vec<String> {
 
 /// (Message-ID, In-Reply-To and References) of every message in a folder.
 async fn fetch_ids(user: &str, folder: &str) -> Result<Vec<(String, String)>, String> {
-    let s = stack();
-    let tcp = tokio::net::TcpStream::connect((s.host.as_str(), s.imap_port)).await.map_err(|e| e.to_string())?;
-    let mut client = async_imap::Client::new(MailStream::Plain(tcp));
-    client.read_response().await.map_err(|e| e.to_string())?;
-    let mut session = client.login(user, &s.password).await.map_err(|(e, _)| e.to_string())?;
-    let mailbox = session.select(folder).await.map_err(|e| e.to_string())?;
-    if mailbox.exists == 0 {
-        let _ = session.logout().await;
-        return Ok(Vec::new());
-    }
-    let fetches: Vec<async_imap::types::Fetch> = session
-        .fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID IN-REPLY-TO REFERENCES)])")
-        .await
-        .map_err(|e| e.to_string())?
-        .try_collect()
-        .await
-        .map_err(|e| e.to_string())?;
-    let _ = session.logout().await;
+    let fetches =
+        mailstack::fetch_folder(user, folder, "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID IN-REPLY-TO REFERENCES)])").await?;
     Ok(fetches
         .iter()
         .filter_map(|f| {
