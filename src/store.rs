@@ -791,6 +791,16 @@ impl Store {
         self.meta.insert(format!("imap:{mailbox}").as_bytes(), v).map(|_| ()).map_err(|e| self.err(e))
     }
 
+    /// Whether the one-time upgrade step `name` has run on this store.
+    pub(crate) fn upgrade_done(&self, name: &str) -> Result<bool, StoreError> {
+        self.meta.contains_key(format!("upgrade:{name}").as_bytes()).map_err(|e| self.err(e))
+    }
+
+    /// Records that the one-time upgrade step `name` has run.
+    pub(crate) fn mark_upgrade_done(&self, name: &str) -> Result<(), StoreError> {
+        self.meta.insert(format!("upgrade:{name}").as_bytes(), &[]).map(|_| ()).map_err(|e| self.err(e))
+    }
+
     /// When the earliest email backing off after a failure may be retried.
     /// (Emails behind it in the queue wait with it: the server is down.)
     pub(crate) fn next_retry(&self) -> Result<Option<Timestamp>, StoreError> {

@@ -166,10 +166,17 @@ impl Engine {
 
     /// Gives every intro waiting on a preview without a timer (stored
     /// before previews expired) its expiry timer, from when the preview was
-    /// sent ([`core::arm_preview`]); returns how many. Run at start: a
-    /// second run finds nothing to do. A timer already due fires at the
-    /// next timer check, like any other.
+    /// sent ([`core::arm_preview`]); returns how many. Run at start, once
+    /// per store: it reads every stored intro, and a preview stored since
+    /// has its timer from the start, so later starts skip the scan (a crash
+    /// before the mark only means the next start scans again; arming is
+    /// idempotent). A timer already due fires at the next timer check,
+    /// like any other.
     pub(crate) fn arm_waiting_previews(&self, now: Timestamp) -> Result<usize, EngineError> {
+        const UPGRADE: &str = "preview-timers";
+        if self.store.upgrade_done(UPGRADE)? {
+            return Ok(0);
+        }
         // Read one intro at a time and keep only the steps: holding every
         // waiting intro at once was the daemon's peak at start (16 MB of
         // 28 for 4,000 waiting intros), and nearly none needs a timer.
@@ -186,6 +193,7 @@ impl Engine {
             self.commit_step(step, None, now)?;
             armed += 1;
         }
+        self.store.mark_upgrade_done(UPGRADE)?;
         Ok(armed)
     }
 
