@@ -173,7 +173,7 @@ fn spawn_bot(acc: &Accounts, config: &str, filter: &str) -> Bot {
     // mail: end it first.
     let pidfile = stack().dir.join(format!("test-bot{}.pid", acc.n));
     if let Ok(pid) = std::fs::read_to_string(&pidfile) {
-        let _ = std::process::Command::new("kill").arg(pid.trim()).status();
+        let _ = std::process::Command::new("kill").arg(pid.trim()).stderr(std::process::Stdio::null()).status();
     }
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("introbot.toml"), config).expect("config");

@@ -387,7 +387,8 @@ impl Daemon {
     /// SIGTERM, and wait for it to finish the message in hand.
     fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill").arg(c.id().to_string()).status();
+            // It may have ended by itself already: "no such process" is expected.
+            let _ = Command::new("kill").arg(c.id().to_string()).stderr(Stdio::null()).status();
             let deadline = Instant::now() + Duration::from_secs(20);
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = c.try_wait() {
