@@ -19,9 +19,10 @@
 //! - the envelope sender of party mail carries the party's token, so a
 //!   bounce comes back to an address that says whose mail bounced;
 //! - mail to one party carries `List-Unsubscribe` (a `mailto:` to their
-//!   reply address saying "unsubscribe", which the bot reads as a stop) and
-//!   `List-Unsubscribe-Post` (RFC 8058), so mail clients offer their own
-//!   unsubscribe button.
+//!   reply address saying "unsubscribe", which the bot reads as a stop), so
+//!   mail clients offer their own unsubscribe button. Not RFC 8058's
+//!   `List-Unsubscribe-Post`: one-click needs an HTTPS URI in
+//!   `List-Unsubscribe`, and the bot serves no web.
 //!
 //! - names, subjects, texts and inbound Message-IDs pass through
 //!   [`crate::mail::clean`] first: one clean line, bounded, no address in a
@@ -498,13 +499,11 @@ fn serde_value<T: Serialize>(value: &T) -> Value {
     Value::from(minijinja::value::Serde(value))
 }
 
-/// `List-Unsubscribe` (a `mailto:` to the party's own reply address that
-/// reads as a stop) and RFC 8058's `List-Unsubscribe-Post`.
+/// `List-Unsubscribe`: a `mailto:` to the party's own reply address that
+/// reads as a stop.
 fn unsubscribe_headers(b: lettre::message::MessageBuilder, reply: &Address) -> lettre::message::MessageBuilder {
     let mailto = format!("<mailto:{reply}?subject=unsubscribe&body=unsubscribe>");
-    b.raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe"), mailto)).raw_header(
-        HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe-Post"), "List-Unsubscribe=One-Click".into()),
-    )
+    b.raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe"), mailto))
 }
 
 fn mailbox(name: &str, address: &Address) -> Mailbox {
