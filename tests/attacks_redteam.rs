@@ -99,6 +99,43 @@ fn a_party_repeating_unclear_replies_reaches_the_connector_a_limited_number_of_t
     assert_eq!(bot.show(&id)["requester"]["state"], "yes");
 }
 
+/// Flood by alternating: the cap above counted only unclear replies from a
+/// party already unclear, so a requester answering "yes", then "hmm?", then
+/// "yes" again sent the connector a note for every "hmm?". Now the cap
+/// counts every unclear note of the intro; past it an unclear reply after a
+/// yes still sets the yes aside (it may be a retraction), silently.
+#[test]
+fn a_party_alternating_yes_and_unclear_reaches_the_connector_a_limited_number_of_times() {
+    let (mut bot, id) = started("");
+    let alice = bot.reply_address_of("alice@a.example");
+    for n in 0..6 {
+        bot.deliver(reply("alice@a.example", &alice, &format!("y{n}@a.example"), "", "Yes, happy to."));
+        bot.run_once();
+        assert_eq!(bot.show(&id)["requester"]["state"], "yes", "round {n}");
+        bot.deliver(reply(
+            "alice@a.example",
+            &alice,
+            &format!("u{n}@a.example"),
+            "",
+            &format!("Hmm, wait, what about {n}?"),
+        ));
+        bot.run_once();
+        assert_eq!(bot.show(&id)["requester"]["state"], "unclear", "round {n}: the yes is in doubt");
+    }
+    let to_carol: Vec<Sent> = bot.sent().into_iter().filter(|m| m.to == "carol@conn.example").collect();
+    assert_eq!(
+        to_carol.len(),
+        4,
+        "the acknowledgement and three unclear notes: {:?}",
+        to_carol.iter().map(|m| &m.subject).collect::<Vec<_>>()
+    );
+    // Bob's yes now introduces nobody: Alice's last word was unclear.
+    let bob = bot.reply_address_of("bob@b.example");
+    bot.deliver(reply("bob@b.example", &bob, "b-yes@b.example", "", "Yes, happy to."));
+    bot.run_once();
+    assert_eq!(bot.show(&id)["state"], "awaiting_consent");
+}
+
 /// Loop: a connector's auto-responder that ignores `Auto-Submitted` and
 /// answers the envelope sender with a fresh subject and no thread ("Ticket
 /// 7 received") looked like new mail each time: each answer got a "that's

@@ -45,7 +45,8 @@ use super::{Engine, EngineError, Handled};
 use crate::compose::Note;
 use crate::config::Preview;
 use crate::core::{
-    self, Address, Decision, EmailKind, Event, Held, Intro, MessageId, NewIntro, PartyState, Person, Role,
+    self, Address, Decision, Effect, Email, EmailKind, Event, Held, Intro, MessageId, NewIntro, Outgoing, PartyState,
+    Person, Role,
 };
 use crate::mail::auth::{self, Verdict};
 use crate::mail::{self, Automatic, Inbound, RequestProblem, clean};
@@ -347,21 +348,30 @@ impl Engine {
         let notes_limit = usize::try_from(self.config.limits.held_replies_per_intro).unwrap_or(usize::MAX);
         let Some(why) = why else {
             let decision = mail::decide(&inbound.text);
-            // Each unclear reply is passed on to the connector: a party who
-            // keeps writing unclear mail through their token (a requester
-            // with her own, say) would flood them. After the limit the
-            // reply is only filed; the party's state is unclear already.
-            if decision == Decision::Unclear && intro.party(role).state == PartyState::Unclear {
-                let told =
-                    self.store.emails_of(&intro.id)?.iter().filter(|e| e.kind == EmailKind::UnclearReply).count();
-                if told >= notes_limit {
-                    let note = format!("unclear again; the connector was told {told} times already");
-                    return self.record(id, Disposition::Ignored, Some(intro.id.clone()), &note, now);
-                }
-            }
             let event = Event::ReplyReceived { role, decision, text: inbound.text.clone(), message_id: id.clone() };
             // They answered: whatever they said, they are not ignoring asks.
             let answered = LedgerEntry::Silence { who: party.email.canonical().to_string(), count: 0 };
+            // Each unclear reply is passed on to the connector: a party who
+            // keeps writing unclear mail through their token (a requester
+            // with her own, say), or who keeps alternating yes and unclear,
+            // would flood them. After the limit the connector hears no more.
+            if decision == Decision::Unclear {
+                let told =
+                    self.store.emails_of(&intro.id)?.iter().filter(|e| e.kind == EmailKind::UnclearReply).count();
+                if told >= notes_limit {
+                    if intro.party(role).state == PartyState::Unclear {
+                        let note = format!("unclear again; the connector was told {told} times already");
+                        return self.record(id, Disposition::Ignored, Some(intro.id.clone()), &note, now);
+                    }
+                    // After a yes the doubt still counts (it may be a
+                    // retraction): the yes is set aside, only the note is not sent.
+                    let mut step = core::step(intro, &event, &self.config.policy, now);
+                    step.effects
+                        .retain(|e| !matches!(e, Effect::Send(Outgoing { email: Email::UnclearReply { .. }, .. })));
+                    let note = format!("reply: unclear after a yes; the connector was told {told} times already");
+                    return self.commit_step_recorded(step, Some((id, &note)), Vec::new(), vec![answered], now);
+                }
+            }
             return self.apply_recorded(intro, &event, id, "reply", vec![answered], now);
         };
         if let Verdict::Fail(reason) = verdict
