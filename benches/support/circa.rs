@@ -43,6 +43,42 @@ pub(crate) fn is_invitation(question: &str) -> bool {
     ["do you want to", "would you like to", "are you up for", "are you interested in"].iter().any(|p| q.starts_with(p))
 }
 
+/// What a question asks for, coarsely: the refusal model's trainer crosses
+/// every feature with it (see `examples/train_decisions.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum QuestionKind {
+    /// An invitation ([`is_invitation`], and "Want to …", "Shall we …"):
+    /// the kind of the bot's own question.
+    Invitation,
+    /// A taste ("Do you like …", "Are you a fan of …", "Do you prefer …").
+    Preference,
+    /// Anything else: a fact about the person.
+    Fact,
+}
+
+pub(crate) fn question_kind(question: &str) -> QuestionKind {
+    let q = question.trim_start().to_lowercase();
+    let starts = |prefixes: &[&str]| prefixes.iter().any(|p| q.starts_with(p));
+    if is_invitation(&q) || starts(&["want to ", "would you be up", "are you free", "shall we", "should we"]) {
+        QuestionKind::Invitation
+    } else if starts(&[
+        "do you like",
+        "do you enjoy",
+        "are you a fan",
+        "are you into",
+        "do you prefer",
+        "would you prefer",
+        "do you love",
+        "are you fond",
+        "did you enjoy",
+        "did you like",
+    ]) {
+        QuestionKind::Preference
+    } else {
+        QuestionKind::Fact
+    }
+}
+
 /// Every row of the file at `path`.
 pub(crate) fn load(path: &std::path::Path) -> Vec<Row> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));

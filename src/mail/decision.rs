@@ -630,6 +630,10 @@ pub struct Reading {
     /// something, not about the meeting itself ("I prefer email" is a
     /// condition, not a refusal; the model learnt on other questions).
     pub model_may_refuse: bool,
+    /// Whether a model may read an unclear reply as a yes: one of at most
+    /// 25 words with no refusing clause and no negation, hedge, doubt,
+    /// question, contrast or time anywhere in it.
+    pub model_may_accept: bool,
     tokens: Tokens,
     kinds: Vec<Kind>,
 }
@@ -652,6 +656,7 @@ pub fn read(text: &str) -> Reading {
     let mut reading = Reading {
         decision: Decision::Unclear,
         model_may_refuse: false,
+        model_may_accept: false,
         tokens: Tokens::default(),
         kinds: kinds.iter().map(|(k, _)| *k).collect(),
     };
@@ -676,6 +681,15 @@ pub fn read(text: &str) -> Reading {
         && !has(Anywhere::NegatedNo)
         && text.split_whitespace().nth(25).is_none()
         && (negation || !tokens.list.iter().any(|t| t.word != NO_WORD && tables::MEETING[t.word as usize]));
+    reading.model_may_accept = !question
+        && !doubt
+        && !contrast
+        && !time
+        && !negation
+        && !has(Anywhere::Hedge)
+        && !has(Anywhere::NegatedNo)
+        && !any(Kind::Refuse)
+        && text.split_whitespace().nth(25).is_none();
     reading.tokens = tokens;
     reading
 }
