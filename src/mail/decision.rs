@@ -1316,6 +1316,34 @@ mod tests {
         let indirect = "I prefer fiction.";
         assert_eq!(read(indirect).decision, Unclear);
         assert_eq!(decide(indirect), No);
+        // Read as an answer to an invitation (the weights are folded so):
+        // a prior engagement refuses one.
+        assert_eq!(decide("I already have plans."), No);
+        // A reluctant "yes" is not a refusal either.
+        assert_eq!(decide("I can't say yes right now."), Unclear);
+    }
+
+    /// What a model may read as a yes (the recall study's gate,
+    /// `examples/train_decisions_explore.rs`; no model makes a yes).
+    #[test]
+    fn a_model_may_accept_only_plain_short_replies() {
+        for may in ["I'm starving!", "I love the cinema.", "That's my top choice."] {
+            let r = read(may);
+            assert!(r.decision == Unclear && r.model_may_accept, "{may}");
+        }
+        for may_not in [
+            "I'm not hungry.",
+            "Maybe, if she's quick.",
+            "Who is she?",
+            "I love it, but not now.",
+            "Next week.",
+            "I'd rather not.",
+            "Sure, I guess.",
+        ] {
+            assert!(!read(may_not).model_may_accept, "{may_not}");
+        }
+        let long = "I love the cinema ".repeat(7);
+        assert!(!read(&long).model_may_accept, "26 words or more");
     }
 
     /// The rules the issue names, one by one.
