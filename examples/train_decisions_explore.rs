@@ -16,6 +16,13 @@
 //! - `+chars`: character 3- to 5-grams of each word, for morphology;
 //! - class weights on the positive class.
 //!
+//! `CONFIRM=1` runs the one study that reads the held-back quarter, once,
+//! for aggregates only: a yes-model (`words+kind`, read as an answer to an
+//! invitation) whose thresholds are chosen by cross-validation on the tuning
+//! part, trained on the whole tuning part, then counted on the held-back
+//! rows: what share of no/unclear replies it would make a yes or ask to
+//! confirm, and what share of invitation yeses would be recorded or asked.
+//!
 //! For yes: final yes = the phrase table's yes, or a reply it leaves unclear
 //! (with no negation, hedge, doubt or question: `model_may_accept`) whose
 //! out-of-fold score passes a threshold; the curve is invitation
@@ -99,6 +106,10 @@ struct Setup {
 }
 
 fn main() {
+    if std::env::var_os("CONFIRM").is_some() {
+        confirm_study();
+        return;
+    }
     let path = circa::path();
     let rows: Vec<circa::Row> = circa::load(&path).into_iter().filter(|r| !is_held_back(r.id)).collect();
     eprintln!("tuning part: {} rows", rows.len());
@@ -299,4 +310,100 @@ fn no_curve(
         right_inv += usize::from(y && inv[i]);
     }
     println!("{line}");
+}
+
+/// The yes-model as a "please confirm" band (see the module docs).
+fn confirm_study() {
+    let path = circa::path();
+    let all = circa::load(&path);
+    let readings: Vec<_> = all.iter().map(|r| read(&r.answer)).collect();
+    let held: Vec<bool> = all.iter().map(|r| is_held_back(r.id)).collect();
+    let inv: Vec<bool> = all.iter().map(|r| is_invitation(&r.question)).collect();
+    let crossed = |i: usize, k: QKind| -> Vec<String> {
+        let mut f = features(&all[i].answer);
+        let c: Vec<String> = f.iter().map(|x| format!("{k:?}/{x}")).collect();
+        f.extend(c);
+        f.push(format!("kind:{k:?}"));
+        f
+    };
+    let tuning: Vec<usize> = (0..all.len()).filter(|i| !held[*i]).collect();
+    let own: Vec<Vec<String>> = (0..all.len()).map(|i| crossed(i, qkind(&all[i].question))).collect();
+    let as_inv: Vec<Vec<String>> = (0..all.len()).map(|i| crossed(i, QKind::Invitation)).collect();
+    // The vocabulary from the tuning part only.
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for i in &tuning {
+        let mut u: Vec<&str> = own[*i].iter().map(String::as_str).collect();
+        u.sort_unstable();
+        u.dedup();
+        for f in u {
+            *seen.entry(f).or_default() += 1;
+        }
+    }
+    let mut names: Vec<&str> = seen.iter().filter(|(_, n)| **n >= 3).map(|(f, _)| *f).collect();
+    names.sort_unstable();
+    let ids: HashMap<&str, u32> = names.iter().enumerate().map(|(i, f)| (*f, i as u32)).collect();
+    let to_ids = |fs: &[String]| -> Vec<u32> { fs.iter().filter_map(|f| ids.get(f.as_str()).copied()).collect() };
+    let x: Vec<Vec<u32>> = own.iter().map(|f| to_ids(f)).collect();
+    let x_inv: Vec<Vec<u32>> = as_inv.iter().map(|f| to_ids(f)).collect();
+    let y: Vec<bool> = all.iter().map(|r| r.gold == Gold::Yes).collect();
+    let fold = |k: usize| (k.wrapping_mul(2_654_435_761) >> 7) % FOLDS;
+    let mut score = vec![0.0; all.len()];
+    for f in 0..FOLDS {
+        let train: Vec<(&[u32], bool)> =
+            tuning.iter().enumerate().filter(|(k, _)| fold(*k) != f).map(|(_, i)| (x[*i].as_slice(), y[*i])).collect();
+        let lr = Lr::train(names.len(), &train, 0x9e37_79b9 + f as u64, 6, 1e-4, 1.0);
+        for (_, i) in tuning.iter().enumerate().filter(|(k, _)| fold(*k) == f) {
+            score[*i] = lr.score(&x_inv[*i]);
+        }
+    }
+    let train: Vec<(&[u32], bool)> = tuning.iter().map(|i| (x[*i].as_slice(), y[*i])).collect();
+    let lr = Lr::train(names.len(), &train, 0x5eed, 6, 1e-4, 1.0);
+    for i in (0..all.len()).filter(|i| held[*i]) {
+        score[i] = lr.score(&x_inv[i]);
+    }
+    let candidate = |i: usize| readings[i].decision == Decision::Unclear && readings[i].model_may_accept;
+    // Thresholds on the tuning part: rules' false-yes plus the model's
+    // within each budget of the no/unclear answers.
+    let not_yes = tuning.iter().filter(|i| !y[**i]).count() as f64;
+    let fy = tuning.iter().filter(|i| !y[**i] && readings[**i].decision == Decision::Yes).count();
+    let mut cands: Vec<usize> = tuning.iter().copied().filter(|i| candidate(*i)).collect();
+    cands.sort_by(|a, b| score[*b].total_cmp(&score[*a]));
+    let budgets = [0.004, 0.01, 0.02, 0.05];
+    let mut thresholds = Vec::new();
+    for b in budgets {
+        let mut t = f64::INFINITY;
+        let mut f = fy;
+        for i in &cands {
+            let f2 = f + usize::from(!y[*i]);
+            if f2 as f64 > b * not_yes {
+                break;
+            }
+            f = f2;
+            t = score[*i];
+        }
+        thresholds.push(t);
+    }
+    println!(
+        "| budget (tuning, cross-validated) | threshold | part | no/unclear made yes or asked | invitation no/unclear | invitation yeses recorded or asked | all yeses |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    for (b, t) in budgets.iter().zip(&thresholds) {
+        for (part, rows) in [("tuning (CV)", false), ("held back", true)] {
+            let idx: Vec<usize> = (0..all.len()).filter(|i| held[*i] == rows).collect();
+            let hit = |i: usize| readings[i].decision == Decision::Yes || (candidate(i) && score[i] >= *t);
+            let share = |pick: &dyn Fn(usize) -> bool| {
+                let n = idx.iter().filter(|i| pick(**i)).count();
+                let h = idx.iter().filter(|i| pick(**i) && hit(**i)).count();
+                format!("{:.2} % ({h}/{n})", 100.0 * h as f64 / n.max(1) as f64)
+            };
+            println!(
+                "| {:.1} % | {t:.3} | {part} | {} | {} | {} | {} |",
+                100.0 * b,
+                share(&|i| !y[i]),
+                share(&|i| !y[i] && inv[i]),
+                share(&|i| y[i] && inv[i]),
+                share(&|i| y[i]),
+            );
+        }
+    }
 }
