@@ -11,7 +11,8 @@
 //! - Model: logistic regression over `mail::decision::features`, each
 //!   feature also crossed with the question's kind (invitation, preference,
 //!   fact: `circa::question_kind`), features seen in at least [`MIN_ROWS`]
-//!   rows, AdaGrad, L2, [`EPOCHS`] passes in a fixed pseudo-random order.
+//!   rows, AdaGrad, L2, [`FIT`]'s passes in a fixed pseudo-random order
+//!   (`benches/support/logistic.rs`).
 //!   The bot asks one kind of question, an invitation, so the weights written
 //!   are a feature's shared weight plus its invitation weight (and the bias
 //!   plus the invitation kind's): `mail::decide` reads every reply as an
@@ -33,7 +34,6 @@
 //! Circa is © Google LLC, CC BY-SA 4.0 (see the corpus README); the weights
 //! are an adaptation of it and carry that licence in their file header.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use introbot::core::Decision;
@@ -41,61 +41,19 @@ use introbot::mail::decision::{features, read};
 
 #[path = "../benches/support/circa.rs"]
 mod circa;
+#[path = "../benches/support/logistic.rs"]
+mod logistic;
 
 use circa::{Gold, QuestionKind, is_held_back, question_kind};
+use logistic::{Fit, Lr, crossed, to_ids, vocabulary};
 
 /// A feature must occur in this many training rows to get a weight.
 const MIN_ROWS: usize = 3;
-const EPOCHS: usize = 6;
-const LEARNING_RATE: f64 = 0.05;
-const L2: f64 = 1e-4;
+const FIT: Fit = Fit { epochs: 6, l2: 1e-4, positive_weight: 1.0 };
 const FOLDS: usize = 5;
 /// Wrong refusals allowed on the tuning part, as a share of its yes and
 /// unclear answers.
 const WRONG_NO_BUDGET: f64 = 0.0075;
-
-/// Weights, with AdaGrad's sums of squared gradients.
-#[derive(Default)]
-struct Lr {
-    bias: f64,
-    bias_g2: f64,
-    w: HashMap<u32, (f64, f64)>,
-}
-
-impl Lr {
-    fn score(&self, x: &[u32]) -> f64 {
-        self.bias + x.iter().filter_map(|f| self.w.get(f)).map(|(w, _)| w).sum::<f64>()
-    }
-
-    fn train(rows: &[(&[u32], bool)], seed: u64) -> Lr {
-        let mut lr = Lr { bias_g2: 1e-8, ..Lr::default() };
-        let mut order: Vec<usize> = (0..rows.len()).collect();
-        let mut state = seed.max(1);
-        for _ in 0..EPOCHS {
-            // Fisher-Yates with xorshift64: the same order on every machine.
-            for i in (1..order.len()).rev() {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                order.swap(i, (state % (i as u64 + 1)) as usize);
-            }
-            for &i in &order {
-                let (x, y) = rows[i];
-                let z = lr.score(x).clamp(-30.0, 30.0);
-                let g = 1.0 / (1.0 + (-z).exp()) - if y { 1.0 } else { 0.0 };
-                lr.bias_g2 += g * g;
-                lr.bias -= LEARNING_RATE * g / lr.bias_g2.sqrt();
-                for f in x {
-                    let (w, g2) = lr.w.entry(*f).or_insert((0.0, 1e-8));
-                    let gk = g + L2 * *w;
-                    *g2 += gk * gk;
-                    *w -= LEARNING_RATE * gk / g2.sqrt();
-                }
-            }
-        }
-        lr
-    }
-}
 
 fn main() {
     let path = circa::path();
@@ -106,30 +64,10 @@ fn main() {
     // when seen in enough rows; `as_invitation` is every row's features as
     // if it answered an invitation (how `decide` reads every reply).
     let base: Vec<Vec<String>> = rows.iter().map(|r| features(&r.answer)).collect();
-    let crossed = |fs: &[String], kind: QuestionKind| -> Vec<String> {
-        let mut out = fs.to_vec();
-        out.extend(fs.iter().map(|f| format!("{kind:?}/{f}")));
-        out.push(format!("{kind:?}/"));
-        out
-    };
     let raw: Vec<Vec<String>> = rows.iter().zip(&base).map(|(r, fs)| crossed(fs, question_kind(&r.question))).collect();
     let as_invitation: Vec<Vec<String>> = base.iter().map(|fs| crossed(fs, QuestionKind::Invitation)).collect();
-    let mut seen: HashMap<&str, usize> = HashMap::new();
-    for x in &raw {
-        let mut unique: Vec<&str> = x.iter().map(String::as_str).collect();
-        unique.sort_unstable();
-        unique.dedup();
-        for f in unique {
-            *seen.entry(f).or_default() += 1;
-        }
-    }
-    let mut names: Vec<&str> = seen.iter().filter(|(_, n)| **n >= MIN_ROWS).map(|(f, _)| *f).collect();
-    names.sort_unstable();
-    let ids: HashMap<&str, u32> = names.iter().enumerate().map(|(i, f)| (*f, i as u32)).collect();
-    let to_ids = |rows: &[Vec<String>]| -> Vec<Vec<u32>> {
-        rows.iter().map(|fs| fs.iter().filter_map(|f| ids.get(f.as_str()).copied()).collect()).collect()
-    };
-    let (x, x_invitation) = (to_ids(&raw), to_ids(&as_invitation));
+    let (names, ids) = vocabulary(raw.iter(), MIN_ROWS);
+    let (x, x_invitation) = (to_ids(&raw, &ids), to_ids(&as_invitation, &ids));
     let y: Vec<bool> = rows.iter().map(|r| r.gold == Gold::No).collect();
     let readings: Vec<_> = rows.iter().map(|r| read(&r.answer)).collect();
 
@@ -139,7 +77,7 @@ fn main() {
     for k in 0..FOLDS {
         let train: Vec<(&[u32], bool)> =
             (0..rows.len()).filter(|i| fold(*i) != k).map(|i| (x[i].as_slice(), y[i])).collect();
-        let lr = Lr::train(&train, 0x9e37_79b9 + k as u64);
+        let lr = Lr::train(names.len(), &train, 0x9e37_79b9 + k as u64, FIT);
         for i in (0..rows.len()).filter(|i| fold(*i) == k) {
             oof[i] = lr.score(&x_invitation[i]);
         }
@@ -177,7 +115,7 @@ fn main() {
 
     // The model itself, on every tuning row.
     let all: Vec<(&[u32], bool)> = (0..rows.len()).map(|i| (x[i].as_slice(), y[i])).collect();
-    let lr = Lr::train(&all, 0x5eed);
+    let lr = Lr::train(names.len(), &all, 0x5eed, FIT);
     let mut out = String::new();
     out.push_str(
         "# The refusal model of src/mail/decision.rs: a logistic regression, written by\n\
@@ -190,8 +128,9 @@ fn main() {
          # (https://creativecommons.org/licenses/by-sa/4.0/), not the crate's.\n",
     );
     // Folded for invitations: a feature's weight is its shared one plus its
-    // invitation one.
-    let weight = |name: &str| ids.get(name).and_then(|i| lr.w.get(i)).map_or(0.0, |(w, _)| *w);
+    // invitation one (a row with `Invitation/f` has `f`: every crossed
+    // feature kept has its shared one kept too).
+    let weight = |name: &str| ids.get(name).map_or(0.0, |i| lr.w[*i as usize].0);
     let invitation = format!("{:?}/", QuestionKind::Invitation);
     let _ = writeln!(out, "bias\t{:.4}", lr.bias + weight(&invitation));
     let _ = writeln!(out, "threshold\t{threshold:.4}");
@@ -200,14 +139,6 @@ fn main() {
         .filter(|f| !["Invitation/", "Preference/", "Fact/"].iter().any(|k| f.starts_with(k)))
         .map(|f| (*f, weight(f) + weight(&format!("{invitation}{f}"))))
         .collect();
-    // A feature seen only crossed with an invitation still has a weight.
-    weights.extend(
-        names
-            .iter()
-            .filter_map(|f| f.strip_prefix(invitation.as_str()))
-            .filter(|f| !f.is_empty() && !ids.contains_key(*f))
-            .map(|f| (f, weight(&format!("{invitation}{f}")))),
-    );
     weights.retain(|(_, w)| w.abs() >= 0.005);
     weights.sort_by(|a, b| a.0.cmp(b.0));
     for (f, w) in &weights {

@@ -29,60 +29,19 @@
 //! yes-recall against false-yes over all no/unclear rows. For no: the same
 //! with the refusal gate, no-recall against wrong-no.
 
-use std::collections::HashMap;
-
 use introbot::core::Decision;
 use introbot::mail::decision::{features, read};
 
 #[path = "../benches/support/circa.rs"]
 mod circa;
 
+#[path = "../benches/support/logistic.rs"]
+mod logistic;
+
 use circa::{Gold, QuestionKind as QKind, is_held_back, is_invitation, question_kind as qkind};
+use logistic::{Fit, Lr, crossed, to_ids, vocabulary};
 
 const FOLDS: usize = 5;
-
-struct Lr {
-    bias: f64,
-    bias_g2: f64,
-    w: Vec<(f64, f64)>,
-}
-
-impl Lr {
-    fn score(&self, x: &[u32]) -> f64 {
-        self.bias + x.iter().map(|f| self.w[*f as usize].0).sum::<f64>()
-    }
-
-    fn train(n: usize, rows: &[(&[u32], bool)], seed: u64, epochs: usize, l2: f64, pos_weight: f64) -> Lr {
-        let mut lr = Lr { bias: 0.0, bias_g2: 1e-8, w: vec![(0.0, 1e-8); n] };
-        let mut order: Vec<usize> = (0..rows.len()).collect();
-        let mut state = seed.max(1);
-        for _ in 0..epochs {
-            for i in (1..order.len()).rev() {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                order.swap(i, (state % (i as u64 + 1)) as usize);
-            }
-            for &i in &order {
-                let (x, y) = rows[i];
-                let z = lr.score(x).clamp(-30.0, 30.0);
-                let mut g = 1.0 / (1.0 + (-z).exp()) - if y { 1.0 } else { 0.0 };
-                if y {
-                    g *= pos_weight;
-                }
-                lr.bias_g2 += g * g;
-                lr.bias -= 0.05 * g / lr.bias_g2.sqrt();
-                for f in x {
-                    let (w, g2) = &mut lr.w[*f as usize];
-                    let gk = g + l2 * *w;
-                    *g2 += gk * gk;
-                    *w -= 0.05 * gk / g2.sqrt();
-                }
-            }
-        }
-        lr
-    }
-}
 
 fn char_grams(answer: &str, out: &mut Vec<String>) {
     let lower = answer.to_lowercase();
@@ -100,9 +59,7 @@ struct Setup {
     name: &'static str,
     kind: bool,
     chars: bool,
-    pos_weight: f64,
-    l2: f64,
-    epochs: usize,
+    fit: Fit,
 }
 
 fn main() {
@@ -120,16 +77,22 @@ fn main() {
     let gates: Vec<(bool, bool)> = rows.iter().map(|r| gate_yes(&r.answer)).collect();
 
     let only = std::env::var("ONLY").ok();
+    let setup = |name, kind, chars, epochs, l2, positive_weight| Setup {
+        name,
+        kind,
+        chars,
+        fit: Fit { epochs, l2, positive_weight },
+    };
     let setups = [
-        Setup { name: "words", kind: false, chars: false, pos_weight: 1.0, l2: 1e-4, epochs: 6 },
-        Setup { name: "words+kind", kind: true, chars: false, pos_weight: 1.0, l2: 1e-4, epochs: 6 },
-        Setup { name: "words+chars", kind: false, chars: true, pos_weight: 1.0, l2: 1e-4, epochs: 6 },
-        Setup { name: "words+kind+chars", kind: true, chars: true, pos_weight: 1.0, l2: 1e-4, epochs: 6 },
-        Setup { name: "words+kind+chars w2", kind: true, chars: true, pos_weight: 2.0, l2: 1e-4, epochs: 6 },
-        Setup { name: "words+kind e12", kind: true, chars: false, pos_weight: 1.0, l2: 1e-4, epochs: 12 },
-        Setup { name: "words+kind e3", kind: true, chars: false, pos_weight: 1.0, l2: 1e-4, epochs: 3 },
-        Setup { name: "words+kind l2=1e-3", kind: true, chars: false, pos_weight: 1.0, l2: 1e-3, epochs: 6 },
-        Setup { name: "words+kind w0.5", kind: true, chars: false, pos_weight: 0.5, l2: 1e-4, epochs: 6 },
+        setup("words", false, false, 6, 1e-4, 1.0),
+        setup("words+kind", true, false, 6, 1e-4, 1.0),
+        setup("words+chars", false, true, 6, 1e-4, 1.0),
+        setup("words+kind+chars", true, true, 6, 1e-4, 1.0),
+        setup("words+kind+chars w2", true, true, 6, 1e-4, 2.0),
+        setup("words+kind e12", true, false, 12, 1e-4, 1.0),
+        setup("words+kind e3", true, false, 3, 1e-4, 1.0),
+        setup("words+kind l2=1e-3", true, false, 6, 1e-3, 1.0),
+        setup("words+kind w0.5", true, false, 6, 1e-4, 0.5),
     ];
     for setup in &setups {
         if only.as_deref().is_some_and(|o| !o.split(',').any(|o| o == setup.name)) {
@@ -142,31 +105,15 @@ fn main() {
                 char_grams(&rows[i].answer, &mut f);
             }
             if setup.kind {
-                let crossed: Vec<String> = f.iter().map(|x| format!("{k:?}/{x}")).collect();
-                f.extend(crossed);
-                f.push(format!("kind:{k:?}"));
+                f = crossed(&f, k);
             }
             f
         };
         let own: Vec<Vec<String>> = (0..rows.len()).map(|i| feats(i, kinds[i])).collect();
         let as_inv: Vec<Vec<String>> =
             if setup.kind { (0..rows.len()).map(|i| feats(i, QKind::Invitation)).collect() } else { own.clone() };
-        let mut seen: HashMap<&str, usize> = HashMap::new();
-        for x in &own {
-            let mut u: Vec<&str> = x.iter().map(String::as_str).collect();
-            u.sort_unstable();
-            u.dedup();
-            for f in u {
-                *seen.entry(f).or_default() += 1;
-            }
-        }
-        let mut names: Vec<&str> = seen.iter().filter(|(_, n)| **n >= 3).map(|(f, _)| *f).collect();
-        names.sort_unstable();
-        let ids: HashMap<&str, u32> = names.iter().enumerate().map(|(i, f)| (*f, i as u32)).collect();
-        let to_ids = |v: &Vec<Vec<String>>| -> Vec<Vec<u32>> {
-            v.iter().map(|fs| fs.iter().filter_map(|f| ids.get(f.as_str()).copied()).collect()).collect()
-        };
-        let (x, x_inv) = (to_ids(&own), to_ids(&as_inv));
+        let (names, ids) = vocabulary(own.iter(), 3);
+        let (x, x_inv) = (to_ids(&own, &ids), to_ids(&as_inv, &ids));
         for target in [Gold::Yes, Gold::No] {
             let y: Vec<bool> = rows.iter().map(|r| r.gold == target).collect();
             let fold = |i: usize| (i.wrapping_mul(2_654_435_761) >> 7) % FOLDS;
@@ -174,8 +121,7 @@ fn main() {
             for k in 0..FOLDS {
                 let train: Vec<(&[u32], bool)> =
                     (0..rows.len()).filter(|i| fold(*i) != k).map(|i| (x[i].as_slice(), y[i])).collect();
-                let lr =
-                    Lr::train(names.len(), &train, 0x9e37_79b9 + k as u64, setup.epochs, setup.l2, setup.pos_weight);
+                let lr = Lr::train(names.len(), &train, 0x9e37_79b9 + k as u64, setup.fit);
                 for i in (0..rows.len()).filter(|i| fold(*i) == k) {
                     oof[i] = lr.score(&x[i]);
                     oof_inv[i] = lr.score(&x_inv[i]);
@@ -210,61 +156,23 @@ fn yes_curve(
     inv: &[bool],
     scores: &[f64],
 ) {
-    let not_yes = rows.iter().filter(|r| r.gold != Gold::Yes).count() as f64;
-    let inv_yes = (0..rows.len()).filter(|i| inv[*i] && rows[*i].gold == Gold::Yes).count() as f64;
-    let mut fy =
-        (0..rows.len()).filter(|i| rows[*i].gold != Gold::Yes && readings[*i].decision == Decision::Yes).count();
-    let mut hit = (0..rows.len())
-        .filter(|i| inv[*i] && rows[*i].gold == Gold::Yes && readings[*i].decision == Decision::Yes)
-        .count();
-    let mut cands: Vec<usize> =
-        (0..rows.len()).filter(|i| readings[*i].decision == Decision::Unclear && gates[*i].0).collect();
-    cands.sort_by(|a, b| scores[*b].total_cmp(&scores[*a]));
-    let mut marks = vec![0.0030, 0.0035, 0.0040, 0.0050, 0.0075, 0.01, 0.02, 0.05];
-    let mut line = format!(
-        "YES {name:<22} {view:<14} rules fy {:.2}% inv-rec {:.1}% |",
-        100.0 * fy as f64 / not_yes,
-        100.0 * hit as f64 / inv_yes
+    let yes = |i: usize| rows[i].gold == Gold::Yes;
+    let by_table = |i: usize| readings[i].decision == Decision::Yes;
+    let candidate = |i: usize| readings[i].decision == Decision::Unclear && gates[i].0;
+    let invitation = |i: usize| inv[i];
+    let all: Vec<usize> = (0..rows.len()).collect();
+    let walk = Walk { right: &yes, by_table: &by_table, candidate: &candidate, scores };
+    let marks = [0.0030, 0.0035, 0.0040, 0.0050, 0.0075, 0.01, 0.02, 0.05];
+    println!(
+        "YES {name:<22} {view:<14} false-yes budget → invitation yes-recall |{}",
+        walk.run(&all, &[&invitation], &marks, None)
     );
-    for i in cands {
-        let (f2, h2) = if rows[i].gold == Gold::Yes { (fy, hit + usize::from(inv[i])) } else { (fy + 1, hit) };
-        while !marks.is_empty() && f2 as f64 > marks[0] * not_yes {
-            line += &format!(" fy≤{:.2}%: {:.1}%", 100.0 * marks[0], 100.0 * hit as f64 / inv_yes);
-            marks.remove(0);
-        }
-        (fy, hit) = (f2, h2);
-    }
-    println!("{line}");
     // The same on invitation rows alone: false-yes among their no/unclear.
-    let inv_not_yes = (0..rows.len()).filter(|i| inv[*i] && rows[*i].gold != Gold::Yes).count() as f64;
-    let mut fy = (0..rows.len())
-        .filter(|i| inv[*i] && rows[*i].gold != Gold::Yes && readings[*i].decision == Decision::Yes)
-        .count();
-    let mut hit = (0..rows.len())
-        .filter(|i| inv[*i] && rows[*i].gold == Gold::Yes && readings[*i].decision == Decision::Yes)
-        .count();
-    let mut cands: Vec<usize> =
-        (0..rows.len()).filter(|i| inv[*i] && readings[*i].decision == Decision::Unclear && gates[*i].0).collect();
-    cands.sort_by(|a, b| scores[*b].total_cmp(&scores[*a]));
-    let mut marks = vec![0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2];
-    let mut line = format!(
-        "YES-INV-ONLY {name:<13} {view:<14} rules inv-fy {:.2}% inv-rec {:.1}% |",
-        100.0 * fy as f64 / inv_not_yes,
-        100.0 * hit as f64 / inv_yes
-    );
-    let dump = std::env::var("DUMP").is_ok();
-    for (n, i) in cands.into_iter().enumerate() {
-        if dump && n < 250 {
-            println!("  {:>7.3} {:?} {} || {}", scores[i], rows[i].gold, rows[i].question, rows[i].answer);
-        }
-        let (f2, h2) = if rows[i].gold == Gold::Yes { (fy, hit + 1) } else { (fy + 1, hit) };
-        while !marks.is_empty() && f2 as f64 > marks[0] * inv_not_yes {
-            line += &format!(" fy≤{:.1}%: {:.1}%", 100.0 * marks[0], 100.0 * hit as f64 / inv_yes);
-            marks.remove(0);
-        }
-        (fy, hit) = (f2, h2);
-    }
-    println!("{line}");
+    let invitations: Vec<usize> = all.into_iter().filter(|i| inv[*i]).collect();
+    let marks = [0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2];
+    let show = |i: usize| format!("{:?} {} || {}", rows[i].gold, rows[i].question, rows[i].answer);
+    let dump: Option<&dyn Fn(usize) -> String> = std::env::var_os("DUMP").map(|_| &show as _);
+    println!("YES-INV-ONLY {name:<13} {view:<14} |{}", walk.run(&invitations, &[&invitation], &marks, dump));
 }
 
 fn no_curve(
@@ -275,42 +183,81 @@ fn no_curve(
     inv: &[bool],
     scores: &[f64],
 ) {
-    let refusal = |d: Decision| matches!(d, Decision::No | Decision::Later | Decision::Stop);
-    let not_no = rows.iter().filter(|r| r.gold != Gold::No).count() as f64;
-    let gold_no = rows.iter().filter(|r| r.gold == Gold::No).count() as f64;
-    let inv_no = (0..rows.len()).filter(|i| inv[*i] && rows[*i].gold == Gold::No).count() as f64;
-    let mut wrong = (0..rows.len()).filter(|i| rows[*i].gold != Gold::No && refusal(readings[*i].decision)).count();
-    let mut right = (0..rows.len()).filter(|i| rows[*i].gold == Gold::No && refusal(readings[*i].decision)).count();
-    let mut right_inv =
-        (0..rows.len()).filter(|i| inv[*i] && rows[*i].gold == Gold::No && refusal(readings[*i].decision)).count();
-    let mut cands: Vec<usize> = (0..rows.len())
-        .filter(|i| readings[*i].decision == Decision::Unclear && readings[*i].model_may_refuse)
-        .collect();
-    cands.sort_by(|a, b| scores[*b].total_cmp(&scores[*a]));
-    let mut marks = vec![0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1];
-    let mut line = format!(
-        "NO  {name:<22} {view:<14} rules wn {:.2}% rec {:.1}% |",
-        100.0 * wrong as f64 / not_no,
-        100.0 * right as f64 / gold_no
+    let no = |i: usize| rows[i].gold == Gold::No;
+    let by_table = |i: usize| matches!(readings[i].decision, Decision::No | Decision::Later | Decision::Stop);
+    let candidate = |i: usize| readings[i].decision == Decision::Unclear && readings[i].model_may_refuse;
+    let (every, invitation) = (|_: usize| true, |i: usize| inv[i]);
+    let all: Vec<usize> = (0..rows.len()).collect();
+    let walk = Walk { right: &no, by_table: &by_table, candidate: &candidate, scores };
+    let marks = [0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1];
+    println!(
+        "NO  {name:<22} {view:<14} wrong-no budget → no-recall (invitation) |{}",
+        walk.run(&all, &[&every, &invitation], &marks, None)
     );
-    for i in cands {
-        let y = rows[i].gold == Gold::No;
-        let w2 = wrong + usize::from(!y);
-        while !marks.is_empty() && w2 as f64 > marks[0] * not_no {
-            line += &format!(
-                " wn≤{:.2}%: {:.1}% (inv {:.1}%)",
-                100.0 * marks[0],
-                100.0 * right as f64 / gold_no,
-                100.0 * right_inv as f64 / inv_no
-            );
-            marks.remove(0);
-        }
-        wrong = w2;
-        right += usize::from(y);
-        right_inv += usize::from(y && inv[i]);
-    }
-    println!("{line}");
 }
+
+/// A precision/recall walk for one side (yes or no): the table's own
+/// decisions first, then the model's candidates, best score first.
+struct Walk<'a> {
+    /// Whether a row's gold answer is this side's.
+    right: &'a dyn Fn(usize) -> bool,
+    /// Whether the table alone reads it as this side.
+    by_table: &'a dyn Fn(usize) -> bool,
+    /// Whether the model may read it as this side.
+    candidate: &'a dyn Fn(usize) -> bool,
+    scores: &'a [f64],
+}
+
+impl Walk<'_> {
+    /// For each budget (wrong reads as a share of `rows`' other answers),
+    /// the recall of this side within each of `sets`, before the first
+    /// candidate that would exceed it. `dump` prints the first candidates.
+    fn run(
+        &self,
+        rows: &[usize],
+        sets: &[&dyn Fn(usize) -> bool],
+        marks: &[f64],
+        dump: Option<&dyn Fn(usize) -> String>,
+    ) -> String {
+        let others = rows.iter().filter(|i| !(self.right)(**i)).count() as f64;
+        let totals: Vec<f64> =
+            sets.iter().map(|s| rows.iter().filter(|i| s(**i) && (self.right)(**i)).count() as f64).collect();
+        let mut wrong = rows.iter().filter(|i| !(self.right)(**i) && (self.by_table)(**i)).count();
+        let mut hits: Vec<usize> = sets
+            .iter()
+            .map(|s| rows.iter().filter(|i| s(**i) && (self.right)(**i) && (self.by_table)(**i)).count())
+            .collect();
+        let recalls = |hits: &[usize]| {
+            hits.iter()
+                .zip(&totals)
+                .map(|(h, t)| format!("{:.1}%", 100.0 * *h as f64 / t))
+                .collect::<Vec<_>>()
+                .join(" / ")
+        };
+        let mut line = format!(" table alone: {:.2}%: {}", 100.0 * wrong as f64 / others, recalls(&hits));
+        let mut cands: Vec<usize> =
+            rows.iter().copied().filter(|i| !(self.by_table)(*i) && (self.candidate)(*i)).collect();
+        cands.sort_by(|a, b| self.scores[*b].total_cmp(&self.scores[*a]));
+        let mut marks = marks.iter().peekable();
+        for (n, i) in cands.into_iter().enumerate() {
+            if let Some(show) = dump.filter(|_| n < 250) {
+                println!("  {:>7.3} {}", self.scores[i], show(i));
+            }
+            let right = (self.right)(i);
+            let w = wrong + usize::from(!right);
+            while let Some(m) = marks.next_if(|m| w as f64 > **m * others) {
+                line += &format!(" | ≤{:.2}%: {}", 100.0 * m, recalls(&hits));
+            }
+            wrong = w;
+            for (h, s) in hits.iter_mut().zip(sets) {
+                *h += usize::from(right && s(i));
+            }
+        }
+        line
+    }
+}
+
+const CONFIRM_FIT: Fit = Fit { epochs: 6, l2: 1e-4, positive_weight: 1.0 };
 
 /// The yes-model as a "please confirm" band (see the module docs).
 fn confirm_study() {
@@ -319,45 +266,26 @@ fn confirm_study() {
     let readings: Vec<_> = all.iter().map(|r| read(&r.answer)).collect();
     let held: Vec<bool> = all.iter().map(|r| is_held_back(r.id)).collect();
     let inv: Vec<bool> = all.iter().map(|r| is_invitation(&r.question)).collect();
-    let crossed = |i: usize, k: QKind| -> Vec<String> {
-        let mut f = features(&all[i].answer);
-        let c: Vec<String> = f.iter().map(|x| format!("{k:?}/{x}")).collect();
-        f.extend(c);
-        f.push(format!("kind:{k:?}"));
-        f
-    };
+    let base: Vec<Vec<String>> = all.iter().map(|r| features(&r.answer)).collect();
     let tuning: Vec<usize> = (0..all.len()).filter(|i| !held[*i]).collect();
-    let own: Vec<Vec<String>> = (0..all.len()).map(|i| crossed(i, qkind(&all[i].question))).collect();
-    let as_inv: Vec<Vec<String>> = (0..all.len()).map(|i| crossed(i, QKind::Invitation)).collect();
+    let own: Vec<Vec<String>> = (0..all.len()).map(|i| crossed(&base[i], qkind(&all[i].question))).collect();
+    let as_inv: Vec<Vec<String>> = base.iter().map(|f| crossed(f, QKind::Invitation)).collect();
     // The vocabulary from the tuning part only.
-    let mut seen: HashMap<&str, usize> = HashMap::new();
-    for i in &tuning {
-        let mut u: Vec<&str> = own[*i].iter().map(String::as_str).collect();
-        u.sort_unstable();
-        u.dedup();
-        for f in u {
-            *seen.entry(f).or_default() += 1;
-        }
-    }
-    let mut names: Vec<&str> = seen.iter().filter(|(_, n)| **n >= 3).map(|(f, _)| *f).collect();
-    names.sort_unstable();
-    let ids: HashMap<&str, u32> = names.iter().enumerate().map(|(i, f)| (*f, i as u32)).collect();
-    let to_ids = |fs: &[String]| -> Vec<u32> { fs.iter().filter_map(|f| ids.get(f.as_str()).copied()).collect() };
-    let x: Vec<Vec<u32>> = own.iter().map(|f| to_ids(f)).collect();
-    let x_inv: Vec<Vec<u32>> = as_inv.iter().map(|f| to_ids(f)).collect();
+    let (names, ids) = vocabulary(tuning.iter().map(|i| &own[*i]), 3);
+    let (x, x_inv) = (to_ids(&own, &ids), to_ids(&as_inv, &ids));
     let y: Vec<bool> = all.iter().map(|r| r.gold == Gold::Yes).collect();
     let fold = |k: usize| (k.wrapping_mul(2_654_435_761) >> 7) % FOLDS;
     let mut score = vec![0.0; all.len()];
     for f in 0..FOLDS {
         let train: Vec<(&[u32], bool)> =
             tuning.iter().enumerate().filter(|(k, _)| fold(*k) != f).map(|(_, i)| (x[*i].as_slice(), y[*i])).collect();
-        let lr = Lr::train(names.len(), &train, 0x9e37_79b9 + f as u64, 6, 1e-4, 1.0);
+        let lr = Lr::train(names.len(), &train, 0x9e37_79b9 + f as u64, CONFIRM_FIT);
         for (_, i) in tuning.iter().enumerate().filter(|(k, _)| fold(*k) == f) {
             score[*i] = lr.score(&x_inv[*i]);
         }
     }
     let train: Vec<(&[u32], bool)> = tuning.iter().map(|i| (x[*i].as_slice(), y[*i])).collect();
-    let lr = Lr::train(names.len(), &train, 0x5eed, 6, 1e-4, 1.0);
+    let lr = Lr::train(names.len(), &train, 0x5eed, CONFIRM_FIT);
     for i in (0..all.len()).filter(|i| held[*i]) {
         score[i] = lr.score(&x_inv[i]);
     }

@@ -680,23 +680,18 @@ pub fn read(text: &str) -> Reading {
     let contrast = kinds.iter().any(|(_, after)| *after);
     let accept = any(Kind::Accept);
     reading.decision = rules(&kinds, &has, question, text);
-    reading.model_may_refuse = !accept
-        && !question
+    // Both models read only short replies without a question, condition,
+    // contrast, time or negated "no".
+    let plain = !question
         && !doubt
         && !contrast
         && !time
         && !has(Anywhere::NegatedNo)
-        && text.split_whitespace().nth(25).is_none()
-        && (negation || !tokens.list.iter().any(|t| t.word != NO_WORD && tables::MEETING[t.word as usize]));
-    reading.model_may_accept = !question
-        && !doubt
-        && !contrast
-        && !time
-        && !negation
-        && !has(Anywhere::Hedge)
-        && !has(Anywhere::NegatedNo)
-        && !any(Kind::Refuse)
         && text.split_whitespace().nth(25).is_none();
+    reading.model_may_refuse = plain
+        && !accept
+        && (negation || !tokens.list.iter().any(|t| t.word != NO_WORD && tables::MEETING[t.word as usize]));
+    reading.model_may_accept = plain && !negation && !has(Anywhere::Hedge) && !any(Kind::Refuse);
     reading.tokens = tokens;
     reading
 }
