@@ -6,8 +6,8 @@ use std::io::Write;
 use jiff::Timestamp;
 use serde_json::json;
 
-use crate::core::{Intro, IntroState};
-use crate::store::{SentEmail, Store, StoreError};
+use crate::core::{Intro, IntroId, IntroState};
+use crate::store::{IntroSummary, SentEmail, Store, StoreError};
 
 /// What can go wrong printing a report.
 #[derive(Debug, thiserror::Error)]
@@ -22,7 +22,15 @@ pub enum ReportError {
 
 /// The JSON form of an intro, as `list --json` and `show --json` print it.
 pub(crate) fn intro_json(intro: &Intro) -> serde_json::Value {
-    let party = |p: &crate::core::Party| json!({"name": p.person.name, "email": p.person.email, "state": p.state.as_str(), "reply_text": p.reply_text});
+    let party = |p: &crate::core::Party| {
+        json!({
+            "name": p.person.name,
+            "email": p.person.email,
+            "state": p.state.as_str(),
+            "reply_text": p.reply_text,
+            "introduction_bounced": p.introduction_bounced,
+        })
+    };
     json!({
         "id": intro.id.as_str(),
         "state": intro.state.as_str(),
@@ -46,12 +54,14 @@ pub(crate) fn list(
 ) -> Result<(), ReportError> {
     // Each intro becomes its line as it is read (100,000 decoded intros
     // held at once took 480 MB); the lines are then put in the order
-    // `Store::intros` gives: oldest first, ties in key order.
+    // `Store::intros` gives: oldest first, ties in key order. The table
+    // needs only the intros' summaries; the JSON form prints whole intros.
     let mut lines: Vec<(Timestamp, usize, String)> = Vec::new();
-    store.each_intro(state, |i| {
-        let line = if as_json { intro_json(&i).to_string() } else { table_row(&i, now) };
-        lines.push((i.created_at, lines.len(), line));
-    })?;
+    if as_json {
+        store.each_intro(state, |i| lines.push((i.created_at, lines.len(), intro_json(&i).to_string())))?;
+    } else {
+        store.each_summary(state, |id, s| lines.push((s.created_at, lines.len(), table_row(&id, &s, now))))?;
+    }
     lines.sort_unstable_by_key(|(at, n, _)| (*at, *n));
     if as_json {
         for (_, _, line) in &lines {
@@ -74,18 +84,17 @@ pub(crate) fn list(
     Ok(())
 }
 
-/// One intro's row of the `list` table.
-fn table_row(i: &Intro, now: Timestamp) -> String {
-    let waiting: Vec<String> = i.waiting_for().iter().map(|r| i.party(*r).person.first_name().to_owned()).collect();
+/// One intro's row of the `list` table, from its summary.
+fn table_row(id: &IntroId, s: &IntroSummary, now: Timestamp) -> String {
     format!(
         "{:<9} {:>5}  {:<22} {:<22} {:<24} {:<17} {}",
-        i.id.as_str(),
-        age(i.created_at, now),
-        clip(i.requester.person.display_name(), 22),
-        clip(i.target.person.display_name(), 22),
-        clip(i.connector.email.as_str(), 24),
-        i.state.as_str(),
-        if waiting.is_empty() { "-".to_owned() } else { waiting.join(", ") }
+        id.as_str(),
+        age(s.created_at, now),
+        clip(&s.requester, 22),
+        clip(&s.target, 22),
+        clip(&s.connector, 24),
+        s.state.as_str(),
+        if s.waiting.is_empty() { "-".to_owned() } else { s.waiting.join(", ") }
     )
 }
 

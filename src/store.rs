@@ -19,7 +19,9 @@
 //!   ([`ledger`]);
 //! - `notes`: notes to a connector outside any intro, by their reply token
 //!   (`t` ‖ token) and by their Message-ID (`m` ‖ id), so an answer to one
-//!   is known as an answer to the bot.
+//!   is known as an answer to the bot;
+//! - `summaries`: intro id → what `list` shows of it ([`summary`]), written
+//!   with the intro.
 //!
 //! [`Store::commit`] writes an intro, its emails, its index and timer
 //! changes and the processed marker in **one** transaction: after a crash
@@ -37,15 +39,19 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 mod ledger;
+mod summary;
 
 pub(crate) use ledger::{Counted, LedgerEntry};
+pub(crate) use summary::IntroSummary;
 
 use crate::compose::Composed;
 use crate::core::{Address, EmailKind, Intro, IntroId, IntroState, MessageId, Role, Token};
 use crate::source::{Uid, UidValidity};
 
-/// The schema this build writes.
-pub(crate) const SCHEMA_VERSION: u32 = 1;
+/// The schema this build writes. 2: every intro has its summary
+/// ([`summary`]); an introbot that knows only 1 would write intros without
+/// them, so it must refuse such a store.
+pub(crate) const SCHEMA_VERSION: u32 = 2;
 
 /// `meta` key: the file names a batched transport wrote and may not have
 /// published yet (JSON list).
@@ -298,6 +304,7 @@ pub(crate) struct Store {
     emails: sled::Tree,
     ledger: sled::Tree,
     notes: sled::Tree,
+    summaries: sled::Tree,
     /// The open batch of staged commits, if any (`batch`).
     batch: std::sync::Mutex<Option<batch::Batch>>,
 }
@@ -366,10 +373,9 @@ impl Store {
         crate::private::make_private_dir(dir).map_err(|e| sled_err(sled::Error::Io(e)))?;
         let tree = |name: &str| db.open_tree(name).map_err(sled_err);
         let meta = tree("meta")?;
+        // A new store's schema is written with its summaries' mark, below.
         match meta.get("schema_version").map_err(sled_err)? {
-            None => {
-                meta.insert("schema_version", &SCHEMA_VERSION.to_be_bytes()).map_err(sled_err)?;
-            }
+            None => {}
             Some(v) => {
                 let found = <[u8; 4]>::try_from(v.as_ref()).map(u32::from_be_bytes).map_err(|_| {
                     StoreError::Corrupt { what: "schema_version".into(), detail: format!("{} bytes", v.len()) }
@@ -379,7 +385,7 @@ impl Store {
                 }
             }
         }
-        Ok(Store {
+        let store = Store {
             intros: tree("intros")?,
             tokens: tree("tokens")?,
             sent_ids: tree("sent_ids")?,
@@ -390,11 +396,17 @@ impl Store {
             emails: tree("emails")?,
             ledger: tree("ledger")?,
             notes: tree("notes")?,
+            summaries: tree("summaries")?,
             meta,
             db,
             path,
             batch: std::sync::Mutex::new(None),
-        })
+        };
+        let built = store.build_summaries()?;
+        if built > 0 {
+            tracing::info!(intros = built, "built the list summaries of a store from before them, once");
+        }
+        Ok(store)
     }
 
     fn err(&self, source: sled::Error) -> StoreError {
@@ -651,28 +663,28 @@ impl Store {
             // Staged in its own layer, merged only when complete.
             let layer = std::cell::RefCell::new(batch::Overlay::default());
             let staged = TreeId::ALL.map(|tree| batch::Staged { store: self, tree, batch: overlay, layer: &layer });
-            let [a, b, c, d, e, f, g, h, i, j] = &staged;
-            Self::write_change([a, b, c, d, e, f, g, h, i, j], change, intro_json.as_deref(), now).map_err(
-                |e| match e {
+            let [a, b, c, d, e, f, g, h, i, j, k] = &staged;
+            Self::write_change([a, b, c, d, e, f, g, h, i, j, k], change, intro_json.as_deref(), now).map_err(|e| {
+                match e {
                     ConflictableTransactionError::Abort(e) => e,
                     ConflictableTransactionError::Storage(e) => self.err(e),
                     ConflictableTransactionError::Conflict => {
                         StoreError::Corrupt { what: "batch".into(), detail: "conflict outside a transaction".into() }
                     }
-                },
-            )?;
+                }
+            })?;
             overlay.merge(layer.into_inner());
             return Ok(());
         }
         let trees = self.change_trees();
         let result: Result<(), TransactionError<StoreError>> = trees[..].transaction(|tx| {
-            let [a, b, c, d, e, f, g, h, i, j] = &tx[..] else {
+            let [a, b, c, d, e, f, g, h, i, j, k] = &tx[..] else {
                 return Err(ConflictableTransactionError::Abort(StoreError::Corrupt {
                     what: "transaction".into(),
                     detail: "wrong number of trees".into(),
                 }));
             };
-            Self::write_change([a, b, c, d, e, f, g, h, i, j], change, intro_json.as_deref(), now)
+            Self::write_change([a, b, c, d, e, f, g, h, i, j, k], change, intro_json.as_deref(), now)
         });
         result.map_err(|e| match e {
             TransactionError::Abort(e) => e,
@@ -681,20 +693,23 @@ impl Store {
     }
 
     /// The trees a change writes, in [`TreeId::ALL`] order.
-    fn change_trees(&self) -> [&sled::Tree; 10] {
+    fn change_trees(&self) -> [&sled::Tree; 11] {
         TreeId::ALL.map(|t| self.tree(t))
     }
 
     /// A change's writes, into a sled transaction or the open batch.
     fn write_change<T: batch::ChangeTree>(
-        trees: [&T; 10],
+        trees: [&T; 11],
         change: &Change,
         intro_json: Option<&[u8]>,
         now: Timestamp,
     ) -> batch::TxResult<()> {
-        let [intros, tokens, sent_ids, deadlines, processed, suppressed, outbox, emails, ledger, notes] = trees;
+        let [intros, tokens, sent_ids, deadlines, processed, suppressed, outbox, emails, ledger, notes, summaries] =
+            trees;
         if let (Some(intro), Some(json)) = (&change.intro, intro_json) {
             let previous = intros.insert(intro.id.as_str().as_bytes(), json)?;
+            // With the intro, always: `list` reads only this.
+            summaries.put(intro.id.as_str().as_bytes(), &IntroSummary::encode(intro))?;
             match previous {
                 Some(prev) => {
                     let prev: Intro = Self::decode(|| format!("intro {}", intro.id), &prev)

@@ -15,7 +15,7 @@ mod effect;
 mod event;
 mod ids;
 mod intro;
-mod machine;
+pub(crate) mod machine;
 
 pub use address::{Address, AddressError, CanonicalAddress};
 pub use calendar::{Wait, add_wait};

@@ -39,11 +39,12 @@ pub(super) enum TreeId {
     Emails,
     Ledger,
     Notes,
+    Summaries,
 }
 
 impl TreeId {
     /// All of them, in transaction order.
-    pub(super) const ALL: [TreeId; 10] = [
+    pub(super) const ALL: [TreeId; 11] = [
         TreeId::Intros,
         TreeId::Tokens,
         TreeId::SentIds,
@@ -54,6 +55,7 @@ impl TreeId {
         TreeId::Emails,
         TreeId::Ledger,
         TreeId::Notes,
+        TreeId::Summaries,
     ];
 }
 
@@ -240,6 +242,7 @@ impl Store {
             TreeId::Emails => &self.emails,
             TreeId::Ledger => &self.ledger,
             TreeId::Notes => &self.notes,
+            TreeId::Summaries => &self.summaries,
         }
     }
 

@@ -141,9 +141,14 @@ fn a_corrupt_record_names_itself() {
         db.open_tree("intros").expect("tree").insert("zzzzzzzz", b"{not json").expect("insert");
         db.flush().expect("flush");
     }
+    // It opens (building summaries skips what does not decode) ...
     let store = Store::open(dir.path()).expect("open");
     let err = store.intro(&IntroId::new("zzzzzzzz")).expect_err("corrupt");
     assert!(err.to_string().contains("intro zzzzzzzz"), "{err}");
+    // ... and `list`'s table leaves out what it cannot summarise.
+    let mut listed = 0;
+    store.each_summary(None, |_, _| listed += 1).expect("summaries");
+    assert_eq!(listed, 0);
 }
 
 #[test]

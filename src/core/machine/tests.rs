@@ -9,7 +9,7 @@ fn person(name: &str, email: &str) -> Person {
     Person::parse(name, email).expect("valid address")
 }
 
-fn new_intro() -> NewIntro {
+pub(crate) fn new_intro() -> NewIntro {
     NewIntro {
         id: IntroId::new("k7m2p9qx"),
         connector: person("Carol Connector", "carol@example.com"),
@@ -28,7 +28,7 @@ fn new_intro() -> NewIntro {
     }
 }
 
-fn t0() -> Timestamp {
+pub(crate) fn t0() -> Timestamp {
     "2026-11-23T14:00:00Z".parse().expect("valid timestamp") // a Monday
 }
 
@@ -585,7 +585,7 @@ fn arb_decision() -> impl Strategy<Value = Decision> {
     ]
 }
 
-fn arb_event() -> impl Strategy<Value = Event> {
+pub(crate) fn arb_event() -> impl Strategy<Value = Event> {
     // A small pool of Message-IDs so duplicates happen often.
     let id = (0u8..6).prop_map(|n| MessageId::new(format!("m{n}")));
     prop_oneof![
@@ -625,7 +625,7 @@ fn arb_event() -> impl Strategy<Value = Event> {
     ]
 }
 
-fn arb_policy() -> impl Strategy<Value = Policy> {
+pub(crate) fn arb_policy() -> impl Strategy<Value = Policy> {
     (any::<bool>(), 1u64..300, 1u64..300).prop_map(|(implied, f, e)| Policy {
         requester_consent: if implied { RequesterConsent::Implied } else { RequesterConsent::Ask },
         follow_up_after: Wait::Exactly(Duration::from_secs(f)),
