@@ -147,3 +147,33 @@ fn age(created: Timestamp, now: Timestamp) -> String {
 fn clip(s: &str, n: usize) -> String {
     if s.chars().count() <= n { s.to_owned() } else { format!("{}…", s.chars().take(n - 1).collect::<String>()) }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `show --json` says whose copy of the introduction bounced, as the
+    /// text form does in its timeline.
+    #[test]
+    fn show_json_says_whose_introduction_bounced() {
+        let mut intro = crate::compose::samples::intro();
+        intro.target.introduction_bounced = true;
+        let mut out = Vec::new();
+        show(&intro, &[], true, &mut out).expect("printed");
+        let value: serde_json::Value = serde_json::from_slice(&out).expect("json");
+        assert_eq!(value["target"]["introduction_bounced"], true);
+        assert_eq!(value["requester"]["introduction_bounced"], false);
+    }
+
+    /// A row of the table is made from the intro's summary alone.
+    #[test]
+    fn a_table_row_is_the_summarys() {
+        let intro = crate::compose::samples::intro();
+        let now = intro.created_at.saturating_add(jiff::SignedDuration::from_hours(3)).expect("in range");
+        let row = table_row(&intro.id, &IntroSummary::of(&intro), now);
+        assert!(row.starts_with(&format!("{:<9}    3h  ", intro.id.as_str())), "{row}");
+        for shown in [intro.requester.person.display_name(), intro.connector.email.as_str(), intro.state.as_str()] {
+            assert!(row.contains(shown), "{shown} in {row}");
+        }
+    }
+}
