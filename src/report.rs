@@ -94,7 +94,7 @@ fn table_row(id: &IntroId, s: &IntroSummary, now: Timestamp) -> String {
         clip(&s.target, 22),
         clip(&s.connector, 24),
         s.state.as_str(),
-        if s.waiting.is_empty() { "-".to_owned() } else { s.waiting.join(", ") }
+        if s.waiting.is_empty() { "-".into() } else { std::borrow::Cow::Owned(s.waiting.join(", ")) }
     )
 }
 
@@ -144,8 +144,13 @@ fn age(created: Timestamp, now: Timestamp) -> String {
     }
 }
 
-fn clip(s: &str, n: usize) -> String {
-    if s.chars().count() <= n { s.to_owned() } else { format!("{}…", s.chars().take(n - 1).collect::<String>()) }
+/// At most `n` characters of `s`, the last one `…` when cut; borrowed
+/// when it fits (nearly always: `list` clips three fields of every row).
+fn clip(s: &str, n: usize) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(n) {
+        None => s.into(),
+        Some(_) => format!("{}…", s.chars().take(n - 1).collect::<String>()).into(),
+    }
 }
 
 #[cfg(test)]
@@ -163,6 +168,13 @@ mod tests {
         let value: serde_json::Value = serde_json::from_slice(&out).expect("json");
         assert_eq!(value["target"]["introduction_bounced"], true);
         assert_eq!(value["requester"]["introduction_bounced"], false);
+    }
+
+    #[test]
+    fn clip_keeps_what_fits_and_marks_a_cut() {
+        assert_eq!(clip("Zoë", 3), "Zoë");
+        assert_eq!(clip("Zoë Ø", 3), "Zo…");
+        assert_eq!(clip("", 3), "");
     }
 
     /// A row of the table is made from the intro's summary alone.
