@@ -64,7 +64,10 @@ fn main() {
     println!("| --- | --- |");
     println!("| intros stored | {intros} ({ended} introduced, {} open) |", intros - ended);
     println!("| store on disk | {:.0} MB |", du(&dir.join("state")) as f64 / 1e6);
-    println!("| first `list` by this build (builds the summaries of a store from an older one) | {:.0} ms |", first * 1e3);
+    println!(
+        "| first `list` by this build (builds the summaries of a store from an older one) | {:.0} ms |",
+        first * 1e3
+    );
     println!(
         "| start to READY (Maildir source, no IMAP login), 5 starts | median {} ms, max {} ms |",
         ms(&ready, 0.5),

@@ -373,16 +373,15 @@ impl Store {
         crate::private::make_private_dir(dir).map_err(|e| sled_err(sled::Error::Io(e)))?;
         let tree = |name: &str| db.open_tree(name).map_err(sled_err);
         let meta = tree("meta")?;
-        // A new store's schema is written with its summaries' mark, below.
-        match meta.get("schema_version").map_err(sled_err)? {
-            None => {}
-            Some(v) => {
-                let found = <[u8; 4]>::try_from(v.as_ref()).map(u32::from_be_bytes).map_err(|_| {
-                    StoreError::Corrupt { what: "schema_version".into(), detail: format!("{} bytes", v.len()) }
-                })?;
-                if found > SCHEMA_VERSION {
-                    return Err(StoreError::NewerSchema { path: path.clone(), found, supported: SCHEMA_VERSION });
-                }
+        // A new store's schema is written with its summaries' mark, below
+        // (`build_summaries`), as is an older store's raised one.
+        if let Some(v) = meta.get("schema_version").map_err(sled_err)? {
+            let found = <[u8; 4]>::try_from(v.as_ref()).map(u32::from_be_bytes).map_err(|_| StoreError::Corrupt {
+                what: "schema_version".into(),
+                detail: format!("{} bytes", v.len()),
+            })?;
+            if found > SCHEMA_VERSION {
+                return Err(StoreError::NewerSchema { path: path.clone(), found, supported: SCHEMA_VERSION });
             }
         }
         let store = Store {
