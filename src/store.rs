@@ -326,14 +326,39 @@ fn to_json<T: Serialize>(v: &T) -> Vec<u8> {
 /// outbox; keeping them out of JSON saves escaping them on every write and
 /// unescaping them on every read.
 fn encode_outbox(entry: &OutboxEntry) -> Vec<u8> {
-    let mut head = entry.clone();
-    let bytes = std::mem::take(&mut head.email.bytes);
-    let json = to_json(&head);
-    let mut out = Vec::with_capacity(4 + json.len() + bytes.len());
-    out.extend_from_slice(&u32::try_from(json.len()).unwrap_or(u32::MAX).to_be_bytes());
-    out.extend_from_slice(&json);
-    out.extend_from_slice(&bytes);
-    out
+    let head = OutboxHead {
+        intro: entry.intro.as_ref(),
+        email: &entry.email,
+        queued_at: entry.queued_at,
+        attempts: entry.attempts,
+        not_before: entry.not_before,
+    };
+    head.encode()
+}
+
+/// An [`OutboxEntry`] by reference, serialized exactly as one (same fields,
+/// same order; the message bytes are never in the JSON): queuing an email
+/// encodes it without copying the email first.
+#[derive(Serialize)]
+struct OutboxHead<'a> {
+    intro: Option<&'a IntroId>,
+    email: &'a Composed,
+    queued_at: Timestamp,
+    attempts: u32,
+    not_before: Option<Timestamp>,
+}
+
+impl OutboxHead<'_> {
+    /// The outbox record (see [`encode_outbox`]).
+    fn encode(&self) -> Vec<u8> {
+        let json = to_json(self);
+        let bytes = &self.email.bytes;
+        let mut out = Vec::with_capacity(4 + json.len() + bytes.len());
+        out.extend_from_slice(&u32::try_from(json.len()).unwrap_or(u32::MAX).to_be_bytes());
+        out.extend_from_slice(&json);
+        out.extend_from_slice(bytes);
+        out
+    }
 }
 
 fn decode_outbox(v: &[u8]) -> Result<OutboxEntry, String> {
@@ -630,9 +655,9 @@ impl Store {
         let result: Result<(), TransactionError<StoreError>> =
             (&self.outbox, &self.meta).transaction(|(outbox, meta)| {
                 for seq in seqs {
-                    outbox.remove(&seq.key())?;
+                    outbox.remove_blind(&seq.key());
                 }
-                meta.insert(BEING_PUBLISHED, names.as_slice())?;
+                meta.insert_blind(BEING_PUBLISHED, names.as_slice());
                 Ok(())
             });
         result.map_err(|e| match e {
@@ -734,15 +759,15 @@ impl Store {
             }
         }
         for email in &change.emails {
-            let entry = OutboxEntry {
-                intro: change.intro.as_ref().map(|i| i.id.clone()),
-                email: email.clone(),
+            let entry = OutboxHead {
+                intro: change.intro.as_ref().map(|i| &i.id),
+                email,
                 queued_at: now,
                 attempts: 0,
                 not_before: None,
             };
             let seq = OutboxSeq(outbox.generate_id()?);
-            outbox.put(&seq.key(), &encode_outbox(&entry))?;
+            outbox.put(&seq.key(), &entry.encode())?;
             if let (Some(token), [to]) = (&email.note_token, email.recipients.as_slice()) {
                 let note = to_json(&NoteRecord { to: to.clone(), message_id: email.message_id.clone(), at: now });
                 notes.put(&note_key(b't', token.as_str()), &note)?;

@@ -162,19 +162,16 @@ pub fn cap_text_at(text: &str, max: usize) -> String {
 /// in one pass.
 pub fn crlf(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 16 + 2);
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\r' => {
-                if chars.peek() == Some(&'\n') {
-                    chars.next();
-                }
-                out.push_str("\r\n");
-            }
-            '\n' => out.push_str("\r\n"),
-            c => out.push(c),
-        }
+    let mut rest = text;
+    // Copy the runs between line breaks whole (a char at a time was 7 % of
+    // the inbox's instructions); a CR, an LF or a CRLF each become one CRLF.
+    while let Some(at) = rest.bytes().position(|b| b == b'\r' || b == b'\n') {
+        out.push_str(&rest[..at]);
+        out.push_str("\r\n");
+        let skip = if rest[at..].starts_with("\r\n") { 2 } else { 1 };
+        rest = &rest[at + skip..];
     }
+    out.push_str(rest);
     out
 }
 

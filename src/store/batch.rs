@@ -60,22 +60,36 @@ impl TreeId {
 }
 
 /// Writes staged in memory: per tree and key, the new value, or `None` for
-/// a removal.
+/// a removal. One map per tree ([`TreeId`] as index), so a lookup borrows
+/// the key instead of copying it; values are sled's own `IVec`s, so the
+/// batch's commit hands them over without another copy.
 #[derive(Debug, Default)]
 pub(super) struct Overlay {
-    writes: BTreeMap<(TreeId, Vec<u8>), Option<Vec<u8>>>,
+    writes: [BTreeMap<Vec<u8>, Option<IVec>>; TreeId::ALL.len()],
 }
 
 impl Overlay {
     /// The staged value of a key: `None` when nothing is staged for it,
     /// `Some(None)` when it is staged as removed.
     fn get(&self, tree: TreeId, key: &[u8]) -> Option<Option<&[u8]>> {
-        self.writes.get(&(tree, key.to_vec())).map(Option::as_deref)
+        self.writes[tree as usize].get(key).map(|v| v.as_deref())
+    }
+
+    /// Stages a write (`None`: a removal).
+    fn set(&mut self, tree: TreeId, key: &[u8], value: Option<IVec>) {
+        self.writes[tree as usize].insert(key.to_vec(), value);
     }
 
     /// Adds a later layer's writes over these.
     pub(super) fn merge(&mut self, later: Overlay) {
-        self.writes.extend(later.writes);
+        for (mine, theirs) in self.writes.iter_mut().zip(later.writes) {
+            mine.extend(theirs);
+        }
+    }
+
+    /// Whether nothing is staged.
+    fn is_empty(&self) -> bool {
+        self.writes.iter().all(BTreeMap::is_empty)
     }
 
     /// The staged writes of one tree with keys from `start` (inclusive) to
@@ -87,11 +101,10 @@ impl Overlay {
         end: Option<&'a [u8]>,
     ) -> impl Iterator<Item = (&'a [u8], Option<&'a [u8]>)> {
         use std::ops::Bound;
-        let from = Bound::Included((tree, start.to_vec()));
-        self.writes
-            .range((from, Bound::Unbounded))
-            .take_while(move |((t, k), _)| *t == tree && end.is_none_or(|end| k.as_slice() < end))
-            .map(|((_, k), v)| (k.as_slice(), v.as_deref()))
+        self.writes[tree as usize]
+            .range::<[u8], _>((Bound::Included(start), Bound::Unbounded))
+            .take_while(move |(k, _)| end.is_none_or(|end| k.as_slice() < end))
+            .map(|(k, v)| (k.as_slice(), v.as_deref()))
     }
 }
 
@@ -123,6 +136,12 @@ impl ChangeTree for TransactionalTree {
 
     fn insert(&self, key: &[u8], value: &[u8]) -> TxResult<Option<IVec>> {
         Ok(TransactionalTree::insert(self, key, value)?)
+    }
+
+    fn put(&self, key: &[u8], value: &[u8]) -> TxResult<()> {
+        // Without reading the value it replaces (vendor/sled/PATCH.md).
+        self.insert_blind(key, value);
+        Ok(())
     }
 
     fn remove(&self, key: &[u8]) -> TxResult<()> {
@@ -168,12 +187,12 @@ impl ChangeTree for Staged<'_> {
     }
 
     fn put(&self, key: &[u8], value: &[u8]) -> TxResult<()> {
-        self.layer.borrow_mut().writes.insert((self.tree, key.to_vec()), Some(value.to_vec()));
+        self.layer.borrow_mut().set(self.tree, key, Some(IVec::from(value)));
         Ok(())
     }
 
     fn remove(&self, key: &[u8]) -> TxResult<()> {
-        self.layer.borrow_mut().writes.insert((self.tree, key.to_vec()), None);
+        self.layer.borrow_mut().set(self.tree, key, None);
         Ok(())
     }
 
@@ -340,28 +359,24 @@ impl Store {
     /// Durable only after [`Store::flush`].
     pub(crate) fn commit_batch(&self) -> Result<(), StoreError> {
         let Some(overlay) = self.batch().take_mine() else { return Ok(()) };
-        if overlay.writes.is_empty() {
+        if overlay.is_empty() {
             return Ok(());
         }
         let trees = self.change_trees();
         let result: Result<(), TransactionError<StoreError>> = trees[..].transaction(|tx| {
-            for ((tree, key), value) in &overlay.writes {
-                let Some(t) = TreeId::ALL.iter().position(|x| x == tree).and_then(|i| tx.get(i)) else {
-                    return Err(ConflictableTransactionError::Abort(StoreError::Corrupt {
-                        what: "batch".into(),
-                        detail: format!("no tree for {tree:?}"),
-                    }));
-                };
-                match value {
-                    Some(v) => {
-                        t.insert(key.as_slice(), v.as_slice())?;
-                    }
-                    None => {
-                        t.remove(key.as_slice())?;
+            // `change_trees` and the overlay's maps are both in `TreeId::ALL` order.
+            for (t, writes) in tx.iter().zip(&overlay.writes) {
+                for (key, value) in writes {
+                    // Blind: nothing here needs the value a write replaces,
+                    // and reading it walked each tree a second time
+                    // (vendor/sled/PATCH.md).
+                    match value {
+                        Some(v) => t.insert_blind(key.as_slice(), v.clone()),
+                        None => t.remove_blind(key.as_slice()),
                     }
                 }
             }
-            Ok(())
+            Ok::<(), ConflictableTransactionError<StoreError>>(())
         });
         result.map_err(|e| match e {
             TransactionError::Abort(e) => e,

@@ -282,3 +282,26 @@ fn the_limits_ledger_and_notes_are_part_of_the_batch() {
     store.abort_batch();
     assert_eq!(store.count_since(Counted::Mailed, "bob@example.org", at(0)).expect("count"), 4);
 }
+
+/// The batch keeps one map per tree indexed by `TreeId as usize` and
+/// commits them zipped with `change_trees`: both rely on this order.
+#[test]
+fn tree_ids_index_their_place_in_all() {
+    for (i, tree) in batch::TreeId::ALL.iter().enumerate() {
+        assert_eq!(*tree as usize, i, "{tree:?}");
+    }
+}
+
+/// An outbox record queued by reference reads back as the entry it was
+/// made from, and is the same bytes as the entry encoded whole.
+#[test]
+fn an_outbox_record_encoded_by_reference_is_the_entry_encoded_whole() {
+    let email = email("m1@example.com");
+    let now = Timestamp::from_second(1_700_000_000).expect("time");
+    let id = IntroId::new("i1");
+    let head = OutboxHead { intro: Some(&id), email: &email, queued_at: now, attempts: 0, not_before: None };
+    let entry =
+        OutboxEntry { intro: Some(id.clone()), email: email.clone(), queued_at: now, attempts: 0, not_before: None };
+    assert_eq!(head.encode(), encode_outbox(&entry));
+    assert_eq!(decode_outbox(&head.encode()).expect("decodes"), entry);
+}

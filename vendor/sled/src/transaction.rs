@@ -273,6 +273,25 @@ impl TransactionalTree {
         Ok(old)
     }
 
+    /// Set a key without reading the value it replaces (introbot's patch,
+    /// see PATCH.md): [`TransactionalTree::insert`] reads the old value
+    /// from the tree to return it, a second tree walk per write for a
+    /// writer that does not need it.
+    pub fn insert_blind<K, V>(&self, key: K, value: V)
+    where
+        K: Into<IVec>,
+        V: Into<IVec>,
+    {
+        let _last_write =
+            self.writes.borrow_mut().insert(key.into(), Some(value.into()));
+    }
+
+    /// Remove a key without reading the value it held (introbot's patch,
+    /// see [`TransactionalTree::insert_blind`]).
+    pub fn remove_blind<K: Into<IVec>>(&self, key: K) {
+        let _last_write = self.writes.borrow_mut().insert(key.into(), None);
+    }
+
     /// Remove a key
     pub fn remove<K>(
         &self,
