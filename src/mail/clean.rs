@@ -165,7 +165,7 @@ pub fn crlf(text: &str) -> String {
     let mut rest = text;
     // Copy the runs between line breaks whole (a char at a time was 7 % of
     // the inbox's instructions); a CR, an LF or a CRLF each become one CRLF.
-    while let Some(at) = rest.bytes().position(|b| b == b'\r' || b == b'\n') {
+    while let Some(at) = memchr::memchr2(b'\r', b'\n', rest.as_bytes()) {
         out.push_str(&rest[..at]);
         out.push_str("\r\n");
         let skip = if rest[at..].starts_with("\r\n") { 2 } else { 1 };
