@@ -78,13 +78,26 @@ pub fn inspect_bytes(what: Inspect, file: &str, raw: &[u8]) -> Value {
                 }),
             }
         }
-        Inspect::Reply => {
-            let inbound = Inbound::read(&msg, None);
-            let automatic = inbound.automatic.is_some();
-            let decision = if automatic { crate::core::Decision::Unclear } else { mail::decide(&inbound.text) };
-            json!({"file": file, "reply_text": inbound.text, "decision": decision.as_str(), "automatic": automatic})
-        }
+        Inspect::Reply => serde_json::to_value(reply_line(file, &msg)).unwrap_or(Value::Null),
     }
+}
+
+/// One `inspect reply` line, written straight from this struct (no
+/// intermediate `Value`): its fields in the order `json!` gives them
+/// (alphabetical), so that both write the same bytes.
+#[derive(serde::Serialize)]
+struct ReplyLine<'a> {
+    automatic: bool,
+    decision: &'static str,
+    file: &'a str,
+    reply_text: String,
+}
+
+fn reply_line<'a>(file: &'a str, msg: &mail_parser::Message<'_>) -> ReplyLine<'a> {
+    let inbound = Inbound::read(msg, None);
+    let automatic = inbound.automatic.is_some();
+    let decision = if automatic { crate::core::Decision::Unclear } else { mail::decide(&inbound.text) };
+    ReplyLine { automatic, decision: decision.as_str(), file, reply_text: inbound.text }
 }
 
 /// Inspects files, printing one JSON line each, in argument order.
@@ -139,10 +152,21 @@ pub fn run(
 
 /// One file's JSON line.
 fn inspect_file(what: Inspect, file: &Path) -> String {
+    // One buffer per thread for every file it reads.
+    thread_local! {
+        static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
     let name = file.display().to_string();
-    let value = match std::fs::read(file) {
-        Ok(raw) => inspect_bytes(what, &name, &raw),
-        Err(e) => json!({"file": name, "error": format!("cannot read {name}: {e}")}),
-    };
-    value.to_string()
+    BUFFER.with_borrow_mut(|raw| {
+        raw.clear();
+        let read = std::fs::File::open(file).and_then(|mut f| std::io::Read::read_to_end(&mut f, raw));
+        match read {
+            Err(e) => json!({"file": name, "error": format!("cannot read {name}: {e}")}).to_string(),
+            Ok(_) if what == Inspect::Reply => match mail::inbound::parse(raw) {
+                Some(msg) => serde_json::to_string(&reply_line(&name, &msg)).unwrap_or_else(|_| "null".to_owned()),
+                None => inspect_bytes(what, &name, raw).to_string(),
+            },
+            Ok(_) => inspect_bytes(what, &name, raw).to_string(),
+        }
+    })
 }

@@ -37,7 +37,7 @@
 
 use std::sync::LazyLock;
 
-use mail_parser::{Message, MimeHeaders};
+use mail_parser::{HeaderName, Message, MimeHeaders};
 use regex::Regex;
 
 use crate::core::{Address, MessageId};
@@ -162,46 +162,85 @@ fn section_pattern(text: &str, name: &str) -> String {
     format!("(?:{body})")
 }
 
+/// The headers [`classify`] reads, by name: the empty return path, the
+/// auto-reply headers, `Precedence`, the list headers and Exchange's hint.
+const SIGN_HEADERS: [&str; 19] = [
+    "Return-Path",
+    "Auto-Submitted",
+    "Precedence",
+    "X-Auto-Response-Suppress",
+    // Any of these marks an auto-reply.
+    "X-Autoreply",
+    "X-Autorespond",
+    "X-Autoresponse",
+    "X-Autoresponder",
+    "X-Autoreply-From",
+    "X-Auto-Reply",
+    "X-Vacation",
+    "X-Mail-Autoreply",
+    // Any of these marks list mail.
+    "List-Id",
+    "List-Unsubscribe",
+    "List-Post",
+    "List-Help",
+    "List-Subscribe",
+    "List-Owner",
+    "List-Archive",
+];
+const RETURN_PATH: usize = 0;
+const AUTO_SUBMITTED: usize = 1;
+const PRECEDENCE: usize = 2;
+const SUPPRESS: usize = 3;
+const AUTO_HEADERS: std::ops::Range<usize> = 4..12;
+const LIST_HEADERS: std::ops::Range<usize> = 12..19;
+
+/// The raw value of each of [`SIGN_HEADERS`] as `Message::header_raw` gives
+/// it (the last header of that name; `None` when missing or not UTF-8),
+/// read in one walk over the headers instead of one walk per name.
+fn sign_headers<'a>(msg: &'a Message<'_>) -> [Option<&'a str>; SIGN_HEADERS.len()] {
+    static NAMES: LazyLock<Vec<HeaderName<'static>>> =
+        LazyLock::new(|| SIGN_HEADERS.iter().map(|n| HeaderName::from(*n)).collect());
+    let raw = msg.raw_message();
+    let mut found = [None; SIGN_HEADERS.len()];
+    for header in msg.headers() {
+        if let Some(k) = NAMES.iter().position(|n| *n == header.name) {
+            found[k] = Some(
+                raw.get(header.offset_start as usize..header.offset_end as usize)
+                    .and_then(|v| std::str::from_utf8(v).ok()),
+            );
+        }
+    }
+    found.map(Option::flatten)
+}
+
 /// Classifies a message as automatic, or `None` for a person's mail.
 pub fn classify(msg: &Message<'_>) -> Option<Automatic> {
     let subject = fold(msg.subject().unwrap_or_default());
     if let Some(report) = report(msg, &subject) {
         return Some(report);
     }
+    let headers = sign_headers(msg);
     let from = msg.from().and_then(|a| a.first()).and_then(|a| a.address()).unwrap_or_default().to_ascii_lowercase();
     let local = from.split('@').next().unwrap_or_default();
-    let null_sender =
-        msg.header_raw("Return-Path").is_some_and(|v| v.trim().trim_matches(['<', '>']).trim().is_empty());
+    let null_sender = headers[RETURN_PATH].is_some_and(|v| v.trim().trim_matches(['<', '>']).trim().is_empty());
     if matches!(local, "mailer-daemon" | "postmaster" | "mail-daemon")
         || (null_sender && BOUNCE_SUBJECT.is_match(&subject))
     {
         return Some(by_subject(&subject).unwrap_or(Automatic::Bounce { reason: reason_from_subject(msg) }));
     }
-    let text = |name: &str| msg.header_raw(name).map(|v| v.trim().to_ascii_lowercase());
-    if text("Auto-Submitted").is_some_and(|v| !v.is_empty() && !v.starts_with("no")) {
+    let text = |k: usize| headers[k].map(|v| v.trim().to_ascii_lowercase());
+    if text(AUTO_SUBMITTED).is_some_and(|v| !v.is_empty() && !v.starts_with("no")) {
         return Some(Automatic::AutoReply);
     }
-    const AUTO_HEADERS: [&str; 8] = [
-        "X-Autoreply",
-        "X-Autorespond",
-        "X-Autoresponse",
-        "X-Autoresponder",
-        "X-Autoreply-From",
-        "X-Auto-Reply",
-        "X-Vacation",
-        "X-Mail-Autoreply",
-    ];
-    if AUTO_HEADERS.iter().any(|h| msg.header_raw(*h).is_some()) {
+    if headers[AUTO_HEADERS].iter().any(Option::is_some) {
         return Some(Automatic::AutoReply);
     }
-    match text("Precedence").as_deref() {
+    match text(PRECEDENCE).as_deref() {
         Some("auto_reply") => return Some(Automatic::AutoReply),
         Some("bulk" | "junk" | "list") => return Some(Automatic::List),
         _ => {}
     }
-    const LIST_HEADERS: [&str; 7] =
-        ["List-Id", "List-Unsubscribe", "List-Post", "List-Help", "List-Subscribe", "List-Owner", "List-Archive"];
-    if LIST_HEADERS.iter().any(|h| msg.header_raw(*h).is_some()) {
+    if headers[LIST_HEADERS].iter().any(Option::is_some) {
         return Some(Automatic::List);
     }
     if null_sender {
@@ -210,7 +249,7 @@ pub fn classify(msg: &Message<'_>) -> Option<Automatic> {
     if SUBJECT.is_match(&subject) {
         return Some(Automatic::AutoReply);
     }
-    let suppress = text("X-Auto-Response-Suppress").is_some_and(|v| !v.is_empty() && v != "none");
+    let suppress = text(SUPPRESS).is_some_and(|v| !v.is_empty() && v != "none");
     let says_so = |body: &str| BODY.is_match(body) || (suppress && BODY_HINT.is_match(body));
     let body = super::body_text(msg).map(|b| fold(prefix(&b, BODY_PREFIX))).unwrap_or_default();
     // Confirmed on what the sender wrote themselves: a reply quoting an
@@ -418,6 +457,13 @@ fn fold(text: &str) -> String {
 
 /// The first `max` characters of `text`, cut at a character boundary.
 fn prefix(text: &str, max: usize) -> &str {
+    // Short or ASCII texts need no walk through their characters.
+    if text.len() <= max {
+        return text;
+    }
+    if text.as_bytes()[..max].is_ascii() {
+        return &text[..max];
+    }
     match text.char_indices().nth(max) {
         Some((i, _)) => &text[..i],
         None => text,

@@ -195,10 +195,13 @@ pub(crate) fn read_block(lines: &[&str], depth: usize) -> Option<Block> {
     if first.0 < depth {
         return None;
     }
-    // Fields run together on one line.
-    let run = split_run_together(first.1);
-    if run.len() >= 3 {
-        return Some(Block { fields: run, lines: i + 1 });
+    // Fields run together on one line: three of them take three colons
+    // (most lines with a colon have one, and are not looked up).
+    if first.1.chars().filter(|c| matches!(c, ':' | '：')).nth(2).is_some() {
+        let run = split_run_together(first.1);
+        if run.len() >= 3 {
+            return Some(Block { fields: run, lines: i + 1 });
+        }
     }
     let mut raws: Vec<Raw> = Vec::new();
     while let Some(line) = lines.get(i) {
