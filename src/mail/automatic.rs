@@ -215,6 +215,13 @@ fn sign_headers<'a>(msg: &'a Message<'_>) -> [Option<&'a str>; SIGN_HEADERS.len(
 
 /// Classifies a message as automatic, or `None` for a person's mail.
 pub fn classify(msg: &Message<'_>) -> Option<Automatic> {
+    classify_with_visible(msg, &super::reply::visible_text(msg))
+}
+
+/// [`classify`], given the message's visible reply text
+/// ([`super::reply::visible_text`]), which a reader of the message needs
+/// anyway.
+pub fn classify_with_visible(msg: &Message<'_>, visible: &str) -> Option<Automatic> {
     let subject = fold(msg.subject().unwrap_or_default());
     if let Some(report) = report(msg, &subject) {
         return Some(report);
@@ -251,11 +258,13 @@ pub fn classify(msg: &Message<'_>) -> Option<Automatic> {
     }
     let suppress = text(SUPPRESS).is_some_and(|v| !v.is_empty() && v != "none");
     let says_so = |body: &str| BODY.is_match(body) || (suppress && BODY_HINT.is_match(body));
-    let body = super::body_text(msg).map(|b| fold(prefix(&b, BODY_PREFIX))).unwrap_or_default();
-    // Confirmed on what the sender wrote themselves: a reply quoting an
-    // auto-reply, or a request forwarding a thread with one, is not one.
-    // (The raw body first: stripping quotes costs more, and is rarely needed.)
-    if says_so(&body) && says_so(&fold(prefix(&super::reply::visible_text(msg), BODY_PREFIX))) {
+    // Said near the top of the body, and confirmed on what the sender wrote
+    // themselves: a reply quoting an auto-reply, or a request forwarding a
+    // thread with one, is not one. (What they wrote first: it is at hand,
+    // and mostly much shorter than the body.)
+    if says_so(&fold(prefix(visible, BODY_PREFIX)))
+        && says_so(&super::body_text(msg).map(|b| fold(prefix(&b, BODY_PREFIX))).unwrap_or_default())
+    {
         return Some(Automatic::AutoReply);
     }
     None

@@ -68,14 +68,15 @@ impl Inbound {
                 _ => {}
             }
         }
+        let visible = reply::visible_text(msg);
         Inbound {
             message_id,
             from,
             subject: msg.subject().unwrap_or_default().to_owned(),
             tokens: bot.map(|bot| tokens_for(msg, bot)).unwrap_or_default(),
             references,
-            automatic: automatic::classify(msg),
-            text: cap_text(&reply::visible_text(msg)),
+            automatic: automatic::classify_with_visible(msg, &visible),
+            text: cap_text(&visible),
         }
     }
 }
