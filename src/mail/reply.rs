@@ -82,33 +82,39 @@ fn cut_at(lines: &[&str], i: usize) -> Option<Cut> {
         return Some(Cut::Final);
     }
     // The quoted original's header: a block of fields, or its `From:` line
-    // alone with an address.
-    if fields::block_starts(lines, i)
-        || fields::known_field(line).is_some_and(|(f, v)| f == fields::Field::From && has_address(v))
+    // alone with an address. (Both need a colon, and most lines have none.)
+    let at = line.contains('@');
+    if line.contains([':', '：'])
+        && (fields::block_starts(lines, i)
+            || (at && fields::known_field(line).is_some_and(|(f, v)| f == fields::Field::From && has_address(v))))
     {
         return Some(Cut::Final);
     }
     // "2014-03-09 20:48 GMT+01:00 Rémi <r@x.com>:", "… Valentino (v@rudy.be) skrev:",
     // "在 2016年11月8日，下午2:23，Test <t@x.com> 写道：": an address and a closing
     // colon, or a reply verb, make an attribution.
-    let addressed = has_address(line) || line.contains('<');
+    let addressed = (at && has_address(line)) || line.contains('<');
     if addressed && (closes || attribution::has_verb(line)) {
         return Some(Cut::Attribution(1));
     }
-    // "… keltezéssel, „Eszter” írta:": a reply verb closing the line. Without
-    // a date or an address ("Alice wrote:") it is only an attribution when
-    // quoted lines follow; otherwise it is the person citing someone.
-    let dated = trimmed.chars().any(|c| c.is_ascii_digit());
-    if closes && attribution::has_verb(line) && (dated || next_is_quoted(lines, i + 1)) {
-        return Some(Cut::Attribution(1));
-    }
-    // "23.11.2026 09:00, Alice:" over quoted lines (Thunderbird in Ukrainian
-    // has no verb): a dated line closed by a colon introduces the quote.
-    if closes && dated && next_is_quoted(lines, i + 1) {
-        return Some(Cut::Attribution(1));
+    if closes {
+        // "… keltezéssel, „Eszter” írta:": a reply verb closing the line.
+        // Without a date or an address ("Alice wrote:") it is only an
+        // attribution when quoted lines follow; otherwise it is the person
+        // citing someone.
+        let dated = trimmed.chars().any(|c| c.is_ascii_digit());
+        if attribution::has_verb(line) && (dated || next_is_quoted(lines, i + 1)) {
+            return Some(Cut::Attribution(1));
+        }
+        // "23.11.2026 09:00, Alice:" over quoted lines (Thunderbird in
+        // Ukrainian has no verb): a dated line closed by a colon introduces
+        // the quote.
+        if dated && next_is_quoted(lines, i + 1) {
+            return Some(Cut::Attribution(1));
+        }
     }
     // A rule alone (dashes, equals signs, underscores) closes the reply in some clients.
-    if trimmed.chars().count() >= 10 && trimmed.chars().all(|c| matches!(c, '-' | '=' | '_' | '\u{2010}'..='\u{2015}'))
+    if trimmed.chars().all(|c| matches!(c, '-' | '=' | '_' | '\u{2010}'..='\u{2015}')) && trimmed.chars().count() >= 10
     {
         return Some(Cut::Final);
     }

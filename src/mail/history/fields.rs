@@ -203,6 +203,16 @@ pub(crate) fn read_block(lines: &[&str], depth: usize) -> Option<Block> {
             return Some(Block { fields: run, lines: i + 1 });
         }
     }
+    // A block has two lines at least: a field line, then another, or the
+    // first one's value going on (indented, or more addresses). Most lines
+    // with a colon are alone, and are turned away here.
+    field_line(first.1)?;
+    let second = lines.get(i + 1).map_or("", |l| unquote(l).1);
+    if second.trim().is_empty()
+        || !(second.starts_with([' ', '\t']) || second.contains('@') || field_line(second).is_some())
+    {
+        return None;
+    }
     let mut raws: Vec<Raw> = Vec::new();
     while let Some(line) = lines.get(i) {
         let text = unquote(line).1;
