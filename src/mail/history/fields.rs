@@ -196,8 +196,9 @@ pub(crate) fn read_block(lines: &[&str], depth: usize) -> Option<Block> {
         return None;
     }
     // Fields run together on one line: three of them take three colons
-    // (most lines with a colon have one, and are not looked up).
-    if first.1.chars().filter(|c| matches!(c, ':' | '：')).nth(2).is_some() {
+    // that close a name (most lines with a colon have one, or a time, and
+    // are not looked up).
+    if name_colons(first.1) >= 3 {
         let run = split_run_together(first.1);
         if run.len() >= 3 {
             return Some(Block { fields: run, lines: i + 1 });
@@ -288,6 +289,22 @@ fn looks_like_date(value: &str) -> bool {
     time || year
 }
 
+/// How many colons in `text` may close a field name: those after a
+/// character that is neither white space nor an ASCII digit, since no
+/// name of the table ends with one (see the tests). A run of fields
+/// ([`split_run_together`]) has a colon like that after each name.
+fn name_colons(text: &str) -> usize {
+    let mut count = 0;
+    let mut before = None;
+    for c in text.chars() {
+        if matches!(c, ':' | '：') && before.is_some_and(|b: char| !b.is_whitespace() && !b.is_ascii_digit()) {
+            count += 1;
+        }
+        before = Some(c);
+    }
+    count
+}
+
 /// Fields a client ran together on one line (`Od: …>Komu: …Předmět: …`):
 /// split at every known field name followed by a colon.
 pub(crate) fn split_run_together(line: &str) -> Vec<(Field, String)> {
@@ -299,7 +316,13 @@ pub(crate) fn split_run_together(line: &str) -> Vec<(Field, String)> {
             .filter_map(|(name, fields)| Some((name, *fields.first()?)))
             .flat_map(|(name, field)| [(field, format!("{name}:")), (field, format!("{name}："))])
             .collect();
-        let automaton = AhoCorasick::new(all.iter().map(|(_, p)| p)).expect("static patterns");
+        // Built as a plain NFA: it reads the few lines with three name
+        // colons, and a DFA of a thousand names takes longer to build than
+        // those take to read.
+        let automaton = AhoCorasick::builder()
+            .kind(Some(aho_corasick::AhoCorasickKind::NoncontiguousNFA))
+            .build(all.iter().map(|(_, p)| p))
+            .expect("static patterns");
         let fields = all.iter().map(|(f, p)| (*f, p.chars().count() - 1)).collect();
         (automaton, fields)
     });
@@ -402,6 +425,21 @@ mod tests {
         // A note with colons is not a block.
         assert!(fields("Note: call me\nTime: tomorrow").is_empty());
         assert!(fields("Name: Alice\nEmail: alice@example.org").is_empty());
+    }
+
+    /// The cheap count that decides whether a line is split at all
+    /// (`name_colons`) holds for every name: none ends with white space
+    /// or a digit, and a run of three of them counts three.
+    #[test]
+    fn every_name_ends_like_a_name() {
+        for name in NAMES.keys() {
+            let last = name.chars().next_back().expect("no empty name");
+            assert!(!last.is_whitespace() && !last.is_ascii_digit(), "{name:?}");
+            assert_eq!(name_colons(&format!("{name}: a{name}：b {name}:c")), 3, "{name:?}");
+        }
+        assert_eq!(name_colons("at 12:30:45, see: x"), 1);
+        let line = "Od: John Doe <john.doe@acme.com>Komu: \"b@acme.com\" <b@acme.com>Datum: 2. listopadu 2021 09:26:50 SEČPředmět: Integer";
+        assert!(name_colons(line) >= 3 && split_run_together(line).len() == 4);
     }
 
     /// Names that mean different fields in different locales: the majority
