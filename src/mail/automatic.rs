@@ -198,12 +198,28 @@ const LIST_HEADERS: std::ops::Range<usize> = 12..19;
 /// it (the last header of that name; `None` when missing or not UTF-8),
 /// read in one walk over the headers instead of one walk per name.
 fn sign_headers<'a>(msg: &'a Message<'_>) -> [Option<&'a str>; SIGN_HEADERS.len()] {
-    static NAMES: LazyLock<Vec<HeaderName<'static>>> =
-        LazyLock::new(|| SIGN_HEADERS.iter().map(|n| HeaderName::from(*n)).collect());
+    // Compared as `HeaderName`'s own `==` does: names mail-parser knows by
+    // their id, other names by their text, ASCII case ignored.
+    static NAMES: LazyLock<(Vec<(usize, u8)>, Vec<(usize, String)>)> = LazyLock::new(|| {
+        let (mut known, mut other) = (Vec::new(), Vec::new());
+        for (k, name) in SIGN_HEADERS.iter().enumerate() {
+            let name = HeaderName::from(*name);
+            if name.is_other() { other.push((k, name.as_str().to_owned())) } else { known.push((k, name.id())) }
+        }
+        (known, other)
+    });
+    let (known, other) = &*NAMES;
     let raw = msg.raw_message();
     let mut found = [None; SIGN_HEADERS.len()];
     for header in msg.headers() {
-        if let Some(k) = NAMES.iter().position(|n| *n == header.name) {
+        let k = if header.name.is_other() {
+            let name = header.name.as_str();
+            other.iter().find(|(_, n)| n.eq_ignore_ascii_case(name)).map(|(k, _)| *k)
+        } else {
+            let id = header.name.id();
+            known.iter().find(|(_, n)| *n == id).map(|(k, _)| *k)
+        };
+        if let Some(k) = k {
             found[k] = Some(
                 raw.get(header.offset_start as usize..header.offset_end as usize)
                     .and_then(|v| std::str::from_utf8(v).ok()),
@@ -672,6 +688,39 @@ mod tests {
         }
         assert!(n >= 40, "only {n} fixtures ran");
         assert!(wrong.is_empty(), "{} of {n} wrong:\n{}", wrong.len(), wrong.join("\n"));
+    }
+
+    /// The one walk over the headers reads what `header_raw` reads for
+    /// each name (the last of that name, any case), on a message written
+    /// for it and on every fixture mail.
+    #[test]
+    fn sign_headers_read_what_header_raw_reads() {
+        let raw = "From: a@x\r\nreturn-path: <>\r\nLIST-ID: <l>\r\nx-autoreply: yes\r\nPrecedence: bulk\r\n\
+            precedence: list\r\nList-Id: <m>\r\nX-Auto-Response-Suppress: All\r\nSubject: s\r\n\r\nbody\r\n";
+        let mut mails = vec![raw.as_bytes().to_vec()];
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        for dir in ["automatic", "corpus/replies", "clients/replies"] {
+            for entry in std::fs::read_dir(root.join(dir)).expect("fixtures") {
+                let path = entry.expect("entry").path();
+                if path.extension().is_some_and(|e| e == "eml") {
+                    mails.push(std::fs::read(path).expect("fixture"));
+                }
+            }
+        }
+        let mut seen = 0;
+        for raw in &mails {
+            let msg = MessageParser::default().parse(raw).expect("parses");
+            let got = sign_headers(&msg);
+            for (k, name) in SIGN_HEADERS.iter().enumerate() {
+                assert_eq!(got[k], msg.header_raw(*name), "{name}");
+                seen += usize::from(got[k].is_some());
+            }
+        }
+        let msg = MessageParser::default().parse(raw.as_bytes()).expect("parses");
+        let first = sign_headers(&msg);
+        assert_eq!(first[PRECEDENCE], Some(" list\r\n"), "the last of that name");
+        assert_eq!(first[RETURN_PATH], Some(" <>\r\n"));
+        assert!(seen > 20, "only {seen} headers found");
     }
 
     /// `fold` is white space folded by `split_whitespace`, then lowercased,
