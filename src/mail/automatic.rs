@@ -200,15 +200,20 @@ const LIST_HEADERS: std::ops::Range<usize> = 12..19;
 fn sign_headers<'a>(msg: &'a Message<'_>) -> [Option<&'a str>; SIGN_HEADERS.len()] {
     // Compared as `HeaderName`'s own `==` does: names mail-parser knows by
     // their id, other names by their text, ASCII case ignored.
-    static NAMES: LazyLock<(Vec<(usize, u8)>, Vec<(usize, String)>)> = LazyLock::new(|| {
+    /// Indexes into [`SIGN_HEADERS`], with each name's id or text.
+    struct Names {
+        known: Vec<(usize, u8)>,
+        other: Vec<(usize, String)>,
+    }
+    static NAMES: LazyLock<Names> = LazyLock::new(|| {
         let (mut known, mut other) = (Vec::new(), Vec::new());
         for (k, name) in SIGN_HEADERS.iter().enumerate() {
             let name = HeaderName::from(*name);
             if name.is_other() { other.push((k, name.as_str().to_owned())) } else { known.push((k, name.id())) }
         }
-        (known, other)
+        Names { known, other }
     });
-    let (known, other) = &*NAMES;
+    let Names { known, other } = &*NAMES;
     let raw = msg.raw_message();
     let mut found = [None; SIGN_HEADERS.len()];
     for header in msg.headers() {
