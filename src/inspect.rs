@@ -159,7 +159,7 @@ fn inspect_file(what: Inspect, file: &Path) -> String {
     let name = file.display().to_string();
     BUFFER.with_borrow_mut(|raw| {
         raw.clear();
-        let read = std::fs::File::open(file).and_then(|mut f| std::io::Read::read_to_end(&mut f, raw));
+        let read = open(file).and_then(|mut f| std::io::Read::read_to_end(&mut f, raw));
         match read {
             Err(e) => json!({"file": name, "error": format!("cannot read {name}: {e}")}).to_string(),
             Ok(_) if what == Inspect::Reply => match mail::inbound::parse(raw) {
@@ -167,6 +167,41 @@ fn inspect_file(what: Inspect, file: &Path) -> String {
                 None => inspect_bytes(what, &name, raw).to_string(),
             },
             Ok(_) => inspect_bytes(what, &name, raw).to_string(),
+        }
+    })
+}
+
+/// Opens `file` for reading as `File::open` does, but by its name in a
+/// descriptor of its directory kept from the file before (a run mostly
+/// names many files of one folder): the kernel resolves one name rather
+/// than the whole path each time. A path without a directory and a name,
+/// or whose directory cannot be opened, is opened as it is, so every
+/// error reads as `File::open`'s.
+fn open(file: &Path) -> std::io::Result<std::fs::File> {
+    use rustix::fs::{Mode, OFlags};
+    /// The directory opened last, by its path.
+    type Kept = Option<(std::path::PathBuf, std::os::fd::OwnedFd)>;
+    thread_local! {
+        static DIRECTORY: std::cell::RefCell<Kept> = const { std::cell::RefCell::new(None) };
+    }
+    // `a/b/` must be a directory: left to `File::open` to say it is not.
+    let trailing_slash = std::os::unix::ffi::OsStrExt::as_bytes(file.as_os_str()).ends_with(b"/");
+    let (Some(dir), Some(name), false) =
+        (file.parent().filter(|d| !d.as_os_str().is_empty()), file.file_name(), trailing_slash)
+    else {
+        return std::fs::File::open(file);
+    };
+    DIRECTORY.with_borrow_mut(|kept| {
+        if kept.as_ref().is_none_or(|(path, _)| path != dir) {
+            *kept = rustix::fs::open(dir, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+                .ok()
+                .map(|fd| (dir.to_owned(), fd));
+        }
+        match kept {
+            Some((_, fd)) => rustix::fs::openat(&*fd, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+                .map(std::fs::File::from)
+                .map_err(|e| std::io::Error::from_raw_os_error(e.raw_os_error())),
+            None => std::fs::File::open(file),
         }
     })
 }
