@@ -194,8 +194,10 @@ impl Demo<'_> {
         self.pass_business_days(8).await?;
 
         self.chapter("How it ended")?;
-        for intro in self.engine.store().intros(None)? {
-            writeln!(self.out, "  {}  {:<28} {}", intro.id, intro.title(), intro.state)?;
+        let intros = self.engine.store().intros(None)?;
+        let width = intros.iter().map(|i| i.title().chars().count()).max().unwrap_or(0);
+        for intro in intros {
+            writeln!(self.out, "  {}  {:<width$} {}", intro.id, intro.title(), intro.state)?;
         }
         writeln!(self.out, "  {} emails sent in all.", self.sent.len())?;
         Ok(())

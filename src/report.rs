@@ -94,7 +94,12 @@ fn table_row(id: &IntroId, s: &IntroSummary, now: Timestamp) -> String {
         clip(&s.target, 22),
         clip(&s.connector, 24),
         s.state.as_str(),
-        if s.waiting.is_empty() { "-".into() } else { std::borrow::Cow::Owned(s.waiting.join(", ")) }
+        // An ended intro waits for nobody, whoever never answered it.
+        if s.waiting.is_empty() || s.state.is_terminal() {
+            "-".into()
+        } else {
+            std::borrow::Cow::Owned(s.waiting.join(", "))
+        }
     )
 }
 
@@ -187,5 +192,19 @@ mod tests {
         for shown in [intro.requester.person.display_name(), intro.connector.email.as_str(), intro.state.as_str()] {
             assert!(row.contains(shown), "{shown} in {row}");
         }
+    }
+
+    /// An expired or declined intro waits for nobody, though a party never
+    /// answered (the demo's list said "expired … Grace").
+    #[test]
+    fn an_ended_intro_waits_for_nobody() {
+        let intro = crate::compose::samples::intro();
+        let now = intro.created_at;
+        let mut summary = IntroSummary::of(&intro);
+        summary.waiting = vec!["Grace".into()];
+        summary.state = crate::core::IntroState::AwaitingConsent;
+        assert!(table_row(&intro.id, &summary, now).ends_with(" Grace"));
+        summary.state = crate::core::IntroState::Expired;
+        assert!(table_row(&intro.id, &summary, now).ends_with(" -"));
     }
 }
