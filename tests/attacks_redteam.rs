@@ -129,8 +129,12 @@ fn a_party_alternating_yes_and_unclear_reaches_the_connector_a_limited_number_of
         "the acknowledgement and three unclear notes: {:?}",
         to_carol.iter().map(|m| &m.subject).collect::<Vec<_>>()
     );
-    // Bob's yes now introduces nobody: Alice's last word was unclear.
+    // Bob's own first unclear reply still reaches Carol: the cap is Alice's.
     let bob = bot.reply_address_of("bob@b.example");
+    bot.deliver(reply("bob@b.example", &bob, "b-hmm@b.example", "", "Hmm, who is Alice?"));
+    bot.run_once();
+    assert_eq!(bot.sent().into_iter().filter(|m| m.to == "carol@conn.example").count(), 5, "Bob's unclear note");
+    // Bob's yes now introduces nobody: Alice's last word was unclear.
     bot.deliver(reply("bob@b.example", &bob, "b-yes@b.example", "", "Yes, happy to."));
     bot.run_once();
     assert_eq!(bot.show(&id)["state"], "awaiting_consent");

@@ -356,8 +356,14 @@ impl Engine {
             // with her own, say), or who keeps alternating yes and unclear,
             // would flood them. After the limit the connector hears no more.
             if decision == Decision::Unclear {
-                let told =
-                    self.store.emails_of(&intro.id)?.iter().filter(|e| e.kind == EmailKind::UnclearReply).count();
+                // Counted per party (notes from before `about` was kept
+                // count for both): one party's flood must not silence the other.
+                let told = self
+                    .store
+                    .emails_of(&intro.id)?
+                    .iter()
+                    .filter(|e| e.kind == EmailKind::UnclearReply && e.about.is_none_or(|about| about == role))
+                    .count();
                 if told >= notes_limit {
                     if intro.party(role).state == PartyState::Unclear {
                         let note = format!("unclear again; the connector was told {told} times already");
