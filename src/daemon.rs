@@ -29,6 +29,8 @@
 //! loses the batch, none of which was filed or sent: it is read again.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -44,7 +46,7 @@ use crate::source::imap::{ImapError, ImapSource};
 use crate::source::maildir::MaildirError;
 use crate::source::maildir::Pending;
 use crate::source::{Maildir, Uid};
-use crate::store::{Disposition, StoreError};
+use crate::store::{Disposition, Sealed, StoreError};
 use crate::transport::{Transport, TransportError};
 
 /// Inbound messages per group commit (one sled transaction, one sync).
@@ -82,12 +84,13 @@ pub enum DaemonError {
     /// The IMAP source failed.
     #[error(transparent)]
     Imap(#[from] ImapError),
-    /// No thread runtime for the outbox drain beside the inbox.
-    #[error("cannot start the outbox drain's runtime")]
-    Runtime(#[source] std::io::Error),
-    /// The outbox drain beside the inbox panicked.
-    #[error("the outbox drain panicked; the emails stay queued")]
-    DrainPanicked,
+    /// No thread to handle the inbox on.
+    #[error("cannot start the inbox's handler thread")]
+    Thread(#[source] std::io::Error),
+    /// The inbox's handler thread panicked (a message's own panic is caught
+    /// and files it as failed; this is anything else).
+    #[error("the inbox's handler thread panicked; what it handled since the last written batch is read again")]
+    HandlerPanicked,
 }
 
 impl DaemonError {
@@ -159,13 +162,26 @@ impl Between<'_> {
         Between { signals: None, pinged: std::time::Instant::now() }
     }
 
-    /// Whether SIGTERM/SIGINT came; lets the runtime take in pending
-    /// signals first (one yield), and pings the watchdog every few seconds.
-    async fn stop_requested(&mut self) -> bool {
+    /// Pings the watchdog if a few seconds went by since the last ping.
+    fn ping_watchdog(&mut self) {
         if self.pinged.elapsed() >= Duration::from_secs(5) {
             notify(&[sd_notify::NotifyState::Watchdog]);
             self.pinged = std::time::Instant::now();
         }
+    }
+
+    /// Waits for SIGTERM/SIGINT (forever without signals to watch).
+    async fn stop_signal(&mut self) {
+        match &mut self.signals {
+            Some(signals) => signals.stop_received().await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Whether SIGTERM/SIGINT came; lets the runtime take in pending
+    /// signals first (one yield), and pings the watchdog every few seconds.
+    async fn stop_requested(&mut self) -> bool {
+        self.ping_watchdog();
         match &mut self.signals {
             Some(signals) => {
                 tokio::task::yield_now().await;
@@ -232,7 +248,10 @@ fn handle_pending(
 }
 
 /// Files a synced batch away.
-fn file_batch(maildir: &Maildir, done: Vec<(&Pending, Disposition)>) -> Result<(), DaemonError> {
+fn file_batch<'a>(
+    maildir: &Maildir,
+    done: impl IntoIterator<Item = (&'a Pending, Disposition)>,
+) -> Result<(), DaemonError> {
     for (p, d) in done {
         maildir.file(p, d)?;
     }
@@ -283,32 +302,10 @@ async fn take_inbox_until(
     Ok(report)
 }
 
-/// One batch of [`take_inbox_pipelined`]: handled, group-committed, filed.
-fn take_batch(
-    engine: &Engine,
-    maildir: &Maildir,
-    chunk: &[Pending],
-    now: Timestamp,
-    report: &mut CycleReport,
-) -> Result<(), DaemonError> {
-    begin_group(engine);
-    let handled = (|| {
-        let mut done = Vec::with_capacity(chunk.len());
-        for p in chunk {
-            if let Some(d) = handle_pending(engine, maildir, p, now, report)? {
-                done.push((p, d));
-            }
-        }
-        Ok(done)
-    })();
-    let done = end_group(engine, handled)?;
-    file_batch(maildir, done)
-}
-
 /// One full cycle: inbox, timers, outbox; timers and outbox are skipped
 /// when a stop came while taking the inbox.
 async fn cycle_until(
-    engine: &Engine,
+    engine: &Arc<Engine>,
     maildir: &Maildir,
     transport: &mut Transport,
     now: Timestamp,
@@ -328,18 +325,21 @@ async fn cycle_until(
     Ok(report)
 }
 
-/// [`take_inbox`] with the outbox drained beside it: while a batch is
-/// handled, a second thread writes the emails of the batches synced before
-/// it (never later ones, whose batch may not be synced yet). For a batched
-/// transport (the outbox directory) writing files is mostly the kernel's
-/// work, which then runs on one core while the other handles mail. The last
-/// batch's emails go with the cycle's own drain.
+/// [`take_inbox`] as a pipeline over two threads, for a batched transport
+/// (the outbox directory): a handler thread (`inbox`) reads and handles
+/// one batch after another, staging each in the store and sealing it
+/// ([`crate::store::Store::seal_batch`]); this thread writes each sealed
+/// batch in one transaction, syncs it, files its messages and writes its
+/// emails, while the handler already stages the next batch on top of it.
+/// The order that keeps a crash harmless is unchanged for every batch:
+/// committed and synced, then filed, then its emails written.
 ///
-/// A stop is looked for between two batches here (each at most [`BATCH`]
-/// messages), not between two messages: a batch is handled on this thread
-/// while it is blocked, where no signal can be seen.
+/// A stop signal is seen here while waiting for the handler, which stops
+/// between two messages: what it handled is sealed, written and filed, the
+/// rest stays for next time. If writing a batch fails, the batches staged
+/// on top of it are dropped unwritten and their messages are read again.
 async fn take_inbox_pipelined(
-    engine: &Engine,
+    engine: &Arc<Engine>,
     maildir: &Maildir,
     transport: &mut Transport,
     now: Timestamp,
@@ -347,34 +347,119 @@ async fn take_inbox_pipelined(
 ) -> Result<CycleReport, DaemonError> {
     let mut report = CycleReport::default();
     let pending = maildir.pending()?;
-    // Every email below this was synced with its batch.
-    let mut synced: Option<crate::store::OutboxSeq> = None;
-    for chunk in pending.chunks(BATCH) {
-        if between.stop_requested().await {
-            report.interrupted = true;
+    if pending.is_empty() {
+        return Ok(report);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    // One sealed batch may wait while the one before it is written.
+    let (batches, mut handled) = tokio::sync::mpsc::channel(1);
+    let handler = {
+        let (engine, maildir, stop) = (Arc::clone(engine), maildir.clone(), Arc::clone(&stop));
+        let span = tracing::Span::current();
+        std::thread::Builder::new()
+            .name("inbox".into())
+            .spawn(move || span.in_scope(|| handle_batches(&engine, &maildir, &pending, now, &stop, &batches)))
+            .map_err(DaemonError::Thread)?
+    };
+    let mut result = Ok(());
+    loop {
+        let next = tokio::select! {
+            next = handled.recv() => next,
+            () = between.stop_signal(), if !report.interrupted => {
+                report.interrupted = true;
+                stop.store(true, Ordering::Relaxed);
+                continue;
+            }
+        };
+        let Some(next) = next else { break };
+        let written = match next {
+            HandledBatch::Failed(e) => Err(e),
+            HandledBatch::Sealed { layer, done, counts } => {
+                report.processed += counts.processed;
+                report.ignored += counts.ignored;
+                report.failed += counts.failed;
+                write_sealed(engine, maildir, transport, &layer, done, &mut report).await
+            }
+        };
+        between.ping_watchdog();
+        if let Err(e) = written {
+            result = Err(e);
             break;
         }
-        let transport = &mut *transport;
-        let report = &mut report;
-        let (taken, drained) = std::thread::scope(|scope| {
-            let drain = synced.map(|bound| {
-                scope.spawn(move || -> Result<DrainReport, DaemonError> {
-                    let runtime =
-                        tokio::runtime::Builder::new_current_thread().build().map_err(DaemonError::Runtime)?;
-                    Ok(runtime.block_on(engine.drain_outbox_before(transport, now, Some(bound)))?)
-                })
-            });
-            let taken = take_batch(engine, maildir, chunk, now, report);
-            let drained = drain.map(|d| d.join().unwrap_or_else(|_| Err(DaemonError::DrainPanicked)));
-            (taken, drained)
-        });
-        taken?;
-        if let Some(drained) = drained {
-            report.outbox += drained?;
-        }
-        synced = Some(engine.store().outbox_bound().map_err(EngineError::from)?);
     }
+    // The handler ends at its next message (or send) once told, or by itself.
+    stop.store(true, Ordering::Relaxed);
+    drop(handled);
+    let joined = handler.join();
+    result?;
+    joined.map_err(|_| DaemonError::HandlerPanicked)?;
     Ok(report)
+}
+
+/// What the handler thread of [`take_inbox_pipelined`] passes on.
+enum HandledBatch {
+    /// A batch handled and sealed: its staged changes, where to file each
+    /// message once they are synced, and how many of each disposition.
+    Sealed { layer: Sealed, done: Vec<(Pending, Disposition)>, counts: CycleReport },
+    /// Handling failed: nothing of the batch was sealed.
+    Failed(DaemonError),
+}
+
+/// The handler thread of [`take_inbox_pipelined`]: handles `pending` in
+/// batches of [`BATCH`], each staged in the store's batch and sealed, and
+/// sends them on in order; stops between two messages once `stop` is set,
+/// and when the receiver is gone.
+fn handle_batches(
+    engine: &Engine,
+    maildir: &Maildir,
+    pending: &[Pending],
+    now: Timestamp,
+    stop: &AtomicBool,
+    batches: &tokio::sync::mpsc::Sender<HandledBatch>,
+) {
+    let store = engine.store();
+    store.begin_batch();
+    'batches: for chunk in pending.chunks(BATCH) {
+        let mut done = Vec::with_capacity(chunk.len());
+        let mut counts = CycleReport::default();
+        let mut stopped = false;
+        for p in chunk {
+            if stop.load(Ordering::Relaxed) {
+                stopped = true;
+                break;
+            }
+            match handle_pending(engine, maildir, p, now, &mut counts) {
+                Ok(Some(d)) => done.push((p.clone(), d)),
+                Ok(None) => {}
+                Err(e) => {
+                    // What this batch staged goes with the batch, below.
+                    let _ = batches.blocking_send(HandledBatch::Failed(e));
+                    break 'batches;
+                }
+            }
+        }
+        let Some(layer) = store.seal_batch() else { break };
+        if batches.blocking_send(HandledBatch::Sealed { layer, done, counts }).is_err() || stopped {
+            break;
+        }
+    }
+    // Sealed layers are the writer's now; whatever else is dropped.
+    store.abort_batch();
+}
+
+/// The writing half of [`take_inbox_pipelined`] for one sealed batch:
+/// written in one transaction with its emails and synced
+/// ([`Engine::commit_sealed`]), then filed.
+async fn write_sealed(
+    engine: &Engine,
+    maildir: &Maildir,
+    transport: &mut Transport,
+    layer: &Sealed,
+    done: Vec<(Pending, Disposition)>,
+    report: &mut CycleReport,
+) -> Result<(), DaemonError> {
+    report.outbox += engine.commit_sealed(transport, layer).await?;
+    file_batch(maildir, done.iter().map(|(p, d)| (p, *d)))
 }
 
 /// Runs the daemon until SIGTERM/SIGINT, or one cycle with `once`, taking
@@ -385,7 +470,7 @@ pub async fn run(config: Config, once: bool, clock: &dyn Clock) -> Result<(), Da
     failpoint::report_unknown();
     let mut signals = Signals::install()?;
     let mut transport = Transport::from_config(&config.transport)?;
-    let mut engine = Engine::open(config)?;
+    let mut engine = Arc::new(Engine::open(config)?);
     // Previews stored before they expired wait forever otherwise.
     engine.arm_waiting_previews(clock.now())?;
     let socket = crate::control::listen_path(engine.config());
@@ -404,7 +489,12 @@ pub async fn run(config: Config, once: bool, clock: &dyn Clock) -> Result<(), Da
         };
         match result {
             Ok(Exit::Stopped) => return Ok(()),
-            Ok(Exit::Reload) => reload(&mut engine, &mut transport),
+            // The inbox's handler thread, the only other holder, has ended
+            // with its cycle.
+            Ok(Exit::Reload) => match Arc::get_mut(&mut engine) {
+                Some(engine) => reload(engine, &mut transport),
+                None => error!("the engine is still in use; the configuration is not reloaded"),
+            },
             Err(e) if !once && e.is_store_io() => {
                 // The file system under the store failed (full, say). sled
                 // refuses every write after an IO error, so the store is
@@ -418,7 +508,7 @@ pub async fn run(config: Config, once: bool, clock: &dyn Clock) -> Result<(), Da
                 let config = engine.config().clone();
                 drop(engine);
                 match reopen(config, &mut waker).await? {
-                    Some(reopened) => engine = reopened,
+                    Some(reopened) => engine = Arc::new(reopened),
                     None => return Ok(()),
                 }
             }
@@ -531,7 +621,7 @@ fn reload(engine: &mut Engine, transport: &mut Transport) {
 }
 
 async fn run_maildir(
-    engine: &Engine,
+    engine: &Arc<Engine>,
     maildir: &Maildir,
     transport: &mut Transport,
     poll: Duration,
@@ -876,6 +966,18 @@ impl Signals {
             self.stopping = self.term.recv().now_or_never().is_some() || self.int.recv().now_or_never().is_some();
         }
         self.stopping
+    }
+
+    /// Returns once SIGTERM or SIGINT has arrived (cancel-safe); a SIGHUP
+    /// is left for the next wait.
+    async fn stop_received(&mut self) {
+        if !self.stopping {
+            tokio::select! {
+                _ = self.term.recv() => {}
+                _ = self.int.recv() => {}
+            }
+            self.stopping = true;
+        }
     }
 
     /// The next signal (cancel-safe).

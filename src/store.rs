@@ -629,12 +629,6 @@ impl Store {
         Ok(out)
     }
 
-    /// A sequence number above every email queued so far: called right
-    /// after a sync, every email below it is durable.
-    pub(crate) fn outbox_bound(&self) -> Result<OutboxSeq, StoreError> {
-        self.db.generate_id().map(OutboxSeq).map_err(|e| self.err(e))
-    }
-
     /// Number of emails waiting.
     pub(crate) fn outbox_len(&self) -> usize {
         self.outbox.len()
@@ -683,10 +677,10 @@ impl Store {
     /// processed marker and suppressions, all or nothing.
     pub(crate) fn commit(&self, change: &Change, now: Timestamp) -> Result<(), StoreError> {
         let intro_json = change.intro.as_ref().map(to_json);
-        if let Some(overlay) = self.batch().mine() {
+        if let Some(batch) = self.batch().mine() {
             // Staged in its own layer, merged only when complete.
             let layer = std::cell::RefCell::new(batch::Overlay::default());
-            let staged = TreeId::ALL.map(|tree| batch::Staged { store: self, tree, batch: overlay, layer: &layer });
+            let staged = TreeId::ALL.map(|tree| batch::Staged { store: self, tree, batch, layer: &layer });
             let [a, b, c, d, e, f, g, h, i, j, k] = &staged;
             Self::write_change([a, b, c, d, e, f, g, h, i, j, k], change, intro_json.as_deref(), now).map_err(|e| {
                 match e {
@@ -697,7 +691,7 @@ impl Store {
                     }
                 }
             })?;
-            overlay.merge(layer.into_inner());
+            batch.overlay.merge(layer.into_inner());
             return Ok(());
         }
         let trees = self.change_trees();
@@ -899,6 +893,7 @@ pub(crate) fn when_unlocked<T, E>(mut open: impl FnMut() -> Result<T, E>, locked
 mod batch;
 
 use batch::TreeId;
+pub(crate) use batch::Sealed;
 
 #[cfg(test)]
 mod tests;

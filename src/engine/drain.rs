@@ -9,6 +9,11 @@
 //! synced after every accepted email so it is never more than that one.
 //! For the outbox directory, nothing: files are published only after the
 //! store recorded them as written (see `transport::outbox_dir`).
+//!
+//! Written through: a sealed batch of the inbox (`store::batch`) with a
+//! batched transport has its emails written, synced and recorded in the
+//! batch's own transaction ([`Engine::commit_sealed`]), so they never
+//! enter the outbox: the drain is for what is left (retries, timers).
 
 use std::time::Duration;
 
@@ -18,7 +23,7 @@ use tracing::{Instrument, debug, info_span, warn};
 use super::{Engine, EngineError};
 use crate::core::{self, Event, MessageId};
 use crate::failpoint::{self, Point};
-use crate::store::{OutboxEntry, OutboxSeq};
+use crate::store::{OutboxEntry, OutboxSeq, Sealed};
 use crate::transport::{SendError, Transport};
 
 /// Outbox entries read per page: memory stays bounded however long the
@@ -62,23 +67,74 @@ pub(crate) fn backoff(attempt: u32, max: Duration) -> Duration {
 }
 
 impl Engine {
+    /// Writes a sealed batch of the inbox to the store and syncs it, with
+    /// its emails written through when the transport is batched: staged,
+    /// synced, recorded as being published in the batch's transaction
+    /// instead of queued, and published once the store is synced. The
+    /// order is the drain's (the files durable before the store says so,
+    /// published only after), so a crash anywhere loses nothing and
+    /// publishes nothing twice: before the sync the batch is handled again
+    /// (its staged files are never published: new Message-IDs), after it
+    /// the next process publishes the recorded names. An email the
+    /// transport fails on, and those after it, go to the outbox as usual.
+    pub(crate) async fn commit_sealed(
+        &self,
+        transport: &mut Transport,
+        sealed: &Sealed,
+    ) -> Result<DrainReport, EngineError> {
+        let mut report = DrainReport::default();
+        // Names recorded by an earlier batch or process are published
+        // before this batch's replace them.
+        let mut through = transport.is_batched();
+        if through && transport.unsure() {
+            let names = self.store.being_published()?;
+            if let Err(e) = transport.publish(&names) {
+                warn!(error = %e, "cannot publish the written emails; will try again");
+                through = false;
+            }
+        }
+        let mut written = Vec::new();
+        if through {
+            for (seq, entry) in self.store.sealed_outbox(sealed)? {
+                let span = info_span!("send", message_id = %entry.email.message_id, kind = %entry.email.kind);
+                match transport.send(&entry.email).instrument(span).await {
+                    Ok(()) => {
+                        failpoint::hit(Point::SendAccepted);
+                        written.push(seq);
+                    }
+                    Err(e) => {
+                        warn!(error = %e, "cannot write an email; it and the rest of its batch stay queued");
+                        break;
+                    }
+                }
+            }
+        }
+        let names = match written.is_empty() {
+            true => Vec::new(),
+            false => transport.sync().unwrap_or_else(|e| {
+                warn!(error = %e, "cannot sync the written emails; they stay queued");
+                written.clear();
+                Vec::new()
+            }),
+        };
+        self.store.commit_sealed(sealed, &written, &names)?;
+        self.store.flush()?;
+        failpoint::hit(Point::BatchSynced);
+        report.sent = written.len();
+        if !names.is_empty()
+            && let Err(e) = transport.publish(&names)
+        {
+            // Recorded as written: the next drain publishes them first.
+            warn!(error = %e, "cannot publish the written emails; will try again");
+        }
+        Ok(report)
+    }
+
     /// Sends what is due in the outbox at `now`.
     pub(crate) async fn drain_outbox(
         &self,
         transport: &mut Transport,
         now: Timestamp,
-    ) -> Result<DrainReport, EngineError> {
-        self.drain_outbox_before(transport, now, None).await
-    }
-
-    /// [`Engine::drain_outbox`], but only emails queued before `bound`
-    /// (from [`crate::store::Store::outbox_bound`] after a sync: those are
-    /// durable, while later ones may belong to a batch not yet synced).
-    pub(crate) async fn drain_outbox_before(
-        &self,
-        transport: &mut Transport,
-        now: Timestamp,
-        bound: Option<OutboxSeq>,
     ) -> Result<DrainReport, EngineError> {
         let mut report = DrainReport::default();
         if transport.unsure() {
@@ -98,9 +154,6 @@ impl Engine {
             let Some((last, _)) = page.last() else { break };
             next = last.next();
             for (seq, entry) in page {
-                if bound.is_some_and(|b| seq >= b) {
-                    break 'pages;
-                }
                 if entry.not_before.is_some_and(|t| t > now) {
                     report.waiting += 1;
                     continue;

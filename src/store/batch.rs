@@ -15,16 +15,23 @@
 //! left the process: the messages are read again and handled afresh. Each
 //! change is still all or nothing inside the batch (it is staged in its own
 //! layer and merged only when complete).
+//!
+//! Pipelined: the thread that owns the batch may seal what it staged so far
+//! ([`Store::seal_batch`]) and hand it to another thread to write
+//! ([`Store::commit_sealed`]) while it goes on staging the next messages.
+//! Until a sealed layer is written, the owner's reads see it (below what it
+//! staged since), so the next messages build on it as if it were committed;
+//! it leaves the batch only once sled holds it.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::sync::MutexGuard;
+use std::sync::{Arc, MutexGuard};
 
 use sled::IVec;
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
-use super::{Store, StoreError};
+use super::{OutboxEntry, OutboxSeq, Store, StoreError};
 
 /// The trees a change writes, in the order of [`Store::change_trees`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -159,7 +166,7 @@ impl ChangeTree for TransactionalTree {
 pub(super) struct Staged<'a> {
     pub(super) store: &'a Store,
     pub(super) tree: TreeId,
-    pub(super) batch: &'a Overlay,
+    pub(super) batch: &'a Batch,
     pub(super) layer: &'a RefCell<Overlay>,
 }
 
@@ -205,27 +212,48 @@ impl ChangeTree for Staged<'_> {
 /// commits are staged and only its reads see them, so another thread (the
 /// outbox drain running beside the inbox) works on sled as written.
 #[derive(Debug)]
-pub(super) struct Batch {
+pub(crate) struct Batch {
     owner: std::thread::ThreadId,
-    overlay: Overlay,
+    /// What is being staged now.
+    pub(super) overlay: Overlay,
+    /// Sealed layers not yet written to sled, oldest first.
+    sealed: Vec<Arc<Overlay>>,
 }
+
+impl Batch {
+    /// A key as the batch left it: staged now, else in the newest sealed
+    /// layer that has it; `None` when the batch has nothing for it.
+    fn get(&self, tree: TreeId, key: &[u8]) -> Option<Option<&[u8]>> {
+        self.overlay.get(tree, key).or_else(|| self.sealed.iter().rev().find_map(|layer| layer.get(tree, key)))
+    }
+
+    /// Every layer, oldest first: the sealed ones, then what is being staged.
+    fn layers(&self) -> impl Iterator<Item = &Overlay> {
+        self.sealed.iter().map(|layer| &**layer).chain(std::iter::once(&self.overlay))
+    }
+}
+
+/// A sealed layer of staged commits, to be written by [`Store::commit_sealed`]
+/// (from any thread).
+#[derive(Debug, Clone)]
+pub(crate) struct Sealed(Arc<Overlay>);
 
 /// The store's batch slot, locked.
 pub(super) struct BatchSlot<'a>(MutexGuard<'a, Option<Batch>>);
 
 impl BatchSlot<'_> {
     /// The open batch, if this thread opened it.
-    pub(super) fn mine(&mut self) -> Option<&mut Overlay> {
+    pub(super) fn mine(&mut self) -> Option<&mut Batch> {
         match self.0.as_mut() {
-            Some(b) if b.owner == std::thread::current().id() => Some(&mut b.overlay),
+            Some(b) if b.owner == std::thread::current().id() => Some(b),
             _ => None,
         }
     }
 
     /// Takes the open batch out, if this thread opened it.
-    fn take_mine(&mut self) -> Option<Overlay> {
+    fn take_mine(&mut self) -> Option<Batch> {
         self.mine()?;
-        self.0.take().map(|b| b.overlay)
+        self.0.take()
     }
 }
 
@@ -267,8 +295,8 @@ impl Store {
 
     /// One key, as the open batch (if any) left it.
     pub(super) fn read(&self, tree: TreeId, key: &[u8]) -> Result<Option<IVec>, StoreError> {
-        if let Some(overlay) = self.batch().mine()
-            && let Some(v) = overlay.get(tree, key)
+        if let Some(batch) = self.batch().mine()
+            && let Some(v) = batch.get(tree, key)
         {
             return Ok(v.map(IVec::from));
         }
@@ -334,12 +362,14 @@ impl Store {
             let (k, v) = kv.map_err(|e| self.err(e))?;
             all.insert(k, v);
         }
-        if let Some(overlay) = self.batch().mine() {
-            for (k, v) in overlay.range(tree, start, end) {
-                match v {
-                    Some(v) => all.insert(IVec::from(k), IVec::from(v)),
-                    None => all.remove(k),
-                };
+        if let Some(batch) = self.batch().mine() {
+            for layer in batch.layers() {
+                for (k, v) in layer.range(tree, start, end) {
+                    match v {
+                        Some(v) => all.insert(IVec::from(k), IVec::from(v)),
+                        None => all.remove(k),
+                    };
+                }
             }
         }
         Ok(all.into_iter().collect())
@@ -351,22 +381,93 @@ impl Store {
     pub(crate) fn begin_batch(&self) {
         let mut slot = self.batch();
         if slot.0.is_none() {
-            *slot.0 = Some(Batch { owner: std::thread::current().id(), overlay: Overlay::default() });
+            *slot.0 =
+                Some(Batch { owner: std::thread::current().id(), overlay: Overlay::default(), sealed: Vec::new() });
         }
     }
 
-    /// Writes the open batch in one transaction (nothing if none is open).
-    /// Durable only after [`Store::flush`].
+    /// Writes the open batch in one transaction (nothing if none is open),
+    /// and closes it. Durable only after [`Store::flush`]. A batch with
+    /// sealed layers is written by [`Store::commit_sealed`] instead.
     pub(crate) fn commit_batch(&self) -> Result<(), StoreError> {
-        let Some(overlay) = self.batch().take_mine() else { return Ok(()) };
+        let Some(batch) = self.batch().take_mine() else { return Ok(()) };
+        debug_assert!(batch.sealed.is_empty(), "sealed layers are written by commit_sealed");
+        self.write_overlay(&batch.overlay, &[], None)
+    }
+
+    /// Seals what this thread's open batch staged so far, to be written by
+    /// [`Store::commit_sealed`]; the batch stays open, and until then this
+    /// thread's reads see the sealed layer. `None` without a batch of this
+    /// thread's.
+    pub(crate) fn seal_batch(&self) -> Option<Sealed> {
+        let mut slot = self.batch();
+        let batch = slot.mine()?;
+        let layer = Arc::new(std::mem::take(&mut batch.overlay));
+        batch.sealed.push(Arc::clone(&layer));
+        Some(Sealed(layer))
+    }
+
+    /// The emails a sealed layer queues, in queue order.
+    pub(crate) fn sealed_outbox(&self, sealed: &Sealed) -> Result<Vec<(OutboxSeq, OutboxEntry)>, StoreError> {
+        let mut out = Vec::new();
+        for (key, value) in &sealed.0.writes[TreeId::Outbox as usize] {
+            let Some(value) = value else { continue };
+            let seq = OutboxSeq::from_key(key)?;
+            let entry = super::decode_outbox(value)
+                .map_err(|detail| StoreError::Corrupt { what: format!("outbox entry {seq}"), detail })?;
+            out.push((seq, entry));
+        }
+        Ok(out)
+    }
+
+    /// Writes a sealed layer in one transaction, from any thread, then
+    /// takes it out of its batch: reads find it in sled from then on.
+    /// Durable only after [`Store::flush`]. Layers must be written in the
+    /// order they were sealed (a later one may build on an earlier one).
+    ///
+    /// `written` (in queue order): emails of the layer a batched transport
+    /// has already written durably, under the file `names`. They never enter the
+    /// outbox, and the names are recorded as being published in the same
+    /// transaction (as [`Store::forget_written`] records them), replacing
+    /// the previous ones, which must have been published by then.
+    pub(crate) fn commit_sealed(
+        &self,
+        sealed: &Sealed,
+        written: &[OutboxSeq],
+        names: &[String],
+    ) -> Result<(), StoreError> {
+        let names = (!written.is_empty()).then(|| super::to_json(&names));
+        self.write_overlay(&sealed.0, written, names.as_deref())?;
+        if let Some(batch) = self.batch().0.as_mut() {
+            batch.sealed.retain(|layer| !Arc::ptr_eq(layer, &sealed.0));
+        }
+        Ok(())
+    }
+
+    /// Writes staged changes in one transaction, but for the outbox entries
+    /// `written`; with `names`, records them as being published.
+    fn write_overlay(&self, overlay: &Overlay, written: &[OutboxSeq], names: Option<&[u8]>) -> Result<(), StoreError> {
         if overlay.is_empty() {
             return Ok(());
         }
-        let trees = self.change_trees();
+        let mut trees = self.change_trees().to_vec();
+        trees.push(&self.meta);
         let result: Result<(), TransactionError<StoreError>> = trees[..].transaction(|tx| {
+            let Some((meta, tx)) = tx.split_last() else {
+                return Err(ConflictableTransactionError::Abort(StoreError::Corrupt {
+                    what: "transaction".into(),
+                    detail: "no trees".into(),
+                }));
+            };
+            if let Some(names) = names {
+                meta.insert_blind(super::BEING_PUBLISHED, names);
+            }
             // `change_trees` and the overlay's maps are both in `TreeId::ALL` order.
-            for (t, writes) in tx.iter().zip(&overlay.writes) {
+            for ((id, t), writes) in TreeId::ALL.iter().zip(tx).zip(&overlay.writes) {
                 for (key, value) in writes {
+                    if *id == TreeId::Outbox && OutboxSeq::from_key(key).is_ok_and(|seq| written.binary_search(&seq).is_ok()) {
+                        continue;
+                    }
                     // Blind: nothing here needs the value a write replaces,
                     // and reading it walked each tree a second time
                     // (vendor/sled/PATCH.md).
@@ -384,8 +485,9 @@ impl Store {
         })
     }
 
-    /// Drops the open batch unwritten (after an error: its messages are
-    /// handled again next time).
+    /// Drops the open batch unwritten, sealed layers and all (after an
+    /// error: its messages are handled again next time; or when its owner is
+    /// done and the sealed layers are in the writer's hands).
     pub(crate) fn abort_batch(&self) {
         self.batch().take_mine();
     }

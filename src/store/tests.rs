@@ -283,6 +283,74 @@ fn the_limits_ledger_and_notes_are_part_of_the_batch() {
     assert_eq!(store.count_since(Counted::Mailed, "bob@example.org", at(0)).expect("count"), 4);
 }
 
+#[test]
+fn a_sealed_layer_is_read_by_its_owner_until_written_and_by_nobody_else() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).expect("open");
+    let intro = samples::intro();
+    store.begin_batch();
+    store.commit(&change_with(&intro, "in-1@x", vec![email("a@x")]), at(1)).expect("staged");
+    let first = store.seal_batch().expect("this thread's batch");
+    // The next layer builds on the sealed one, as if it were committed.
+    assert_eq!(store.intro(&intro.id).expect("read"), Some(intro.clone()));
+    assert!(store.processed(&"in-1@x".into()).expect("read").is_some());
+    let mut later = intro.clone();
+    later.deadline = Some(Deadline { at: at(500), kind: DeadlineKind::Expire });
+    store.commit(&change_with(&later, "in-2@x", vec![email("b@x")]), at(2)).expect("staged");
+    assert_eq!(store.intro(&intro.id).expect("read"), Some(later.clone()), "the newest layer wins");
+    assert_eq!(store.intros(None).expect("range read").len(), 1);
+    let second = store.seal_batch().expect("this thread's batch");
+    // Another thread (the writer) sees sled as written: nothing yet.
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            assert!(store.intro(&intro.id).expect("read").is_none());
+            store.commit_sealed(&first, &[], &[]).expect("written");
+            assert_eq!(store.intro(&intro.id).expect("read"), Some(intro.clone()));
+        });
+    });
+    // Written: out of the batch, in sled; the later layer still on top.
+    assert!(store.intros.get(intro.id.as_str()).expect("sled").is_some());
+    assert_eq!(store.intro(&intro.id).expect("read"), Some(later.clone()));
+    store.commit_sealed(&second, &[], &[]).expect("written");
+    store.abort_batch();
+    assert_eq!(store.intro(&intro.id).expect("read"), Some(later));
+    assert_eq!(store.outbox().expect("outbox").len(), 2);
+    assert_eq!(store.due(at(1000)).expect("due"), vec![intro.id.clone()], "one timer, the later one");
+}
+
+#[test]
+fn emails_written_through_skip_the_outbox_and_their_names_are_recorded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).expect("open");
+    let intro = samples::intro();
+    store.begin_batch();
+    store.commit(&change_with(&intro, "in-1@x", vec![email("a@x"), email("b@x"), email("c@x")]), at(1)).expect("staged");
+    let sealed = store.seal_batch().expect("this thread's batch");
+    let queued = store.sealed_outbox(&sealed).expect("decodes");
+    let ids: Vec<&str> = queued.iter().map(|(_, e)| e.email.message_id.as_str()).collect();
+    assert_eq!(ids, ["a@x", "b@x", "c@x"], "in queue order");
+    // The first two were written by the transport; the third failed.
+    let written: Vec<OutboxSeq> = queued[..2].iter().map(|(seq, _)| *seq).collect();
+    let names = vec!["a.eml".to_owned(), "b.eml".to_owned()];
+    store.commit_sealed(&sealed, &written, &names).expect("written");
+    store.abort_batch();
+    let left: Vec<String> =
+        store.outbox().expect("outbox").into_iter().map(|(_, e)| e.email.message_id.as_str().to_owned()).collect();
+    assert_eq!(left, ["c@x"], "only the one not written waits");
+    assert_eq!(store.being_published().expect("names"), names);
+    // Everything else of the change is there, emails log included.
+    assert_eq!(store.intro(&intro.id).expect("read"), Some(intro.clone()));
+    assert_eq!(store.emails_of(&intro.id).expect("log").len(), 3);
+    // A layer written with nothing written through keeps the names.
+    store.begin_batch();
+    store.commit(&change_with(&intro, "in-2@x", vec![email("d@x")]), at(2)).expect("staged");
+    let sealed = store.seal_batch().expect("this thread's batch");
+    store.commit_sealed(&sealed, &[], &[]).expect("written");
+    store.abort_batch();
+    assert_eq!(store.being_published().expect("names"), names);
+    assert_eq!(store.outbox_len(), 2);
+}
+
 /// The batch keeps one map per tree indexed by `TreeId as usize` and
 /// commits them zipped with `change_trees`: both rely on this order.
 #[test]
