@@ -16,10 +16,9 @@
 //! is filed to `introbot/failed` unread, one the engine fails on is filed
 //! there with the reason (`Engine::handle_inbound`). SIGTERM and SIGINT are
 //! looked for between two messages, so a stop waits for one message's
-//! handling at most (with a Maildir and an outbox directory, where the
-//! outbox drains beside the inbox, between two batches); what was handled
-//! is committed as a batch and filed, the rest stays for next time. The
-//! systemd watchdog is pinged between messages too.
+//! handling at most; what was handled is committed as a batch and filed,
+//! the rest stays for next time. The systemd watchdog is pinged between
+//! messages too (between batches with a Maildir and an outbox directory).
 //!
 //! Group commit: a batch of up to [`BATCH`] inbound messages is staged in
 //! memory as each is handled, then written in one store transaction and
@@ -27,6 +26,11 @@
 //! message's step writes (the intro, its emails, the processed marker, the
 //! limits' ledger) is in that one transaction. A crash before the sync
 //! loses the batch, none of which was filed or sent: it is read again.
+//!
+//! With a Maildir and an outbox directory the batches are pipelined over
+//! two threads ([`take_inbox_pipelined`]): one handles the next batch while
+//! this one writes the last, its emails written through to the directory in
+//! the same transaction rather than queued and drained.
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -20,7 +20,10 @@
 //!
 //! So an email is either still queued (and only its hidden `.tmp` may
 //! exist) or recorded as written with its file durable; it is never written
-//! twice under the public name. The cost over writing the file in place is
+//! twice under the public name. Staged files a crash left unrecorded (an
+//! email still queued, or one of an inbox batch that was never synced and
+//! is handled afresh, under a new Message-ID) are removed after the first
+//! publish of each process: a queued email is staged again when sent. The cost over writing the file in place is
 //! the one rename each file needed anyway, done a little later, and one
 //! `syncfs` per batch of up to 1,024 files instead of a sync per file.
 //!
@@ -45,6 +48,8 @@ pub(crate) struct OutboxDir {
     /// Whether names a previous process (or a failed publish) recorded may
     /// still wait to be published; cleared by a successful publish.
     unsure: bool,
+    /// Whether stale staged files were removed (after the first publish).
+    swept: bool,
 }
 
 impl OutboxDir {
@@ -53,7 +58,7 @@ impl OutboxDir {
         // Mail about people: readable by the bot's user alone.
         crate::private::make_private_dir(path)
             .map_err(|source| TransportError::OutboxDir { path: path.to_owned(), source })?;
-        Ok(Self { path: path.to_owned(), staged: Vec::new(), unsure: true })
+        Ok(Self { path: path.to_owned(), staged: Vec::new(), unsure: true, swept: false })
     }
 
     /// The published file's name for an email: its Message-ID, made safe.
@@ -121,6 +126,88 @@ impl OutboxDir {
             }
         }
         self.unsure = false;
+        if !self.swept {
+            self.swept = true;
+            self.sweep();
+        }
         Ok(())
+    }
+
+    /// Removes staged files nothing will publish: everything staged before
+    /// this process but what it just published (and what it staged itself
+    /// and has not yet synced). Only files a crash left behind; failing to
+    /// remove one costs disk space, not mail, so it is logged and skipped.
+    fn sweep(&self) {
+        let entries = match std::fs::read_dir(&self.path) {
+            Ok(entries) => entries,
+            Err(e) => {
+                tracing::warn!(dir = %self.path.display(), error = %e, "cannot look for stale staged files");
+                return;
+            }
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(STAGED)) else { continue };
+            if self.staged.iter().any(|s| s == stem) {
+                continue;
+            }
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => tracing::debug!(file = %entry.path().display(), "removed a stale staged file"),
+                Err(e) => tracing::warn!(file = %entry.path().display(), error = %e, "cannot remove a stale staged file"),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::{Address, EmailKind};
+
+    fn email(id: &str) -> Composed {
+        let address = |s: &str| Address::parse(s).expect("valid");
+        Composed {
+            message_id: id.into(),
+            kind: EmailKind::ConsentRequest,
+            role: None,
+            about: None,
+            subject: "s".into(),
+            envelope_from: address("intros@example.com"),
+            recipients: vec![address("bob@example.org")],
+            bytes: b"Subject: s\r\n\r\nbody\r\n".to_vec(),
+            note_token: None,
+        }
+    }
+
+    fn files(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> =
+            std::fs::read_dir(dir).expect("dir").flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn the_first_publish_removes_staged_files_nothing_will_publish() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("sent");
+        // A previous process: one email recorded as written, one staged
+        // and never recorded (its batch was lost in a crash).
+        let mut before = OutboxDir::open(&path).expect("open");
+        before.stage(&email("recorded@x")).expect("staged");
+        before.stage(&email("lost@x")).expect("staged");
+        let recorded = vec![OutboxDir::name_for(&email("recorded@x"))];
+        drop(before);
+
+        let mut now = OutboxDir::open(&path).expect("open");
+        assert!(now.unsure());
+        now.publish(&recorded).expect("published");
+        assert_eq!(files(&path), ["recorded@x.eml"]);
+        // Later publishes leave what this process staged alone.
+        now.stage(&email("next@x")).expect("staged");
+        now.publish(&[]).expect("published");
+        assert_eq!(files(&path), ["next@x.eml.tmp", "recorded@x.eml"]);
+        let names = now.sync().expect("synced");
+        now.publish(&names).expect("published");
+        assert_eq!(files(&path), ["next@x.eml", "recorded@x.eml"]);
     }
 }
