@@ -240,7 +240,7 @@ impl OutboxSeq {
         OutboxSeq(self.0.saturating_add(1))
     }
 
-    fn key(self) -> [u8; 8] {
+    pub(super) fn key(self) -> [u8; 8] {
         self.0.to_be_bytes()
     }
 
@@ -340,7 +340,7 @@ fn encode_outbox(entry: &OutboxEntry) -> Vec<u8> {
 /// same order; the message bytes are never in the JSON): queuing an email
 /// encodes it without copying the email first.
 #[derive(Serialize)]
-struct OutboxHead<'a> {
+pub(super) struct OutboxHead<'a> {
     intro: Option<&'a IntroId>,
     email: &'a Composed,
     queued_at: Timestamp,
@@ -761,7 +761,7 @@ impl Store {
                 not_before: None,
             };
             let seq = OutboxSeq(outbox.generate_id()?);
-            outbox.put(&seq.key(), &entry.encode())?;
+            outbox.queue(seq, &entry)?;
             if let (Some(token), [to]) = (&email.note_token, email.recipients.as_slice()) {
                 let note = to_json(&NoteRecord { to: to.clone(), message_id: email.message_id.clone(), at: now });
                 notes.put(&note_key(b't', token.as_str()), &note)?;

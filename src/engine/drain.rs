@@ -95,7 +95,7 @@ impl Engine {
         }
         let mut written = Vec::new();
         if through {
-            for (seq, entry) in self.store.sealed_outbox(sealed)? {
+            for (seq, entry) in sealed.queued() {
                 let span = info_span!("send", message_id = %entry.email.message_id, kind = %entry.email.kind);
                 match transport.send(&entry.email).instrument(span).await {
                     Ok(()) => {

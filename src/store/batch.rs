@@ -31,7 +31,7 @@ use sled::IVec;
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
-use super::{OutboxEntry, OutboxSeq, Store, StoreError};
+use super::{OutboxEntry, OutboxHead, OutboxSeq, Store, StoreError};
 
 /// The trees a change writes, in the order of [`Store::change_trees`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -73,6 +73,10 @@ impl TreeId {
 #[derive(Debug, Default)]
 pub(super) struct Overlay {
     writes: [BTreeMap<Vec<u8>, Option<IVec>>; TreeId::ALL.len()],
+    /// Emails queued, kept as they are: encoded for the outbox tree only
+    /// when the batch is written, and only those not written through (no
+    /// read of the outbox tree goes through a batch).
+    queued: BTreeMap<OutboxSeq, OutboxEntry>,
 }
 
 impl Overlay {
@@ -92,11 +96,12 @@ impl Overlay {
         for (mine, theirs) in self.writes.iter_mut().zip(later.writes) {
             mine.extend(theirs);
         }
+        self.queued.extend(later.queued);
     }
 
     /// Whether nothing is staged.
     fn is_empty(&self) -> bool {
-        self.writes.iter().all(BTreeMap::is_empty)
+        self.writes.iter().all(BTreeMap::is_empty) && self.queued.is_empty()
     }
 
     /// The staged writes of one tree with keys from `start` (inclusive) to
@@ -134,6 +139,10 @@ pub(super) trait ChangeTree {
     fn remove(&self, key: &[u8]) -> TxResult<()>;
     /// sled's monotonic id (outbox sequence numbers).
     fn generate_id(&self) -> TxResult<u64>;
+    /// Queues an email (on the outbox tree).
+    fn queue(&self, seq: OutboxSeq, head: &OutboxHead<'_>) -> TxResult<()> {
+        self.put(&seq.key(), &head.encode())
+    }
 }
 
 impl ChangeTree for TransactionalTree {
@@ -206,6 +215,18 @@ impl ChangeTree for Staged<'_> {
     fn generate_id(&self) -> TxResult<u64> {
         self.store.db.generate_id().map_err(ConflictableTransactionError::Storage)
     }
+
+    fn queue(&self, seq: OutboxSeq, head: &OutboxHead<'_>) -> TxResult<()> {
+        let entry = OutboxEntry {
+            intro: head.intro.cloned(),
+            email: head.email.clone(),
+            queued_at: head.queued_at,
+            attempts: head.attempts,
+            not_before: head.not_before,
+        };
+        self.layer.borrow_mut().queued.insert(seq, entry);
+        Ok(())
+    }
 }
 
 /// The open batch and the thread that opened it: only that thread's
@@ -237,6 +258,13 @@ impl Batch {
 /// (from any thread).
 #[derive(Debug, Clone)]
 pub(crate) struct Sealed(Arc<Overlay>);
+
+impl Sealed {
+    /// The emails it queues, in queue order.
+    pub(crate) fn queued(&self) -> impl Iterator<Item = (OutboxSeq, &OutboxEntry)> {
+        self.0.queued.iter().map(|(seq, entry)| (*seq, entry))
+    }
+}
 
 /// The store's batch slot, locked.
 pub(super) struct BatchSlot<'a>(MutexGuard<'a, Option<Batch>>);
@@ -407,19 +435,6 @@ impl Store {
         Some(Sealed(layer))
     }
 
-    /// The emails a sealed layer queues, in queue order.
-    pub(crate) fn sealed_outbox(&self, sealed: &Sealed) -> Result<Vec<(OutboxSeq, OutboxEntry)>, StoreError> {
-        let mut out = Vec::new();
-        for (key, value) in &sealed.0.writes[TreeId::Outbox as usize] {
-            let Some(value) = value else { continue };
-            let seq = OutboxSeq::from_key(key)?;
-            let entry = super::decode_outbox(value)
-                .map_err(|detail| StoreError::Corrupt { what: format!("outbox entry {seq}"), detail })?;
-            out.push((seq, entry));
-        }
-        Ok(out)
-    }
-
     /// Writes a sealed layer in one transaction, from any thread, then
     /// takes it out of its batch: reads find it in sled from then on.
     /// Durable only after [`Store::flush`]. Layers must be written in the
@@ -462,12 +477,21 @@ impl Store {
             if let Some(names) = names {
                 meta.insert_blind(super::BEING_PUBLISHED, names);
             }
+            for (seq, entry) in &overlay.queued {
+                if written.binary_search(seq).is_err() {
+                    let head = OutboxHead {
+                        intro: entry.intro.as_ref(),
+                        email: &entry.email,
+                        queued_at: entry.queued_at,
+                        attempts: entry.attempts,
+                        not_before: entry.not_before,
+                    };
+                    tx[TreeId::Outbox as usize].insert_blind(&seq.key(), head.encode());
+                }
+            }
             // `change_trees` and the overlay's maps are both in `TreeId::ALL` order.
-            for ((id, t), writes) in TreeId::ALL.iter().zip(tx).zip(&overlay.writes) {
+            for (t, writes) in tx.iter().zip(&overlay.writes) {
                 for (key, value) in writes {
-                    if *id == TreeId::Outbox && OutboxSeq::from_key(key).is_ok_and(|seq| written.binary_search(&seq).is_ok()) {
-                        continue;
-                    }
                     // Blind: nothing here needs the value a write replaces,
                     // and reading it walked each tree a second time
                     // (vendor/sled/PATCH.md).
