@@ -892,8 +892,8 @@ pub(crate) fn when_unlocked<T, E>(mut open: impl FnMut() -> Result<T, E>, locked
 
 mod batch;
 
-use batch::TreeId;
 pub(crate) use batch::Sealed;
+use batch::TreeId;
 
 #[cfg(test)]
 mod tests;

@@ -324,7 +324,9 @@ fn emails_written_through_skip_the_outbox_and_their_names_are_recorded() {
     let store = Store::open(dir.path()).expect("open");
     let intro = samples::intro();
     store.begin_batch();
-    store.commit(&change_with(&intro, "in-1@x", vec![email("a@x"), email("b@x"), email("c@x")]), at(1)).expect("staged");
+    store
+        .commit(&change_with(&intro, "in-1@x", vec![email("a@x"), email("b@x"), email("c@x")]), at(1))
+        .expect("staged");
     let sealed = store.seal_batch().expect("this thread's batch");
     let queued: Vec<_> = sealed.queued().collect();
     let ids: Vec<&str> = queued.iter().map(|(_, e)| e.email.message_id.as_str()).collect();

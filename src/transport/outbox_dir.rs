@@ -153,7 +153,9 @@ impl OutboxDir {
             }
             match std::fs::remove_file(entry.path()) {
                 Ok(()) => tracing::debug!(file = %entry.path().display(), "removed a stale staged file"),
-                Err(e) => tracing::warn!(file = %entry.path().display(), error = %e, "cannot remove a stale staged file"),
+                Err(e) => {
+                    tracing::warn!(file = %entry.path().display(), error = %e, "cannot remove a stale staged file")
+                }
             }
         }
     }
@@ -180,8 +182,11 @@ mod tests {
     }
 
     fn files(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> =
-            std::fs::read_dir(dir).expect("dir").flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .expect("dir")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
         names.sort();
         names
     }
