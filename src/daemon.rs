@@ -50,8 +50,8 @@ use crate::source::imap::{ImapError, ImapSource};
 use crate::source::maildir::MaildirError;
 use crate::source::maildir::Pending;
 use crate::source::{Maildir, Uid};
-use crate::store::{Disposition, Sealed, StoreError};
-use crate::transport::{Transport, TransportError};
+use crate::store::{Disposition, OutboxSeq, Sealed, StoreError};
+use crate::transport::{Stager, Transport, TransportError};
 
 /// Inbound messages per group commit (one sled transaction, one sync).
 /// Larger batches sync less but cost memory while the batch's transaction
@@ -355,14 +355,22 @@ async fn take_inbox_pipelined(
         return Ok(report);
     }
     let stop = Arc::new(AtomicBool::new(false));
+    // The handler writes each batch's emails as staged files, unless names
+    // an earlier run recorded are still to publish (the first publish also
+    // sweeps stale staged files, which must not meet new ones).
+    let stager = match engine.publish_recorded(transport)? {
+        true => transport.stager(),
+        false => None,
+    };
     // One sealed batch may wait while the one before it is written.
     let (batches, mut handled) = tokio::sync::mpsc::channel(1);
     let handler = {
         let (engine, maildir, stop) = (Arc::clone(engine), maildir.clone(), Arc::clone(&stop));
         let span = tracing::Span::current();
+        let handle = move || handle_batches(&engine, &maildir, &pending, now, stager.as_ref(), &stop, &batches);
         std::thread::Builder::new()
             .name("inbox".into())
-            .spawn(move || span.in_scope(|| handle_batches(&engine, &maildir, &pending, now, &stop, &batches)))
+            .spawn(move || span.in_scope(handle))
             .map_err(DaemonError::Thread)?
     };
     let mut result = Ok(());
@@ -378,11 +386,11 @@ async fn take_inbox_pipelined(
         let Some(next) = next else { break };
         let written = match next {
             HandledBatch::Failed(e) => Err(e),
-            HandledBatch::Sealed { layer, done, counts } => {
+            HandledBatch::Sealed { layer, staged, done, counts } => {
                 report.processed += counts.processed;
                 report.ignored += counts.ignored;
                 report.failed += counts.failed;
-                write_sealed(engine, maildir, transport, &layer, done, &mut report).await
+                write_sealed(engine, maildir, transport, &layer, staged, done, &mut report)
             }
         };
         between.ping_watchdog();
@@ -402,22 +410,26 @@ async fn take_inbox_pipelined(
 
 /// What the handler thread of [`take_inbox_pipelined`] passes on.
 enum HandledBatch {
-    /// A batch handled and sealed: its staged changes, where to file each
-    /// message once they are synced, and how many of each disposition.
-    Sealed { layer: Sealed, done: Vec<(Pending, Disposition)>, counts: CycleReport },
+    /// A batch handled and sealed: its staged changes, the emails of it
+    /// written as staged files (by outbox position, with their names),
+    /// where to file each message once they are synced, and how many of
+    /// each disposition.
+    Sealed { layer: Sealed, staged: Vec<(OutboxSeq, String)>, done: Vec<(Pending, Disposition)>, counts: CycleReport },
     /// Handling failed: nothing of the batch was sealed.
     Failed(DaemonError),
 }
 
 /// The handler thread of [`take_inbox_pipelined`]: handles `pending` in
-/// batches of [`BATCH`], each staged in the store's batch and sealed, and
-/// sends them on in order; stops between two messages once `stop` is set,
-/// and when the receiver is gone.
+/// batches of [`BATCH`], each staged in the store's batch and sealed, its
+/// emails written as staged files with `stager` (when given), and sends
+/// them on in order; stops between two messages once `stop` is set, and
+/// when the receiver is gone.
 fn handle_batches(
     engine: &Engine,
     maildir: &Maildir,
     pending: &[Pending],
     now: Timestamp,
+    stager: Option<&Stager>,
     stop: &AtomicBool,
     batches: &tokio::sync::mpsc::Sender<HandledBatch>,
 ) {
@@ -443,7 +455,8 @@ fn handle_batches(
             }
         }
         let Some(layer) = store.seal_batch() else { break };
-        if batches.blocking_send(HandledBatch::Sealed { layer, done, counts }).is_err() || stopped {
+        let staged = stager.map(|stager| stage_emails(stager, &layer)).unwrap_or_default();
+        if batches.blocking_send(HandledBatch::Sealed { layer, staged, done, counts }).is_err() || stopped {
             break;
         }
     }
@@ -451,18 +464,37 @@ fn handle_batches(
     store.abort_batch();
 }
 
+/// Writes the emails a sealed batch queues as staged files, in queue
+/// order, until one fails (it and the rest stay queued for the drain).
+fn stage_emails(stager: &Stager, layer: &Sealed) -> Vec<(OutboxSeq, String)> {
+    let mut staged = Vec::new();
+    for (seq, entry) in layer.queued() {
+        let span = info_span!("stage", message_id = %entry.email.message_id, kind = %entry.email.kind);
+        let _enter = span.enter();
+        match stager.stage(&entry.email) {
+            Ok(name) => staged.push((seq, name)),
+            Err(e) => {
+                warn!(error = %e, "cannot write an email; it and the rest of its batch stay queued");
+                break;
+            }
+        }
+    }
+    staged
+}
+
 /// The writing half of [`take_inbox_pipelined`] for one sealed batch:
-/// written in one transaction with its emails and synced
+/// written in one transaction with its staged emails and synced
 /// ([`Engine::commit_sealed`]), then filed.
-async fn write_sealed(
+fn write_sealed(
     engine: &Engine,
     maildir: &Maildir,
     transport: &mut Transport,
     layer: &Sealed,
+    staged: Vec<(OutboxSeq, String)>,
     done: Vec<(Pending, Disposition)>,
     report: &mut CycleReport,
 ) -> Result<(), DaemonError> {
-    report.outbox += engine.commit_sealed(transport, layer).await?;
+    report.outbox += engine.commit_sealed(transport, layer, staged)?;
     file_batch(maildir, done.iter().map(|(p, d)| (p, *d)))
 }
 

@@ -67,55 +67,57 @@ pub(crate) fn backoff(attempt: u32, max: Duration) -> Duration {
 }
 
 impl Engine {
+    /// Publishes what an earlier batch or process recorded as written and
+    /// may not have published yet; true when nothing is left to publish.
+    /// Done before any new emails are staged beside the inbox: the first
+    /// publish of a process removes stale staged files.
+    pub(crate) fn publish_recorded(&self, transport: &mut Transport) -> Result<bool, EngineError> {
+        if !transport.unsure() {
+            return Ok(true);
+        }
+        let names = self.store.being_published()?;
+        match transport.publish(&names) {
+            Ok(()) => Ok(true),
+            Err(e) => {
+                warn!(error = %e, "cannot publish the written emails; will try again");
+                Ok(false)
+            }
+        }
+    }
+
     /// Writes a sealed batch of the inbox to the store and syncs it, with
-    /// its emails written through when the transport is batched: staged,
-    /// synced, recorded as being published in the batch's transaction
-    /// instead of queued, and published once the store is synced. The
-    /// order is the drain's (the files durable before the store says so,
-    /// published only after), so a crash anywhere loses nothing and
-    /// publishes nothing twice: before the sync the batch is handled again
-    /// (its staged files are never published: new Message-IDs), after it
-    /// the next process publishes the recorded names. An email the
-    /// transport fails on, and those after it, go to the outbox as usual.
-    pub(crate) async fn commit_sealed(
+    /// the emails `staged` for it (by the handler thread, through a
+    /// [`crate::transport::Stager`]) written through: synced, recorded as
+    /// being published in the batch's own transaction instead of queued,
+    /// and published once the store is synced. The order is the drain's
+    /// (the files durable before the store says so, published only after),
+    /// so a crash anywhere loses nothing and publishes nothing twice: before
+    /// the sync the batch is handled again (its staged files are never
+    /// published: new Message-IDs), after it the next process publishes the
+    /// recorded names. Emails not staged go to the outbox as usual.
+    pub(crate) fn commit_sealed(
         &self,
         transport: &mut Transport,
         sealed: &Sealed,
+        staged: Vec<(OutboxSeq, String)>,
     ) -> Result<DrainReport, EngineError> {
         let mut report = DrainReport::default();
-        // Names recorded by an earlier batch or process are published
-        // before this batch's replace them.
-        let mut through = transport.is_batched();
-        if through && transport.unsure() {
-            let names = self.store.being_published()?;
-            if let Err(e) = transport.publish(&names) {
-                warn!(error = %e, "cannot publish the written emails; will try again");
-                through = false;
-            }
-        }
-        let mut written = Vec::new();
-        if through {
-            for (seq, entry) in sealed.queued() {
-                let span = info_span!("send", message_id = %entry.email.message_id, kind = %entry.email.kind);
-                match transport.send(&entry.email).instrument(span).await {
-                    Ok(()) => {
+        // Names recorded earlier are published before these replace them.
+        let through = !staged.is_empty() && self.publish_recorded(transport)?;
+        let (written, names): (Vec<OutboxSeq>, Vec<String>) = match through {
+            false => (Vec::new(), Vec::new()),
+            true => match transport.sync_staged() {
+                Ok(()) => {
+                    for _ in &staged {
                         failpoint::hit(Point::SendAccepted);
-                        written.push(seq);
                     }
-                    Err(e) => {
-                        warn!(error = %e, "cannot write an email; it and the rest of its batch stay queued");
-                        break;
-                    }
+                    staged.into_iter().unzip()
                 }
-            }
-        }
-        let names = match written.is_empty() {
-            true => Vec::new(),
-            false => transport.sync().unwrap_or_else(|e| {
-                warn!(error = %e, "cannot sync the written emails; they stay queued");
-                written.clear();
-                Vec::new()
-            }),
+                Err(e) => {
+                    warn!(error = %e, "cannot sync the written emails; they stay queued");
+                    (Vec::new(), Vec::new())
+                }
+            },
         };
         self.store.commit_sealed(sealed, &written, &names)?;
         self.store.flush()?;

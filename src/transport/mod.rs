@@ -7,7 +7,7 @@ mod outbox_dir;
 mod sendmail;
 mod smtp;
 
-pub(crate) use outbox_dir::OutboxDir;
+pub(crate) use outbox_dir::{OutboxDir, Stager};
 pub(crate) use sendmail::Sendmail;
 pub(crate) use smtp::Smtp;
 
@@ -102,6 +102,24 @@ impl Transport {
     /// what the store recorded before sending more.
     pub(crate) fn unsure(&self) -> bool {
         matches!(self, Transport::OutboxDir(t) if t.unsure())
+    }
+
+    /// For a batched transport: a [`Stager`] that writes emails (step one
+    /// of a send) from another thread; [`Transport::sync_staged`] makes
+    /// them durable.
+    pub(crate) fn stager(&self) -> Option<Stager> {
+        match self {
+            Transport::OutboxDir(t) => Some(t.stager()),
+            Transport::Sendmail(_) | Transport::Smtp(_) => None,
+        }
+    }
+
+    /// Makes what a [`Stager`] wrote durable.
+    pub(crate) fn sync_staged(&self) -> Result<(), SendError> {
+        match self {
+            Transport::OutboxDir(t) => t.sync_dir(),
+            Transport::Sendmail(_) | Transport::Smtp(_) => Ok(()),
+        }
     }
 
     /// Makes synced sends visible, once the store recorded them as sent;

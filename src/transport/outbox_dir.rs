@@ -78,19 +78,24 @@ impl OutboxDir {
 
     /// Step 1: writes the email under its hidden staging name.
     pub(super) fn stage(&mut self, email: &Composed) -> Result<(), SendError> {
-        let name = Self::name_for(email);
-        let tmp = self.staged_path(&name);
-        // The envelope, as a delivery agent would record it, then the
-        // message: one write (the file is unbuffered).
-        let to: Vec<&str> = email.recipients.iter().map(|r| r.as_str()).collect();
-        let head = format!("Return-Path: <{}>\r\nEnvelope-To: {}\r\n", email.envelope_from, to.join(", "));
-        let mut file = Vec::with_capacity(head.len() + email.bytes.len());
-        file.extend_from_slice(head.as_bytes());
-        file.extend_from_slice(&email.bytes);
-        let write = || crate::private::create_private_file(&tmp)?.write_all(&file);
-        write().map_err(|e| SendError::Transient(format!("cannot write {}: {e}", tmp.display())))?;
+        let name = self.stager().stage(email)?;
         self.staged.push(name);
         Ok(())
+    }
+
+    /// Step 1 for another thread: a [`Stager`] writes staged files that
+    /// only [`OutboxDir::sync_dir`] makes durable; the caller keeps their
+    /// names.
+    pub(super) fn stager(&self) -> Stager {
+        Stager { path: self.path.clone() }
+    }
+
+    /// Step 2 for files a [`Stager`] wrote: makes them durable (with
+    /// everything else staged in the directory).
+    pub(super) fn sync_dir(&self) -> Result<(), SendError> {
+        let dir = std::fs::File::open(&self.path)
+            .map_err(|e| SendError::Transient(format!("cannot open {}: {e}", self.path.display())))?;
+        rustix::fs::syncfs(&dir).map_err(|e| SendError::Transient(format!("cannot sync {}: {e}", self.path.display())))
     }
 
     /// Step 2: makes every staged file durable; returns their names, to be
@@ -98,10 +103,7 @@ impl OutboxDir {
     /// emails stay queued and are staged again.
     pub(super) fn sync(&mut self) -> Result<Vec<String>, SendError> {
         let names = std::mem::take(&mut self.staged);
-        let dir = std::fs::File::open(&self.path)
-            .map_err(|e| SendError::Transient(format!("cannot open {}: {e}", self.path.display())))?;
-        rustix::fs::syncfs(&dir)
-            .map_err(|e| SendError::Transient(format!("cannot sync {}: {e}", self.path.display())))?;
+        self.sync_dir()?;
         Ok(names)
     }
 
@@ -158,6 +160,32 @@ impl OutboxDir {
                 }
             }
         }
+    }
+}
+
+/// Writes staged files into an outbox directory from any thread (step 1
+/// only: the directory's owner syncs, records and publishes them).
+#[derive(Debug, Clone)]
+pub(crate) struct Stager {
+    path: PathBuf,
+}
+
+impl Stager {
+    /// Writes the email under its hidden staging name; returns the name it
+    /// will be published under.
+    pub(crate) fn stage(&self, email: &Composed) -> Result<String, SendError> {
+        let name = OutboxDir::name_for(email);
+        let tmp = self.path.join(format!("{name}{STAGED}"));
+        // The envelope, as a delivery agent would record it, then the
+        // message: one write (the file is unbuffered).
+        let to: Vec<&str> = email.recipients.iter().map(|r| r.as_str()).collect();
+        let head = format!("Return-Path: <{}>\r\nEnvelope-To: {}\r\n", email.envelope_from, to.join(", "));
+        let mut file = Vec::with_capacity(head.len() + email.bytes.len());
+        file.extend_from_slice(head.as_bytes());
+        file.extend_from_slice(&email.bytes);
+        let write = || crate::private::create_private_file(&tmp)?.write_all(&file);
+        write().map_err(|e| SendError::Transient(format!("cannot write {}: {e}", tmp.display())))?;
+        Ok(name)
     }
 }
 
