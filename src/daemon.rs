@@ -331,12 +331,13 @@ async fn cycle_until(
 
 /// [`take_inbox`] as a pipeline over two threads, for a batched transport
 /// (the outbox directory): a handler thread (`inbox`) reads and handles
-/// one batch after another, staging each in the store and sealing it
-/// ([`crate::store::Store::seal_batch`]); this thread writes each sealed
-/// batch in one transaction, syncs it, files its messages and writes its
-/// emails, while the handler already stages the next batch on top of it.
-/// The order that keeps a crash harmless is unchanged for every batch:
-/// committed and synced, then filed, then its emails written.
+/// one batch after another, staging each in the store, sealing it
+/// ([`crate::store::Store::seal_batch`]) and writing its emails as hidden
+/// staged files; this thread syncs those files, writes the batch in one
+/// transaction that records them as written, syncs it, publishes the files
+/// and files the messages, while the handler already works on the next
+/// batch on top of it. The order that keeps a crash harmless is unchanged
+/// for every batch: nothing is visible or filed before the store is synced.
 ///
 /// A stop signal is seen here while waiting for the handler, which stops
 /// between two messages: what it handled is sealed, written and filed, the
