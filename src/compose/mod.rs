@@ -295,7 +295,11 @@ impl Composer {
             b = automatic_headers(b);
         }
         recipients.dedup();
-        let bytes = b.message_id(Some(message_id.bracketed())).multipart(body(&rendered))?.formatted();
+        let bytes = b
+            .envelope(envelope(&envelope_from, &recipients)?)
+            .message_id(Some(message_id.bracketed()))
+            .multipart(body(&rendered))?
+            .formatted();
         let about = match &out.email {
             Email::UnclearReply { role, .. } | Email::HeldReply { role, .. } => Some(*role),
             _ => None,
@@ -367,8 +371,11 @@ impl Composer {
         if let Some(id) = inbound_id.filter(|id| clean::safe_message_id(id.as_str()).is_some()) {
             b = b.in_reply_to(id.bracketed()).references(id.bracketed());
         }
-        let bytes =
-            automatic_headers(b).message_id(Some(message_id.bracketed())).multipart(body(&rendered))?.formatted();
+        let bytes = automatic_headers(b)
+            .envelope(envelope(&self.bot_address, std::slice::from_ref(&connector.email))?)
+            .message_id(Some(message_id.bracketed()))
+            .multipart(body(&rendered))?
+            .formatted();
         Ok(Composed {
             message_id,
             kind,
@@ -514,6 +521,14 @@ fn unsubscribe_headers(b: lettre::message::MessageBuilder, reply: &Address) -> l
     b.raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe"), mailto))
 }
 
+/// lettre's envelope, given rather than derived: without one, lettre parses
+/// `From` and `To` back out of the headers it has just written (a tenth of
+/// composing), for an envelope nobody reads: ours is [`Composed`]'s.
+fn envelope(from: &Address, to: &[Address]) -> Result<lettre::address::Envelope, ComposeError> {
+    let to = to.iter().map(|a| a.lettre().clone()).collect();
+    Ok(lettre::address::Envelope::new(Some(from.lettre().clone()), to)?)
+}
+
 fn mailbox(name: &str, address: &Address) -> Mailbox {
     // A name from someone's mail must not break the header (lettre's
     // Display fails on CR/LF and the builder then panics) or carry an address.
@@ -531,11 +546,11 @@ fn body(rendered: &templates::Rendered) -> MultiPart {
 /// (the transfer encoding email-encoding chooses for it without SMTPUTF8,
 /// then that encoding), from the CRLF text: lettre would then scan it once
 /// more for bare LFs there are none of (3 % of the inbox's instructions).
-/// Quoted-printable is [`qp`]'s, byte for byte the crate's.
+/// The choice and quoted-printable are [`qp`]'s, byte for byte the crates'.
 fn encoded(text: &str) -> Body {
     use email_encoding::body::Encoding;
     let text = clean::crlf(text);
-    match Encoding::choose(text.as_str(), false) {
+    match qp::choose(&text) {
         Encoding::SevenBit => Body::dangerous_pre_encoded(text.into_bytes(), ContentTransferEncoding::SevenBit),
         Encoding::EightBit => Body::dangerous_pre_encoded(text.into_bytes(), ContentTransferEncoding::EightBit),
         Encoding::QuotedPrintable => {

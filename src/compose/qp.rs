@@ -10,16 +10,57 @@
 //! break inserted before the last thing appended), trailing space and tab
 //! encoded before a line break, a CR not followed by LF encoded as `=0D` —
 //! and the proptest below holds it to the reference on every kind of input.
-//! Owns nothing else: choosing the encoding is email-encoding's.
+//!
+//! [`choose`] is email-encoding's `Encoding::choose(text, false)` (the
+//! transfer encoding lettre picks for a text body without SMTPUTF8), with
+//! its count of bytes to escape written so the compiler vectorizes it.
 
 /// The longest encoded line, not counting its CRLF (RFC 2045).
 const LIMIT: usize = 76;
 
+use email_encoding::body::Encoding;
+
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
-/// Whether a byte must be written `=XX`.
+/// Whether a byte must be written `=XX`: all but tab and printable ASCII
+/// other than `=` (a table: this is asked of every byte).
 fn needs_encoding(b: u8) -> bool {
-    !matches!(b, b'\t' | b' '..=b'<' | b'>'..=b'~')
+    static NEEDS: [bool; 256] = {
+        let mut t = [true; 256];
+        let mut b = b' ';
+        while b <= b'~' {
+            t[b as usize] = b == b'=';
+            b += 1;
+        }
+        t[b'\t' as usize] = false;
+        t
+    };
+    NEEDS[usize::from(b)]
+}
+
+/// The transfer encoding email-encoding chooses for `text` when the server
+/// does not take UTF-8 (`Encoding::choose(text, false)`): 7bit for ASCII
+/// in lines under 76, else quoted-printable unless more than a third of
+/// the bytes would be escaped (then base64). Never 8bit.
+pub(super) fn choose(text: &str) -> Encoding {
+    let bytes = text.as_bytes();
+    if text.is_ascii() && !line_too_long(bytes) {
+        return Encoding::SevenBit;
+    }
+    // Printable ASCII and tab pass as they are; every other byte (CR and
+    // LF included, as email-encoding counts them) is escaped.
+    let escaped: usize = bytes.iter().map(|&b| usize::from(b != b'\t' && !(b' '..=b'~').contains(&b))).sum();
+    if escaped <= bytes.len() / 3 { Encoding::QuotedPrintable } else { Encoding::Base64 }
+}
+
+/// Whether a line (between LFs, the LF counted) is 76 bytes or longer:
+/// email-encoding's own test.
+fn line_too_long(b: &[u8]) -> bool {
+    let mut last = 0;
+    memchr::memchr_iter(b'\n', b).any(|i| {
+        let before = std::mem::replace(&mut last, i);
+        (i - before) >= 76
+    }) || (b.len() - last) >= 76
 }
 
 /// The encoder's state: the output, how long its last line is, and where
@@ -68,7 +109,7 @@ impl Encoder<'_> {
 
 /// Appends `input` encoded as quoted-printable text to `out`.
 pub(super) fn encode_into(input: &[u8], out: &mut Vec<u8>) {
-    out.reserve(input.len() + input.len() / 16 + 8);
+    out.reserve(input.len() + input.len() / 4 + 16);
     let start = out.len();
     let mut e = Encoder { out, start, on_line: 0, backup_pos: start };
     let mut was_cr = false;
@@ -103,10 +144,7 @@ pub(super) fn encode_into(input: &[u8], out: &mut Vec<u8>) {
             i += run - 1;
             continue;
         }
-        match byte {
-            b'\t' | b' '..=b'<' | b'>'..=b'~' => e.append(&[byte]),
-            _ => e.append_hex(byte),
-        }
+        if needs_encoding(byte) { e.append_hex(byte) } else { e.append(&[byte]) }
     }
     if was_cr {
         e.append_hex(b'\r');
@@ -119,7 +157,9 @@ pub(super) fn encode_into(input: &[u8], out: &mut Vec<u8>) {
 mod tests {
     use proptest::prelude::*;
 
-    use super::encode_into;
+    use email_encoding::body::Encoding;
+
+    use super::{choose, encode_into};
 
     fn encode(input: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
@@ -161,6 +201,20 @@ mod tests {
             ],
         ) {
             prop_assert_eq!(encode(input.as_bytes()), quoted_printable::encode(input.as_bytes()));
+        }
+
+        /// The same choice as email-encoding's, on ASCII and non-ASCII
+        /// text, short and long lines, few and many bytes to escape.
+        #[test]
+        fn chooses_what_email_encoding_chooses(
+            text in prop_oneof![
+                "([a-z ]{0,90}|\r\n|\n|\t|é|\u{1F600}|=){0,20}",
+                "[a-z]{70,80}(\n[a-z]{0,80}){0,3}",
+                "[éa\n]{0,200}",
+                "\\PC{0,300}",
+            ],
+        ) {
+            prop_assert_eq!(choose(&text), Encoding::choose(text.as_str(), false));
         }
 
         #[test]
