@@ -38,6 +38,32 @@ fn needs_encoding(b: u8) -> bool {
     NEEDS[usize::from(b)]
 }
 
+/// How many bytes at the start of `window` need no encoding: eight at a
+/// time while a whole word is plain, then a byte at a time. The word test
+/// may call a plain word not plain (a tab), never the other way round.
+fn plain_run(window: &[u8]) -> usize {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGH: u64 = ONES * 0x80;
+    let mut n = 0;
+    while let Some(word) = window.get(n..n + 8) {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(word);
+        let x = u64::from_le_bytes(bytes);
+        // Some byte below a space, above '~', or an '=' (the classic
+        // "has less / has more / has zero" word tricks: each is exact as
+        // a yes or no for the word).
+        let below = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
+        let above = (x.wrapping_add(ONES) | x) & HIGH;
+        let eq = x ^ (ONES * u64::from(b'='));
+        let equals = eq.wrapping_sub(ONES) & !eq & HIGH;
+        if below | above | equals != 0 {
+            break;
+        }
+        n += 8;
+    }
+    n + window[n..].iter().position(|&b| needs_encoding(b)).unwrap_or(window.len() - n)
+}
+
 /// The transfer encoding email-encoding chooses for `text` when the server
 /// does not take UTF-8 (`Encoding::choose(text, false)`): 7bit for ASCII
 /// in lines under 76, else quoted-printable unless more than a third of
@@ -49,7 +75,15 @@ pub(super) fn choose(text: &str) -> Encoding {
     }
     // Printable ASCII and tab pass as they are; every other byte (CR and
     // LF included, as email-encoding counts them) is escaped.
-    let escaped: usize = bytes.iter().map(|&b| usize::from(b != b'\t' && !(b' '..=b'~').contains(&b))).sum();
+    // Counted in u8 lanes 255 bytes at a time, which the compiler turns
+    // into vector instructions (a byte at a time was 2.5 per byte).
+    let escaped: usize = bytes
+        .chunks(255)
+        .map(|chunk| {
+            let n = chunk.iter().fold(0u8, |n, &b| n + u8::from((b.wrapping_sub(b' ') > b'~' - b' ') & (b != b'\t')));
+            usize::from(n)
+        })
+        .sum();
     if escaped <= bytes.len() / 3 { Encoding::QuotedPrintable } else { Encoding::Base64 }
 }
 
@@ -76,6 +110,7 @@ struct Encoder<'a> {
 impl Encoder<'_> {
     /// Appends one encoded unit (a byte, or `=XX`), breaking the line
     /// first when it would not fit.
+    #[inline(always)]
     fn append(&mut self, unit: &[u8]) {
         if self.on_line + unit.len() > LIMIT {
             if self.on_line == LIMIT {
@@ -137,7 +172,7 @@ pub(super) fn encode_into(input: &[u8], out: &mut Vec<u8>) {
             let max_run = LIMIT - e.on_line - 2;
             let rest = &input[i - 1..];
             let window = &rest[..rest.len().min(max_run)];
-            let run = window.iter().position(|&b| needs_encoding(b)).unwrap_or(window.len());
+            let run = plain_run(window);
             e.out.extend_from_slice(&rest[..run]);
             e.on_line += run;
             e.backup_pos = e.out.len();
@@ -215,6 +250,15 @@ mod tests {
             ],
         ) {
             prop_assert_eq!(choose(&text), Encoding::choose(text.as_str(), false));
+        }
+
+        /// The word-at-a-time scan finds the first byte to encode where a
+        /// byte-at-a-time scan does.
+        #[test]
+        fn plain_run_is_the_bytewise_scan(input in proptest::collection::vec(any::<u8>(), 0..40), plain in "[ -<>-~\t]{0,40}") {
+            let text = [plain.as_bytes(), &input].concat();
+            let bytewise = text.iter().position(|&b| super::needs_encoding(b)).unwrap_or(text.len());
+            prop_assert_eq!(super::plain_run(&text), bytewise);
         }
 
         #[test]
