@@ -16,6 +16,7 @@ static COMPOSER: LazyLock<Result<Composer, String>> = LazyLock::new(|| {
     let bot_address = Address::parse("intros@example.com").map_err(|e| e.to_string())?;
     Ok(Composer {
         templates,
+        bot_value: super::bot_value("Intro Bot", &bot_address),
         bot_address,
         bot_name: "Intro Bot".into(),
         requester_implied: false,

@@ -119,6 +119,8 @@ pub(crate) struct Composer {
     timezone: jiff::tz::TimeZone,
     bcc_connector: bool,
     ids: Ids,
+    /// The bot as templates see it (`bot.name`, `bot.address`), made once.
+    bot_value: Value,
 }
 
 /// How Message-IDs (and notes' tokens) are made.
@@ -146,6 +148,7 @@ impl Composer {
             timezone: config.timezone.clone(),
             bcc_connector: config.bcc_connector_on_introduction,
             ids: Ids::Random,
+            bot_value: bot_value(&config.name, &config.address),
         };
         composer.self_check()?;
         Ok(composer)
@@ -349,7 +352,7 @@ impl Composer {
         now: Timestamp,
     ) -> Result<Composed, ComposeError> {
         let ctx = minijinja::context! {
-            bot => minijinja::context! { name => &self.bot_name, address => self.bot_address.as_str() },
+            bot => self.bot_value.clone(),
             connector => person_value(connector),
             subject => subject.trim(),
             ..extra
@@ -467,46 +470,87 @@ impl Composer {
         // preview nobody answers is dropped.
         let deadline =
             intro.deadline.map(|d| context::format_date(d.at.to_zoned_datetime(self.timezone.clone()).date()));
-        minijinja::context! {
-            // The intro's id: not in the built-in templates' words (people
-            // don't need it), kept for overrides written when they had it.
-            id => intro.id.as_str(),
-            bot => minijinja::context! { name => &self.bot_name, address => self.bot_address.as_str() },
-            connector => person_value(&intro.connector),
-            requester => requester,
-            target => target,
-            role => match reader { Reader::Party(r) => Some(r.as_str()), _ => None },
-            me => me,
-            other => other,
-            state => intro.state.as_str(),
-            summary => context::summary_for(intro, reader),
-            summary_words => intro.summary.split_whitespace().count(),
-            note => note,
-            guesses => if reader == Reader::Connector { context::guesses_value(intro) } else { Vec::new() },
-            previewed => intro.previewed,
-            requester_implied => self.requester_implied,
-            follow_up_after => &self.follow_up_after,
-            expire_after => &self.expire_after,
-            deadline => deadline.unwrap_or_default(),
-            outcome => outcome,
-            decision => decision,
-            party => party,
-            // A reply passed on is cut at 20 KB (it came from a stranger).
-            text => clean::cap_text(text),
-            from => from,
-            why => match email {
+        serde_value(&BaseView {
+            id: intro.id.as_str(),
+            bot: &self.bot_value,
+            connector: person_value(&intro.connector),
+            requester,
+            target,
+            role: match reader {
+                Reader::Party(r) => Some(r.as_str()),
+                _ => None,
+            },
+            me,
+            other,
+            state: intro.state.as_str(),
+            summary: context::summary_for(intro, reader),
+            summary_words: intro.summary.split_whitespace().count(),
+            note,
+            guesses: if reader == Reader::Connector { context::guesses_value(intro) } else { Vec::new() },
+            previewed: intro.previewed,
+            requester_implied: self.requester_implied,
+            follow_up_after: &self.follow_up_after,
+            expire_after: &self.expire_after,
+            deadline: deadline.unwrap_or_default(),
+            outcome,
+            decision,
+            party,
+            text: clean::cap_text(text),
+            from,
+            why: match email {
                 Email::HeldReply { why, .. } => Some(why.as_str()),
                 _ => None,
             },
-            // An unclear reply from someone who had said yes: their yes is in doubt.
-            after_yes => matches!(email, Email::UnclearReply { after_yes: true, .. }),
-        }
+            after_yes: matches!(email, Email::UnclearReply { after_yes: true, .. }),
+        })
     }
+}
+
+/// What every template about an intro sees ([`Composer::base_context`]),
+/// serialized into the same map `minijinja::context!` made, key for key
+/// and in the same order, without its check of each key against all the
+/// keys before it.
+#[derive(Serialize)]
+struct BaseView<'a> {
+    /// The intro's id: not in the built-in templates' words (people don't
+    /// need it), kept for overrides written when they had it.
+    id: &'a str,
+    bot: &'a Value,
+    connector: Value,
+    requester: Value,
+    target: Value,
+    role: Option<&'static str>,
+    me: Value,
+    other: Value,
+    state: &'static str,
+    summary: String,
+    summary_words: usize,
+    note: &'a str,
+    guesses: Vec<Value>,
+    previewed: bool,
+    requester_implied: bool,
+    follow_up_after: &'a str,
+    expire_after: &'a str,
+    deadline: String,
+    outcome: Value,
+    decision: Option<&'a str>,
+    party: Value,
+    /// A reply passed on is cut at 20 KB (it came from a stranger).
+    text: String,
+    from: &'a str,
+    why: Option<&'a str>,
+    /// An unclear reply from someone who had said yes: their yes is in doubt.
+    after_yes: bool,
 }
 
 fn automatic_headers(b: lettre::message::MessageBuilder) -> lettre::message::MessageBuilder {
     b.raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Auto-Submitted"), "auto-generated".into()))
         .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("X-Auto-Response-Suppress"), "All".into()))
+}
+
+/// The bot as templates see it.
+fn bot_value(name: &str, address: &Address) -> Value {
+    minijinja::context! { name => name, address => address.as_str() }
 }
 
 /// Any serde value, for a template.
