@@ -33,6 +33,7 @@
 
 mod context;
 mod fuzz;
+mod head;
 mod note;
 mod qp;
 mod templates;
@@ -42,7 +43,6 @@ pub use fuzz::compose_anything;
 use std::time::SystemTime;
 
 use jiff::Timestamp;
-use lettre::Message;
 use lettre::message::header::{ContentTransferEncoding, HeaderName, HeaderValue};
 use lettre::message::{Body, Mailbox, MultiPart};
 use minijinja::Value;
@@ -54,6 +54,7 @@ use crate::mail::RequestProblem;
 use crate::mail::clean;
 pub(crate) use context::StatusLine;
 use context::{Reader, party_value, person_value};
+use head::Head;
 pub(crate) use note::Note;
 pub use templates::TemplateError;
 use templates::Templates;
@@ -222,7 +223,7 @@ impl Composer {
         let via = format!("{} via {}", intro.connector.display_name(), self.bot_name);
 
         let subject = clean::clean_subject(&rendered.subject);
-        let mut b = Message::builder().date(system_time(now)).subject(subject.clone());
+        let mut b = Head::new(system_time(now)).subject(subject.clone());
         let (message_id, envelope_from, mut recipients, role);
         match out.to {
             Audience::Party(r) => {
@@ -298,11 +299,7 @@ impl Composer {
             b = automatic_headers(b);
         }
         recipients.dedup();
-        let bytes = b
-            .envelope(envelope(&envelope_from, &recipients)?)
-            .message_id(Some(message_id.bracketed()))
-            .multipart(body(&rendered))?
-            .formatted();
+        let bytes = b.message_id(message_id.bracketed()).multipart(&body(&rendered));
         let about = match &out.email {
             Email::UnclearReply { role, .. } | Email::HeldReply { role, .. } => Some(*role),
             _ => None,
@@ -365,8 +362,7 @@ impl Composer {
             Ids::Predictable => Token::new("nnnnnnnnnnnnnnnnnnnnnnnnnn"),
         };
         let subject = clean::clean_subject(&rendered.subject);
-        let mut b = Message::builder()
-            .date(system_time(now))
+        let mut b = Head::new(system_time(now))
             .subject(subject.clone())
             .from(self.bot_mailbox(self.bot_name.clone()))
             .to(person_mailbox(connector))
@@ -374,11 +370,7 @@ impl Composer {
         if let Some(id) = inbound_id.filter(|id| clean::safe_message_id(id.as_str()).is_some()) {
             b = b.in_reply_to(id.bracketed()).references(id.bracketed());
         }
-        let bytes = automatic_headers(b)
-            .envelope(envelope(&self.bot_address, std::slice::from_ref(&connector.email))?)
-            .message_id(Some(message_id.bracketed()))
-            .multipart(body(&rendered))?
-            .formatted();
+        let bytes = automatic_headers(b).message_id(message_id.bracketed()).multipart(&body(&rendered));
         Ok(Composed {
             message_id,
             kind,
@@ -543,7 +535,7 @@ struct BaseView<'a> {
     after_yes: bool,
 }
 
-fn automatic_headers(b: lettre::message::MessageBuilder) -> lettre::message::MessageBuilder {
+fn automatic_headers(b: Head) -> Head {
     b.raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Auto-Submitted"), "auto-generated".into()))
         .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("X-Auto-Response-Suppress"), "All".into()))
 }
@@ -560,17 +552,9 @@ fn serde_value<T: Serialize>(value: &T) -> Value {
 
 /// `List-Unsubscribe`: a `mailto:` to the party's own reply address that
 /// reads as a stop.
-fn unsubscribe_headers(b: lettre::message::MessageBuilder, reply: &Address) -> lettre::message::MessageBuilder {
+fn unsubscribe_headers(b: Head, reply: &Address) -> Head {
     let mailto = format!("<mailto:{reply}?subject=unsubscribe&body=unsubscribe>");
     b.raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe"), mailto))
-}
-
-/// lettre's envelope, given rather than derived: without one, lettre parses
-/// `From` and `To` back out of the headers it has just written (a tenth of
-/// composing), for an envelope nobody reads: ours is [`Composed`]'s.
-fn envelope(from: &Address, to: &[Address]) -> Result<lettre::address::Envelope, ComposeError> {
-    let to = to.iter().map(|a| a.lettre().clone()).collect();
-    Ok(lettre::address::Envelope::new(Some(from.lettre().clone()), to)?)
 }
 
 fn mailbox(name: &str, address: &Address) -> Mailbox {
