@@ -17,6 +17,7 @@ static COMPOSER: LazyLock<Result<Composer, String>> = LazyLock::new(|| {
     Ok(Composer {
         templates,
         bot_value: super::bot_value("Intro Bot", &bot_address),
+        bot_display: super::display_name("Intro Bot"),
         bot_address,
         bot_name: "Intro Bot".into(),
         requester_implied: false,

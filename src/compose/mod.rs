@@ -122,6 +122,8 @@ pub(crate) struct Composer {
     ids: Ids,
     /// The bot as templates see it (`bot.name`, `bot.address`), made once.
     bot_value: Value,
+    /// The bot's name as its mailboxes show it, cleaned once.
+    bot_display: Option<String>,
 }
 
 /// How Message-IDs (and notes' tokens) are made.
@@ -150,6 +152,7 @@ impl Composer {
             bcc_connector: config.bcc_connector_on_introduction,
             ids: Ids::Random,
             bot_value: bot_value(&config.name, &config.address),
+            bot_display: display_name(&config.name),
         };
         composer.self_check()?;
         Ok(composer)
@@ -190,6 +193,11 @@ impl Composer {
             self.compose_to_connector(kind, &carol, "status", Some(&sample_id), extra, Timestamp::UNIX_EPOCH)?;
         }
         Ok(())
+    }
+
+    /// The bot's name at `address` (its own, or a reply address).
+    fn bot_at(&self, address: &Address) -> Mailbox {
+        Mailbox::new(self.bot_display.clone(), address.lettre().clone())
     }
 
     fn bot_mailbox(&self, display: String) -> Mailbox {
@@ -239,7 +247,7 @@ impl Composer {
                 // introduction alone: `consent` is its id.
                 let introduced = intro.state == crate::core::IntroState::Introduced;
                 let reply_to =
-                    if introduced { person_mailbox(&intro.connector) } else { mailbox(&self.bot_name, &envelope_from) };
+                    if introduced { person_mailbox(&intro.connector) } else { self.bot_at(&envelope_from) };
                 b = b.from(self.bot_mailbox(via)).to(person_mailbox(&party.person)).reply_to(reply_to);
                 b = unsubscribe_headers(b, &envelope_from);
                 if kind != EmailKind::ConsentRequest {
@@ -285,9 +293,9 @@ impl Composer {
                 envelope_from = self.bot_address.clone();
                 recipients = vec![intro.connector.email.clone()];
                 b = b
-                    .from(self.bot_mailbox(self.bot_name.clone()))
+                    .from(self.bot_at(&self.bot_address))
                     .to(person_mailbox(&intro.connector))
-                    .reply_to(mailbox(&self.bot_name, &self.reply_address(intro.connector_token.as_str())?));
+                    .reply_to(self.bot_at(&self.reply_address(intro.connector_token.as_str())?));
                 if let Some(req) =
                     intro.request_message_id.as_ref().filter(|id| clean::safe_message_id(id.as_str()).is_some())
                 {
@@ -364,9 +372,9 @@ impl Composer {
         let subject = clean::clean_subject(&rendered.subject);
         let mut b = Head::new(system_time(now))
             .subject(subject.clone())
-            .from(self.bot_mailbox(self.bot_name.clone()))
+            .from(self.bot_at(&self.bot_address))
             .to(person_mailbox(connector))
-            .reply_to(mailbox(&self.bot_name, &self.reply_address(token.as_str())?));
+            .reply_to(self.bot_at(&self.reply_address(token.as_str())?));
         if let Some(id) = inbound_id.filter(|id| clean::safe_message_id(id.as_str()).is_some()) {
             b = b.in_reply_to(id.bracketed()).references(id.bracketed());
         }
@@ -560,8 +568,13 @@ fn unsubscribe_headers(b: Head, reply: &Address) -> Head {
 fn mailbox(name: &str, address: &Address) -> Mailbox {
     // A name from someone's mail must not break the header (lettre's
     // Display fails on CR/LF and the builder then panics) or carry an address.
+    Mailbox::new(display_name(name), address.lettre().clone())
+}
+
+/// A display name as a mailbox shows it: cleaned, none if nothing is left.
+fn display_name(name: &str) -> Option<String> {
     let name = clean::clean_name(name);
-    Mailbox::new((!name.is_empty()).then_some(name), address.lettre().clone())
+    (!name.is_empty()).then_some(name)
 }
 
 /// The text and HTML alternatives, with CRLF line endings made here in one

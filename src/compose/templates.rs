@@ -81,6 +81,10 @@ pub(super) struct Rendered {
 #[derive(Debug)]
 pub(super) struct Templates {
     env: Environment<'static>,
+    /// The kinds with an HTML override (`<kind>.html.j2`): the others'
+    /// HTML comes from their text, without asking the environment for a
+    /// template it does not have (a miss builds an error).
+    html_overrides: Vec<EmailKind>,
 }
 
 impl Templates {
@@ -107,6 +111,7 @@ impl Templates {
             };
             env.add_template_owned(name.clone(), source).map_err(|detail| TemplateError::Render { name, detail })?;
         }
+        let mut html_overrides = Vec::new();
         if let Some(dir) = dir {
             for kind in EmailKind::TEMPLATED {
                 let name = html_name(kind);
@@ -116,10 +121,11 @@ impl Templates {
                         std::fs::read_to_string(&path).map_err(|source| TemplateError::Read { path, source })?;
                     env.add_template_owned(name.clone(), source)
                         .map_err(|detail| TemplateError::Render { name, detail })?;
+                    html_overrides.push(kind);
                 }
             }
         }
-        Ok(Self { env })
+        Ok(Self { env, html_overrides })
     }
 
     /// Renders one kind of email with `ctx`.
@@ -134,10 +140,12 @@ impl Templates {
             .map(|s| s.trim().to_owned())
             .ok_or_else(|| TemplateError::NoSubject { name: name.clone() })?;
         let text = tidy(rest);
-        let html_name = html_name(kind);
-        let body_html = match self.env.get_template(&html_name) {
-            Ok(t) => t.render(ctx).map_err(|detail| TemplateError::Render { name: html_name, detail })?,
-            Err(_) => text_to_html(&text),
+        let body_html = if self.html_overrides.contains(&kind) {
+            let html_name = html_name(kind);
+            let t = self.env.get_template(&html_name);
+            t.and_then(|t| t.render(ctx)).map_err(|detail| TemplateError::Render { name: html_name, detail })?
+        } else {
+            text_to_html(&text)
         };
         let layout_err = |detail| TemplateError::Render { name: "layout.html.j2".into(), detail };
         let html = self
@@ -337,7 +345,9 @@ fn inline_into(line: &str, out: &mut String) {
     });
     // Every link starts with "http": most lines have none, and the regex
     // costs more than the line.
-    if !line.contains("http") {
+    static HTTP: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new("http"));
+    if HTTP.find(line.as_bytes()).is_none() {
         escape_into(line, out);
         return;
     }
@@ -534,6 +544,23 @@ mod tests {
         assert_eq!(re("Re: Re: AW: Alice <> Bob: on it"), "Re: Alice <> Bob: on it");
         assert_eq!(re("status"), "Re: status");
         assert_eq!(re("Fwd: Intro: A <> B"), "Re: Fwd: Intro: A <> B");
+    }
+
+    /// A kind with an HTML override renders it (escaped); a kind without
+    /// one gets the HTML made from its text.
+    #[test]
+    fn html_overrides_replace_the_derived_html_for_their_kind_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("help.txt.j2"), "Subject: Help\n\nPlain {{ x }}").expect("write");
+        std::fs::write(dir.path().join("help.html.j2"), "<b>{{ x }}</b>").expect("write");
+        std::fs::write(dir.path().join("status.txt.j2"), "Subject: Status\n\nPlain {{ x }}").expect("write");
+        let templates = Templates::load(Some(dir.path())).expect("templates");
+        let ctx = minijinja::context! { x => "<&>" };
+        let help = templates.render(EmailKind::Help, &ctx).expect("help");
+        assert!(help.html.contains("<b>&lt;&amp;&gt;</b>"), "{}", help.html);
+        assert!(!help.html.contains("Plain"), "{}", help.html);
+        let status = templates.render(EmailKind::Status, &ctx).expect("status");
+        assert!(status.html.contains("<p style=\"margin:0 0 1em 0;\">Plain &lt;&amp;&gt;</p>"), "{}", status.html);
     }
 
     #[test]
