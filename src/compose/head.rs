@@ -81,9 +81,11 @@ impl Head {
     /// The whole message: `MIME-Version` last, as the builder's
     /// `multipart` adds it, the header block, then the body part.
     pub(super) fn multipart(self, part: &MultiPart) -> Vec<u8> {
-        let head = self.header(header::MIME_VERSION_1_0);
-        let mut out = head.0.to_string().into_bytes();
-        out.extend_from_slice(&part.formatted());
+        let head = self.header(header::MIME_VERSION_1_0).0.to_string();
+        let body = part.formatted();
+        let mut out = Vec::with_capacity(head.len() + body.len());
+        out.extend_from_slice(head.as_bytes());
+        out.extend_from_slice(&body);
         out
     }
 }

@@ -372,22 +372,55 @@ fn escape(s: &str) -> String {
 }
 
 /// `s` with HTML's special characters escaped, onto the end of `out`.
+/// Runs without a special character are copied whole (a char at a time
+/// was a third of turning a body into HTML), found eight bytes at a time.
 fn escape_into(s: &str, out: &mut String) {
-    let mut rest = s;
-    // Runs without a special character are copied whole (a char at a time
-    // was a third of turning a body into HTML).
-    while let Some(at) = rest.bytes().position(|b| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'')) {
-        out.push_str(&rest[..at]);
-        out.push_str(match rest.as_bytes()[at] {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'"' => "&quot;",
-            _ => "&#39;",
-        });
-        rest = &rest[at + 1..];
+    let bytes = s.as_bytes();
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        while bytes.get(i..i + 8).is_some_and(|word| !has_special(word)) {
+            i += 8;
+        }
+        let end = (i + 8).min(bytes.len());
+        while i < end && !is_special(bytes[i]) {
+            i += 1;
+        }
+        if i < end {
+            // Specials are ASCII: both cuts fall between characters.
+            out.push_str(&s[copied..i]);
+            out.push_str(match bytes[i] {
+                b'&' => "&amp;",
+                b'<' => "&lt;",
+                b'>' => "&gt;",
+                b'"' => "&quot;",
+                _ => "&#39;",
+            });
+            i += 1;
+            copied = i;
+        }
     }
-    out.push_str(rest);
+    out.push_str(&s[copied..]);
+}
+
+fn is_special(b: u8) -> bool {
+    matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'')
+}
+
+/// Whether an eight-byte word holds a special character: for each, the
+/// classic "has a zero byte" test on the word xor that character (exact
+/// as a yes or no).
+fn has_special(word: &[u8]) -> bool {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGH: u64 = ONES * 0x80;
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(word);
+    let x = u64::from_le_bytes(bytes);
+    let has = |c: u8| {
+        let y = x ^ (ONES * u64::from(c));
+        y.wrapping_sub(ONES) & !y & HIGH != 0
+    };
+    has(b'&') || has(b'<') || has(b'>') || has(b'"') || has(b'\'')
 }
 
 #[cfg(test)]
@@ -433,7 +466,7 @@ mod tests {
     proptest::proptest! {
         /// The run-at-a-time escape writes what a char at a time did.
         #[test]
-        fn escape_is_the_char_at_a_time_escape(text in "([a-z ]{0,9}|[&<>\"']|é|\u{1F600}){0,30}") {
+        fn escape_is_the_char_at_a_time_escape(text in "([a-z ]{0,20}|[&<>\"']|é|\u{1F600}){0,30}") {
             let reference: String = text
                 .chars()
                 .map(|c| match c {
