@@ -44,7 +44,7 @@ use std::time::SystemTime;
 
 use jiff::Timestamp;
 use lettre::message::header::{ContentTransferEncoding, HeaderName, HeaderValue};
-use lettre::message::{Body, Mailbox, MultiPart};
+use lettre::message::{Body, Mailbox};
 use minijinja::Value;
 use serde::{Deserialize, Serialize};
 
@@ -54,7 +54,7 @@ use crate::mail::RequestProblem;
 use crate::mail::clean;
 pub(crate) use context::StatusLine;
 use context::{Reader, party_value, person_value};
-use head::Head;
+use head::{Alternative, Head};
 pub(crate) use note::Note;
 pub use templates::TemplateError;
 use templates::Templates;
@@ -579,8 +579,8 @@ fn display_name(name: &str) -> Option<String> {
 
 /// The text and HTML alternatives, with CRLF line endings made here in one
 /// pass (lettre would insert each CR separately: quadratic in the size).
-fn body(rendered: &templates::Rendered) -> MultiPart {
-    MultiPart::alternative_plain_html(encoded(&rendered.text), encoded(&rendered.html))
+fn body(rendered: &templates::Rendered) -> Alternative {
+    Alternative::new(encoded(&rendered.text), encoded(&rendered.html))
 }
 
 /// A part's body encoded exactly as lettre's `Body::new` encodes a string
