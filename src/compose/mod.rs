@@ -246,8 +246,7 @@ impl Composer {
                 // which has nothing left to do. It threads under the
                 // introduction alone: `consent` is its id.
                 let introduced = intro.state == crate::core::IntroState::Introduced;
-                let reply_to =
-                    if introduced { person_mailbox(&intro.connector) } else { self.bot_at(&envelope_from) };
+                let reply_to = if introduced { person_mailbox(&intro.connector) } else { self.bot_at(&envelope_from) };
                 b = b.from(self.bot_mailbox(via)).to(person_mailbox(&party.person)).reply_to(reply_to);
                 b = unsubscribe_headers(b, &envelope_from);
                 if kind != EmailKind::ConsentRequest {

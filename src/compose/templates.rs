@@ -535,7 +535,10 @@ mod tests {
                 continue;
             }
             let mut para = Vec::new();
-            while i < lines.len() && !lines[i].trim().is_empty() && !is_quoted(lines[i]) && list_kind(lines[i]).is_none()
+            while i < lines.len()
+                && !lines[i].trim().is_empty()
+                && !is_quoted(lines[i])
+                && list_kind(lines[i]).is_none()
             {
                 para.push(inline(lines[i]));
                 i += 1;
