@@ -71,9 +71,6 @@ pub enum ComposeError {
     /// local part is too long to carry a token).
     #[error("cannot make a reply address: {0}")]
     ReplyAddress(AddressError),
-    /// lettre refused the message.
-    #[error("cannot build the message")]
-    Build(#[from] lettre::error::Error),
     /// No randomness for a Message-ID or a note's token.
     #[error(transparent)]
     Random(#[from] crate::tokens::RandomError),
