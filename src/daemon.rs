@@ -62,6 +62,11 @@ use crate::transport::{Stager, Transport, TransportError};
 /// noise (7.5 to 8.5 s). 32 keeps a sync per 32 messages.
 const BATCH: usize = 32;
 
+/// Sealed batches written together at most, when the writer of
+/// [`take_inbox_pipelined`] has fallen behind the handler (and how many may
+/// wait for it: each holds a batch's staged changes in memory).
+const GROUP: usize = 4;
+
 /// What stops the daemon.
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -363,8 +368,8 @@ async fn take_inbox_pipelined(
         true => transport.stager(),
         false => None,
     };
-    // One sealed batch may wait while the one before it is written.
-    let (batches, mut handled) = tokio::sync::mpsc::channel(1);
+    // Sealed batches may wait while the one before them is written.
+    let (batches, mut handled) = tokio::sync::mpsc::channel(GROUP);
     let handler = {
         let (engine, maildir, stop) = (Arc::clone(engine), maildir.clone(), Arc::clone(&stop));
         let span = tracing::Span::current();
@@ -385,15 +390,17 @@ async fn take_inbox_pipelined(
             }
         };
         let Some(next) = next else { break };
-        let written = match next {
-            HandledBatch::Failed(e) => Err(e),
-            HandledBatch::Sealed { layer, staged, done, counts } => {
-                report.processed += counts.processed;
-                report.ignored += counts.ignored;
-                report.failed += counts.failed;
-                write_sealed(engine, maildir, transport, &layer, staged, done, &mut report)
-            }
-        };
+        // Group commit across batches: whatever else the handler sealed
+        // meanwhile is written with this one (one transaction, one sync),
+        // so a writer that falls behind catches up.
+        let mut group = vec![next];
+        while group.len() < GROUP
+            && matches!(group.last(), Some(HandledBatch::Sealed { .. }))
+            && let Ok(more) = handled.try_recv()
+        {
+            group.push(more);
+        }
+        let written = write_group(engine, maildir, transport, group, &mut report);
         between.ping_watchdog();
         if let Err(e) = written {
             result = Err(e);
@@ -483,20 +490,37 @@ fn stage_emails(stager: &Stager, layer: &Sealed) -> Vec<(OutboxSeq, String)> {
     staged
 }
 
-/// The writing half of [`take_inbox_pipelined`] for one sealed batch:
-/// written in one transaction with its staged emails and synced
-/// ([`Engine::commit_sealed`]), then filed.
-fn write_sealed(
+/// The writing half of [`take_inbox_pipelined`] for sealed batches taken
+/// together: written in one transaction with their staged emails and
+/// synced ([`Engine::commit_sealed`]), then filed. A failed handling in
+/// the group (always its last) is returned after the batches before it
+/// are written.
+fn write_group(
     engine: &Engine,
     maildir: &Maildir,
     transport: &mut Transport,
-    layer: &Sealed,
-    staged: Vec<(OutboxSeq, String)>,
-    done: Vec<(Pending, Disposition)>,
+    group: Vec<HandledBatch>,
     report: &mut CycleReport,
 ) -> Result<(), DaemonError> {
-    report.outbox += engine.commit_sealed(transport, layer, staged)?;
-    file_batch(maildir, done.iter().map(|(p, d)| (p, *d)))
+    let (mut layers, mut staged, mut done, mut failed) = (Vec::new(), Vec::new(), Vec::new(), None);
+    for batch in group {
+        match batch {
+            HandledBatch::Sealed { layer, staged: files, done: messages, counts } => {
+                report.processed += counts.processed;
+                report.ignored += counts.ignored;
+                report.failed += counts.failed;
+                layers.push(layer);
+                staged.extend(files);
+                done.extend(messages);
+            }
+            HandledBatch::Failed(e) => failed = Some(e),
+        }
+    }
+    if !layers.is_empty() {
+        report.outbox += engine.commit_sealed(transport, &layers, staged)?;
+        file_batch(maildir, done.iter().map(|(p, d)| (p, *d)))?;
+    }
+    failed.map_or(Ok(()), Err)
 }
 
 /// Runs the daemon until SIGTERM/SIGINT, or one cycle with `once`, taking

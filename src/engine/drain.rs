@@ -85,11 +85,12 @@ impl Engine {
         }
     }
 
-    /// Writes a sealed batch of the inbox to the store and syncs it, with
-    /// the emails `staged` for it (by the handler thread, through a
-    /// [`crate::transport::Stager`]) written through: synced, recorded as
-    /// being published in the batch's own transaction instead of queued,
-    /// and published once the store is synced. The order is the drain's
+    /// Writes sealed batches of the inbox to the store (in one transaction)
+    /// and syncs it, with the emails `staged` for them (by the handler
+    /// thread, through a [`crate::transport::Stager`], in queue order)
+    /// written through: synced, recorded as being published in the same
+    /// transaction instead of queued, and published once the store is
+    /// synced. The order is the drain's
     /// (the files durable before the store says so, published only after),
     /// so a crash anywhere loses nothing and publishes nothing twice: before
     /// the sync the batch is handled again (its staged files are never
@@ -98,7 +99,7 @@ impl Engine {
     pub(crate) fn commit_sealed(
         &self,
         transport: &mut Transport,
-        sealed: &Sealed,
+        sealed: &[Sealed],
         staged: Vec<(OutboxSeq, String)>,
     ) -> Result<DrainReport, EngineError> {
         let mut report = DrainReport::default();

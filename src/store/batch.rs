@@ -420,7 +420,7 @@ impl Store {
     pub(crate) fn commit_batch(&self) -> Result<(), StoreError> {
         let Some(batch) = self.batch().take_mine() else { return Ok(()) };
         debug_assert!(batch.sealed.is_empty(), "sealed layers are written by commit_sealed");
-        self.write_overlay(&batch.overlay, &[], None)
+        self.write_overlays(&[&batch.overlay], &[], None)
     }
 
     /// Seals what this thread's open batch staged so far, to be written by
@@ -435,34 +435,42 @@ impl Store {
         Some(Sealed(layer))
     }
 
-    /// Writes a sealed layer in one transaction, from any thread, then
-    /// takes it out of its batch: reads find it in sled from then on.
-    /// Durable only after [`Store::flush`]. Layers must be written in the
-    /// order they were sealed (a later one may build on an earlier one).
+    /// Writes sealed layers in one transaction, from any thread, then
+    /// takes them out of their batch: reads find them in sled from then on.
+    /// Durable only after [`Store::flush`]. Layers come in the order they
+    /// were sealed (a later one may build on an earlier one, and its writes
+    /// win); several written at once share one transaction and one sync.
     ///
-    /// `written` (in queue order): emails of the layer a batched transport
-    /// has already written durably, under the file `names`. They never enter the
-    /// outbox, and the names are recorded as being published in the same
-    /// transaction (as [`Store::forget_written`] records them), replacing
-    /// the previous ones, which must have been published by then.
+    /// `written` (in queue order): emails of the layers a batched transport
+    /// has already written durably, under the file `names`. They never
+    /// enter the outbox, and the names are recorded as being published in
+    /// the same transaction (as [`Store::forget_written`] records them),
+    /// replacing the previous ones, which must have been published by then.
     pub(crate) fn commit_sealed(
         &self,
-        sealed: &Sealed,
+        layers: &[Sealed],
         written: &[OutboxSeq],
         names: &[String],
     ) -> Result<(), StoreError> {
         let names = (!written.is_empty()).then(|| super::to_json(&names));
-        self.write_overlay(&sealed.0, written, names.as_deref())?;
+        let overlays: Vec<&Overlay> = layers.iter().map(|layer| &*layer.0).collect();
+        self.write_overlays(&overlays, written, names.as_deref())?;
         if let Some(batch) = self.batch().0.as_mut() {
-            batch.sealed.retain(|layer| !Arc::ptr_eq(layer, &sealed.0));
+            batch.sealed.retain(|mine| !layers.iter().any(|layer| Arc::ptr_eq(mine, &layer.0)));
         }
         Ok(())
     }
 
-    /// Writes staged changes in one transaction, but for the outbox entries
-    /// `written`; with `names`, records them as being published.
-    fn write_overlay(&self, overlay: &Overlay, written: &[OutboxSeq], names: Option<&[u8]>) -> Result<(), StoreError> {
-        if overlay.is_empty() {
+    /// Writes staged changes in one transaction, later layers over earlier
+    /// ones, but for the outbox entries `written`; with `names`, records
+    /// them as being published.
+    fn write_overlays(
+        &self,
+        overlays: &[&Overlay],
+        written: &[OutboxSeq],
+        names: Option<&[u8]>,
+    ) -> Result<(), StoreError> {
+        if overlays.iter().all(|overlay| overlay.is_empty()) {
             return Ok(());
         }
         let mut trees = self.change_trees().to_vec();
@@ -477,27 +485,30 @@ impl Store {
             if let Some(names) = names {
                 meta.insert_blind(super::BEING_PUBLISHED, names);
             }
-            for (seq, entry) in &overlay.queued {
-                if written.binary_search(seq).is_err() {
-                    let head = OutboxHead {
-                        intro: entry.intro.as_ref(),
-                        email: &entry.email,
-                        queued_at: entry.queued_at,
-                        attempts: entry.attempts,
-                        not_before: entry.not_before,
-                    };
-                    tx[TreeId::Outbox as usize].insert_blind(&seq.key(), head.encode());
+            for overlay in overlays {
+                for (seq, entry) in &overlay.queued {
+                    if written.binary_search(seq).is_err() {
+                        let head = OutboxHead {
+                            intro: entry.intro.as_ref(),
+                            email: &entry.email,
+                            queued_at: entry.queued_at,
+                            attempts: entry.attempts,
+                            not_before: entry.not_before,
+                        };
+                        tx[TreeId::Outbox as usize].insert_blind(&seq.key(), head.encode());
+                    }
                 }
-            }
-            // `change_trees` and the overlay's maps are both in `TreeId::ALL` order.
-            for (t, writes) in tx.iter().zip(&overlay.writes) {
-                for (key, value) in writes {
-                    // Blind: nothing here needs the value a write replaces,
-                    // and reading it walked each tree a second time
-                    // (vendor/sled/PATCH.md).
-                    match value {
-                        Some(v) => t.insert_blind(key.as_slice(), v.clone()),
-                        None => t.remove_blind(key.as_slice()),
+                // `change_trees` and the overlay's maps are both in `TreeId::ALL` order.
+                for (t, writes) in tx.iter().zip(&overlay.writes) {
+                    for (key, value) in writes {
+                        // Blind: nothing here needs the value a write replaces,
+                        // and reading it walked each tree a second time
+                        // (vendor/sled/PATCH.md). A later layer's write of
+                        // the same key replaces an earlier one's.
+                        match value {
+                            Some(v) => t.insert_blind(key.as_slice(), v.clone()),
+                            None => t.remove_blind(key.as_slice()),
+                        }
                     }
                 }
             }

@@ -304,18 +304,46 @@ fn a_sealed_layer_is_read_by_its_owner_until_written_and_by_nobody_else() {
     std::thread::scope(|s| {
         s.spawn(|| {
             assert!(store.intro(&intro.id).expect("read").is_none());
-            store.commit_sealed(&first, &[], &[]).expect("written");
+            store.commit_sealed(&[first.clone()], &[], &[]).expect("written");
             assert_eq!(store.intro(&intro.id).expect("read"), Some(intro.clone()));
         });
     });
     // Written: out of the batch, in sled; the later layer still on top.
     assert!(store.intros.get(intro.id.as_str()).expect("sled").is_some());
     assert_eq!(store.intro(&intro.id).expect("read"), Some(later.clone()));
-    store.commit_sealed(&second, &[], &[]).expect("written");
+    store.commit_sealed(&[second], &[], &[]).expect("written");
     store.abort_batch();
     assert_eq!(store.intro(&intro.id).expect("read"), Some(later));
     assert_eq!(store.outbox().expect("outbox").len(), 2);
     assert_eq!(store.due(at(1000)).expect("due"), vec![intro.id.clone()], "one timer, the later one");
+}
+
+#[test]
+fn sealed_layers_written_together_are_one_transaction_later_ones_winning() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).expect("open");
+    let intro = samples::intro();
+    store.begin_batch();
+    store.commit(&change_with(&intro, "in-1@x", vec![email("a@x")]), at(1)).expect("staged");
+    let first = store.seal_batch().expect("this thread's batch");
+    let mut later = intro.clone();
+    later.deadline = Some(Deadline { at: at(500), kind: DeadlineKind::Expire });
+    store.commit(&change_with(&later, "in-2@x", vec![email("b@x"), email("c@x")]), at(2)).expect("staged");
+    let second = store.seal_batch().expect("this thread's batch");
+    let queued: Vec<OutboxSeq> = first.queued().chain(second.queued()).map(|(seq, _)| seq).collect();
+    assert!(queued.is_sorted(), "queue order runs on across layers: {queued:?}");
+    // The first and third email were written through.
+    let names = vec!["a.eml".to_owned(), "c.eml".to_owned()];
+    store.commit_sealed(&[first, second], &[queued[0], queued[2]], &names).expect("written");
+    store.abort_batch();
+    assert_eq!(store.intro(&intro.id).expect("read"), Some(later), "the later layer's write wins");
+    assert_eq!(store.due(at(1000)).expect("due"), vec![intro.id.clone()], "one timer, the later one");
+    assert!(store.processed(&"in-1@x".into()).expect("read").is_some());
+    assert!(store.processed(&"in-2@x".into()).expect("read").is_some());
+    let left: Vec<String> =
+        store.outbox().expect("outbox").into_iter().map(|(_, e)| e.email.message_id.as_str().to_owned()).collect();
+    assert_eq!(left, ["b@x"]);
+    assert_eq!(store.being_published().expect("names"), names);
 }
 
 #[test]
@@ -334,7 +362,7 @@ fn emails_written_through_skip_the_outbox_and_their_names_are_recorded() {
     // The first two were written by the transport; the third failed.
     let written: Vec<OutboxSeq> = queued[..2].iter().map(|(seq, _)| *seq).collect();
     let names = vec!["a.eml".to_owned(), "b.eml".to_owned()];
-    store.commit_sealed(&sealed, &written, &names).expect("written");
+    store.commit_sealed(&[sealed], &written, &names).expect("written");
     store.abort_batch();
     let left: Vec<String> =
         store.outbox().expect("outbox").into_iter().map(|(_, e)| e.email.message_id.as_str().to_owned()).collect();
@@ -347,7 +375,7 @@ fn emails_written_through_skip_the_outbox_and_their_names_are_recorded() {
     store.begin_batch();
     store.commit(&change_with(&intro, "in-2@x", vec![email("d@x")]), at(2)).expect("staged");
     let sealed = store.seal_batch().expect("this thread's batch");
-    store.commit_sealed(&sealed, &[], &[]).expect("written");
+    store.commit_sealed(&[sealed], &[], &[]).expect("written");
     store.abort_batch();
     assert_eq!(store.being_published().expect("names"), names);
     assert_eq!(store.outbox_len(), 2);
