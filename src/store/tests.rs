@@ -304,7 +304,7 @@ fn a_sealed_layer_is_read_by_its_owner_until_written_and_by_nobody_else() {
     std::thread::scope(|s| {
         s.spawn(|| {
             assert!(store.intro(&intro.id).expect("read").is_none());
-            store.commit_sealed(&[first.clone()], &[], &[]).expect("written");
+            store.commit_sealed(std::slice::from_ref(&first), &[], &[]).expect("written");
             assert_eq!(store.intro(&intro.id).expect("read"), Some(intro.clone()));
         });
     });
