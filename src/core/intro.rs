@@ -93,7 +93,13 @@ const TITLES: &[&str] = &[
 
 /// Whether a word of a name is a title ("Dr.", "prof", "Frau", "M.").
 pub fn is_title(word: &str) -> bool {
-    let bare = word.trim_end_matches(['.', ',']).to_lowercase();
+    let bare = word.trim_end_matches(['.', ',']);
+    if bare.is_ascii() {
+        // No lowercase copy: every word of every name passes here.
+        let is = |t: &str| t.eq_ignore_ascii_case(bare);
+        return TITLES.iter().any(|t| is(t)) || (is("m") && word.ends_with('.'));
+    }
+    let bare = bare.to_lowercase();
     // "M." is Monsieur, but a bare "M" may be an initial.
     TITLES.contains(&bare.as_str()) || (bare == "m" && word.ends_with('.'))
 }

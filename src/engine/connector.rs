@@ -37,21 +37,38 @@ pub(super) enum Command {
 
 /// The command in a text's first non-empty line, if any.
 pub(super) fn parse_command(text: &str) -> Option<Command> {
+    let first = first_line(text)?;
+    keyword(&first).or_else(|| {
+        // The connector decides yes or no for someone else; only the person
+        // themselves can ask never to be asked again.
+        match mail::decide(&first) {
+            Decision::Unclear => None,
+            Decision::Yes => Some(Command::Decide(Decision::Yes)),
+            Decision::No | Decision::Later | Decision::Stop => Some(Command::Decide(Decision::No)),
+        }
+    })
+}
+
+/// [`parse_command`] without reading a decision: only the command words
+/// (`cancel`, `send`, `status`, `help`). For callers that act on none of
+/// the decisions, which spares them the decision model (the costliest part).
+pub(super) fn parse_keyword(text: &str) -> Option<Command> {
+    keyword(&first_line(text)?)
+}
+
+/// The first non-empty line, lowercased, without closing `.`, `!`, `?`.
+fn first_line(text: &str) -> Option<String> {
     let first = text.lines().map(str::trim).find(|l| !l.is_empty())?.to_ascii_lowercase();
-    let first = first.trim_end_matches(['.', '!', '?']).trim();
+    Some(first.trim_end_matches(['.', '!', '?']).trim().to_owned())
+}
+
+fn keyword(first: &str) -> Option<Command> {
     match first.split_whitespace().next()? {
-        "cancel" => return Some(Command::Cancel),
-        "send" if first.split_whitespace().count() <= 3 => return Some(Command::Send),
-        "status" if first.split_whitespace().count() <= 3 => return Some(Command::Status),
-        "help" if first.split_whitespace().count() <= 3 => return Some(Command::Help),
-        _ => {}
-    }
-    // The connector decides yes or no for someone else; only the person
-    // themselves can ask never to be asked again.
-    match mail::decide(first) {
-        Decision::Unclear => None,
-        Decision::Yes => Some(Command::Decide(Decision::Yes)),
-        Decision::No | Decision::Later | Decision::Stop => Some(Command::Decide(Decision::No)),
+        "cancel" => Some(Command::Cancel),
+        "send" if first.split_whitespace().count() <= 3 => Some(Command::Send),
+        "status" if first.split_whitespace().count() <= 3 => Some(Command::Status),
+        "help" if first.split_whitespace().count() <= 3 => Some(Command::Help),
+        _ => None,
     }
 }
 

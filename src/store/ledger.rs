@@ -23,6 +23,8 @@
 //! windows.
 //! The policy (how many, how long) is the engine's; this only counts.
 
+use std::collections::BTreeMap;
+
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sled::transaction::ConflictableTransactionError;
@@ -209,20 +211,32 @@ impl Store {
         if let Some(last) = end.last_mut() {
             *last = 1;
         }
-        let old: Vec<sled::IVec> = self
-            .ledger
-            .range(start.as_slice()..cut.as_slice())
-            .keys()
-            .collect::<Result<_, _>>()
-            .map_err(|e| self.err(e))?;
+        // One pass over the committed buckets: those before the window are
+        // dropped, the window's are counted (a second range scan for the
+        // window cost as much as the whole count).
+        let mut old: Vec<sled::IVec> = Vec::new();
+        let mut window: BTreeMap<sled::IVec, u64> = BTreeMap::new();
+        for kv in self.ledger.range(start.as_slice()..end.as_slice()) {
+            let (k, v) = kv.map_err(|e| self.err(e))?;
+            if k.as_ref() < cut.as_slice() {
+                old.push(k);
+            } else {
+                window.insert(k, read_count(&v));
+            }
+        }
         for k in old {
             self.ledger.remove(k).map_err(|e| self.err(e))?;
         }
         // Through the open batch: its messages count as much as committed ones.
-        let mut n: u64 = 0;
-        for (_, v) in self.read_range(TreeId::Ledger, &cut, Some(&end))? {
-            n = n.saturating_add(read_count(&v));
+        if let Some(overlay) = self.batch().mine() {
+            for (k, v) in overlay.range(TreeId::Ledger, &cut, Some(&end)) {
+                match v {
+                    Some(v) => window.insert(sled::IVec::from(k), read_count(v)),
+                    None => window.remove(k),
+                };
+            }
         }
+        let n = window.values().fold(0u64, |n, c| n.saturating_add(*c));
         Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
 

@@ -18,7 +18,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::names::{fold, tokens};
+use super::names::{first_token, fold, tokens};
 
 /// A blurb cut out of a forwarded body.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -138,6 +138,11 @@ fn split_at_rule<'a>(lines: &[&'a str]) -> (Vec<&'a str>, Vec<&'a str>) {
 /// Whether `line` is only a sign-off name: the requester's name or its
 /// initial, perhaps with kisses ("Priya", "-Priya Shah", "P.", "xx P").
 fn is_name_line(line: &str, own: &[String]) -> bool {
+    let bare = |w: &str| w.trim_matches(|c: char| !c.is_alphanumeric()).is_empty();
+    // Most lines are prose: count the words before folding any.
+    if !(1..=4).contains(&line.split_whitespace().filter(|w| !bare(w)).count()) {
+        return false;
+    }
     let words: Vec<String> = line
         .split_whitespace()
         .map(|w| fold(w.trim_matches(|c: char| !c.is_alphanumeric())))
@@ -174,14 +179,12 @@ fn split_sign_off<'a>(lines: &[&'a str], requester: &str) -> (Vec<&'a str>, Vec<
     let own = tokens(requester);
     let is_name_line = |l: &str| is_name_line(l, &own);
     // "Priya Shah | CEO, Startup": their name first, a few words.
-    let starts_with_name = |l: &str| {
-        let words = tokens(l);
-        words.first().is_some_and(|w| own.contains(w)) && l.split_whitespace().count() <= SIGNATURE_WORDS
-    };
+    let starts_with_name =
+        |l: &str| l.split_whitespace().count() <= SIGNATURE_WORDS && first_token(l).is_some_and(|w| own.contains(&w));
     let has_text_above = |i: usize| lines[..i].iter().any(|l| !l.trim().is_empty());
     let short_below = |i: usize| {
-        let below: Vec<&&str> = lines[i + 1..].iter().filter(|l| !l.trim().is_empty()).collect();
-        below.len() <= SIGNATURE_LINES && below.iter().all(|l| l.chars().count() <= SIGNATURE_WIDTH)
+        let mut below = lines[i + 1..].iter().filter(|l| !l.trim().is_empty());
+        below.by_ref().take(SIGNATURE_LINES).all(|l| l.chars().count() <= SIGNATURE_WIDTH) && below.next().is_none()
     };
     // The last sign-off with only a signature under it.
     for i in (0..lines.len()).rev() {

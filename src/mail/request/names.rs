@@ -9,6 +9,11 @@ pub(crate) use crate::core::is_title;
 /// `text` lowercased, with the accents of Latin letters removed and `ß`,
 /// `æ`, `ø` spelled out, the way people write them in addresses.
 pub(crate) fn fold(text: &str) -> String {
+    // Most names are ASCII, where folding is lowercasing (it runs for every
+    // word of a blurb's closing lines).
+    if text.is_ascii() {
+        return text.to_ascii_lowercase();
+    }
     let mut out = String::with_capacity(text.len());
     for c in text.chars().flat_map(char::to_lowercase) {
         match c {
@@ -38,12 +43,20 @@ pub(crate) fn fold(text: &str) -> String {
 /// The words of a name that can identify a person: folded, titles
 /// dropped, at least two letters (or one CJK character).
 pub(crate) fn tokens(name: &str) -> Vec<String> {
+    words(name).map(fold).collect()
+}
+
+/// The first of [`tokens`], without the others.
+pub(crate) fn first_token(name: &str) -> Option<String> {
+    words(name).next().map(fold)
+}
+
+/// The words [`tokens`] folds.
+fn words(name: &str) -> impl Iterator<Item = &str> {
     name.split(|c: char| c.is_whitespace() || c == ',' || c == '"')
         .filter(|w| !is_title(w))
         .flat_map(|w| w.split(|c: char| !c.is_alphanumeric()))
         .filter(|t| t.chars().count() >= 2 || t.chars().any(is_cjk))
-        .map(fold)
-        .collect()
 }
 
 fn is_cjk(c: char) -> bool {
