@@ -143,12 +143,18 @@ fn canonical_form(local: &str, domain: &str) -> CanonicalAddress {
     // An ASCII domain (nearly all of them) only needs lowercasing: IDNA's
     // tables are touched only for the others. A domain lettre accepted
     // converts; an IP literal (`[192.0.2.1]`) is ASCII and kept.
-    let domain = if domain.is_ascii() {
-        domain.to_ascii_lowercase()
+    // One string, lowercased in place: every address read or decoded
+    // passes here.
+    let mut out = String::with_capacity(base.len() + 1 + domain.len());
+    out.push_str(base);
+    out.push('@');
+    if domain.is_ascii() {
+        out.push_str(domain);
     } else {
-        idna::domain_to_ascii(domain).unwrap_or_else(|_| domain.to_owned()).to_ascii_lowercase()
-    };
-    CanonicalAddress(format!("{}@{domain}", base.to_ascii_lowercase()))
+        out.push_str(&idna::domain_to_ascii(domain).unwrap_or_else(|_| domain.to_owned()));
+    }
+    out.make_ascii_lowercase();
+    CanonicalAddress(out)
 }
 
 impl fmt::Display for Address {

@@ -91,6 +91,12 @@ const TITLES: &[&str] = &[
     "doc",
 ];
 
+/// The titles [`is_title`] knows, lowercase (for tests of its fast path).
+#[cfg(test)]
+pub(crate) fn intro_titles() -> &'static [&'static str] {
+    TITLES
+}
+
 /// Whether a word of a name is a title ("Dr.", "prof", "Frau", "M.").
 pub fn is_title(word: &str) -> bool {
     let bare = word.trim_end_matches(['.', ',']);

@@ -22,6 +22,8 @@ pub use calendar::{Wait, add_wait};
 pub use effect::{Audience, Effect, Email, EmailKind, Outcome, Outgoing};
 pub use event::{Decision, Event, Held};
 pub use ids::{IntroId, MessageId, Token};
+#[cfg(test)]
+pub(crate) use intro::intro_titles;
 pub use intro::{
     ConsentBy, Deadline, DeadlineKind, Guess, HeldReply, Intro, IntroState, NewIntro, Party, PartyState, Person, Role,
     Sent, TimelineEntry, is_bare_answer, is_title,

@@ -73,7 +73,14 @@ impl Maildir {
 
     /// Reads a message; `Ok(None)` when it disappeared meanwhile.
     pub(crate) fn read(&self, p: &Pending) -> Result<Option<Vec<u8>>, MaildirError> {
-        match std::fs::read(&p.path) {
+        // The listing gave the size: no `stat` for it again (one more byte
+        // lets the read that finds the end need no second allocation).
+        let read = std::fs::File::open(&p.path).and_then(|mut f| {
+            let hint = usize::try_from(p.size).unwrap_or(0).min(64 << 20);
+            let mut bytes = Vec::with_capacity(hint.saturating_add(1));
+            std::io::Read::read_to_end(&mut f, &mut bytes).map(|_| bytes)
+        });
+        match read {
             Ok(bytes) => Ok(Some(bytes)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(MaildirError::Io { path: p.path.clone(), source }),
@@ -93,16 +100,26 @@ impl Maildir {
 
     /// Files a handled message into its folder's `cur/`, marked seen.
     pub(crate) fn file(&self, p: &Pending, d: Disposition) -> Result<(), MaildirError> {
-        let cur = self.folder(d).join("cur");
+        let folder = self.folder(d);
+        let name = p.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let base = name.split(":2,").next().unwrap_or(&name);
+        let dest = folder.join("cur").join(format!("{base}:2,S"));
+        // One rename when the folder is there (every message but the first
+        // of each folder); its `cur`, `new` and `tmp` made when it is not.
+        match std::fs::rename(&p.path, &dest) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !p.path.exists() => return Ok(()),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(MaildirError::Io { path: p.path.clone(), source: e });
+            }
+            Err(_) => {}
+        }
         for sub in ["cur", "new", "tmp"] {
-            let dir = self.folder(d).join(sub);
+            let dir = folder.join(sub);
             if !dir.exists() {
                 std::fs::create_dir_all(&dir).map_err(|source| MaildirError::Io { path: dir, source })?;
             }
         }
-        let name = p.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let base = name.split(":2,").next().unwrap_or(&name);
-        let dest = cur.join(format!("{base}:2,S"));
         match std::fs::rename(&p.path, &dest) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

@@ -256,14 +256,24 @@ fn without_greeting(text: &str, connector: &str, target: &str) -> String {
 fn upper_first(s: &str) -> String {
     let mut chars = s.chars();
     match chars.next() {
-        Some(c) => c.to_uppercase().chain(chars).collect(),
+        Some(c) => {
+            // The rest is copied whole, not char by char.
+            let mut out = String::with_capacity(s.len() + 4);
+            out.extend(c.to_uppercase());
+            out.push_str(chars.as_str());
+            out
+        }
         None => String::new(),
     }
 }
 
 fn is_chatter(sentence: &str) -> bool {
-    let s = sentence.trim().replace(['’', '‘'], "'");
-    s.split_whitespace().count() <= 30 && CHATTER.is_match(&s)
+    let s = sentence.trim();
+    // More than 30 words is never chatter: stop counting at the 31st.
+    if s.split_whitespace().nth(30).is_some() {
+        return false;
+    }
+    if s.contains(['’', '‘']) { CHATTER.is_match(&s.replace(['’', '‘'], "'")) } else { CHATTER.is_match(s) }
 }
 
 /// The byte offset just past the first sentence of `text` (a `.`, `!`,
