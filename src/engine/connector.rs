@@ -49,11 +49,23 @@ pub(super) fn parse_command(text: &str) -> Option<Command> {
     })
 }
 
-/// [`parse_command`] without reading a decision: only the command words
-/// (`cancel`, `send`, `status`, `help`). For callers that act on none of
-/// the decisions, which spares them the decision model (the costliest part).
-pub(super) fn parse_keyword(text: &str) -> Option<Command> {
-    keyword(&first_line(text)?)
+/// What a connector's mail outside any intro asks: [`parse_command`] of
+/// its subject, else of its text. Only `status` and `help` are acted on
+/// there, and a decision never is one, so the decision model (the
+/// costliest part) reads the subject only when it could hide a command
+/// word in the text: a subject that reads as yes or no is the answer, and
+/// the text is not looked at.
+pub(super) fn command_of_mail(subject: &str, text: &str) -> Option<Command> {
+    let first = first_line(subject);
+    if let Some(command) = first.as_deref().and_then(keyword) {
+        return Some(command);
+    }
+    let in_text = keyword(&first_line(text)?)?;
+    match first.map(|f| mail::decide(&f)) {
+        Some(Decision::Yes) => Some(Command::Decide(Decision::Yes)),
+        Some(Decision::No | Decision::Later | Decision::Stop) => Some(Command::Decide(Decision::No)),
+        Some(Decision::Unclear) | None => Some(in_text),
+    }
 }
 
 /// The first non-empty line, lowercased, without closing `.`, `!`, `?`.
@@ -299,5 +311,39 @@ impl Engine {
         };
         self.store.commit(&change, now)?;
         Ok(Handled { message_id: inbound.message_id.clone(), disposition: Disposition::Processed, intro: None, note })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `command_of_mail` answers `status` and `help` exactly when the
+    /// subject's command, else the text's, is one of them.
+    #[test]
+    fn command_of_mail_is_the_subject_then_the_text() {
+        let subjects = [
+            "Fwd: Intro: Alice Able <> Bob Busy",
+            "yes",
+            "No thanks",
+            "Not now, later",
+            "status",
+            "Help!",
+            "",
+            "  ",
+            "cancel",
+            "send it now please",
+            "Re: hello",
+            "Yes please, status",
+            "stop",
+        ];
+        let texts = ["status", "help", "Status?", "yes", "", "hello\nstatus", "  \n help me", "send", "no", "cancel"];
+        let acted = |c: Option<Command>| matches!(c, Some(Command::Status | Command::Help)).then_some(c);
+        for subject in subjects {
+            for text in texts {
+                let reference = parse_command(subject).or_else(|| parse_command(text));
+                assert_eq!(acted(command_of_mail(subject, text)), acted(reference), "{subject:?} / {text:?}");
+            }
+        }
     }
 }

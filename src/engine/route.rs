@@ -40,7 +40,7 @@
 use jiff::Timestamp;
 use tracing::{debug, info, info_span, warn};
 
-use super::connector::{Command, parse_command, parse_keyword};
+use super::connector::{Command, command_of_mail};
 use super::{Engine, EngineError, Handled};
 use crate::compose::Note;
 use crate::config::Preview;
@@ -175,10 +175,7 @@ impl Engine {
             let note = format!("connector's mail failed sender authentication: {reason}");
             return self.record(id, Disposition::Ignored, None, &note, now);
         }
-        // Only `status` and `help` act here. The body is read only when the
-        // subject says nothing, and then a decision in it would be ignored:
-        // its command words are enough.
-        match parse_command(&inbound.subject).or_else(|| parse_keyword(&inbound.text)) {
+        match command_of_mail(&inbound.subject, &inbound.text) {
             Some(Command::Status) => return self.reply_status(sender, inbound, now),
             Some(Command::Help) => {
                 return self.reply_to_connector(EmailKind::Help, sender, inbound, minijinja::context! {}, now);

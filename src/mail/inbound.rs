@@ -97,7 +97,8 @@ fn tokens_for(msg: &Message<'_>, bot: &Address) -> Vec<Token> {
         }
     }
     let mut tokens = Vec::new();
-    for a in addresses.iter().filter_map(|a| Address::parse(a).ok()) {
+    // A token is a plus-tag: an address without a `+` has none to parse for.
+    for a in addresses.iter().filter(|a| a.contains('+')).filter_map(|a| Address::parse(a).ok()) {
         if let Some(tag) = a.tag().filter(|_| a.same_mailbox(bot)) {
             let token = Token::new(tag.to_ascii_lowercase());
             if !tokens.contains(&token) {
