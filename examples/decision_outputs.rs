@@ -22,11 +22,15 @@
 
 use std::path::{Path, PathBuf};
 
+use fixtures::collect;
+
 use introbot::mail::decision::{features, read};
 use introbot::mail::{automatic, decide, inbound, reply};
 
 #[path = "../benches/support/circa.rs"]
 mod circa;
+#[path = "support/fixtures.rs"]
+mod fixtures;
 
 fn main() {
     // INPUTS=DIR reads the fixtures of another checkout, so that two builds
@@ -85,18 +89,4 @@ fn line(out: &mut String, source: &str, key: &str, text: &str) {
         reading.decision,
         reading.model_may_refuse
     ));
-}
-
-/// Every `.eml` under `dir`, sorted, recursively.
-fn collect(dir: &Path, files: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for p in paths {
-        if p.is_dir() {
-            collect(&p, files);
-        } else if p.extension().is_some_and(|e| e == "eml") {
-            files.push(p);
-        }
-    }
 }
