@@ -249,7 +249,7 @@ impl Batch {
     }
 
     /// Every layer, oldest first: the sealed ones, then what is being staged.
-    fn layers(&self) -> impl Iterator<Item = &Overlay> {
+    pub(super) fn layers(&self) -> impl Iterator<Item = &Overlay> {
         self.sealed.iter().map(|layer| &**layer).chain(std::iter::once(&self.overlay))
     }
 }

@@ -228,12 +228,14 @@ impl Store {
             self.ledger.remove(k).map_err(|e| self.err(e))?;
         }
         // Through the open batch: its messages count as much as committed ones.
-        if let Some(overlay) = self.batch().mine() {
-            for (k, v) in overlay.range(TreeId::Ledger, &cut, Some(&end)) {
-                match v {
-                    Some(v) => window.insert(sled::IVec::from(k), read_count(v)),
-                    None => window.remove(k),
-                };
+        if let Some(batch) = self.batch().mine() {
+            for layer in batch.layers() {
+                for (k, v) in layer.range(TreeId::Ledger, &cut, Some(&end)) {
+                    match v {
+                        Some(v) => window.insert(sled::IVec::from(k), read_count(v)),
+                        None => window.remove(k),
+                    };
+                }
             }
         }
         let n = window.values().fold(0u64, |n, c| n.saturating_add(*c));
