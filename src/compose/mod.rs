@@ -632,6 +632,24 @@ pub(crate) mod samples {
         Person::parse(name, email).unwrap_or_else(|e| panic!("sample address: {e}"))
     }
 
+    /// A small composed email with the given Message-ID, to Bob: for the
+    /// store and the transports, which only carry it.
+    #[cfg(test)]
+    pub(crate) fn composed(message_id: &str) -> super::Composed {
+        let address = |s: &str| crate::core::Address::parse(s).unwrap_or_else(|e| panic!("sample address: {e}"));
+        super::Composed {
+            message_id: message_id.into(),
+            kind: crate::core::EmailKind::ConsentRequest,
+            role: Some(Role::Target),
+            about: None,
+            subject: "s".into(),
+            envelope_from: address("intros@example.com"),
+            recipients: vec![address("bob@example.org")],
+            bytes: b"Subject: s\r\n\r\nbody\r\n".to_vec(),
+            note_token: None,
+        }
+    }
+
     /// A fresh intro between Alice and Bob, asked by Carol.
     pub(crate) fn intro() -> Intro {
         let mut intro = open(new_intro(), &Policy::default(), Timestamp::UNIX_EPOCH).intro;

@@ -488,14 +488,7 @@ impl Store {
             for overlay in overlays {
                 for (seq, entry) in &overlay.queued {
                     if written.binary_search(seq).is_err() {
-                        let head = OutboxHead {
-                            intro: entry.intro.as_ref(),
-                            email: &entry.email,
-                            queued_at: entry.queued_at,
-                            attempts: entry.attempts,
-                            not_before: entry.not_before,
-                        };
-                        tx[TreeId::Outbox as usize].insert_blind(&seq.key(), head.encode());
+                        tx[TreeId::Outbox as usize].insert_blind(&seq.key(), super::encode_outbox(entry));
                     }
                 }
                 // `change_trees` and the overlay's maps are both in `TreeId::ALL` order.

@@ -9,17 +9,7 @@ fn address(s: &str) -> Address {
 }
 
 fn email(id: &str) -> Composed {
-    Composed {
-        message_id: id.into(),
-        kind: EmailKind::ConsentRequest,
-        role: Some(Role::Target),
-        about: None,
-        subject: "s".into(),
-        envelope_from: address("intros@example.com"),
-        recipients: vec![address("bob@example.org")],
-        bytes: b"Subject: s\r\n\r\nbody\r\n".to_vec(),
-        note_token: None,
-    }
+    samples::composed(id)
 }
 
 fn at(secs: u64) -> Timestamp {
@@ -283,23 +273,31 @@ fn the_limits_ledger_and_notes_are_part_of_the_batch() {
     assert_eq!(store.count_since(Counted::Mailed, "bob@example.org", at(0)).expect("count"), 4);
 }
 
+/// Opens a batch and seals two layers in it: `intro` with email `a@x`,
+/// then `intro` with a later timer and `emails` (returned as `later`). The
+/// second layer is staged on top of the sealed first one, which its owner
+/// reads as if it were committed.
+fn two_sealed_layers(store: &Store, intro: &Intro, emails: Vec<Composed>) -> (Sealed, Intro, Sealed) {
+    store.begin_batch();
+    store.commit(&change_with(intro, "in-1@x", vec![email("a@x")]), at(1)).expect("staged");
+    let first = store.seal_batch().expect("this thread's batch");
+    assert_eq!(store.intro(&intro.id).expect("read").as_ref(), Some(intro));
+    assert!(store.processed(&"in-1@x".into()).expect("read").is_some());
+    let mut later = intro.clone();
+    later.deadline = Some(Deadline { at: at(500), kind: DeadlineKind::Expire });
+    store.commit(&change_with(&later, "in-2@x", emails), at(2)).expect("staged");
+    let second = store.seal_batch().expect("this thread's batch");
+    (first, later, second)
+}
+
 #[test]
 fn a_sealed_layer_is_read_by_its_owner_until_written_and_by_nobody_else() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path()).expect("open");
     let intro = samples::intro();
-    store.begin_batch();
-    store.commit(&change_with(&intro, "in-1@x", vec![email("a@x")]), at(1)).expect("staged");
-    let first = store.seal_batch().expect("this thread's batch");
-    // The next layer builds on the sealed one, as if it were committed.
-    assert_eq!(store.intro(&intro.id).expect("read"), Some(intro.clone()));
-    assert!(store.processed(&"in-1@x".into()).expect("read").is_some());
-    let mut later = intro.clone();
-    later.deadline = Some(Deadline { at: at(500), kind: DeadlineKind::Expire });
-    store.commit(&change_with(&later, "in-2@x", vec![email("b@x")]), at(2)).expect("staged");
+    let (first, later, second) = two_sealed_layers(&store, &intro, vec![email("b@x")]);
     assert_eq!(store.intro(&intro.id).expect("read"), Some(later.clone()), "the newest layer wins");
     assert_eq!(store.intros(None).expect("range read").len(), 1);
-    let second = store.seal_batch().expect("this thread's batch");
     // Another thread (the writer) sees sled as written: nothing yet.
     std::thread::scope(|s| {
         s.spawn(|| {
@@ -323,13 +321,7 @@ fn sealed_layers_written_together_are_one_transaction_later_ones_winning() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path()).expect("open");
     let intro = samples::intro();
-    store.begin_batch();
-    store.commit(&change_with(&intro, "in-1@x", vec![email("a@x")]), at(1)).expect("staged");
-    let first = store.seal_batch().expect("this thread's batch");
-    let mut later = intro.clone();
-    later.deadline = Some(Deadline { at: at(500), kind: DeadlineKind::Expire });
-    store.commit(&change_with(&later, "in-2@x", vec![email("b@x"), email("c@x")]), at(2)).expect("staged");
-    let second = store.seal_batch().expect("this thread's batch");
+    let (first, later, second) = two_sealed_layers(&store, &intro, vec![email("b@x"), email("c@x")]);
     let queued: Vec<OutboxSeq> = first.queued().chain(second.queued()).map(|(seq, _)| seq).collect();
     assert!(queued.is_sorted(), "queue order runs on across layers: {queued:?}");
     // The first and third email were written through.

@@ -192,21 +192,9 @@ impl Stager {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::{Address, EmailKind};
 
     fn email(id: &str) -> Composed {
-        let address = |s: &str| Address::parse(s).expect("valid");
-        Composed {
-            message_id: id.into(),
-            kind: EmailKind::ConsentRequest,
-            role: None,
-            about: None,
-            subject: "s".into(),
-            envelope_from: address("intros@example.com"),
-            recipients: vec![address("bob@example.org")],
-            bytes: b"Subject: s\r\n\r\nbody\r\n".to_vec(),
-            note_token: None,
-        }
+        crate::compose::samples::composed(id)
     }
 
     fn files(dir: &Path) -> Vec<String> {
