@@ -22,7 +22,8 @@
 //! - `engine` — one inbound message or timer, end to end: route, step,
 //!   commit; then drain the outbox.
 //! - [`daemon`] — the long-running loop and `run --once`, on the [`clock`]
-//!   it is given (the system's, or a manual one in tests).
+//!   it is given (the system's, or a manual one in tests); with a Maildir
+//!   and an outbox directory, inbound batches pipelined over two threads.
 //! - [`config`] — the TOML file, validated; reading it is the only IO.
 //! - `error` — printing an error with each cause once.
 //! - `failpoint` — crash points for the stress and crash tests, inert

@@ -231,7 +231,8 @@ impl ChangeTree for Staged<'_> {
 
 /// The open batch and the thread that opened it: only that thread's
 /// commits are staged and only its reads see them, so another thread (the
-/// outbox drain running beside the inbox) works on sled as written.
+/// daemon's, writing sealed batches and draining the outbox beside the
+/// inbox's handler thread) works on sled as written.
 #[derive(Debug)]
 pub(crate) struct Batch {
     owner: std::thread::ThreadId,
