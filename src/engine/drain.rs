@@ -69,8 +69,8 @@ pub(crate) fn backoff(attempt: u32, max: Duration) -> Duration {
 impl Engine {
     /// Publishes what an earlier batch or process recorded as written and
     /// may not have published yet; true when nothing is left to publish.
-    /// Done before any new emails are staged beside the inbox: the first
-    /// publish of a process removes stale staged files.
+    /// Done before any new emails are staged, by the drain and beside the
+    /// inbox: the first publish of a process removes stale staged files.
     pub(crate) fn publish_recorded(&self, transport: &mut Transport) -> Result<bool, EngineError> {
         if !transport.unsure() {
             return Ok(true);
@@ -90,12 +90,12 @@ impl Engine {
     /// thread, through a [`crate::transport::Stager`], in queue order)
     /// written through: synced, recorded as being published in the same
     /// transaction instead of queued, and published once the store is
-    /// synced. The order is the drain's
-    /// (the files durable before the store says so, published only after),
-    /// so a crash anywhere loses nothing and publishes nothing twice: before
-    /// the sync the batch is handled again (its staged files are never
-    /// published: new Message-IDs), after it the next process publishes the
-    /// recorded names. Emails not staged go to the outbox as usual.
+    /// synced. The order is the drain's (the files durable before the store
+    /// says so, published only after), so a crash anywhere loses nothing
+    /// and publishes nothing twice: before the sync the batch is handled
+    /// again (its staged files are never published: new Message-IDs), after
+    /// it the next process publishes the recorded names. Emails not staged
+    /// go to the outbox as usual.
     pub(crate) fn commit_sealed(
         &self,
         transport: &mut Transport,
@@ -140,14 +140,10 @@ impl Engine {
         now: Timestamp,
     ) -> Result<DrainReport, EngineError> {
         let mut report = DrainReport::default();
-        if transport.unsure() {
-            // A crash (or a failed publish) may have left written emails
-            // unpublished: finish that before writing more.
-            let names = self.store.being_published()?;
-            if let Err(e) = transport.publish(&names) {
-                warn!(error = %e, "cannot publish the written emails; will try again");
-                return Ok(report);
-            }
+        // A crash (or a failed publish) may have left written emails
+        // unpublished: finish that before writing more.
+        if !self.publish_recorded(transport)? {
+            return Ok(report);
         }
         // For batched transports: accepted, but not durable until synced.
         let mut unsynced: Vec<OutboxSeq> = Vec::new();
