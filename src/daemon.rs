@@ -28,9 +28,10 @@
 //! loses the batch, none of which was filed or sent: it is read again.
 //!
 //! With a Maildir and an outbox directory the batches are pipelined over
-//! two threads ([`take_inbox_pipelined`]): one handles the next batch while
-//! this one writes the last, its emails written through to the directory in
-//! the same transaction rather than queued and drained.
+//! three threads ([`take_inbox_pipelined`]): one handles the next batch, one
+//! writes the emails of the batch before it as staged files, and this one
+//! writes the batches before those, their emails written through to the
+//! directory in the same transaction rather than queued and drained.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -334,11 +335,13 @@ async fn cycle_until(
     Ok(report)
 }
 
-/// [`take_inbox`] as a pipeline over two threads, for a batched transport
+/// [`take_inbox`] as a pipeline over three threads, for a batched transport
 /// (the outbox directory): a handler thread (`inbox`) reads and handles
-/// one batch after another, staging each in the store, sealing it
-/// ([`crate::store::Store::seal_batch`]) and writing its emails as hidden
-/// staged files; this thread syncs those files, writes the batch in one
+/// one batch after another, staging each in the store and sealing it
+/// ([`crate::store::Store::seal_batch`]); a staging thread (`stage`) writes
+/// each sealed batch's emails as hidden staged files (a fifth of the
+/// handler's time when it did that itself, nearly all of it the kernel
+/// creating files); this thread syncs those files, writes the batch in one
 /// transaction that records them as written, syncs it, publishes the files
 /// and files the messages, while the handler already works on the next
 /// batch on top of it. The order that keeps a crash harmless is unchanged
@@ -370,10 +373,26 @@ async fn take_inbox_pipelined(
     };
     // Sealed batches may wait while the one before them is written.
     let (batches, mut handled) = tokio::sync::mpsc::channel(GROUP);
+    let span = tracing::Span::current();
+    // With a stager, a thread of its own writes each sealed batch's emails
+    // while the handler goes on with the next batch and this thread writes
+    // the one before: creating a file is the kernel's slowest step here.
+    let (to_next, stage) = match stager {
+        Some(stager) => {
+            let (sealed, unstaged) = tokio::sync::mpsc::channel(1);
+            let span = span.clone();
+            let stage = move || stage_batches(&stager, unstaged, &batches);
+            let thread = std::thread::Builder::new()
+                .name("stage".into())
+                .spawn(move || span.in_scope(stage))
+                .map_err(DaemonError::Thread)?;
+            (sealed, Some(thread))
+        }
+        None => (batches, None),
+    };
     let handler = {
         let (engine, maildir, stop) = (Arc::clone(engine), maildir.clone(), Arc::clone(&stop));
-        let span = tracing::Span::current();
-        let handle = move || handle_batches(&engine, &maildir, &pending, now, stager.as_ref(), &stop, &batches);
+        let handle = move || handle_batches(&engine, &maildir, &pending, now, &stop, &to_next);
         std::thread::Builder::new()
             .name("inbox".into())
             .spawn(move || span.in_scope(handle))
@@ -411,8 +430,10 @@ async fn take_inbox_pipelined(
     stop.store(true, Ordering::Relaxed);
     drop(handled);
     let joined = handler.join();
+    let staged = stage.map(std::thread::JoinHandle::join);
     result?;
     joined.map_err(|_| DaemonError::HandlerPanicked)?;
+    staged.transpose().map_err(|_| DaemonError::HandlerPanicked)?;
     Ok(report)
 }
 
@@ -428,16 +449,14 @@ enum HandledBatch {
 }
 
 /// The handler thread of [`take_inbox_pipelined`]: handles `pending` in
-/// batches of [`BATCH`], each staged in the store's batch and sealed, its
-/// emails written as staged files with `stager` (when given), and sends
-/// them on in order; stops between two messages once `stop` is set, and
-/// when the receiver is gone.
+/// batches of [`BATCH`], each staged in the store's batch and sealed, and
+/// sends them on in order (their emails not yet written); stops between
+/// two messages once `stop` is set, and when the receiver is gone.
 fn handle_batches(
     engine: &Engine,
     maildir: &Maildir,
     pending: &[Pending],
     now: Timestamp,
-    stager: Option<&Stager>,
     stop: &AtomicBool,
     batches: &tokio::sync::mpsc::Sender<HandledBatch>,
 ) {
@@ -463,13 +482,30 @@ fn handle_batches(
             }
         }
         let Some(layer) = store.seal_batch() else { break };
-        let staged = stager.map(|stager| stage_emails(stager, &layer)).unwrap_or_default();
-        if batches.blocking_send(HandledBatch::Sealed { layer, staged, done, counts }).is_err() || stopped {
+        if batches.blocking_send(HandledBatch::Sealed { layer, staged: Vec::new(), done, counts }).is_err() || stopped {
             break;
         }
     }
     // Sealed layers are the writer's now; whatever else is dropped.
     store.abort_batch();
+}
+
+/// The staging thread of [`take_inbox_pipelined`]: writes the emails of
+/// each sealed batch from the handler as staged files and passes the batch
+/// on to the writer, in order, until either side is gone.
+fn stage_batches(
+    stager: &Stager,
+    mut unstaged: tokio::sync::mpsc::Receiver<HandledBatch>,
+    staged: &tokio::sync::mpsc::Sender<HandledBatch>,
+) {
+    while let Some(mut batch) = unstaged.blocking_recv() {
+        if let HandledBatch::Sealed { layer, staged: files, .. } = &mut batch {
+            *files = stage_emails(stager, layer);
+        }
+        if staged.blocking_send(batch).is_err() {
+            break;
+        }
+    }
 }
 
 /// Writes the emails a sealed batch queues as staged files, in queue

@@ -52,9 +52,15 @@ fn restrict_files(dir: &Path, top: bool) -> io::Result<()> {
 
 /// Creates (or truncates) a file readable and writable by the owner only.
 pub(crate) fn create_private_file(path: &Path) -> io::Result<File> {
-    let file = OpenOptions::new().write(true).create(true).truncate(true).mode(FILE_MODE).open(path)?;
-    // `mode` only applies when the file is new; an existing one keeps its
-    // mode unless told.
+    // A new file gets `mode` (less the umask, which can only take bits
+    // away): owner-only without a chmod, one syscall less for each of the
+    // outbox's many files.
+    match OpenOptions::new().write(true).create_new(true).mode(FILE_MODE).open(path) {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        created => return created,
+    }
+    // An existing one keeps its mode unless told.
+    let file = OpenOptions::new().write(true).truncate(true).open(path)?;
     file.set_permissions(Permissions::from_mode(FILE_MODE))?;
     Ok(file)
 }
@@ -88,5 +94,9 @@ mod tests {
         std::fs::set_permissions(&file, Permissions::from_mode(0o666)).expect("chmod");
         drop(create_private_file(&file).expect("create"));
         assert_eq!(mode(&file), 0o600, "an existing file is made private too");
+        assert_eq!(std::fs::read(&file).expect("read"), b"", "and emptied");
+        let fresh = dir.join("fresh.eml");
+        drop(create_private_file(&fresh).expect("create"));
+        assert_eq!(mode(&fresh), 0o600, "a new file is private from the start");
     }
 }
