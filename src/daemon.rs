@@ -31,7 +31,7 @@
 //! three threads ([`take_inbox_pipelined`]): one handles the next batch, one
 //! writes the emails of the batch before it as staged files, and this one
 //! writes the batches before those, their emails written through to the
-//! directory in the same transaction rather than queued and drained.
+//! directory in the same group write rather than queued and drained.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -341,8 +341,10 @@ async fn cycle_until(
 /// ([`crate::store::Store::seal_batch`]); a staging thread (`stage`) writes
 /// each sealed batch's emails as hidden staged files (a fifth of the
 /// handler's time when it did that itself, nearly all of it the kernel
-/// creating files); this thread syncs those files, writes the batch in one
-/// transaction that records them as written, syncs it, publishes the files
+/// creating files); this thread syncs those files, writes the batch (as
+/// one group with the others waiting, through a redo record that makes
+/// the group all or nothing: `store::redo`) with them recorded as written,
+/// syncs the store, publishes the files
 /// and files the messages, while the handler already works on the next
 /// batch on top of it. The order that keeps a crash harmless is unchanged
 /// for every batch: nothing is visible or filed before the store is synced.
@@ -410,7 +412,7 @@ async fn take_inbox_pipelined(
         };
         let Some(next) = next else { break };
         // Group commit across batches: whatever else the handler sealed
-        // meanwhile is written with this one (one transaction, one sync),
+        // meanwhile is written with this one (one group, one sync),
         // so a writer that falls behind catches up.
         let mut group = vec![next];
         while group.len() < GROUP
@@ -527,7 +529,7 @@ fn stage_emails(stager: &Stager, layer: &Sealed) -> Vec<(OutboxSeq, String)> {
 }
 
 /// The writing half of [`take_inbox_pipelined`] for sealed batches taken
-/// together: written in one transaction with their staged emails and
+/// together: written as one group with their staged emails and
 /// synced ([`Engine::commit_sealed`]), then filed. A failed handling in
 /// the group (always its last) is returned after the batches before it
 /// are written.

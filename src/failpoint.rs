@@ -41,11 +41,15 @@ pub(crate) enum Point {
     /// Outbox directory: a batch is recorded as written and some of its
     /// files are published, others not yet.
     OutboxPublished,
+    /// Outbox directory: half of a group of sealed batches is written to
+    /// the store (and synced, as a background flush might have), the rest
+    /// not; only its redo record holds the whole group.
+    GroupHalfWritten,
 }
 
 impl Point {
     /// Every point.
-    pub(crate) const ALL: [Point; 7] = [
+    pub(crate) const ALL: [Point; 8] = [
         Point::ImapFetched,
         Point::InboundCommitted,
         Point::BatchSynced,
@@ -53,6 +57,7 @@ impl Point {
         Point::TimerCommitted,
         Point::SendAccepted,
         Point::OutboxPublished,
+        Point::GroupHalfWritten,
     ];
 
     /// The name `INTROBOT_FAILPOINT` uses.
@@ -65,6 +70,7 @@ impl Point {
             Point::TimerCommitted => "timer_committed",
             Point::SendAccepted => "send_accepted",
             Point::OutboxPublished => "outbox_published",
+            Point::GroupHalfWritten => "group_half_written",
         }
     }
 }
@@ -117,9 +123,20 @@ pub(crate) fn report_unknown() {
 /// Passes a point: kills the process with SIGKILL when this is the hit
 /// the environment asked for.
 pub(crate) fn hit(point: Point) {
+    hit_after(point, || {});
+}
+
+/// [`hit`], running `before` first when this is the hit that kills: for a
+/// point that stands for a crash after the system made part of something
+/// durable, `before` makes it so.
+pub(crate) fn hit_after(point: Point, before: impl FnOnce()) {
     let (armed, _) = armed();
+    let mut before = Some(before);
     for a in armed.iter().filter(|a| a.point == point) {
         if a.hits.fetch_add(1, Ordering::Relaxed) + 1 == a.at {
+            if let Some(before) = before.take() {
+                before();
+            }
             tracing::warn!(point = point.as_str(), hit = a.at, "failpoint reached: killing this process");
             let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
             // SIGKILL cannot be caught; if sending it failed, abort instead.

@@ -23,7 +23,9 @@
 //!   commit; then drain the outbox.
 //! - [`daemon`] — the long-running loop and `run --once`, on the [`clock`]
 //!   it is given (the system's, or a manual one in tests); with a Maildir
-//!   and an outbox directory, inbound batches pipelined over two threads.
+//!   and an outbox directory, inbound batches pipelined over three threads
+//!   (handling, staging the emails, writing), each group of batches written
+//!   through a redo record (`store::redo`).
 //! - [`config`] — the TOML file, validated; reading it is the only IO.
 //! - `error` — printing an error with each cause once.
 //! - `failpoint` — crash points for the stress and crash tests, inert

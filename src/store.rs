@@ -25,7 +25,9 @@
 //!
 //! [`Store::commit`] writes an intro, its emails, its index and timer
 //! changes and the processed marker in **one** transaction: after a crash
-//! either all of it happened or none. sled only syncs to disk every 500 ms,
+//! either all of it happened or none (the inbox pipeline's sealed batches
+//! get the same from a redo record instead: [`redo`]). sled only syncs to
+//! disk every 500 ms,
 //! so callers [`Store::flush`] before anything outside depends on a commit
 //! (sending its emails, moving the inbound message away).
 //!
@@ -39,6 +41,7 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 mod ledger;
+mod redo;
 mod summary;
 
 pub(crate) use ledger::{Counted, LedgerEntry};
@@ -307,6 +310,8 @@ pub(crate) struct Store {
     summaries: sled::Tree,
     /// The open batch of staged commits, if any (`batch`).
     batch: std::sync::Mutex<Option<batch::Batch>>,
+    /// The number the next group of sealed batches gets (`redo`).
+    next_group: std::sync::atomic::AtomicU64,
 }
 
 fn deadline_key(at: Timestamp, id: &IntroId) -> Vec<u8> {
@@ -425,7 +430,12 @@ impl Store {
             db,
             path,
             batch: std::sync::Mutex::new(None),
+            next_group: std::sync::atomic::AtomicU64::new(1),
         };
+        let redone = store.finish_interrupted_group()?;
+        if redone > 0 {
+            tracing::info!(writes = redone, "finished writing a group of batches a crash interrupted");
+        }
         let built = store.build_summaries()?;
         if built > 0 {
             tracing::info!(intros = built, "built the list summaries of a store from before them, once");

@@ -78,6 +78,7 @@ fn crashes_at_every_point_lose_nothing_and_never_publish_a_file_twice() {
         "outbox_published:1",
         "batch_filed:1",
         "send_accepted:1",
+        "group_half_written:1",
     ];
     let per_round = 8;
     let mut requests = 0;

@@ -12,7 +12,7 @@
 //!
 //! Written through: a sealed batch of the inbox (`store::batch`) with a
 //! batched transport has its emails written, synced and recorded in the
-//! batch's own transaction ([`Engine::commit_sealed`]), so they never
+//! batch's own group write ([`Engine::commit_sealed`]), so they never
 //! enter the outbox: the drain is for what is left (retries, timers).
 
 use std::time::Duration;
@@ -85,11 +85,12 @@ impl Engine {
         }
     }
 
-    /// Writes sealed batches of the inbox to the store (in one transaction)
+    /// Writes sealed batches of the inbox to the store (as one group, all
+    /// or nothing across a crash)
     /// and syncs it, with the emails `staged` for them (by the handler
     /// thread, through a [`crate::transport::Stager`], in queue order)
     /// written through: synced, recorded as being published in the same
-    /// transaction instead of queued, and published once the store is
+    /// group instead of queued, and published once the store is
     /// synced. The order is the drain's (the files durable before the store
     /// says so, published only after), so a crash anywhere loses nothing
     /// and publishes nothing twice: before the sync the batch is handled

@@ -21,7 +21,10 @@
 //! ([`Store::commit_sealed`]) while it goes on staging the next messages.
 //! Until a sealed layer is written, the owner's reads see it (below what it
 //! staged since), so the next messages build on it as if it were committed;
-//! it leaves the batch only once sled holds it.
+//! it leaves the batch only once sled holds it. Sealed layers are written
+//! with plain inserts through a redo record (`store::redo`), not in a sled
+//! transaction: the owner's reads go on meanwhile, and the layers answer
+//! for every key being written until they leave the batch.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -31,6 +34,7 @@ use sled::IVec;
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
+use super::redo::{self, GroupWrite};
 use super::{OutboxEntry, OutboxHead, OutboxSeq, Store, StoreError};
 
 /// The trees a change writes, in the order of [`Store::change_trees`].
@@ -421,7 +425,7 @@ impl Store {
     pub(crate) fn commit_batch(&self) -> Result<(), StoreError> {
         let Some(batch) = self.batch().take_mine() else { return Ok(()) };
         debug_assert!(batch.sealed.is_empty(), "sealed layers are written by commit_sealed");
-        self.write_overlays(&[&batch.overlay], &[], None)
+        self.write_overlay(&batch.overlay)
     }
 
     /// Seals what this thread's open batch staged so far, to be written by
@@ -436,16 +440,17 @@ impl Store {
         Some(Sealed(layer))
     }
 
-    /// Writes sealed layers in one transaction, from any thread, then
-    /// takes them out of their batch: reads find them in sled from then on.
+    /// Writes sealed layers as one group, all or nothing across a crash
+    /// (through a redo record, `store::redo`), from any thread, then takes
+    /// them out of their batch: reads find them in sled from then on.
     /// Durable only after [`Store::flush`]. Layers come in the order they
     /// were sealed (a later one may build on an earlier one, and its writes
-    /// win); several written at once share one transaction and one sync.
+    /// win); several written at once share one record and one sync.
     ///
     /// `written` (in queue order): emails of the layers a batched transport
     /// has already written durably, under the file `names`. They never
     /// enter the outbox, and the names are recorded as being published in
-    /// the same transaction (as [`Store::forget_written`] records them),
+    /// the same group (as [`Store::forget_written`] records them),
     /// replacing the previous ones, which must have been published by then.
     pub(crate) fn commit_sealed(
         &self,
@@ -454,55 +459,59 @@ impl Store {
         names: &[String],
     ) -> Result<(), StoreError> {
         let names = (!written.is_empty()).then(|| super::to_json(&names));
-        let overlays: Vec<&Overlay> = layers.iter().map(|layer| &*layer.0).collect();
-        self.write_overlays(&overlays, written, names.as_deref())?;
+        // Emails not written through go to the outbox, encoded once.
+        let queued: Vec<Vec<([u8; 8], Vec<u8>)>> = layers
+            .iter()
+            .map(|layer| {
+                layer
+                    .0
+                    .queued
+                    .iter()
+                    .filter(|(seq, _)| written.binary_search(seq).is_err())
+                    .map(|(seq, entry)| (seq.key(), super::encode_outbox(entry)))
+                    .collect()
+            })
+            .collect();
+        let mut writes: Vec<GroupWrite<'_>> = Vec::new();
+        if let Some(names) = &names {
+            writes.push((redo::meta(), super::BEING_PUBLISHED.as_bytes(), Some(names)));
+        }
+        // In the order the layers were sealed: a later write of a key
+        // replaces an earlier one.
+        for (layer, queued) in layers.iter().zip(&queued) {
+            writes.extend(queued.iter().map(|(k, v)| (redo::code(TreeId::Outbox), k.as_slice(), Some(v.as_slice()))));
+            for (tree, tree_writes) in TreeId::ALL.iter().zip(&layer.0.writes) {
+                writes.extend(tree_writes.iter().map(|(k, v)| (redo::code(*tree), k.as_slice(), v.as_deref())));
+            }
+        }
+        if !writes.is_empty() {
+            self.write_group(&writes)?;
+        }
         if let Some(batch) = self.batch().0.as_mut() {
             batch.sealed.retain(|mine| !layers.iter().any(|layer| Arc::ptr_eq(mine, &layer.0)));
         }
         Ok(())
     }
 
-    /// Writes staged changes in one transaction, later layers over earlier
-    /// ones, but for the outbox entries `written`; with `names`, records
-    /// them as being published.
-    fn write_overlays(
-        &self,
-        overlays: &[&Overlay],
-        written: &[OutboxSeq],
-        names: Option<&[u8]>,
-    ) -> Result<(), StoreError> {
-        if overlays.iter().all(|overlay| overlay.is_empty()) {
+    /// Writes a batch's staged changes in one transaction.
+    fn write_overlay(&self, overlay: &Overlay) -> Result<(), StoreError> {
+        if overlay.is_empty() {
             return Ok(());
         }
-        let mut trees = self.change_trees().to_vec();
-        trees.push(&self.meta);
+        let trees = self.change_trees();
         let result: Result<(), TransactionError<StoreError>> = trees[..].transaction(|tx| {
-            let Some((meta, tx)) = tx.split_last() else {
-                return Err(ConflictableTransactionError::Abort(StoreError::Corrupt {
-                    what: "transaction".into(),
-                    detail: "no trees".into(),
-                }));
-            };
-            if let Some(names) = names {
-                meta.insert_blind(super::BEING_PUBLISHED, names);
+            for (seq, entry) in &overlay.queued {
+                tx[TreeId::Outbox as usize].insert_blind(&seq.key(), super::encode_outbox(entry));
             }
-            for overlay in overlays {
-                for (seq, entry) in &overlay.queued {
-                    if written.binary_search(seq).is_err() {
-                        tx[TreeId::Outbox as usize].insert_blind(&seq.key(), super::encode_outbox(entry));
-                    }
-                }
-                // `change_trees` and the overlay's maps are both in `TreeId::ALL` order.
-                for (t, writes) in tx.iter().zip(&overlay.writes) {
-                    for (key, value) in writes {
-                        // Blind: nothing here needs the value a write replaces,
-                        // and reading it walked each tree a second time
-                        // (vendor/sled/PATCH.md). A later layer's write of
-                        // the same key replaces an earlier one's.
-                        match value {
-                            Some(v) => t.insert_blind(key.as_slice(), v.clone()),
-                            None => t.remove_blind(key.as_slice()),
-                        }
+            // `change_trees` and the overlay's maps are both in `TreeId::ALL` order.
+            for (t, writes) in tx.iter().zip(&overlay.writes) {
+                for (key, value) in writes {
+                    // Blind: nothing here needs the value a write replaces,
+                    // and reading it walked each tree a second time
+                    // (vendor/sled/PATCH.md).
+                    match value {
+                        Some(v) => t.insert_blind(key.as_slice(), v.clone()),
+                        None => t.remove_blind(key.as_slice()),
                     }
                 }
             }
