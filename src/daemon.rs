@@ -28,10 +28,11 @@
 //! loses the batch, none of which was filed or sent: it is read again.
 //!
 //! With a Maildir and an outbox directory the batches are pipelined over
-//! three threads ([`take_inbox_pipelined`]): one handles the next batch, one
-//! writes the emails of the batch before it as staged files, and this one
-//! writes the batches before those, their emails written through to the
-//! directory in the same group write rather than queued and drained.
+//! four threads ([`take_inbox_pipelined`]): one handles the next batch, one
+//! writes the emails of the batch before it as staged files, this one
+//! writes the batches before those to the store (their emails written
+//! through to the directory in the same group write rather than queued and
+//! drained), and one publishes and files what is written.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -344,10 +345,12 @@ async fn cycle_until(
 /// creating files); this thread syncs those files, writes the batch (as
 /// one group with the others waiting, through a redo record that makes
 /// the group all or nothing: `store::redo`) with them recorded as written,
-/// syncs the store, publishes the files
-/// and files the messages, while the handler already works on the next
-/// batch on top of it. The order that keeps a crash harmless is unchanged
-/// for every batch: nothing is visible or filed before the store is synced.
+/// syncs the store, and hands the group to a publishing thread (`publish`,
+/// [`Publisher`]) that publishes the files and files the messages, while
+/// the handler already works on the next batch on top of it. The order
+/// that keeps a crash harmless is unchanged for every batch: nothing is
+/// visible or filed before the store is synced, and a group's files stay
+/// recorded as being published until the publishing thread is done.
 ///
 /// A stop signal is seen here while waiting for the handler, which stops
 /// between two messages: what it handled is sealed, written and filed, the
@@ -379,7 +382,7 @@ async fn take_inbox_pipelined(
     // With a stager, a thread of its own writes each sealed batch's emails
     // while the handler goes on with the next batch and this thread writes
     // the one before: creating a file is the kernel's slowest step here.
-    let (to_next, stage) = match stager {
+    let (to_next, stage) = match stager.clone() {
         Some(stager) => {
             let (sealed, unstaged) = tokio::sync::mpsc::channel(1);
             let span = span.clone();
@@ -391,6 +394,12 @@ async fn take_inbox_pipelined(
             (sealed, Some(thread))
         }
         None => (batches, None),
+    };
+    // And a thread of its own publishes each written group's files and
+    // files its messages, while this one writes the next group.
+    let mut publisher = match stager {
+        Some(stager) => Some(Publisher::start(stager, maildir.clone(), span.clone())?),
+        None => None,
     };
     let handler = {
         let (engine, maildir, stop) = (Arc::clone(engine), maildir.clone(), Arc::clone(&stop));
@@ -421,7 +430,7 @@ async fn take_inbox_pipelined(
         {
             group.push(more);
         }
-        let written = write_group(engine, maildir, transport, group, &mut report);
+        let written = write_group(engine, maildir, transport, publisher.as_mut(), group, &mut report);
         between.ping_watchdog();
         if let Err(e) = written {
             result = Err(e);
@@ -433,6 +442,10 @@ async fn take_inbox_pipelined(
     drop(handled);
     let joined = handler.join();
     let staged = stage.map(std::thread::JoinHandle::join);
+    if let Some(publisher) = publisher.as_mut() {
+        let published = publisher.end(transport);
+        result = result.and(published);
+    }
     result?;
     joined.map_err(|_| DaemonError::HandlerPanicked)?;
     staged.transpose().map_err(|_| DaemonError::HandlerPanicked)?;
@@ -529,14 +542,15 @@ fn stage_emails(stager: &Stager, layer: &Sealed) -> Vec<(OutboxSeq, String)> {
 }
 
 /// The writing half of [`take_inbox_pipelined`] for sealed batches taken
-/// together: written as one group with their staged emails and
-/// synced ([`Engine::commit_sealed`]), then filed. A failed handling in
-/// the group (always its last) is returned after the batches before it
-/// are written.
+/// together: written as one group with their staged emails and synced
+/// ([`Engine::commit_sealed`]), then published and filed (by `publisher`
+/// when there is one). A failed handling in the group (always its last)
+/// is returned after the batches before it are written.
 fn write_group(
     engine: &Engine,
     maildir: &Maildir,
     transport: &mut Transport,
+    publisher: Option<&mut Publisher>,
     group: Vec<HandledBatch>,
     report: &mut CycleReport,
 ) -> Result<(), DaemonError> {
@@ -555,10 +569,138 @@ fn write_group(
         }
     }
     if !layers.is_empty() {
-        report.outbox += engine.commit_sealed(transport, &layers, staged)?;
-        file_batch(maildir, done.iter().map(|(p, d)| (p, *d)))?;
+        match publisher {
+            Some(publisher) => {
+                let publishing = publisher.take_finished(transport)?;
+                let (sent, names) = engine.commit_sealed(transport, &layers, staged, &publishing)?;
+                report.outbox += sent;
+                publisher.hand_over(transport, names, done)?;
+            }
+            None => {
+                let (sent, names) = engine.commit_sealed(transport, &layers, staged, &[])?;
+                report.outbox += sent;
+                if !names.is_empty()
+                    && let Err(e) = transport.publish(&names)
+                {
+                    // Recorded as written: the next drain publishes them first.
+                    warn!(error = %e, "cannot publish the written emails; will try again");
+                }
+                file_batch(maildir, done.iter().map(|(p, d)| (p, *d)))?;
+            }
+        }
     }
     failed.map_or(Ok(()), Err)
+}
+
+/// A synced group for the [`Publisher`]: its ticket, the names of its
+/// files, and where to file its messages.
+type Synced = (u64, Vec<String>, Vec<(Pending, Disposition)>);
+
+/// The publishing thread of [`take_inbox_pipelined`] (`publish`): takes
+/// each group the writer has synced, publishes its files and files its
+/// messages, and says when it is done with it. Until then the group's names
+/// stay recorded as being published with every later group (the writer
+/// asks [`Publisher::take_finished`] which to record again), so a crash
+/// while they wait still finds them in the store.
+struct Publisher {
+    to_publish: Option<std::sync::mpsc::SyncSender<Synced>>,
+    finished: std::sync::mpsc::Receiver<(u64, Result<bool, DaemonError>)>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    /// Names handed over and not yet known published, by ticket.
+    waiting: std::collections::BTreeMap<u64, Vec<String>>,
+    next_ticket: u64,
+}
+
+impl Publisher {
+    fn start(stager: Stager, maildir: Maildir, span: tracing::Span) -> Result<Publisher, DaemonError> {
+        // One group may wait while the one before it is published.
+        let (to_publish, work) = std::sync::mpsc::sync_channel::<Synced>(1);
+        let (done, finished) = std::sync::mpsc::channel();
+        let publish = move || {
+            for (ticket, names, messages) in work {
+                failpoint::hit(Point::PublishPaused);
+                let published = match stager.publish(&names) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        warn!(error = %e, "cannot publish the written emails; will try again");
+                        false
+                    }
+                };
+                let filed = file_batch(&maildir, messages.iter().map(|(p, d)| (p, *d)));
+                let failed = filed.is_err();
+                if done.send((ticket, filed.map(|()| published))).is_err() || failed {
+                    break;
+                }
+            }
+        };
+        let thread = std::thread::Builder::new()
+            .name("publish".into())
+            .spawn(move || span.in_scope(publish))
+            .map_err(DaemonError::Thread)?;
+        Ok(Publisher {
+            to_publish: Some(to_publish),
+            finished,
+            thread: Some(thread),
+            waiting: std::collections::BTreeMap::new(),
+            next_ticket: 0,
+        })
+    }
+
+    /// Takes in what the thread finished; returns the names still waiting
+    /// to be published, to be recorded again with the next group. A group
+    /// whose publishing failed stays waiting (and the transport publishes
+    /// the recorded names itself before it writes more); one whose filing
+    /// failed ends the pipeline.
+    fn take_finished(&mut self, transport: &mut Transport) -> Result<Vec<String>, DaemonError> {
+        while let Ok((ticket, outcome)) = self.finished.try_recv() {
+            self.finish_one(transport, ticket, outcome)?;
+        }
+        Ok(self.waiting.values().flatten().cloned().collect())
+    }
+
+    fn finish_one(
+        &mut self,
+        transport: &mut Transport,
+        ticket: u64,
+        outcome: Result<bool, DaemonError>,
+    ) -> Result<(), DaemonError> {
+        match outcome? {
+            true => {
+                self.waiting.remove(&ticket);
+            }
+            false => transport.make_unsure(),
+        }
+        Ok(())
+    }
+
+    /// Hands a synced group's names and messages to the thread.
+    fn hand_over(
+        &mut self,
+        transport: &mut Transport,
+        names: Vec<String>,
+        messages: Vec<(Pending, Disposition)>,
+    ) -> Result<(), DaemonError> {
+        self.next_ticket += 1;
+        self.waiting.insert(self.next_ticket, names.clone());
+        match self.to_publish.as_ref().map(|to| to.send((self.next_ticket, names, messages))) {
+            Some(Ok(())) => Ok(()),
+            // The thread ended on an error, which this returns.
+            _ => self.end(transport).and(Err(DaemonError::HandlerPanicked)),
+        }
+    }
+
+    /// Waits for the thread to publish and file everything handed over.
+    fn end(&mut self, transport: &mut Transport) -> Result<(), DaemonError> {
+        self.to_publish = None;
+        let joined = self.thread.take().map(std::thread::JoinHandle::join);
+        while let Ok((ticket, outcome)) = self.finished.try_recv() {
+            self.finish_one(transport, ticket, outcome)?;
+        }
+        match joined {
+            Some(Err(_)) => Err(DaemonError::HandlerPanicked),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Runs the daemon until SIGTERM/SIGINT, or one cycle with `once`, taking

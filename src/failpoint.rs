@@ -45,11 +45,15 @@ pub(crate) enum Point {
     /// the store (and synced, as a background flush might have), the rest
     /// not; only its redo record holds the whole group.
     GroupHalfWritten,
+    /// Outbox directory: the publishing thread is about to publish a
+    /// synced group. Not a crash: the thread **pauses** there for a second,
+    /// so that later groups are written while this one waits.
+    PublishPaused,
 }
 
 impl Point {
     /// Every point.
-    pub(crate) const ALL: [Point; 8] = [
+    pub(crate) const ALL: [Point; 9] = [
         Point::ImapFetched,
         Point::InboundCommitted,
         Point::BatchSynced,
@@ -58,6 +62,7 @@ impl Point {
         Point::SendAccepted,
         Point::OutboxPublished,
         Point::GroupHalfWritten,
+        Point::PublishPaused,
     ];
 
     /// The name `INTROBOT_FAILPOINT` uses.
@@ -71,6 +76,7 @@ impl Point {
             Point::SendAccepted => "send_accepted",
             Point::OutboxPublished => "outbox_published",
             Point::GroupHalfWritten => "group_half_written",
+            Point::PublishPaused => "publish_paused",
         }
     }
 }
@@ -134,6 +140,11 @@ pub(crate) fn hit_after(point: Point, before: impl FnOnce()) {
     let mut before = Some(before);
     for a in armed.iter().filter(|a| a.point == point) {
         if a.hits.fetch_add(1, Ordering::Relaxed) + 1 == a.at {
+            if point == Point::PublishPaused {
+                tracing::warn!(point = point.as_str(), hit = a.at, "failpoint reached: pausing this thread");
+                std::thread::sleep(std::time::Duration::from_secs(1));
+                continue;
+            }
             if let Some(before) = before.take() {
                 before();
             }

@@ -23,8 +23,9 @@
 //!   commit; then drain the outbox.
 //! - [`daemon`] — the long-running loop and `run --once`, on the [`clock`]
 //!   it is given (the system's, or a manual one in tests); with a Maildir
-//!   and an outbox directory, inbound batches pipelined over three threads
-//!   (handling, staging the emails, writing), each group of batches written
+//!   and an outbox directory, inbound batches pipelined over four threads
+//!   (handling, staging the emails, writing, publishing), each group of
+//!   batches written
 //!   through a redo record (`store::redo`).
 //! - [`config`] — the TOML file, validated; reading it is the only IO.
 //! - `error` — printing an error with each cause once.

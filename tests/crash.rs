@@ -70,21 +70,29 @@ fn crashes_at_every_point_lose_nothing_and_never_publish_a_file_twice() {
     }
     // Each round delivers requests, then crashes `run --once` at one point;
     // the consumer takes what was published after every run.
+    // Rounds of many requests leave several batches between handling and
+    // publishing when the crash comes: 200 requests are 7 batches, written
+    // in 2 groups at least (4 at most per group).
     let rounds = [
-        "outbox_published:7",
-        "inbound_committed:4",
-        "send_accepted:5",
-        "batch_synced:1",
-        "outbox_published:1",
-        "batch_filed:1",
-        "send_accepted:1",
-        "group_half_written:1",
+        // First, while nothing older waits in the inbox: a later group is
+        // written while the first (of new requests) waits to be published.
+        ("publish_paused:1,batch_synced:2", 200),
+        ("outbox_published:7", 8),
+        ("inbound_committed:4", 8),
+        ("send_accepted:5", 8),
+        ("batch_synced:1", 8),
+        ("outbox_published:1", 8),
+        ("batch_filed:1", 8),
+        ("send_accepted:1", 8),
+        ("group_half_written:1", 8),
+        ("outbox_published:200", 200),
+        ("batch_filed:2", 200),
+        ("group_half_written:2", 200),
     ];
-    let per_round = 8;
     let mut requests = 0;
     let mut shown_twice = 0;
-    for (round, point) in rounds.iter().enumerate() {
-        for _ in 0..per_round {
+    for (round, (point, per_round)) in rounds.iter().enumerate() {
+        for _ in 0..*per_round {
             let name = format!("{}.{requests}.crash", 1_700_000_000 + requests);
             std::fs::write(d.join("inbox/new").join(name), request(requests)).expect("deliver");
             requests += 1;

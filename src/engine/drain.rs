@@ -86,25 +86,28 @@ impl Engine {
     }
 
     /// Writes sealed batches of the inbox to the store (as one group, all
-    /// or nothing across a crash)
-    /// and syncs it, with the emails `staged` for them (by the handler
-    /// thread, through a [`crate::transport::Stager`], in queue order)
+    /// or nothing across a crash) and syncs it, with the emails `staged`
+    /// for them (through a [`crate::transport::Stager`], in queue order)
     /// written through: synced, recorded as being published in the same
-    /// group instead of queued, and published once the store is
-    /// synced. The order is the drain's (the files durable before the store
-    /// says so, published only after), so a crash anywhere loses nothing
-    /// and publishes nothing twice: before the sync the batch is handled
-    /// again (its staged files are never published: new Message-IDs), after
-    /// it the next process publishes the recorded names. Emails not staged
-    /// go to the outbox as usual.
+    /// group instead of queued; returns how many, and the names the caller
+    /// publishes now that the store is synced. `publishing`: names of
+    /// earlier groups another thread is still publishing, recorded again
+    /// with these. The order is the drain's (the files durable before the
+    /// store says so, published only after), so a crash anywhere loses
+    /// nothing and publishes nothing twice: before the sync the batch is
+    /// handled again (its staged files are never published: new
+    /// Message-IDs), after it the next process publishes the recorded
+    /// names. Emails not staged go to the outbox as usual.
     pub(crate) fn commit_sealed(
         &self,
         transport: &mut Transport,
         sealed: &[Sealed],
         staged: Vec<(OutboxSeq, String)>,
-    ) -> Result<DrainReport, EngineError> {
-        let mut report = DrainReport::default();
-        // Names recorded earlier are published before these replace them.
+        publishing: &[String],
+    ) -> Result<(DrainReport, Vec<String>), EngineError> {
+        // Names recorded earlier are published before these replace them,
+        // unless they are known to be published (or in another thread's
+        // hands, and recorded again below).
         let through = !staged.is_empty() && self.publish_recorded(transport)?;
         let (written, names): (Vec<OutboxSeq>, Vec<String>) = match through {
             false => (Vec::new(), Vec::new()),
@@ -121,17 +124,11 @@ impl Engine {
                 }
             },
         };
-        self.store.commit_sealed(sealed, &written, &names)?;
+        let recorded: Vec<String> = publishing.iter().chain(&names).cloned().collect();
+        self.store.commit_sealed(sealed, &written, &recorded)?;
         self.store.flush()?;
         failpoint::hit(Point::BatchSynced);
-        report.sent = written.len();
-        if !names.is_empty()
-            && let Err(e) = transport.publish(&names)
-        {
-            // Recorded as written: the next drain publishes them first.
-            warn!(error = %e, "cannot publish the written emails; will try again");
-        }
-        Ok(report)
+        Ok((DrainReport { sent: written.len(), ..DrainReport::default() }, names))
     }
 
     /// Sends what is due in the outbox at `now`.

@@ -104,6 +104,14 @@ impl Transport {
         matches!(self, Transport::OutboxDir(t) if t.unsure())
     }
 
+    /// Says that sends recorded as synced may still wait to be published:
+    /// a [`Stager`] failed to publish them.
+    pub(crate) fn make_unsure(&mut self) {
+        if let Transport::OutboxDir(t) = self {
+            t.make_unsure();
+        }
+    }
+
     /// For a batched transport: a [`Stager`] that writes emails (step one
     /// of a send) from another thread; [`Transport::sync_staged`] makes
     /// them durable.

@@ -72,10 +72,6 @@ impl OutboxDir {
         format!("{safe}.eml")
     }
 
-    fn staged_path(&self, name: &str) -> PathBuf {
-        self.path.join(format!("{name}{STAGED}"))
-    }
-
     /// Step 1: writes the email under its hidden staging name.
     pub(super) fn stage(&mut self, email: &Composed) -> Result<(), SendError> {
         let name = self.stager().stage(email)?;
@@ -113,20 +109,17 @@ impl OutboxDir {
         self.unsure
     }
 
+    /// Says that recorded names may wait to be published (a [`Stager`]
+    /// failed to publish them).
+    pub(super) fn make_unsure(&mut self) {
+        self.unsure = true;
+    }
+
     /// Step 3: publishes staged files recorded as written; names whose
     /// staged file is gone were published before and are skipped.
     pub(super) fn publish(&mut self, names: &[String]) -> Result<(), SendError> {
         self.unsure = true;
-        for name in names {
-            let from = self.staged_path(name);
-            match std::fs::rename(&from, self.path.join(name)) {
-                Ok(()) => failpoint::hit(Point::OutboxPublished),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    return Err(SendError::Transient(format!("cannot publish {}: {e}", from.display())));
-                }
-            }
-        }
+        publish_in(&self.path, names)?;
         self.unsure = false;
         if !self.swept {
             self.swept = true;
@@ -163,8 +156,25 @@ impl OutboxDir {
     }
 }
 
-/// Writes staged files into an outbox directory from any thread (step 1
-/// only: the directory's owner syncs, records and publishes them).
+/// Step 3 in `dir`: renames each name's staged file to the name, skipping
+/// names whose staged file is gone (published before).
+fn publish_in(dir: &Path, names: &[String]) -> Result<(), SendError> {
+    for name in names {
+        let from = dir.join(format!("{name}{STAGED}"));
+        match std::fs::rename(&from, dir.join(name)) {
+            Ok(()) => failpoint::hit(Point::OutboxPublished),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(SendError::Transient(format!("cannot publish {}: {e}", from.display())));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes staged files into an outbox directory from any thread (step 1),
+/// and publishes them (step 3) once the directory's owner has synced and
+/// recorded them.
 #[derive(Debug, Clone)]
 pub(crate) struct Stager {
     path: PathBuf,
@@ -186,6 +196,14 @@ impl Stager {
         let write = || crate::private::create_private_file(&tmp)?.write_all(&file);
         write().map_err(|e| SendError::Transient(format!("cannot write {}: {e}", tmp.display())))?;
         Ok(name)
+    }
+
+    /// Step 3 from another thread, for names the store recorded as being
+    /// published: as [`OutboxDir::publish`], but the owner must be told of
+    /// a failure ([`crate::transport::Transport::make_unsure`]) so that it
+    /// publishes the recorded names again before sending more.
+    pub(crate) fn publish(&self, names: &[String]) -> Result<(), SendError> {
+        publish_in(&self.path, names)
     }
 }
 
