@@ -185,10 +185,18 @@ impl Store {
     /// redid.
     pub(super) fn finish_interrupted_group(&self) -> Result<usize, StoreError> {
         let applied = self.applied_group()?;
+        let io = |e: std::io::Error| self.err(sled::Error::Io(e));
         let bytes = match std::fs::read(path(&self.path)) {
             Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(self.err(sled::Error::Io(e))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // Made now, its name synced into the directory: a group's
+                // record is then only ever rewritten in place, and a crash
+                // cannot keep a group's inserts but lose the record's name.
+                crate::private::create_private_file(&path(&self.path)).and_then(|f| f.sync_all()).map_err(io)?;
+                std::fs::File::open(&self.path).and_then(|dir| dir.sync_all()).map_err(io)?;
+                Vec::new()
+            }
+            Err(e) => return Err(io(e)),
         };
         let mut redone = 0;
         let mut last = applied;
