@@ -102,6 +102,12 @@ pub enum DaemonError {
     /// and files it as failed; this is anything else).
     #[error("the inbox's handler thread panicked; what it handled since the last written batch is read again")]
     HandlerPanicked,
+    /// The inbox's publishing thread ended before it published and filed
+    /// what it was given (it panicked).
+    #[error(
+        "the thread publishing written emails ended early; they are recorded, and published before anything else is sent"
+    )]
+    PublisherEnded,
 }
 
 impl DaemonError {
@@ -336,7 +342,7 @@ async fn cycle_until(
     Ok(report)
 }
 
-/// [`take_inbox`] as a pipeline over three threads, for a batched transport
+/// [`take_inbox`] as a pipeline over four threads, for a batched transport
 /// (the outbox directory): a handler thread (`inbox`) reads and handles
 /// one batch after another, staging each in the store and sealing it
 /// ([`crate::store::Store::seal_batch`]); a staging thread (`stage`) writes
@@ -576,15 +582,9 @@ fn write_group(
                 report.outbox += sent;
                 publisher.hand_over(transport, names, done)?;
             }
+            // No stager, so nothing was written through: nothing to publish.
             None => {
-                let (sent, names) = engine.commit_sealed(transport, &layers, staged, &[])?;
-                report.outbox += sent;
-                if !names.is_empty()
-                    && let Err(e) = transport.publish(&names)
-                {
-                    // Recorded as written: the next drain publishes them first.
-                    warn!(error = %e, "cannot publish the written emails; will try again");
-                }
+                report.outbox += engine.commit_sealed(transport, &layers, staged, &[])?.0;
                 file_batch(maildir, done.iter().map(|(p, d)| (p, *d)))?;
             }
         }
@@ -606,7 +606,10 @@ struct Publisher {
     to_publish: Option<std::sync::mpsc::SyncSender<Synced>>,
     finished: std::sync::mpsc::Receiver<(u64, Result<bool, DaemonError>)>,
     thread: Option<std::thread::JoinHandle<()>>,
-    /// Names handed over and not yet known published, by ticket.
+    /// Names handed over and not yet known published, by ticket (one
+    /// whose publishing failed stays for the rest of the pipeline, even
+    /// once the transport has published the recorded names itself:
+    /// recording a published name again is harmless).
     waiting: std::collections::BTreeMap<u64, Vec<String>>,
     next_ticket: u64,
 }
@@ -685,20 +688,29 @@ impl Publisher {
         match self.to_publish.as_ref().map(|to| to.send((self.next_ticket, names, messages))) {
             Some(Ok(())) => Ok(()),
             // The thread ended on an error, which this returns.
-            _ => self.end(transport).and(Err(DaemonError::HandlerPanicked)),
+            _ => self.end(transport).and(Err(DaemonError::PublisherEnded)),
         }
     }
 
     /// Waits for the thread to publish and file everything handed over.
+    /// If it ended early (a filing error, a panic), what it left is still
+    /// recorded: the transport is told to publish the recorded names before
+    /// it sends anything else, in this process too (the daemon goes on
+    /// after a store error).
     fn end(&mut self, transport: &mut Transport) -> Result<(), DaemonError> {
         self.to_publish = None;
         let joined = self.thread.take().map(std::thread::JoinHandle::join);
+        let mut result = Ok(());
         while let Ok((ticket, outcome)) = self.finished.try_recv() {
-            self.finish_one(transport, ticket, outcome)?;
+            let finished = self.finish_one(transport, ticket, outcome);
+            result = result.and(finished);
+        }
+        if !self.waiting.is_empty() {
+            transport.make_unsure();
         }
         match joined {
-            Some(Err(_)) => Err(DaemonError::HandlerPanicked),
-            _ => Ok(()),
+            Some(Err(_)) => result.and(Err(DaemonError::PublisherEnded)),
+            _ => result,
         }
     }
 }
@@ -741,7 +753,12 @@ pub async fn run(config: Config, once: bool, clock: &dyn Clock) -> Result<(), Da
                 // refuses every write after an IO error, so the store is
                 // closed and opened again once it works: what was committed
                 // but not synced is gone, and since nothing is filed or sent
-                // before a sync, those messages are simply read again.
+                // before a sync, those messages are simply read again. But a
+                // group of the inbox pipeline whose redo record was synced
+                // is finished by the reopen, its staged files recorded as
+                // being published: they are published before anything else
+                // is sent.
+                transport.make_unsure();
                 error!(
                     error = %Chain(&e),
                     "the store failed; nothing since its last sync was filed or sent; waiting for it to work again"

@@ -25,8 +25,7 @@
 //!   it is given (the system's, or a manual one in tests); with a Maildir
 //!   and an outbox directory, inbound batches pipelined over four threads
 //!   (handling, staging the emails, writing, publishing), each group of
-//!   batches written
-//!   through a redo record (`store::redo`).
+//!   batches written through a redo record (`store::redo`).
 //! - [`config`] — the TOML file, validated; reading it is the only IO.
 //! - `error` — printing an error with each cause once.
 //! - `failpoint` — crash points for the stress and crash tests, inert
