@@ -388,24 +388,21 @@ async fn take_inbox_pipelined(
     // With a stager, a thread of its own writes each sealed batch's emails
     // while the handler goes on with the next batch and this thread writes
     // the one before: creating a file is the kernel's slowest step here.
-    let (to_next, stage) = match stager.clone() {
+    // And a thread of its own publishes each written group's files and
+    // files its messages, while this one writes the next group.
+    let (to_next, stage, mut publisher) = match stager {
         Some(stager) => {
             let (sealed, unstaged) = tokio::sync::mpsc::channel(1);
+            let publisher = Publisher::start(stager.clone(), maildir.clone(), span.clone())?;
             let span = span.clone();
             let stage = move || stage_batches(&stager, unstaged, &batches);
             let thread = std::thread::Builder::new()
                 .name("stage".into())
                 .spawn(move || span.in_scope(stage))
                 .map_err(DaemonError::Thread)?;
-            (sealed, Some(thread))
+            (sealed, Some(thread), Some(publisher))
         }
-        None => (batches, None),
-    };
-    // And a thread of its own publishes each written group's files and
-    // files its messages, while this one writes the next group.
-    let mut publisher = match stager {
-        Some(stager) => Some(Publisher::start(stager, maildir.clone(), span.clone())?),
-        None => None,
+        None => (batches, None, None),
     };
     let handler = {
         let (engine, maildir, stop) = (Arc::clone(engine), maildir.clone(), Arc::clone(&stop));
@@ -621,7 +618,7 @@ impl Publisher {
         let (done, finished) = std::sync::mpsc::channel();
         let publish = move || {
             for (ticket, names, messages) in work {
-                failpoint::hit(Point::PublishPaused);
+                failpoint::pause(Point::PublishPaused);
                 let published = match stager.publish(&names) {
                     Ok(()) => true,
                     Err(e) => {

@@ -7,7 +7,9 @@
 //! in production — every point is one relaxed check of a value read once.
 //! The points are the moments where a crash is most likely to lose or
 //! double something (see [`Point`]); a misspelt name is reported once at
-//! start, so a test cannot silently crash nowhere.
+//! start, so a test cannot silently crash nowhere. One point,
+//! `publish_paused`, pauses its thread for a second instead ([`pause`]),
+//! so that a crash point elsewhere is reached while that thread lags.
 //!
 //! Why not the `fail` crate: its points are compiled out unless a cargo
 //! feature is on (the tests would run a different binary from the one
@@ -136,24 +138,35 @@ pub(crate) fn hit(point: Point) {
 /// point that stands for a crash after the system made part of something
 /// durable, `before` makes it so.
 pub(crate) fn hit_after(point: Point, before: impl FnOnce()) {
+    if let Some(at) = reached(point) {
+        before();
+        tracing::warn!(point = point.as_str(), hit = at, "failpoint reached: killing this process");
+        let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
+        // SIGKILL cannot be caught; if sending it failed, abort instead.
+        std::process::abort();
+    }
+}
+
+/// Passes a point that pauses instead of killing: sleeps a second on the
+/// hit the environment asked for, so that other threads run ahead.
+pub(crate) fn pause(point: Point) {
+    if let Some(at) = reached(point) {
+        tracing::warn!(point = point.as_str(), hit = at, "failpoint reached: pausing this thread");
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+}
+
+/// Counts a pass of `point`; the hit number when it is one the environment
+/// asked for.
+fn reached(point: Point) -> Option<u64> {
     let (armed, _) = armed();
-    let mut before = Some(before);
+    let mut reached = None;
     for a in armed.iter().filter(|a| a.point == point) {
         if a.hits.fetch_add(1, Ordering::Relaxed) + 1 == a.at {
-            if point == Point::PublishPaused {
-                tracing::warn!(point = point.as_str(), hit = a.at, "failpoint reached: pausing this thread");
-                std::thread::sleep(std::time::Duration::from_secs(1));
-                continue;
-            }
-            if let Some(before) = before.take() {
-                before();
-            }
-            tracing::warn!(point = point.as_str(), hit = a.at, "failpoint reached: killing this process");
-            let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
-            // SIGKILL cannot be caught; if sending it failed, abort instead.
-            std::process::abort();
+            reached = Some(a.at);
         }
     }
+    reached
 }
 
 #[cfg(test)]
