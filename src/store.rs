@@ -2,7 +2,9 @@
 //! processed inbound mail, and the outbox.
 //!
 //! Trees:
-//! - `intros`: intro id → intro (JSON);
+//! - `intros`: intro number → intro (JSON); an intro's number and its id
+//!   map to each other ([`intro_key`]), and the store hands out numbers in
+//!   order, so new intros are written at the end of the tree;
 //! - `tokens`: reply token → intro id and whose token it is;
 //! - `sent_ids`: Message-ID of every email queued → intro id (for replies
 //!   that lost their token but kept `In-Reply-To`);
@@ -12,16 +14,17 @@
 //! - `suppressed`: canonical address → when (older records: the address
 //!   lowercased as written);
 //! - `outbox`: sequence number (big-endian) → email ready to send;
-//! - `emails`: intro id ‖ 0 ‖ sequence number → what was queued, for `show`;
-//! - `meta`: schema version, where the IMAP source stopped, and the files
-//!   an outbox directory may still have to publish;
+//! - `emails`: intro number ‖ sequence number → what was queued, for `show`;
+//! - `meta`: schema version, where the IMAP source stopped, the files
+//!   an outbox directory may still have to publish, the key of intro ids
+//!   and where their numbers stand;
 //! - `ledger`: what the bot did to whom and when, for the limits
 //!   ([`ledger`]);
 //! - `notes`: notes to a connector outside any intro, by their reply token
 //!   (`t` ‖ token) and by their Message-ID (`m` ‖ id), so an answer to one
 //!   is known as an answer to the bot;
-//! - `summaries`: intro id → what `list` shows of it ([`summary`]), written
-//!   with the intro.
+//! - `summaries`: intro number → what `list` shows of it ([`summary`]),
+//!   written with the intro.
 //!
 //! [`Store::commit`] writes an intro, its emails, its index and timer
 //! changes and the processed marker in **one** transaction: after a crash
@@ -40,9 +43,12 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
+mod intro_key;
 mod ledger;
 mod redo;
 mod summary;
+
+use intro_key::IntroKeys;
 
 pub(crate) use ledger::{Counted, LedgerEntry};
 pub(crate) use summary::IntroSummary;
@@ -53,8 +59,9 @@ use crate::source::{Uid, UidValidity};
 
 /// The schema this build writes. 2: every intro has its summary
 /// ([`summary`]); an introbot that knows only 1 would write intros without
-/// them, so it must refuse such a store.
-pub(crate) const SCHEMA_VERSION: u32 = 2;
+/// them, so it must refuse such a store. 3: intros are keyed by their
+/// numbers ([`intro_key`]); one that knows only 2 would not find them.
+pub(crate) const SCHEMA_VERSION: u32 = 3;
 
 /// `meta` key: the file names a batched transport wrote and may not have
 /// published yet (JSON list).
@@ -261,9 +268,10 @@ impl std::fmt::Display for OutboxSeq {
     }
 }
 
-fn email_key(id: &IntroId, seq: OutboxSeq) -> Vec<u8> {
-    let mut key = id.as_str().as_bytes().to_vec();
-    key.push(0);
+/// An `emails` key: the intro's prefix ([`IntroKeys::emails_prefix`]) and
+/// the email's place in the outbox.
+fn email_key(prefix: &[u8], seq: OutboxSeq) -> Vec<u8> {
+    let mut key = prefix.to_vec();
     key.extend_from_slice(&seq.key());
     key
 }
@@ -274,6 +282,16 @@ fn split_deadline_key(key: &[u8]) -> Result<(u64, IntroId), StoreError> {
     let (ms, id) = key.split_first_chunk::<8>().ok_or_else(corrupt)?;
     let id = std::str::from_utf8(id).map_err(|_| corrupt())?;
     Ok((u64::from_be_bytes(*ms), IntroId::new(id)))
+}
+
+/// An intro as a commit writes it: its keys and its record.
+struct IntroRecord {
+    /// In `intros` and `summaries`.
+    key: Vec<u8>,
+    /// Of its emails in `emails`.
+    emails: Vec<u8>,
+    /// The intro, encoded.
+    json: Vec<u8>,
 }
 
 /// Everything one step writes, committed together.
@@ -312,6 +330,10 @@ pub(crate) struct Store {
     batch: std::sync::Mutex<Option<batch::Batch>>,
     /// The number the next group of sealed batches gets (`redo`).
     next_group: std::sync::atomic::AtomicU64,
+    /// Intro ids and their numbers (`intro_key`).
+    intro_keys: IntroKeys,
+    /// The number the next new intro gets, unless it is taken.
+    next_intro: std::sync::atomic::AtomicU64,
 }
 
 fn deadline_key(at: Timestamp, id: &IntroId) -> Vec<u8> {
@@ -414,6 +436,7 @@ impl Store {
                 return Err(StoreError::NewerSchema { path: path.clone(), found, supported: SCHEMA_VERSION });
             }
         }
+        let (intro_keys, next_intro) = intro_key::open(&meta).map_err(sled_err)?;
         let store = Store {
             intros: tree("intros")?,
             tokens: tree("tokens")?,
@@ -431,6 +454,8 @@ impl Store {
             path,
             batch: std::sync::Mutex::new(None),
             next_group: std::sync::atomic::AtomicU64::new(1),
+            intro_keys,
+            next_intro: std::sync::atomic::AtomicU64::new(next_intro),
         };
         let redone = store.finish_interrupted_group()?;
         if redone > 0 {
@@ -439,6 +464,10 @@ impl Store {
         let built = store.build_summaries()?;
         if built > 0 {
             tracing::info!(intros = built, "built the list summaries of a store from before them, once");
+        }
+        let numbered = store.number_intros()?;
+        if numbered > 0 {
+            tracing::info!(intros = numbered, "keyed the intros of a store from before numbers by number, once");
         }
         Ok(store)
     }
@@ -463,7 +492,7 @@ impl Store {
 
     /// One intro by id.
     pub(crate) fn intro(&self, id: &IntroId) -> Result<Option<Intro>, StoreError> {
-        match self.read(TreeId::Intros, id.as_str().as_bytes())? {
+        match self.read(TreeId::Intros, &self.intro_keys.key(id))? {
             Some(v) => Self::decode(|| format!("intro {id}"), &v).map(Some),
             None => Ok(None),
         }
@@ -471,7 +500,7 @@ impl Store {
 
     /// Whether an id is already used.
     pub(crate) fn has_intro(&self, id: &IntroId) -> Result<bool, StoreError> {
-        Ok(self.read(TreeId::Intros, id.as_str().as_bytes())?.is_some())
+        Ok(self.read(TreeId::Intros, &self.intro_keys.key(id))?.is_some())
     }
 
     /// The intro and owner of a reply token.
@@ -606,7 +635,7 @@ impl Store {
     /// per intro, not 100,000 intros.
     pub(crate) fn each_intro(&self, state: Option<IntroState>, mut each: impl FnMut(Intro)) -> Result<(), StoreError> {
         self.scan_all(TreeId::Intros, |k, v| {
-            let intro: Intro = Self::decode(|| format!("intro {}", String::from_utf8_lossy(k)), v)?;
+            let intro: Intro = Self::decode(|| format!("intro {}", self.intro_keys.id_of_key(k)), v)?;
             if state.is_none_or(|s| s == intro.state) {
                 each(intro);
             }
@@ -686,13 +715,17 @@ impl Store {
     /// Commits one step: the intro, its indexes and timer, its emails, the
     /// processed marker and suppressions, all or nothing.
     pub(crate) fn commit(&self, change: &Change, now: Timestamp) -> Result<(), StoreError> {
-        let intro_json = change.intro.as_ref().map(to_json);
+        let intro_record = change.intro.as_ref().map(|intro| IntroRecord {
+            key: self.intro_keys.key(&intro.id),
+            emails: self.intro_keys.emails_prefix(&intro.id),
+            json: to_json(intro),
+        });
         if let Some(batch) = self.batch().mine() {
             // Staged in its own layer, merged only when complete.
             let layer = std::cell::RefCell::new(batch::Overlay::default());
             let staged = TreeId::ALL.map(|tree| batch::Staged { store: self, tree, batch, layer: &layer });
             let [a, b, c, d, e, f, g, h, i, j, k] = &staged;
-            Self::write_change([a, b, c, d, e, f, g, h, i, j, k], change, intro_json.as_deref(), now).map_err(|e| {
+            Self::write_change([a, b, c, d, e, f, g, h, i, j, k], change, intro_record.as_ref(), now).map_err(|e| {
                 match e {
                     ConflictableTransactionError::Abort(e) => e,
                     ConflictableTransactionError::Storage(e) => self.err(e),
@@ -712,7 +745,7 @@ impl Store {
                     detail: "wrong number of trees".into(),
                 }));
             };
-            Self::write_change([a, b, c, d, e, f, g, h, i, j, k], change, intro_json.as_deref(), now)
+            Self::write_change([a, b, c, d, e, f, g, h, i, j, k], change, intro_record.as_ref(), now)
         });
         result.map_err(|e| match e {
             TransactionError::Abort(e) => e,
@@ -729,15 +762,15 @@ impl Store {
     fn write_change<T: batch::ChangeTree>(
         trees: [&T; 11],
         change: &Change,
-        intro_json: Option<&[u8]>,
+        intro_record: Option<&IntroRecord>,
         now: Timestamp,
     ) -> batch::TxResult<()> {
         let [intros, tokens, sent_ids, deadlines, processed, suppressed, outbox, emails, ledger, notes, summaries] =
             trees;
-        if let (Some(intro), Some(json)) = (&change.intro, intro_json) {
-            let previous = intros.insert(intro.id.as_str().as_bytes(), json)?;
+        if let (Some(intro), Some(record)) = (&change.intro, intro_record) {
+            let previous = intros.insert(&record.key, &record.json)?;
             // With the intro, always: `list` reads only this.
-            summaries.put(intro.id.as_str().as_bytes(), &IntroSummary::encode(intro))?;
+            summaries.put(&record.key, &IntroSummary::encode(intro))?;
             match previous {
                 Some(prev) => {
                     let prev: Intro = Self::decode(|| format!("intro {}", intro.id), &prev)
@@ -777,9 +810,9 @@ impl Store {
                 notes.put(&note_key(b't', token.as_str()), &note)?;
                 notes.put(&note_key(b'm', email.message_id.as_str()), &note)?;
             }
-            if let Some(intro) = &change.intro {
+            if let (Some(intro), Some(intro_record)) = (&change.intro, intro_record) {
                 sent_ids.put(email.message_id.as_str().as_bytes(), intro.id.as_str().as_bytes())?;
-                let record = SentEmail {
+                let sent = SentEmail {
                     at: now,
                     kind: email.kind,
                     to: email.recipients.clone(),
@@ -787,7 +820,7 @@ impl Store {
                     message_id: email.message_id.clone(),
                     about: email.about,
                 };
-                emails.put(&email_key(&intro.id, seq), &to_json(&record))?;
+                emails.put(&email_key(&intro_record.emails, seq), &to_json(&sent))?;
             }
         }
         if let Some((id, rec)) = &change.processed {
@@ -804,10 +837,8 @@ impl Store {
 
     /// The emails queued for an intro, oldest first.
     pub(crate) fn emails_of(&self, id: &IntroId) -> Result<Vec<SentEmail>, StoreError> {
-        let mut prefix = id.as_str().as_bytes().to_vec();
-        prefix.push(0);
         let mut out = Vec::new();
-        for (_, v) in self.read_prefix(TreeId::Emails, &prefix)? {
+        for (_, v) in self.read_prefix(TreeId::Emails, &self.intro_keys.emails_prefix(id))? {
             out.push(Self::decode(|| format!("email log of {id}"), &v)?);
         }
         Ok(out)

@@ -1,9 +1,10 @@
-//! Making intro ids, reply tokens and Message-IDs from the operating
-//! system's CSPRNG, and comparing tokens.
+//! Making reply tokens and Message-IDs from the operating system's CSPRNG,
+//! and comparing tokens.
 //!
-//! All are lowercase RFC 4648 base32 (`a-z2-7`): safe in an address's
-//! local part, unchanged by servers that lowercase it, and easy to read
-//! aloud. A token carries 130 bits (26 characters), an id 40 bits (8).
+//! Both are lowercase RFC 4648 base32 (`a-z2-7`), as intro ids are
+//! (`store::intro_key` makes those): safe in an address's local part,
+//! unchanged by servers that lowercase it, and easy to read aloud. A token
+//! carries 130 bits (26 characters).
 //! A Message-ID's local part is 130 random bits too and says nothing about
 //! the intro, so knowing one email's id tells nothing about another's.
 //!
@@ -11,9 +12,10 @@
 //! intro. [`same_token`] compares them in time that does not depend on
 //! where they differ.
 
-use crate::core::{IntroId, Token};
+use crate::core::Token;
 
-const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+/// The alphabet of tokens, Message-IDs and intro ids.
+pub(crate) const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
 
 /// The OS random number generator failed; there is no safe fallback.
 #[derive(Debug, thiserror::Error)]
@@ -30,11 +32,6 @@ fn random_base32(chars: usize) -> Result<String, RandomError> {
 /// A fresh reply token.
 pub(crate) fn new_token() -> Result<Token, RandomError> {
     random_base32(26).map(Token::new)
-}
-
-/// A fresh intro id (the caller checks it is unused).
-pub(crate) fn new_intro_id() -> Result<IntroId, RandomError> {
-    random_base32(8).map(IntroId::new)
 }
 
 /// A fresh Message-ID (without angle brackets) under `domain`.
@@ -56,7 +53,7 @@ pub(crate) fn same_token(a: &str, b: &str) -> bool {
 
 /// Whether a string has the shape of a token.
 #[cfg(test)]
-fn looks_like_token(s: &str) -> bool {
+pub(crate) fn looks_like_token(s: &str) -> bool {
     s.len() == 26 && s.bytes().all(|b| ALPHABET.contains(&b))
 }
 
@@ -101,13 +98,5 @@ mod tests {
         assert!(!same_token(t.as_str(), &t.as_str()[..25]));
         assert!(!same_token("", t.as_str()));
         assert!(same_token("", ""));
-    }
-
-    #[test]
-    fn ids_are_short_and_lowercase() {
-        let id = new_intro_id().expect("rng");
-        assert_eq!(id.as_str().len(), 8);
-        assert!(id.as_str().bytes().all(|b| ALPHABET.contains(&b)));
-        assert!(!looks_like_token(id.as_str()));
     }
 }

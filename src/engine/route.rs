@@ -402,10 +402,7 @@ impl Engine {
     }
 
     fn open_intro(&self, request: mail::Request, inbound: &Inbound, now: Timestamp) -> Result<Handled, EngineError> {
-        let mut id = tokens::new_intro_id()?;
-        while self.store.has_intro(&id)? {
-            id = tokens::new_intro_id()?;
-        }
+        let id = self.store.new_intro_id()?;
         let ledger = self.opened(&request, &id);
         // Stored as read, but safe: names cleaned of controls and addresses
         // (they reach headers and the other party), texts capped.

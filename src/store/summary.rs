@@ -75,10 +75,10 @@ impl Store {
         mut each: impl FnMut(IntroId, IntroSummary),
     ) -> Result<(), StoreError> {
         self.scan_all(super::TreeId::Summaries, |k, v| {
-            let id = String::from_utf8_lossy(k);
+            let id = self.intro_keys.id_of_key(k);
             let summary: IntroSummary = Self::decode(|| format!("summary of intro {id}"), v)?;
             if state.is_none_or(|s| s == summary.state) {
-                each(IntroId::new(id.into_owned()), summary);
+                each(id, summary);
             }
             Ok(())
         })
