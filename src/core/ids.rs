@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// A short, human-typable id for one intro (`k7m2p9qx`), used in the CLI,
+/// A short, human-typable id for one intro (`k7m2p3qx`), used in the CLI,
 /// in subjects and in Message-IDs. Not a secret: see [`Token`].
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
