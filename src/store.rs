@@ -436,7 +436,7 @@ impl Store {
                 return Err(StoreError::NewerSchema { path: path.clone(), found, supported: SCHEMA_VERSION });
             }
         }
-        let (intro_keys, next_intro) = intro_key::open(&meta).map_err(sled_err)?;
+        let (intro_keys, next_intro) = intro_key::open(&meta, sled_err)?;
         let store = Store {
             intros: tree("intros")?,
             tokens: tree("tokens")?,
@@ -492,7 +492,8 @@ impl Store {
 
     /// One intro by id.
     pub(crate) fn intro(&self, id: &IntroId) -> Result<Option<Intro>, StoreError> {
-        match self.read(TreeId::Intros, &self.intro_keys.key(id))? {
+        let Some(key) = self.intro_keys.key(id) else { return Ok(None) };
+        match self.read(TreeId::Intros, &key)? {
             Some(v) => Self::decode(|| format!("intro {id}"), &v).map(Some),
             None => Ok(None),
         }
@@ -500,7 +501,8 @@ impl Store {
 
     /// Whether an id is already used.
     pub(crate) fn has_intro(&self, id: &IntroId) -> Result<bool, StoreError> {
-        Ok(self.read(TreeId::Intros, &self.intro_keys.key(id))?.is_some())
+        let Some(key) = self.intro_keys.key(id) else { return Ok(false) };
+        Ok(self.read(TreeId::Intros, &key)?.is_some())
     }
 
     /// The intro and owner of a reply token.
@@ -715,11 +717,20 @@ impl Store {
     /// Commits one step: the intro, its indexes and timer, its emails, the
     /// processed marker and suppressions, all or nothing.
     pub(crate) fn commit(&self, change: &Change, now: Timestamp) -> Result<(), StoreError> {
-        let intro_record = change.intro.as_ref().map(|intro| IntroRecord {
-            key: self.intro_keys.key(&intro.id),
-            emails: self.intro_keys.emails_prefix(&intro.id),
-            json: to_json(intro),
-        });
+        let intro_record = match &change.intro {
+            Some(intro) => {
+                let (Some(key), Some(emails)) =
+                    (self.intro_keys.key(&intro.id), self.intro_keys.emails_prefix(&intro.id))
+                else {
+                    return Err(StoreError::Corrupt {
+                        what: format!("intro id {:?}", intro.id.as_str()),
+                        detail: "not an id".into(),
+                    });
+                };
+                Some(IntroRecord { key, emails, json: to_json(intro) })
+            }
+            None => None,
+        };
         if let Some(batch) = self.batch().mine() {
             // Staged in its own layer, merged only when complete.
             let layer = std::cell::RefCell::new(batch::Overlay::default());
@@ -838,7 +849,8 @@ impl Store {
     /// The emails queued for an intro, oldest first.
     pub(crate) fn emails_of(&self, id: &IntroId) -> Result<Vec<SentEmail>, StoreError> {
         let mut out = Vec::new();
-        for (_, v) in self.read_prefix(TreeId::Emails, &self.intro_keys.emails_prefix(id))? {
+        let Some(prefix) = self.intro_keys.emails_prefix(id) else { return Ok(out) };
+        for (_, v) in self.read_prefix(TreeId::Emails, &prefix)? {
             out.push(Self::decode(|| format!("email log of {id}"), &v)?);
         }
         Ok(out)

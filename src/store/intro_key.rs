@@ -98,23 +98,24 @@ impl IntroKeys {
         Some(self.unpermute(bits))
     }
 
-    /// The key of an intro in `intros` and `summaries`, and the prefix of
-    /// its emails in `emails`.
-    pub(super) fn key(self, id: &IntroId) -> Vec<u8> {
+    /// The key of an intro in `intros` and `summaries`; none for text that
+    /// can be no intro's (empty, or starting with a zero byte, as a
+    /// number's key does: such text must not find intro number 5).
+    pub(super) fn key(self, id: &IntroId) -> Option<Vec<u8>> {
         match self.number(id) {
-            Some(n) => n.to_be_bytes().to_vec(),
-            None => id.as_str().as_bytes().to_vec(),
+            Some(n) => Some(n.to_be_bytes().to_vec()),
+            None => Some(id.as_str().as_bytes().to_vec()).filter(|key| Self::is_text_key(key)),
         }
     }
 
     /// The prefix of an intro's keys in `emails` (its key, and a zero
     /// byte after an id's own bytes, which vary in length).
-    pub(super) fn emails_prefix(self, id: &IntroId) -> Vec<u8> {
-        let mut prefix = self.key(id);
+    pub(super) fn emails_prefix(self, id: &IntroId) -> Option<Vec<u8>> {
+        let mut prefix = self.key(id)?;
         if Self::is_text_key(&prefix) {
             prefix.push(0);
         }
-        prefix
+        Some(prefix)
     }
 
     /// The id an `intros` or `summaries` key stands for.
@@ -153,19 +154,30 @@ impl IntroKeys {
 }
 
 /// The store's key and where numbering goes on, from `meta`; a store
-/// without a key gets one here, synced before anything is keyed by it.
-pub(super) fn open(meta: &sled::Tree) -> Result<(IntroKeys, u64), sled::Error> {
-    let key = match meta.get(KEY)?.and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok()) {
-        Some(bytes) => u64::from_be_bytes(bytes),
+/// without a key gets one here, synced before anything is keyed by it. A
+/// key that is there but damaged is an error, never replaced: with another
+/// key every numbered intro would answer to another id.
+pub(super) fn open(
+    meta: &sled::Tree,
+    sled_err: impl Fn(sled::Error) -> StoreError,
+) -> Result<(IntroKeys, u64), StoreError> {
+    let eight = |what: &str, v: sled::IVec| {
+        <[u8; 8]>::try_from(v.as_ref())
+            .map(u64::from_be_bytes)
+            .map_err(|_| StoreError::Corrupt { what: what.into(), detail: format!("{} bytes, not 8", v.len()) })
+    };
+    let key = match meta.get(KEY).map_err(&sled_err)? {
+        Some(v) => eight(KEY, v)?,
         None => {
             let mut bytes = [0u8; 8];
-            getrandom::fill(&mut bytes).map_err(|e| sled::Error::Io(std::io::Error::other(e)))?;
-            meta.insert(KEY, &bytes)?;
-            meta.flush()?;
+            getrandom::fill(&mut bytes).map_err(|e| sled_err(sled::Error::Io(std::io::Error::other(e))))?;
+            meta.insert(KEY, &bytes).map_err(&sled_err)?;
+            meta.flush().map_err(&sled_err)?;
             u64::from_be_bytes(bytes)
         }
     };
-    let next = meta.get(NEXT)?.and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok()).map_or(0, u64::from_be_bytes);
+    // A damaged hint is as good as none: taken numbers are skipped.
+    let next = meta.get(NEXT).map_err(&sled_err)?.and_then(|v| eight(NEXT, v).ok()).unwrap_or(0);
     Ok((IntroKeys::new(key), next))
 }
 
@@ -232,7 +244,9 @@ impl Store {
     fn move_keys(&self, tree: TreeId, new_key: impl Fn(&[u8]) -> Option<Vec<u8>>) -> Result<usize, StoreError> {
         let tree = self.tree(tree);
         let (mut moved, mut chunk) = (0usize, sled::Batch::default());
-        for kv in tree.iter() {
+        // Text keys only: the moved ones (a zero byte first) sort before
+        // them, and a move resumed after a crash skips them.
+        for kv in tree.range([1u8].as_slice()..) {
             let (old, value) = kv.map_err(|e| self.err(e))?;
             let Some(new) = IntroKeys::is_text_key(&old).then(|| new_key(&old)).flatten() else { continue };
             chunk.remove(old);
@@ -269,7 +283,7 @@ mod tests {
             prop_assert_eq!(id.as_str().len(), LETTERS);
             prop_assert!(!crate::tokens::looks_like_token(id.as_str()));
             prop_assert_eq!(keys.number(&id), Some(number));
-            prop_assert_eq!(keys.id_of_key(&keys.key(&id)), id);
+            prop_assert_eq!(keys.id_of_key(&keys.key(&id).expect("a key")), id);
         }
 
         #[test]
@@ -282,11 +296,11 @@ mod tests {
         }
 
         #[test]
-        fn any_other_text_keeps_its_bytes(key: u64, text in "[^\u{0}]{0,12}") {
+        fn any_other_text_keeps_its_bytes(key: u64, text in "[^\u{0}]{1,12}") {
             let keys = IntroKeys::new(key);
             let id = IntroId::new(text.clone());
             prop_assume!(keys.number(&id).is_none());
-            prop_assert_eq!(keys.key(&id), text.as_bytes().to_vec());
+            prop_assert_eq!(keys.key(&id), Some(text.as_bytes().to_vec()));
             prop_assert_eq!(keys.id_of_key(text.as_bytes()), id);
         }
     }
@@ -295,7 +309,7 @@ mod tests {
     fn keys_of_consecutive_numbers_sort_in_order_and_their_ids_do_not() {
         let keys = IntroKeys::new(0x5eed);
         let ids: Vec<IntroId> = (1000..1100).map(|n| keys.id(n)).collect();
-        let store_keys: Vec<Vec<u8>> = ids.iter().map(|id| keys.key(id)).collect();
+        let store_keys: Vec<Vec<u8>> = ids.iter().map(|id| keys.key(id).expect("a key")).collect();
         assert!(store_keys.windows(2).all(|w| w[0] < w[1]), "keys in order");
         assert!(store_keys.iter().all(|k| !IntroKeys::is_text_key(k)));
         // Neighbours share hardly a letter: a typo finds no other intro
@@ -435,6 +449,42 @@ mod tests {
             store.flush().expect("flush");
         }
         check(&store(&dir));
+    }
+
+    #[test]
+    fn text_that_looks_like_a_number_finds_no_intro() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = store(&dir);
+        let id = commit_new(&store);
+        assert_eq!(store.intro_keys.number(&id), Some(0));
+        // The bytes of number 0's key, and no text at all: neither is an id.
+        for text in ["\0\0\0\0\0\0\0\0", ""] {
+            let other = IntroId::new(text);
+            assert_eq!(store.intro(&other).expect("read"), None, "{text:?}");
+            assert!(!store.has_intro(&other).expect("read"));
+            assert!(store.emails_of(&other).expect("read").is_empty(), "{text:?}");
+            let mut intro = crate::compose::samples::intro();
+            intro.id = other;
+            let change = super::super::Change { intro: Some(intro), ..Default::default() };
+            assert!(store.commit(&change, jiff::Timestamp::UNIX_EPOCH).is_err(), "{text:?} stored");
+        }
+        assert_eq!(store.emails_of(&id).expect("read").len(), 2);
+    }
+
+    #[test]
+    fn a_damaged_key_stops_the_store_from_opening_and_is_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let store = store(&dir);
+            store.meta.insert(KEY, b"short".as_slice()).expect("damage");
+            store.flush().expect("flush");
+        }
+        let err = crate::store::when_unlocked(|| Store::open(dir.path()), |e| matches!(e, StoreError::Locked { .. }))
+            .expect_err("refused");
+        assert!(matches!(&err, StoreError::Corrupt { what, .. } if what == KEY), "{err}");
+        let db = sled::open(dir.path()).expect("sled");
+        let kept = db.open_tree("meta").expect("meta").get(KEY).expect("read");
+        assert_eq!(kept.as_deref(), Some(b"short".as_slice()), "not replaced");
     }
 
     #[test]
