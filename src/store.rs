@@ -30,9 +30,9 @@
 //! changes and the processed marker in **one** transaction: after a crash
 //! either all of it happened or none (the inbox pipeline's sealed batches
 //! get the same from a redo record instead: [`redo`]). sled only syncs to
-//! disk every 500 ms,
-//! so callers [`Store::flush`] before anything outside depends on a commit
-//! (sending its emails, moving the inbound message away).
+//! disk every 500 ms, so callers [`Store::flush`] before anything outside
+//! depends on a commit (sending its emails, moving the inbound message
+//! away).
 //!
 //! Nothing outside this module knows it is sled.
 
@@ -719,15 +719,13 @@ impl Store {
     pub(crate) fn commit(&self, change: &Change, now: Timestamp) -> Result<(), StoreError> {
         let intro_record = match &change.intro {
             Some(intro) => {
-                let (Some(key), Some(emails)) =
-                    (self.intro_keys.key(&intro.id), self.intro_keys.emails_prefix(&intro.id))
-                else {
+                let Some(key) = self.intro_keys.key(&intro.id) else {
                     return Err(StoreError::Corrupt {
                         what: format!("intro id {:?}", intro.id.as_str()),
                         detail: "not an id".into(),
                     });
                 };
-                Some(IntroRecord { key, emails, json: to_json(intro) })
+                Some(IntroRecord { emails: IntroKeys::emails_prefix(key.clone()), key, json: to_json(intro) })
             }
             None => None,
         };
@@ -849,7 +847,7 @@ impl Store {
     /// The emails queued for an intro, oldest first.
     pub(crate) fn emails_of(&self, id: &IntroId) -> Result<Vec<SentEmail>, StoreError> {
         let mut out = Vec::new();
-        let Some(prefix) = self.intro_keys.emails_prefix(id) else { return Ok(out) };
+        let Some(prefix) = self.intro_keys.key(id).map(IntroKeys::emails_prefix) else { return Ok(out) };
         for (_, v) in self.read_prefix(TreeId::Emails, &prefix)? {
             out.push(Self::decode(|| format!("email log of {id}"), &v)?);
         }

@@ -108,20 +108,20 @@ impl IntroKeys {
         }
     }
 
-    /// The prefix of an intro's keys in `emails` (its key, and a zero
-    /// byte after an id's own bytes, which vary in length).
-    pub(super) fn emails_prefix(self, id: &IntroId) -> Option<Vec<u8>> {
-        let mut prefix = self.key(id)?;
-        if Self::is_text_key(&prefix) {
-            prefix.push(0);
+    /// The prefix of an intro's keys in `emails`, from its [`IntroKeys::key`]:
+    /// the key, and a zero byte after an id's own bytes, which vary in
+    /// length.
+    pub(super) fn emails_prefix(mut key: Vec<u8>) -> Vec<u8> {
+        if Self::is_text_key(&key) {
+            key.push(0);
         }
-        Some(prefix)
+        key
     }
 
     /// The id an `intros` or `summaries` key stands for.
     pub(super) fn id_of_key(self, key: &[u8]) -> IntroId {
         match <[u8; 8]>::try_from(key) {
-            Ok(bytes) if bytes[0] == 0 => self.id(u64::from_be_bytes(bytes)),
+            Ok(bytes) if !Self::is_text_key(&bytes) => self.id(u64::from_be_bytes(bytes)),
             _ => IntroId::new(String::from_utf8_lossy(key).into_owned()),
         }
     }
@@ -218,15 +218,10 @@ impl Store {
         self.meta.insert("schema_version", &super::SCHEMA_VERSION.to_be_bytes()).map_err(|e| self.err(e))?;
         self.flush()?;
         let keys = self.intro_keys;
-        let mut moved = 0;
-        for tree in [TreeId::Intros, TreeId::Summaries] {
-            let count = self.move_keys(tree, |old| {
-                keys.number(&IntroId::new(String::from_utf8_lossy(old))).map(|n| n.to_be_bytes().to_vec())
-            })?;
-            if tree == TreeId::Intros {
-                moved = count;
-            }
-        }
+        let by_number =
+            |old: &[u8]| keys.number(&IntroId::new(String::from_utf8_lossy(old))).map(|n| n.to_be_bytes().to_vec());
+        let moved = self.move_keys(TreeId::Intros, by_number)?;
+        self.move_keys(TreeId::Summaries, by_number)?;
         // `emails`: id ‖ 0 ‖ sequence number (ids are eight letters).
         self.move_keys(TreeId::Emails, |old| {
             let (id, rest) = old.split_at_checked(8)?;
@@ -248,7 +243,7 @@ impl Store {
         // them, and a move resumed after a crash skips them.
         for kv in tree.range([1u8].as_slice()..) {
             let (old, value) = kv.map_err(|e| self.err(e))?;
-            let Some(new) = IntroKeys::is_text_key(&old).then(|| new_key(&old)).flatten() else { continue };
+            let Some(new) = new_key(&old) else { continue };
             chunk.remove(old);
             chunk.insert(new, value);
             moved += 1;
