@@ -5,16 +5,20 @@
 //! - `intros`: intro number → intro (JSON); an intro's number and its id
 //!   map to each other ([`intro_key`]), and the store hands out numbers in
 //!   order, so new intros are written at the end of the tree;
-//! - `tokens`: reply token → intro id and whose token it is;
-//! - `sent_ids`: Message-ID of every email queued → intro id (for replies
-//!   that lost their token but kept `In-Reply-To`);
+//! - `tokens`: reply token → intro id and whose token it is, for tokens
+//!   made before schema 4 (since, a token starts with its intro's id and
+//!   needs no entry: [`crate::tokens`]);
+//! - `sent_ids`: Message-ID of an email queued → intro id (for replies
+//!   that lost their token but kept `In-Reply-To`), for Message-IDs made
+//!   before schema 4 (since, they too start with the intro's id);
 //! - `deadlines`: due time (ms, big-endian) ‖ intro id → (), so due timers
 //!   are a range scan from the start, never a full scan;
 //! - `processed`: inbound Message-ID → what was done with it (dedupe);
 //! - `suppressed`: canonical address → when (older records: the address
 //!   lowercased as written);
 //! - `outbox`: sequence number (big-endian) → email ready to send;
-//! - `emails`: intro number ‖ sequence number → what was queued, for `show`;
+//! - `emails`: intro number ‖ sequence number → what one step queued, for
+//!   `show` (since schema 4 a list; before, one email per record);
 //! - `meta`: schema version, where the IMAP source stopped, the files
 //!   an outbox directory may still have to publish, the key of intro ids
 //!   and where their numbers stand;
@@ -61,7 +65,10 @@ use crate::source::{Uid, UidValidity};
 /// ([`summary`]); an introbot that knows only 1 would write intros without
 /// them, so it must refuse such a store. 3: intros are keyed by their
 /// numbers ([`intro_key`]); one that knows only 2 would not find them.
-pub(crate) const SCHEMA_VERSION: u32 = 3;
+/// 4: new tokens and Message-IDs name their intro and have no index
+/// entries, and a step's emails are one record; one that knows only 3
+/// would not find the intro of a reply.
+pub(crate) const SCHEMA_VERSION: u32 = 4;
 
 /// `meta` key: the file names a batched transport wrote and may not have
 /// published yet (JSON list).
@@ -145,6 +152,30 @@ pub(crate) enum TokenOwner {
 struct TokenRecord {
     intro: IntroId,
     owner: TokenOwner,
+}
+
+/// Whether a token starts with the id of `intro`, whose record then finds
+/// it ([`Store::by_token`]), so it needs no `tokens` entry. An id with
+/// capitals is left to the index: tokens are read back lowercased.
+fn names_intro(token: &Token, intro: &IntroId) -> bool {
+    crate::tokens::intro_of_token(token) == Some(intro.as_str())
+        && !intro.as_str().bytes().any(|b| b.is_ascii_uppercase())
+}
+
+/// An intro's tokens and whose each is.
+fn tokens_of(intro: &Intro) -> [(&Token, TokenOwner); 3] {
+    [
+        (&intro.connector_token, TokenOwner::Connector),
+        (&intro.requester.token, TokenOwner::Party(Role::Requester)),
+        (&intro.target.token, TokenOwner::Party(Role::Target)),
+    ]
+}
+
+/// Whose of `intro`'s tokens `token` is, compared in constant time (all
+/// three, whichever matches).
+fn owner_of(intro: &Intro, token: &Token) -> Option<TokenOwner> {
+    let same = tokens_of(intro).map(|(own, owner)| (crate::tokens::same_token(own.as_str(), token.as_str()), owner));
+    same.into_iter().find_map(|(same, owner)| same.then_some(owner))
 }
 
 /// A note the bot sent a connector outside any intro.
@@ -469,7 +500,22 @@ impl Store {
         if numbered > 0 {
             tracing::info!(intros = numbered, "keyed the intros of a store from before numbers by number, once");
         }
+        store.raise_schema()?;
         Ok(store)
+    }
+
+    /// Records this build's schema in a store of an older one, which needs
+    /// nothing moved (schema 4 only adds forms an older introbot cannot
+    /// read): before anything is written, so an older one refuses the
+    /// store from here on.
+    fn raise_schema(&self) -> Result<(), StoreError> {
+        let stored = self.meta.get("schema_version").map_err(|e| self.err(e))?;
+        let stored = stored.and_then(|v| <[u8; 4]>::try_from(v.as_ref()).ok()).map(u32::from_be_bytes);
+        if stored.is_none_or(|v| v < SCHEMA_VERSION) {
+            self.meta.insert("schema_version", &SCHEMA_VERSION.to_be_bytes()).map_err(|e| self.err(e))?;
+            self.flush()?;
+        }
+        Ok(())
     }
 
     fn err(&self, source: sled::Error) -> StoreError {
@@ -507,6 +553,13 @@ impl Store {
 
     /// The intro and owner of a reply token.
     pub(crate) fn by_token(&self, token: &Token) -> Result<Option<(Intro, TokenOwner)>, StoreError> {
+        // A token that names its intro: the intro's own tokens decide.
+        if let Some(id) = crate::tokens::intro_of_token(token)
+            && let Some(intro) = self.intro(&IntroId::new(id))?
+            && let Some(owner) = owner_of(&intro, token)
+        {
+            return Ok(Some((intro, owner)));
+        }
         let Some(v) = self.read(TreeId::Tokens, token.as_str().as_bytes())? else {
             return Ok(None);
         };
@@ -549,6 +602,14 @@ impl Store {
 
     /// The intro one of our sent Message-IDs belongs to.
     pub(crate) fn by_sent_message_id(&self, message_id: &MessageId) -> Result<Option<Intro>, StoreError> {
+        // A Message-ID that names its intro: the intro's record of its
+        // emails decides.
+        if let Some(id) = crate::tokens::intro_of_message_id(message_id.as_str()) {
+            let id = IntroId::new(id);
+            if self.emails_of(&id)?.iter().any(|e| e.message_id == *message_id) {
+                return self.intro(&id);
+            }
+        }
         let Some(v) = self.read(TreeId::SentIds, message_id.as_str().as_bytes())? else {
             return Ok(None);
         };
@@ -789,12 +850,7 @@ impl Store {
                     }
                 }
                 None => {
-                    let owners = [
-                        (&intro.connector_token, TokenOwner::Connector),
-                        (&intro.requester.token, TokenOwner::Party(Role::Requester)),
-                        (&intro.target.token, TokenOwner::Party(Role::Target)),
-                    ];
-                    for (token, owner) in owners {
+                    for (token, owner) in tokens_of(intro).into_iter().filter(|(t, _)| !names_intro(t, &intro.id)) {
                         let rec = TokenRecord { intro: intro.id.clone(), owner };
                         tokens.put(token.as_str().as_bytes(), &to_json(&rec))?;
                     }
@@ -804,6 +860,7 @@ impl Store {
                 deadlines.put(&deadline_key(d.at, &intro.id), &[])?;
             }
         }
+        let (mut sent, mut first_seq) = (Vec::with_capacity(change.emails.len()), None);
         for email in &change.emails {
             let entry = OutboxHead {
                 intro: change.intro.as_ref().map(|i| &i.id),
@@ -819,18 +876,24 @@ impl Store {
                 notes.put(&note_key(b't', token.as_str()), &note)?;
                 notes.put(&note_key(b'm', email.message_id.as_str()), &note)?;
             }
-            if let (Some(intro), Some(intro_record)) = (&change.intro, intro_record) {
-                sent_ids.put(email.message_id.as_str().as_bytes(), intro.id.as_str().as_bytes())?;
-                let sent = SentEmail {
+            if let Some(intro) = &change.intro {
+                if crate::tokens::intro_of_message_id(email.message_id.as_str()) != Some(intro.id.as_str()) {
+                    sent_ids.put(email.message_id.as_str().as_bytes(), intro.id.as_str().as_bytes())?;
+                }
+                first_seq.get_or_insert(seq);
+                sent.push(SentEmail {
                     at: now,
                     kind: email.kind,
                     to: email.recipients.clone(),
                     subject: email.subject.clone(),
                     message_id: email.message_id.clone(),
                     about: email.about,
-                };
-                emails.put(&email_key(&intro_record.emails, seq), &to_json(&sent))?;
+                });
             }
+        }
+        // One record for the step's emails: one write instead of one each.
+        if let (Some(record), Some(seq)) = (intro_record, first_seq) {
+            emails.put(&email_key(&record.emails, seq), &to_json(&sent))?;
         }
         if let Some((id, rec)) = &change.processed {
             processed.put(id.as_str().as_bytes(), &to_json(rec))?;
@@ -849,7 +912,12 @@ impl Store {
         let mut out = Vec::new();
         let Some(prefix) = self.intro_keys.key(id).map(IntroKeys::emails_prefix) else { return Ok(out) };
         for (_, v) in self.read_prefix(TreeId::Emails, &prefix)? {
-            out.push(Self::decode(|| format!("email log of {id}"), &v)?);
+            let what = || format!("email log of {id}");
+            if v.first() == Some(&b'[') {
+                out.extend(Self::decode::<Vec<SentEmail>>(what, &v)?);
+            } else {
+                out.push(Self::decode(what, &v)?);
+            }
         }
         Ok(out)
     }

@@ -49,7 +49,9 @@ use minijinja::Value;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::core::{Address, AddressError, Audience, Email, EmailKind, Intro, MessageId, Outgoing, Person, Role, Token};
+use crate::core::{
+    Address, AddressError, Audience, Email, EmailKind, Intro, IntroId, MessageId, Outgoing, Person, Role, Token,
+};
 use crate::mail::RequestProblem;
 use crate::mail::clean;
 pub(crate) use context::StatusLine;
@@ -172,6 +174,21 @@ impl Composer {
         }
     }
 
+    /// A fresh Message-ID for an email of `intro`, starting with its id
+    /// (how the store finds the intro of a reply that lost its token);
+    /// `predictable` makes the test form, which starts with it too.
+    fn new_intro_email_id(
+        &self,
+        intro: &IntroId,
+        _predictable: impl FnOnce() -> String,
+    ) -> Result<MessageId, ComposeError> {
+        match self.ids {
+            Ids::Random => Ok(MessageId::new(crate::tokens::new_intro_message_id(intro, self.bot_address.domain())?)),
+            #[cfg(test)]
+            Ids::Predictable => Ok(MessageId::new(format!("{}@{}", _predictable(), self.bot_address.domain()))),
+        }
+    }
+
     /// Renders every kind against a sample intro, so a broken override fails
     /// at start-up and not in the middle of someone's intro.
     fn self_check(&self) -> Result<(), ComposeError> {
@@ -234,7 +251,7 @@ impl Composer {
             Audience::Party(r) => {
                 let party = intro.party(r);
                 role = Some(r);
-                message_id = self.new_id(|| format!("{}.{}.{kind}", intro.id, r.as_str()))?;
+                message_id = self.new_intro_email_id(&intro.id, || format!("{}.{}.{kind}", intro.id, r.as_str()))?;
                 envelope_from = self.reply_address(party.token.as_str())?;
                 recipients = vec![party.person.email.clone()];
                 // After the introduction, a note to a party (that it bounced
@@ -270,7 +287,7 @@ impl Composer {
             }
             Audience::BothParties => {
                 role = None;
-                message_id = self.new_id(|| format!("{}.introduction", intro.id))?;
+                message_id = self.new_intro_email_id(&intro.id, || format!("{}.introduction", intro.id))?;
                 envelope_from = self.bot_address.clone();
                 recipients = vec![intro.requester.person.email.clone(), intro.target.person.email.clone()];
                 b = b
@@ -285,7 +302,9 @@ impl Composer {
             }
             Audience::Connector => {
                 role = None;
-                message_id = self.new_id(|| format!("{}.connector.{kind}.{}", intro.id, intro.timeline.len()))?;
+                message_id = self.new_intro_email_id(&intro.id, || {
+                    format!("{}.connector.{kind}.{}", intro.id, intro.timeline.len())
+                })?;
                 envelope_from = self.bot_address.clone();
                 recipients = vec![intro.connector.email.clone()];
                 b = b

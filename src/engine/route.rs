@@ -408,13 +408,12 @@ impl Engine {
         // (they reach headers and the other party), texts capped.
         let clean_person = |p: Person| Person { name: clean::clean_name(&p.name), ..p };
         let new = NewIntro {
-            id,
             connector: clean_person(request.connector),
-            connector_token: tokens::new_token()?,
+            connector_token: tokens::new_intro_token(&id)?,
             requester: clean_person(request.requester),
-            requester_token: tokens::new_token()?,
+            requester_token: tokens::new_intro_token(&id)?,
             target: clean_person(request.target),
-            target_token: tokens::new_token()?,
+            target_token: tokens::new_intro_token(&id)?,
             preview: match self.config.preview {
                 Preview::Off => false,
                 Preview::Unsure => !request.guesses.is_empty(),
@@ -426,6 +425,7 @@ impl Engine {
             for_requester: clean::cap_text(&request.for_requester),
             for_target: clean::cap_text(&request.for_target),
             request_message_id: Some(inbound.message_id.clone()),
+            id,
         };
         let step = core::open(new, &self.config.policy, now);
         let span = info_span!("intro", intro = %step.intro.id);

@@ -269,6 +269,23 @@ fn queued_id(h: &Harness, kind: &str, to: &str) -> String {
     entry.email.message_id.as_str().to_owned()
 }
 
+/// A token and a Message-ID start with the intro's id (schema 4); a reply
+/// that names the intro but guesses the rest of either is nobody's.
+#[test]
+fn a_reply_to_a_guessed_token_or_message_id_of_the_intro_is_nobodys() {
+    let h = harness();
+    h.handle(REQUEST);
+    let id = h.intro().id;
+    h.clear_outbox();
+    let guess = "a".repeat(26);
+    let raw = format!(
+        "From: bob@example.org\r\nTo: intros+{id}{guess}@example.com\r\nIn-Reply-To: <{id}.{guess}@example.com>\r\nSubject: Re: hi\r\nMessage-ID: <g1@x>\r\n\r\nYes please.\r\n"
+    );
+    h.handle(&raw);
+    assert_eq!(h.intro().target.state, PartyState::Asked, "not acted on");
+    assert!(!kinds(&h.queued()).contains(&"held_reply"), "not found, so not held either: {:?}", h.queued());
+}
+
 /// Consent counts only through the party's token (issue 10): a reply that
 /// found its intro by its thread alone is held for the connector, even
 /// from the party's own address, and a stranger in the thread gets nothing.
@@ -277,7 +294,9 @@ fn a_reply_that_lost_its_token_is_held_for_the_connector_never_acted_on() {
     let h = harness();
     h.handle(REQUEST);
     let consent_id = queued_id(&h, "consent_request", "bob@example.org");
-    assert!(!consent_id.contains(h.intro().id.as_str()), "no intro id in a Message-ID: {consent_id}");
+    // The intro's id, then what cannot be guessed.
+    let random = consent_id.strip_prefix(&format!("{}.", h.intro().id)).and_then(|r| r.strip_suffix("@example.com"));
+    assert_eq!(random.map(str::len), Some(26), "{consent_id}");
     h.clear_outbox();
     let raw = format!(
         "From: bob@example.org\r\nTo: intros@example.com\r\nIn-Reply-To: <{consent_id}>\r\nSubject: Re: hi\r\nMessage-ID: <b1@x>\r\n\r\nYes please.\r\n"

@@ -395,3 +395,85 @@ fn an_outbox_record_encoded_by_reference_is_the_entry_encoded_whole() {
     assert_eq!(head.encode(), encode_outbox(&entry));
     assert_eq!(decode_outbox(&head.encode()).expect("decodes"), entry);
 }
+
+/// Schema 4: an intro whose tokens and Message-IDs start with its id is
+/// found from them with no index entries written, and only from the exact
+/// ones: a token or Message-ID that names the intro but guesses the rest
+/// finds nothing.
+#[test]
+fn tokens_and_message_ids_that_name_their_intro_find_it_without_an_index() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).expect("open");
+    let mut intro = samples::intro();
+    intro.id = store.new_intro_id().expect("id");
+    let token = || crate::tokens::new_intro_token(&intro.id).expect("rng");
+    (intro.connector_token, intro.requester.token, intro.target.token) = (token(), token(), token());
+    let ids: Vec<String> =
+        (0..3).map(|_| crate::tokens::new_intro_message_id(&intro.id, "example.com").expect("rng")).collect();
+    let change =
+        Change { intro: Some(intro.clone()), emails: ids.iter().map(|m| email(m)).collect(), ..Change::default() };
+    store.commit(&change, at(1)).expect("commit");
+    assert!(store.tokens.is_empty(), "no token entries");
+    assert!(store.sent_ids.is_empty(), "no Message-ID entries");
+    assert_eq!(store.emails.len(), 1, "one record for the step's emails");
+    for (token, owner) in tokens_of(&intro) {
+        let (found, found_owner) = store.by_token(token).expect("read").expect("found");
+        assert_eq!((found.id, found_owner), (intro.id.clone(), owner));
+    }
+    for id in &ids {
+        assert_eq!(store.by_sent_message_id(&id.as_str().into()).expect("read").map(|i| i.id), Some(intro.id.clone()));
+    }
+    let sent: Vec<String> =
+        store.emails_of(&intro.id).expect("read").into_iter().map(|e| e.message_id.to_string()).collect();
+    assert_eq!(sent, ids);
+    // The intro's id with a guessed rest.
+    let guess = Token::new(format!("{}{}", intro.id, "a".repeat(26)));
+    assert!(store.by_token(&guess).expect("read").is_none());
+    let short = Token::new(&intro.target.token.as_str()[..33]);
+    assert!(store.by_token(&short).expect("read").is_none());
+    let guess = format!("{}.{}@example.com", intro.id, "a".repeat(26));
+    assert!(store.by_sent_message_id(&guess.as_str().into()).expect("read").is_none());
+    // Another intro's id in front of this one's random part.
+    let other = store.new_intro_id().expect("id");
+    let moved = Token::new(intro.target.token.as_str().replacen(intro.id.as_str(), other.as_str(), 1));
+    assert!(store.by_token(&moved).expect("read").is_none());
+}
+
+/// A step's emails written one record each (before schema 4) and as one
+/// list read back alike, in order.
+#[test]
+fn emails_written_one_by_one_before_schema_4_are_read_with_the_new_lists() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).expect("open");
+    let intro = samples::intro();
+    let change = Change { intro: Some(intro.clone()), emails: vec![email("b@x"), email("c@x")], ..Change::default() };
+    store.commit(&change, at(2)).expect("commit");
+    let prefix = IntroKeys::emails_prefix(store.intro_keys.key(&intro.id).expect("a key"));
+    let old = SentEmail {
+        at: at(1),
+        kind: EmailKind::Acknowledgement,
+        to: vec![address("carol@example.com")],
+        subject: "s".into(),
+        message_id: "d@x".into(),
+        about: None,
+    };
+    store.emails.insert(email_key(&prefix, OutboxSeq(1 << 40)), to_json(&old)).expect("insert");
+    let sent: Vec<String> =
+        store.emails_of(&intro.id).expect("read").into_iter().map(|e| e.message_id.to_string()).collect();
+    assert_eq!(sent, ["b@x", "c@x", "d@x"]);
+}
+
+/// A store of schema 3 needs nothing moved for 4; its schema is raised at
+/// open, so an introbot that knows only 3 refuses it from then on.
+#[test]
+fn a_store_of_schema_3_is_raised_to_4_at_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let store = Store::open(dir.path()).expect("open");
+        store.meta.insert("schema_version", &3u32.to_be_bytes()).expect("schema 3");
+        store.flush().expect("flush");
+    }
+    let store = when_unlocked(|| Store::open(dir.path()), |e| matches!(e, StoreError::Locked { .. })).expect("reopen");
+    let schema = store.meta.get("schema_version").expect("read").expect("set");
+    assert_eq!(schema.as_ref(), 4u32.to_be_bytes());
+}
