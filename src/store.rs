@@ -155,11 +155,9 @@ struct TokenRecord {
 }
 
 /// Whether a token starts with the id of `intro`, whose record then finds
-/// it ([`Store::by_token`]), so it needs no `tokens` entry. An id with
-/// capitals is left to the index: tokens are read back lowercased.
+/// it ([`Store::by_token`]), so it needs no `tokens` entry.
 fn names_intro(token: &Token, intro: &IntroId) -> bool {
     crate::tokens::intro_of_token(token) == Some(intro.as_str())
-        && !intro.as_str().bytes().any(|b| b.is_ascii_uppercase())
 }
 
 /// An intro's tokens and whose each is.

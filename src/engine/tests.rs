@@ -653,3 +653,171 @@ fn an_old_preview_without_a_timer_is_given_one_at_start_once() {
     assert_eq!(h.intro().state, IntroState::Expired);
     assert_eq!(kinds(&h.queued()), ["outcome"], "the connector hears once");
 }
+
+/// Attack review of schema 4: each reference that names a real intro's id
+/// costs an `emails_of` read and a decode of that intro's emails, and a
+/// 10 MB message can carry some 200,000 references, read up to twice each
+/// (measured before the bound: 50,000 of them 0.6 s a pass). What a message
+/// is routed on is a bounded set of distinct ids, and a party's real reply
+/// in the thread is still found.
+#[test]
+fn a_flood_of_references_naming_a_real_intro_is_routed_on_a_bounded_set_of_distinct_ids() {
+    let h = harness();
+    h.handle(REQUEST);
+    let id = h.intro().id;
+    let consent_id = queued_id(&h, "consent_request", "bob@example.org");
+    h.clear_outbox();
+    let same = format!("<{id}.{}@example.com>", "a".repeat(26));
+    let distinct = (0..2_000).map(|i| format!("<{id}.{}{i:06}@example.com>", "b".repeat(20)));
+    let refs: Vec<String> = std::iter::repeat_n(same, 2_000).chain(distinct).collect();
+    let raw = format!(
+        "From: bob@example.org\r\nTo: intros@example.com\r\nIn-Reply-To: <{consent_id}>\r\nReferences: <{consent_id}>\r\n {}\r\nSubject: Re: hi\r\nMessage-ID: <flood1@x>\r\n\r\nYes please.\r\n",
+        refs.join("\r\n ")
+    );
+    let msg = crate::mail::inbound::parse(raw.as_bytes()).expect("mail");
+    let bot = crate::core::Address::parse("intros@example.com").expect("valid");
+    let inbound = crate::mail::Inbound::read(&msg, Some(&bot));
+    let unique: std::collections::HashSet<_> = inbound.references.iter().collect();
+    assert_eq!(unique.len(), inbound.references.len(), "an id read once, however often it is repeated");
+    assert!(inbound.references.len() <= 64, "a bounded number of ids: {}", inbound.references.len());
+    assert!(inbound.references.iter().any(|r| r.as_str() == consent_id), "In-Reply-To is kept");
+    // Still found by its thread: held for the connector, as before.
+    h.handle(&raw);
+    assert_eq!(kinds(&h.queued()), ["held_reply"]);
+}
+
+/// Attack review of schema 4: what held. A token or Message-ID that names a
+/// real intro but is not exactly one of its own finds nothing, whatever
+/// header carries it and however its id or rest is bent; a party's real
+/// token from a stranger is held, never acted on; one intro's id in front
+/// of another intro's random part finds neither.
+#[test]
+fn schema_4_tokens_and_message_ids_bent_every_way_find_nothing() {
+    let h = harness();
+    h.handle(REQUEST);
+    let a = h.intro().id;
+    let bob = h.reply_address("bob@example.org");
+    let token = bob.strip_prefix("intros+").and_then(|t| t.strip_suffix("@example.com")).expect("a token").to_owned();
+    assert_eq!(token.len(), 34, "{token}");
+    let rest = token.strip_prefix(a.as_str()).expect("the intro's id first").to_owned();
+    let bob_consent = queued_id(&h, "consent_request", "bob@example.org");
+    let alice_consent = queued_id(&h, "consent_request", "alice@example.net");
+    // A second intro, another connector's pair.
+    let second = REQUEST
+        .replace("req-1@", "req-2@")
+        .replace("Bob Busy <bob@example.org>", "Dan Day <dan@example.org>")
+        .replace("Alice Able <alice@example.net>", "Erin Eve <erin@example.net>")
+        .replace("Alice <> Bob", "Erin <> Dan");
+    h.handle(&second);
+    let intros = h.engine().store().intros(None).expect("intros");
+    assert_eq!(intros.len(), 2);
+    let b = intros.iter().find(|i| i.id != a).expect("the second").id.clone();
+    let dan_consent = queued_id(&h, "consent_request", "dan@example.org");
+    let dan_rand = dan_consent.strip_prefix(&format!("{b}.")).expect("b's id first").to_owned();
+    let bob_rand = bob_consent.strip_prefix(&format!("{a}.")).expect("a's id first").to_owned();
+    h.clear_outbox();
+
+    let flip = |s: &str, at: usize| {
+        let mut v = s.as_bytes().to_vec();
+        v[at] = if v[at] == b'a' { b'b' } else { b'a' };
+        String::from_utf8(v).expect("ascii")
+    };
+    let bad_tokens = [
+        format!("{a}{}", "a".repeat(26)),
+        token[..33].to_owned(),
+        format!("{token}a"),
+        format!("{token}{rest}"),
+        flip(&token, 33),
+        flip(&token, 8),
+        flip(&token, 0),
+        format!("{b}{rest}"),
+        format!("{a}.{rest}"),
+        rest.clone(),
+        a.to_string(),
+        format!("{}{rest}", a.as_str().to_ascii_uppercase()).replace(&rest, &rest[..25]),
+    ];
+    let bad_ids = [
+        format!("{a}.{dan_rand}"),
+        format!("{b}.{bob_rand}"),
+        format!("{}.{bob_rand}", a.as_str().to_ascii_uppercase()),
+        bob_consent.replacen('.', "..", 1),
+        bob_consent.replacen('@', ".x@", 1),
+        bob_consent.replace("@example.com", "@example.org"),
+        format!("{a}{}", &bob_consent[a.as_str().len() + 1..]),
+        format!("{a}.{}", "a".repeat(26)) + "@example.com",
+        bob_rand.clone(),
+        bob_consent.to_ascii_uppercase(),
+    ];
+    let mut n = 0;
+    let mut send = |headers: String| {
+        n += 1;
+        let raw = format!("{headers}Subject: Re: hi\r\nMessage-ID: <bent{n}@x>\r\n\r\nYes please.\r\n");
+        h.handle(&raw)
+    };
+    for t in &bad_tokens {
+        for header in ["To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To"] {
+            let handled = send(format!("From: bob@example.org\r\n{header}: intros+{t}@example.com\r\n"));
+            assert_eq!(handled.disposition, Disposition::Ignored, "{header}: {t}: {handled:?}");
+        }
+    }
+    for m in &bad_ids {
+        for from in ["bob@example.org", "dan@example.org", "alice@example.net"] {
+            let handled = send(format!("From: {from}\r\nTo: intros@example.com\r\nIn-Reply-To: <{m}>\r\n"));
+            assert_eq!(handled.disposition, Disposition::Ignored, "{from}: {m}: {handled:?}");
+        }
+    }
+    // The requester's own consent note, written as the target: nobody's.
+    let handled =
+        send(format!("From: bob@example.org\r\nTo: intros@example.com\r\nIn-Reply-To: <{alice_consent}>\r\n"));
+    assert_eq!(handled.disposition, Disposition::Ignored, "{handled:?}");
+    assert!(h.queued().is_empty(), "nothing sent: {:?}", h.queued());
+    // A bounce returning a consent note (not the introduction) tells nobody.
+    let dsn = format!(
+        "From: MAILER-DAEMON@example.org\r\nTo: intros@example.com\r\nSubject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn1@x>\r\nReferences: <{bob_consent}>\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nfailed\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; example.org\r\n\r\nFinal-Recipient: rfc822; bob@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n--b--\r\n"
+    );
+    h.handle(&dsn);
+    assert!(h.queued().is_empty(), "nothing sent: {:?}", h.queued());
+    // The real token from a stranger, in any recipient header: held, not acted on.
+    let handled = send(format!(
+        "From: mallory@example.net\r\nTo: intros@example.com\r\nDelivered-To: intros+{token}@example.com\r\n"
+    ));
+    assert_eq!(handled.disposition, Disposition::Processed, "{handled:?}");
+    assert_eq!(kinds(&h.queued()), ["held_reply"]);
+    for id in [&a, &b] {
+        let intro = h.engine().store().intro(id).expect("read").expect("there");
+        assert_eq!((intro.requester.state, intro.target.state), (PartyState::Asked, PartyState::Asked), "{id}");
+    }
+    // The real token, in capitals (servers may change case): Bob's own.
+    h.clear_outbox();
+    send(format!("From: bob@example.org\r\nTo: intros+{}@example.com\r\n", token.to_ascii_uppercase()));
+    let intro = h.engine().store().intro(&a).expect("read").expect("there");
+    assert_eq!(intro.target.state, PartyState::Yes);
+}
+
+/// Attack review of schema 4: recipient tokens were unbounded and
+/// deduplicated in quadratic time (190,000 `intros+…` recipients in one
+/// 10 MB message: 61 s to read, release build), and each token naming a
+/// real intro costs an `intros` read. A reply carries one token, a forward
+/// a few: a message is routed on a bounded set of distinct tokens, the real
+/// one still found when it comes first.
+#[test]
+fn a_flood_of_recipient_tokens_is_read_as_a_bounded_set() {
+    let h = harness();
+    h.handle(REQUEST);
+    let id = h.intro().id;
+    let bob = h.reply_address("bob@example.org");
+    h.clear_outbox();
+    let junk = (0..3_000).map(|i| format!("intros+{id}{}{i:06}@example.com", "a".repeat(20)));
+    let to: Vec<String> = std::iter::once(bob.clone()).chain(junk).collect();
+    let raw = format!(
+        "From: bob@example.org\r\nTo: {}\r\nSubject: Re: hi\r\nMessage-ID: <tflood1@x>\r\n\r\nYes please.\r\n",
+        to.join(",\r\n ")
+    );
+    let msg = crate::mail::inbound::parse(raw.as_bytes()).expect("mail");
+    let bot = crate::core::Address::parse("intros@example.com").expect("valid");
+    let inbound = crate::mail::Inbound::read(&msg, Some(&bot));
+    assert!(inbound.tokens.len() <= 16, "a bounded number of tokens: {}", inbound.tokens.len());
+    // Bob's own token, first, still counts.
+    h.handle(&raw);
+    assert_eq!(h.intro().target.state, PartyState::Yes);
+}

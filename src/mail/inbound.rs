@@ -60,14 +60,7 @@ impl Inbound {
             .filter(|id| !id.is_empty())
             .map(|id| if id.len() > MESSAGE_ID_MAX { fallback_message_id(id.as_bytes()) } else { MessageId::from(id) })
             .unwrap_or_else(|| fallback_message_id(msg.raw_message()));
-        let mut references = Vec::new();
-        for value in [msg.in_reply_to(), msg.references()] {
-            match value {
-                HeaderValue::Text(id) => references.push(MessageId::new(id.to_string())),
-                HeaderValue::TextList(ids) => references.extend(ids.iter().map(|i| MessageId::new(i.to_string()))),
-                _ => {}
-            }
-        }
+        let references = references_of(msg);
         let visible = reply::visible_text(msg);
         Inbound {
             message_id,
@@ -81,7 +74,45 @@ impl Inbound {
     }
 }
 
-/// The plus-tags on the bot's address among a message's recipients.
+/// Most tokens a message is routed on: a reply carries one, a forward a
+/// few. A message listing thousands of reply addresses must not cost a
+/// store read for each (attack review of schema 4).
+const MAX_TOKENS: usize = 16;
+
+/// Most ids of `In-Reply-To`, and of `References` its first (the thread's
+/// start) and last (the nearest parents) ids, a message is routed on: a
+/// thread's own mail is among them, a flood of references is not read.
+const MAX_IN_REPLY_TO: usize = 8;
+const REFERENCES_FIRST: usize = 8;
+const REFERENCES_LAST: usize = 24;
+
+/// The Message-IDs a message answers: `In-Reply-To`, then `References`,
+/// each once, bounded (see [`REFERENCES_LAST`]).
+fn references_of(msg: &Message<'_>) -> Vec<MessageId> {
+    let ids = |value: &HeaderValue<'_>| -> Vec<String> {
+        match value {
+            HeaderValue::Text(id) => vec![id.to_string()],
+            HeaderValue::TextList(ids) => ids.iter().map(ToString::to_string).collect(),
+            _ => Vec::new(),
+        }
+    };
+    let in_reply_to = ids(msg.in_reply_to());
+    let all = ids(msg.references());
+    let (first, rest) = all.split_at(all.len().min(REFERENCES_FIRST));
+    let last = &rest[rest.len().saturating_sub(REFERENCES_LAST)..];
+    let mut seen = std::collections::HashSet::new();
+    in_reply_to
+        .iter()
+        .take(MAX_IN_REPLY_TO)
+        .chain(first)
+        .chain(last)
+        .filter(|id| seen.insert(id.as_str()))
+        .map(|id| MessageId::new(id.clone()))
+        .collect()
+}
+
+/// The plus-tags on the bot's address among a message's recipients, each
+/// once, at most [`MAX_TOKENS`] of them.
 fn tokens_for(msg: &Message<'_>, bot: &Address) -> Vec<Token> {
     let mut addresses: Vec<String> = Vec::new();
     for addr in msg.to().into_iter().chain(msg.cc()).flat_map(|a| a.iter()) {
@@ -97,12 +128,16 @@ fn tokens_for(msg: &Message<'_>, bot: &Address) -> Vec<Token> {
         }
     }
     let mut tokens = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     // A token is a plus-tag: an address without a `+` has none to parse for.
     for a in addresses.iter().filter(|a| a.contains('+')).filter_map(|a| Address::parse(a).ok()) {
         if let Some(tag) = a.tag().filter(|_| a.same_mailbox(bot)) {
-            let token = Token::new(tag.to_ascii_lowercase());
-            if !tokens.contains(&token) {
-                tokens.push(token);
+            let tag = tag.to_ascii_lowercase();
+            if seen.insert(tag.clone()) {
+                tokens.push(Token::new(tag));
+                if tokens.len() == MAX_TOKENS {
+                    break;
+                }
             }
         }
     }
@@ -138,9 +173,26 @@ mod tests {
         assert_eq!(inbound.tokens, [Token::new("abc234"), Token::new("xyz")]);
         assert_eq!(inbound.message_id.as_str(), "m1@x");
         assert_eq!(inbound.from, Some(Person::parse("Bob", "bob@example.org").expect("valid")));
-        assert_eq!(inbound.references, [MessageId::new("a@b"), MessageId::new("r1@b"), MessageId::new("a@b")]);
+        assert_eq!(inbound.references, [MessageId::new("a@b"), MessageId::new("r1@b")], "each once");
         assert_eq!(inbound.text, "Yes!");
         assert_eq!(inbound.automatic, None);
+    }
+
+    #[test]
+    fn references_are_read_once_each_from_the_threads_start_and_end() {
+        let refs: Vec<String> = (0..100).map(|i| format!("<r{i}@x>")).collect();
+        let raw = format!(
+            "From: a@x\r\nIn-Reply-To: <r99@x>\r\nReferences: {}\r\nSubject: Re: s\r\n\r\nok\r\n",
+            refs.join(" ")
+        );
+        let inbound = Inbound::read(&parse(raw.as_bytes()).expect("mail"), Some(&bot()));
+        let got: Vec<&str> = inbound.references.iter().map(MessageId::as_str).collect();
+        let want: Vec<String> = std::iter::once(99)
+            .chain(0..REFERENCES_FIRST)
+            .chain(100 - REFERENCES_LAST..99)
+            .map(|i| format!("r{i}@x"))
+            .collect();
+        assert_eq!(got, want);
     }
 
     #[test]

@@ -477,3 +477,42 @@ fn a_store_of_schema_3_is_raised_to_4_at_open() {
     let schema = store.meta.get("schema_version").expect("read").expect("set");
     assert_eq!(schema.as_ref(), 4u32.to_be_bytes());
 }
+
+/// Attack review of schema 4 (held): an intro made before schema 4 (tokens
+/// of 26 random characters, Message-IDs without its id, found through the
+/// index) that sends new-form emails after: every real token and
+/// Message-ID, old and new, finds it; the old ones bent into the new form
+/// (its id in front) and the new ones bent into the old (id taken off) find
+/// nothing; nor does an old intro's id in front of another's random part.
+#[test]
+fn an_intro_from_before_schema_4_mixed_with_new_forms_is_found_only_by_its_own() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).expect("open");
+    let intro = samples::intro();
+    let old_ids = ["oldrandomoldrandomoldrando@example.com", "k7m2p9qx.target.consent_request@example.com"];
+    let change =
+        Change { intro: Some(intro.clone()), emails: old_ids.iter().map(|m| email(m)).collect(), ..Change::default() };
+    store.commit(&change, at(1)).expect("commit");
+    assert_eq!(store.tokens.len(), 3, "old tokens are indexed");
+    let new_id = crate::tokens::new_intro_message_id(&intro.id, "example.com").expect("rng");
+    let change = Change { intro: Some(intro.clone()), emails: vec![email(&new_id)], ..Change::default() };
+    store.commit(&change, at(2)).expect("commit");
+    for (token, owner) in tokens_of(&intro) {
+        let (found, found_owner) = store.by_token(token).expect("read").expect("found");
+        assert_eq!((found.id, found_owner), (intro.id.clone(), owner));
+        let bent = Token::new(format!("{}{}", intro.id, token.as_str()));
+        assert!(store.by_token(&bent).expect("read").is_none(), "{bent:?}");
+    }
+    for id in old_ids.iter().copied().chain([new_id.as_str()]) {
+        assert_eq!(store.by_sent_message_id(&id.into()).expect("read").map(|i| i.id), Some(intro.id.clone()), "{id}");
+    }
+    let bent = [
+        format!("{}.{}", intro.id, old_ids[0]),
+        new_id.replacen(&format!("{}.", intro.id), "", 1),
+        "k7m2p9qx.requester.consent_request@example.com".to_owned(),
+        new_id.replacen(intro.id.as_str(), "k7m2p9qa", 1),
+    ];
+    for id in &bent {
+        assert!(store.by_sent_message_id(&id.as_str().into()).expect("read").is_none(), "{id}");
+    }
+}
