@@ -654,6 +654,13 @@ fn an_old_preview_without_a_timer_is_given_one_at_start_once() {
     assert_eq!(kinds(&h.queued()), ["outcome"], "the connector hears once");
 }
 
+/// What a message is routed on, read as the bot at `intros@example.com`.
+fn routing_facts(raw: &str) -> crate::mail::Inbound {
+    let msg = crate::mail::inbound::parse(raw.as_bytes()).expect("mail");
+    let bot = crate::core::Address::parse("intros@example.com").expect("valid");
+    crate::mail::Inbound::read(&msg, Some(&bot))
+}
+
 /// Attack review of schema 4: each reference that names a real intro's id
 /// costs an `emails_of` read and a decode of that intro's emails, and a
 /// 10 MB message can carry some 200,000 references, read up to twice each
@@ -674,9 +681,7 @@ fn a_flood_of_references_naming_a_real_intro_is_routed_on_a_bounded_set_of_disti
         "From: bob@example.org\r\nTo: intros@example.com\r\nIn-Reply-To: <{consent_id}>\r\nReferences: <{consent_id}>\r\n {}\r\nSubject: Re: hi\r\nMessage-ID: <flood1@x>\r\n\r\nYes please.\r\n",
         refs.join("\r\n ")
     );
-    let msg = crate::mail::inbound::parse(raw.as_bytes()).expect("mail");
-    let bot = crate::core::Address::parse("intros@example.com").expect("valid");
-    let inbound = crate::mail::Inbound::read(&msg, Some(&bot));
+    let inbound = routing_facts(&raw);
     let unique: std::collections::HashSet<_> = inbound.references.iter().collect();
     assert_eq!(unique.len(), inbound.references.len(), "an id read once, however often it is repeated");
     assert!(inbound.references.len() <= 64, "a bounded number of ids: {}", inbound.references.len());
@@ -813,9 +818,7 @@ fn a_flood_of_recipient_tokens_is_read_as_a_bounded_set() {
         "From: bob@example.org\r\nTo: {}\r\nSubject: Re: hi\r\nMessage-ID: <tflood1@x>\r\n\r\nYes please.\r\n",
         to.join(",\r\n ")
     );
-    let msg = crate::mail::inbound::parse(raw.as_bytes()).expect("mail");
-    let bot = crate::core::Address::parse("intros@example.com").expect("valid");
-    let inbound = crate::mail::Inbound::read(&msg, Some(&bot));
+    let inbound = routing_facts(&raw);
     assert!(inbound.tokens.len() <= 16, "a bounded number of tokens: {}", inbound.tokens.len());
     // Bob's own token, first, still counts.
     h.handle(&raw);
