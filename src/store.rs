@@ -54,6 +54,7 @@ mod summary;
 
 use intro_key::IntroKeys;
 
+pub(crate) use intro_key::LETTERS as INTRO_ID_LETTERS;
 pub(crate) use ledger::{Counted, LedgerEntry};
 pub(crate) use summary::IntroSummary;
 

@@ -79,6 +79,10 @@ pub(crate) fn intro_of_message_id(message_id: &str) -> Option<&str> {
 /// Random characters in a token or Message-ID (130 bits).
 const RANDOM_CHARS: usize = 26;
 
+/// The longest token the bot makes (an intro's id and the random part):
+/// the bot's address must leave room for it in a reply address.
+pub(crate) const LONGEST_TOKEN: usize = crate::store::INTRO_ID_LETTERS + RANDOM_CHARS;
+
 /// Whether two tokens are equal, in time that depends only on their
 /// lengths (which are public: 26 characters, or 34 with an intro's id).
 pub(crate) fn same_token(a: &str, b: &str) -> bool {

@@ -456,6 +456,12 @@ mod tests {
         assert!(err.contains("line 7: connectors.allow"), "{err}");
         let err = parse(&LOCAL.replace("intros@example.com", "intros+x@example.com")).expect_err("tag").to_string();
         assert!(err.contains("line 3: bot.address") && err.contains("no '+tag'"), "{err}");
+        // 29 characters leave room for a token; 30 do not.
+        let fits = format!("{}@example.com", "i".repeat(29));
+        assert!(parse(&LOCAL.replace("intros@example.com", &fits)).is_ok(), "29 characters fit");
+        let long = format!("{}@example.com", "i".repeat(30));
+        let err = parse(&LOCAL.replace("intros@example.com", &long)).expect_err("too long").to_string();
+        assert!(err.contains("line 3: bot.address") && err.contains("use at most 29 characters"), "{err}");
         let both = LOCAL.replace("[outbox_dir]", "[imap]\nhost = \"h\"\nusername = \"u\"\n[outbox_dir]");
         let err = parse(&both).expect_err("two sources").to_string();
         assert!(err.contains("line 10: imap: set either"), "{err}");

@@ -57,6 +57,19 @@ impl Validator<'_> {
         if address.tag().is_some() || address.local_part().contains('+') {
             return Err(bad_address());
         }
+        // Replies come back to `intros+TOKEN@…`, and a local part holds at
+        // most 64 characters (RFC 5321): a longer one could not be written.
+        if address.with_tag(&"a".repeat(crate::tokens::LONGEST_TOKEN)).is_err() {
+            let most = 64 - 1 - crate::tokens::LONGEST_TOKEN;
+            let message = format!(
+                "{written:?} leaves no room for reply addresses: replies come back to {}+<a {}-character token>@{}, \
+                 and the part before the @ holds at most 64 characters; use at most {most} characters before the @",
+                address.local_part(),
+                crate::tokens::LONGEST_TOKEN,
+                address.domain()
+            );
+            return Err(self.invalid("bot.address", Some(raw.bot.address.span()), message));
+        }
         let timezone_name = raw.bot.timezone.as_ref().map_or("UTC", |t| t.get_ref().as_str()).to_owned();
         let timezone = TimeZone::get(&timezone_name).map_err(|e| {
             self.invalid(

@@ -48,7 +48,7 @@ const UPGRADE: &str = "intro-numbers-1";
 const UPGRADE_CHUNK: usize = 1024;
 
 /// Letters in an id.
-const LETTERS: usize = 8;
+pub(crate) const LETTERS: usize = 8;
 
 /// Bits of a number (and of an id): eight letters of five bits.
 const BITS: u32 = 40;
