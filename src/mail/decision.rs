@@ -66,7 +66,8 @@ mod compile;
 #[cfg(test)]
 mod reference;
 
-/// The compiled phrase table and model (see [`compile`]'s `to_rust`).
+/// The compiled phrase table and model (see `to_rust` in
+/// `src/mail/decision/compile.rs`, which `build.rs` runs).
 /// Trained weights such as -0.3927 are not π/8, whatever clippy thinks.
 #[allow(clippy::approx_constant)]
 mod tables {
