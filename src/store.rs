@@ -1008,6 +1008,13 @@ pub(crate) fn when_unlocked<T, E>(mut open: impl FnMut() -> Result<T, E>, locked
     }
 }
 
+/// Opens the store in `dir` once an earlier open's lock is gone
+/// ([`when_unlocked`]): how the store's tests reopen it.
+#[cfg(test)]
+pub(crate) fn reopen(dir: &Path) -> Result<Store, StoreError> {
+    when_unlocked(|| Store::open(dir), |e| matches!(e, StoreError::Locked { .. }))
+}
+
 mod batch;
 
 pub(crate) use batch::Sealed;

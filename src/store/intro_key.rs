@@ -319,8 +319,7 @@ mod tests {
     }
 
     fn store(dir: &tempfile::TempDir) -> Store {
-        crate::store::when_unlocked(|| Store::open(dir.path()), |e| matches!(e, StoreError::Locked { .. }))
-            .expect("open")
+        crate::store::reopen(dir.path()).expect("open")
     }
 
     /// A new intro with a new id, committed with two emails.
@@ -474,8 +473,7 @@ mod tests {
             store.meta.insert(KEY, b"short".as_slice()).expect("damage");
             store.flush().expect("flush");
         }
-        let err = crate::store::when_unlocked(|| Store::open(dir.path()), |e| matches!(e, StoreError::Locked { .. }))
-            .expect_err("refused");
+        let err = crate::store::reopen(dir.path()).expect_err("refused");
         assert!(matches!(&err, StoreError::Corrupt { what, .. } if what == KEY), "{err}");
         let db = sled::open(dir.path()).expect("sled");
         let kept = db.open_tree("meta").expect("meta").get(KEY).expect("read");

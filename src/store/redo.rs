@@ -224,12 +224,6 @@ impl Store {
 mod tests {
     use super::*;
 
-    /// Opens the store again once the last open's lock is gone (sled's
-    /// threads let go of it just after the store is dropped).
-    fn reopen(dir: &Path) -> Store {
-        crate::store::when_unlocked(|| Store::open(dir), |e| matches!(e, StoreError::Locked { .. })).expect("reopen")
-    }
-
     fn value(store: &Store, tree: TreeId, key: &str) -> Option<Vec<u8>> {
         store.tree(tree).get(key).expect("read").map(|v| v.to_vec())
     }
@@ -246,7 +240,7 @@ mod tests {
         let writes: Vec<GroupWrite<'_>> =
             vec![(code(TreeId::Intros), b"k7m2p9qx", Some(b"{}")), (code(TreeId::Deadlines), b"old", None)];
         std::fs::write(path(dir.path()), encode(1, &writes)).expect("record");
-        let store = reopen(dir.path());
+        let store = crate::store::reopen(dir.path()).expect("reopen");
         assert_eq!(value(&store, TreeId::Intros, "k7m2p9qx"), Some(b"{}".to_vec()));
         assert_eq!(value(&store, TreeId::Deadlines, "old"), None);
         assert_eq!(store.applied_group().expect("applied"), 1);
@@ -264,7 +258,7 @@ mod tests {
             store.tree(TreeId::Intros).insert("k7m2p9qx", b"later".as_slice()).expect("insert");
             store.flush().expect("flush");
         }
-        let store = reopen(dir.path());
+        let store = crate::store::reopen(dir.path()).expect("reopen");
         assert_eq!(value(&store, TreeId::Intros, "k7m2p9qx"), Some(b"later".to_vec()));
     }
 
@@ -274,7 +268,7 @@ mod tests {
         drop(Store::open(dir.path()).expect("open"));
         let record = encode(1, &[(code(TreeId::Intros), b"k7m2p9qx", Some(b"{}"))]);
         std::fs::write(path(dir.path()), &record[..record.len() - 1]).expect("record");
-        let store = reopen(dir.path());
+        let store = crate::store::reopen(dir.path()).expect("reopen");
         assert_eq!(value(&store, TreeId::Intros, "k7m2p9qx"), None);
         assert_eq!(store.applied_group().expect("applied"), 0);
     }

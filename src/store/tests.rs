@@ -40,7 +40,7 @@ fn a_commit_survives_reopening() {
         store.commit(&change, at(1)).expect("commit");
         store.flush().expect("flush");
     }
-    let store = when_unlocked(|| Store::open(dir.path()), |e| matches!(e, StoreError::Locked { .. })).expect("reopen");
+    let store = reopen(dir.path()).expect("reopen");
     assert_eq!(store.intro(&intro.id).expect("read"), Some(intro.clone()));
     let (found, owner) = store.by_token(&intro.target.token).expect("read").expect("indexed");
     assert_eq!((found.id, owner), (intro.id.clone(), TokenOwner::Party(Role::Target)));
@@ -235,7 +235,7 @@ fn an_aborted_or_unsynced_batch_leaves_nothing() {
         store.commit(&change_with(&intro, "in-1@x", vec![email("a@x")]), at(1)).expect("staged");
         // Dropped with the batch open: a crash before the batch was written.
     }
-    let store = when_unlocked(|| Store::open(dir.path()), |e| matches!(e, StoreError::Locked { .. })).expect("reopen");
+    let store = reopen(dir.path()).expect("reopen");
     assert!(store.intro(&intro.id).expect("read").is_none());
     assert!(store.processed(&"in-1@x".into()).expect("read").is_none());
     assert_eq!(store.outbox_len(), 0);
@@ -473,7 +473,7 @@ fn a_store_of_schema_3_is_raised_to_4_at_open() {
         store.meta.insert("schema_version", &3u32.to_be_bytes()).expect("schema 3");
         store.flush().expect("flush");
     }
-    let store = when_unlocked(|| Store::open(dir.path()), |e| matches!(e, StoreError::Locked { .. })).expect("reopen");
+    let store = reopen(dir.path()).expect("reopen");
     let schema = store.meta.get("schema_version").expect("read").expect("set");
     assert_eq!(schema.as_ref(), 4u32.to_be_bytes());
 }

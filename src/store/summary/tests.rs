@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 
-use super::super::{Change, Store, StoreError, when_unlocked};
+use super::super::{Change, Store, reopen};
 use super::{IntroSummary, UPGRADE};
 use crate::core::machine::tests::{arb_event, arb_policy, new_intro, t0};
 use crate::core::{Event, Intro, IntroId, NewIntro, Person, Policy, Token, open, step};
@@ -125,7 +125,7 @@ proptest! {
         }
         store.flush().expect("flush");
         drop(store);
-        let store = when_unlocked(|| Store::open(dir.path()), |e| matches!(e, StoreError::Locked { .. })).expect("reopen");
+        let store = reopen(dir.path()).expect("reopen");
         assert_summaries_match(&store);
     }
 }
@@ -140,7 +140,6 @@ fn a_store_from_before_summaries_gets_them_once_at_open() {
     let policy = Policy::default();
     let names = ["Carol".to_owned(), "Dr. Alice Able".to_owned(), String::new()];
     let intros: Vec<Intro> = (0..5).map(|n| open(intro_named(n, &names), &policy, t0()).intro).collect();
-    let reopen = || when_unlocked(|| Store::open(dir.path()), |e| matches!(e, StoreError::Locked { .. }));
     {
         let store = Store::open(dir.path()).expect("open");
         for intro in &intros {
@@ -156,7 +155,7 @@ fn a_store_from_before_summaries_gets_them_once_at_open() {
         assert_eq!(none, 0);
     }
     {
-        let store = reopen().expect("reopen");
+        let store = reopen(dir.path()).expect("reopen");
         assert_summaries_match(&store);
         assert!(store.upgrade_done(UPGRADE).expect("read"));
         let schema = store.meta.get("schema_version").expect("read").expect("set");
@@ -169,7 +168,7 @@ fn a_store_from_before_summaries_gets_them_once_at_open() {
         store.meta.remove(format!("upgrade:{UPGRADE}")).expect("unmark");
         store.flush().expect("flush");
     }
-    let store = reopen().expect("reopen");
+    let store = reopen(dir.path()).expect("reopen");
     assert_summaries_match(&store);
     assert!(store.upgrade_done(UPGRADE).expect("read"));
 }
