@@ -503,11 +503,12 @@ impl Store {
         Ok(store)
     }
 
-    /// Records this build's schema in a store of an older one, which needs
-    /// nothing moved (schema 4 only adds forms an older introbot cannot
-    /// read): before anything is written, so an older one refuses the
-    /// store from here on.
-    fn raise_schema(&self) -> Result<(), StoreError> {
+    /// Records this build's schema in a store of an older one, synced:
+    /// from here on an older introbot refuses it. Called before a one-time
+    /// move ([`Store::number_intros`]) and, for a store that needs nothing
+    /// moved (schema 4 only adds forms an older introbot cannot read), at
+    /// the end of [`Store::open`], before anything else is written.
+    pub(super) fn raise_schema(&self) -> Result<(), StoreError> {
         let stored = self.meta.get("schema_version").map_err(|e| self.err(e))?;
         let stored = stored.and_then(|v| <[u8; 4]>::try_from(v.as_ref()).ok()).map(u32::from_be_bytes);
         if stored.is_none_or(|v| v < SCHEMA_VERSION) {

@@ -215,8 +215,7 @@ impl Store {
                 "keying the intros by number, once for this store: about a third of a second per 1,000 intros"
             );
         }
-        self.meta.insert("schema_version", &super::SCHEMA_VERSION.to_be_bytes()).map_err(|e| self.err(e))?;
-        self.flush()?;
+        self.raise_schema()?;
         let keys = self.intro_keys;
         let by_number =
             |old: &[u8]| keys.number(&IntroId::new(String::from_utf8_lossy(old))).map(|n| n.to_be_bytes().to_vec());
