@@ -180,13 +180,12 @@ impl Composer {
     fn new_intro_email_id(
         &self,
         intro: &IntroId,
-        _predictable: impl FnOnce() -> String,
+        predictable: impl FnOnce() -> String,
     ) -> Result<MessageId, ComposeError> {
-        match self.ids {
-            Ids::Random => Ok(MessageId::new(crate::tokens::new_intro_message_id(intro, self.bot_address.domain())?)),
-            #[cfg(test)]
-            Ids::Predictable => Ok(MessageId::new(format!("{}@{}", _predictable(), self.bot_address.domain()))),
+        if self.ids == Ids::Random {
+            return Ok(MessageId::new(crate::tokens::new_intro_message_id(intro, self.bot_address.domain())?));
         }
+        self.new_id(predictable)
     }
 
     /// Renders every kind against a sample intro, so a broken override fails
